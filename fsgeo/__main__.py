@@ -1,0 +1,5 @@
+import sys
+
+from fsgeo.cli import main
+
+sys.exit(main())

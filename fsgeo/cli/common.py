@@ -1,0 +1,112 @@
+"""Options and output helpers shared by the sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+
+class CliError(Exception):
+    """A user error detected by the CLI itself (reported in one line, exit code 2)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse parser whose errors are a single line on stderr and exit code 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+
+
+def minutes_list(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid minutes list {text!r}: expected e.g. 10,20,30") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"invalid minutes list {text!r}: values must be > 0")
+    return tuple(sorted(set(values)))
+
+
+def positive_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid minutes {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"minutes must be > 0, got {text}")
+    return value
+
+
+def add_data_args(parser: argparse.ArgumentParser) -> None:
+    """--sites/--communes/--network/--as-of/--kind/--own-departement-only."""
+    g = parser.add_argument_group("data (default: the embedded Haute-Saône data)")
+    g.add_argument("--sites", type=Path, help="sites file (GeoJSON, GeoPackage, ANCT CSV or CSV with lat/lon)")
+    g.add_argument("--communes", type=Path, help="communes file (GeoJSON / GeoPackage)")
+    g.add_argument("--network", type=Path, help="road network (.gpkg, .graphml, .osm, .osm.pbf)")
+    g.add_argument("--as-of", type=iso_date, metavar="DATE", help="keep the sites labelled on or before DATE")
+    g.add_argument("--kind", choices=["all", "principal"], default="all", help="count antennas too (all) or not")
+    g.add_argument("--own-departement-only", action="store_true", help="ignore sites of neighbouring départements")
+
+
+def add_output_args(parser: argparse.ArgumentParser, formats=("table", "json", "csv")) -> None:
+    parser.add_argument("--format", choices=list(formats), default=formats[0], help="output format")
+    parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Write text to ``out`` (creating parent folders) or to standard output."""
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def to_json(obj) -> str:
+    """JSON with NaN/inf as null and numpy/pandas scalars converted."""
+
+    def default(o):
+        if hasattr(o, "item"):
+            return o.item()
+        if isinstance(o, (dt.date, dt.datetime, pd.Timestamp)):
+            return o.isoformat()
+        if isinstance(o, Path):
+            return str(o)
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+    return json.dumps(_clean_floats(obj), default=default, ensure_ascii=False, indent=2)
+
+
+def _clean_floats(obj):
+    import math
+
+    if isinstance(obj, float):
+        return None if (math.isnan(obj) or math.isinf(obj)) else obj
+    if isinstance(obj, dict):
+        return {str(k): _clean_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean_floats(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        try:
+            return _clean_floats(obj.item())
+        except (ValueError, AttributeError):
+            return obj
+    return obj
+
+
+def table(df: pd.DataFrame, float_format: str = "{:.1f}") -> str:
+    """Plain-text table for terminals."""
+    return df.to_string(float_format=lambda v: float_format.format(v))
