@@ -1,0 +1,698 @@
+"""Coverage analysis: drive time from every commune to its nearest France Services site.
+
+The core is :func:`access_from_matrix`, which works on a plain minutes matrix (communes x sites) so that it can be
+tested with hand-made matrices; :func:`access_times` builds that matrix on a road network and calls it.
+
+Every commune ends up in exactly one status:
+
+``covered``
+    nearest site within the threshold (``minutes <= threshold_min``);
+``underserved``
+    nearest site reachable but beyond the threshold;
+``unreachable``
+    no time could be computed; ``reason`` says why (commune point too far from the road network, on a network
+    fragment, no site reachable, no site selected...).
+
+Times are in **minutes** by car (access legs to and from the road network included, see :mod:`fsgeo.routing`).
+Population-weighted statistics use the INSEE population municipale of each commune, placed at its representative
+point (the demand point).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from fsgeo.settings import settings
+
+STATUSES = ("covered", "underserved", "unreachable")
+
+ACCESS_COLUMNS = [
+    "code",
+    "name",
+    "departement",
+    "population",
+    "nearest_site_id",
+    "nearest_site_name",
+    "nearest_site_departement",
+    "minutes",
+    "second_site_id",
+    "second_site_name",
+    "second_minutes",
+    "status",
+    "reason",
+]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# site selection
+# --------------------------------------------------------------------------------------------------------------------
+def select_sites(sites, communes=None, kind="all", own_departement_only=False, as_of=None):
+    """Filter sites the way every coverage function does.
+
+    Parameters
+    ----------
+    sites : geopandas.GeoDataFrame
+        Sites (``load_sites()`` schema: ``id``, ``name``, ``kind``, ``departement``, ``in_departement``,
+        ``labelled_on``...).
+    communes : geopandas.GeoDataFrame, optional
+        Communes studied; with ``own_departement_only`` the sites kept are those of the communes' département(s).
+    kind : {"all", "principal"}
+        ``"all"`` counts antennas as sites; ``"principal"`` keeps principal spaces only.
+    own_departement_only : bool
+        Ignore sites of neighbouring départements (by default border communes may use them).
+    as_of : str or datetime.date, optional
+        Keep the sites labelled on or before this date (ISO ``YYYY-MM-DD``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The selected sites, same columns, original order.
+    """
+    if kind not in ("all", "principal"):
+        raise ValueError(f"kind must be 'all' or 'principal', got {kind!r}")
+    out = sites
+    if kind == "principal":
+        if "kind" not in out.columns:
+            raise ValueError("sites have no 'kind' column: cannot keep principal spaces only")
+        out = out[out["kind"].astype(str) == "principal"]
+    if own_departement_only:
+        deps = None
+        if communes is not None and "departement" in communes.columns:
+            deps = set(communes["departement"].astype(str))
+        if deps and "departement" in out.columns:
+            out = out[out["departement"].astype(str).isin(deps)]
+        elif "in_departement" in out.columns:
+            out = out[out["in_departement"].astype(bool)]
+        elif "departement" in out.columns:
+            out = out[out["departement"].astype(str) == settings.departement]
+        else:
+            raise ValueError("sites have neither 'departement' nor 'in_departement': cannot keep own département only")
+    if as_of is not None:
+        from fsgeo.datasets import sites_as_of
+
+        out = sites_as_of(out, as_of)
+    return out
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# access times
+# --------------------------------------------------------------------------------------------------------------------
+def _site_table(sites) -> pd.DataFrame:
+    """id (str), name, departement of each site, checked."""
+    if "id" not in sites.columns:
+        raise ValueError("sites have no 'id' column")
+    ids = sites["id"].astype(str)
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise ValueError(f"duplicate site id(s): {', '.join(sorted(set(dup))[:5])}")
+    name = sites["name"].astype(str) if "name" in sites.columns else ids
+    dep = sites["departement"].astype(str) if "departement" in sites.columns else pd.Series("", index=sites.index)
+    return pd.DataFrame({"id": ids.to_numpy(), "name": name.to_numpy(), "departement": dep.to_numpy()})
+
+
+def _commune_table(communes) -> pd.DataFrame:
+    missing = [c for c in ("code", "population") if c not in communes.columns]
+    if missing:
+        raise ValueError(f"communes lack column(s) {', '.join(missing)}")
+    codes = communes["code"].astype(str)
+    dup = codes[codes.duplicated()]
+    if len(dup):
+        raise ValueError(f"duplicate commune code(s): {', '.join(sorted(set(dup))[:5])}")
+    pop = pd.to_numeric(communes["population"], errors="coerce")
+    bad = codes[pop.isna() | (pop < 0)]
+    if len(bad):
+        raise ValueError(f"commune {bad.iloc[0]}: population missing or negative")
+    return pd.DataFrame(
+        {
+            "code": codes.to_numpy(),
+            "name": (communes["name"].astype(str) if "name" in communes.columns else codes).to_numpy(),
+            "departement": (
+                communes["departement"].astype(str) if "departement" in communes.columns else pd.Series("", index=communes.index)
+            ).to_numpy(),
+            "population": pop.astype("int64").to_numpy(),
+        }
+    )
+
+
+def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=None, cutoff_min=None):
+    """Nearest and second-nearest site of each commune from a minutes matrix.
+
+    Parameters
+    ----------
+    communes : geopandas.GeoDataFrame or pandas.DataFrame
+        ``code`` (str), ``population`` (inhabitants), optionally ``name``, ``departement`` and polygons.
+    sites : pandas.DataFrame
+        ``id`` (str), optionally ``name``, ``departement``.
+    minutes : pandas.DataFrame
+        Drive time in **minutes**, index = commune codes, columns = site ids (extra rows/columns are ignored, missing
+        ones are an error). ``inf`` = not reachable (or beyond a cutoff); ``NaN`` = the point could not be routed
+        (a commune whose whole row is NaN is unreachable; a site whose whole column is NaN is ignored).
+    threshold_min : float, optional
+        Under-served threshold in minutes (default ``settings.threshold_min``). ``minutes <= threshold`` is covered.
+    reasons : pandas.Series, optional
+        Why a commune could not be routed, indexed by commune code (e.g. the snapping ``reason``).
+    cutoff_min : float, optional
+        Search cutoff used to build the matrix, in minutes; only used to word the ``reason`` of unreachable communes.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or pandas.DataFrame
+        One row per commune, in the order of ``communes`` (index 0..n-1), columns :data:`ACCESS_COLUMNS` (+ geometry
+        when ``communes`` has one). ``minutes`` and ``second_minutes`` are NaN when there is no such site.
+    """
+    threshold = float(settings.threshold_min if threshold_min is None else threshold_min)
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0 minutes, got {threshold_min}")
+    ct = _commune_table(communes)
+    st = _site_table(sites)
+    m = minutes.copy()
+    m.index = m.index.astype(str)
+    m.columns = m.columns.astype(str)
+    missing_rows = pd.Index(ct["code"]).difference(m.index)
+    if len(missing_rows):
+        raise ValueError(f"minutes matrix lacks commune(s) {', '.join(missing_rows[:5])}")
+    missing_cols = pd.Index(st["id"]).difference(m.columns)
+    if len(missing_cols):
+        raise ValueError(f"minutes matrix lacks site(s) {', '.join(missing_cols[:5])}")
+    M = m.loc[ct["code"], st["id"]].to_numpy(dtype=float, copy=True)
+    if (M < 0).any():
+        raise ValueError("minutes matrix has negative times")
+    n, k = M.shape
+
+    usable = ~np.isnan(M).all(axis=0) if n else np.ones(k, bool)
+    M = M[:, usable]
+    st_use = st[usable].reset_index(drop=True)
+    k_use = M.shape[1]
+    if k_use:
+        row_failed = np.isnan(M).all(axis=1)
+    else:
+        row_failed = np.zeros(n, bool)
+    M = np.where(np.isnan(M), np.inf, M)
+
+    first_t = np.full(n, np.inf)
+    second_t = np.full(n, np.inf)
+    first_i = np.full(n, -1)
+    second_i = np.full(n, -1)
+    if k_use >= 1:
+        order = np.argsort(M, axis=1, kind="stable")[:, :2]
+        rows = np.arange(n)
+        first_i = order[:, 0]
+        first_t = M[rows, first_i]
+        if k_use >= 2:
+            second_i = order[:, 1]
+            second_t = M[rows, second_i]
+
+    has_first = np.isfinite(first_t)
+    has_second = np.isfinite(second_t)
+    status = np.where(has_first, np.where(first_t <= threshold, "covered", "underserved"), "unreachable")
+
+    reason = np.full(n, "", dtype=object)
+    if k_use == 0:
+        reason[:] = "no site selected" if k == 0 else "no site could be placed on the road network"
+    else:
+        given = pd.Series(reasons, dtype=object) if reasons is not None else pd.Series(dtype=object)
+        given.index = given.index.astype(str)
+        for i in np.flatnonzero(row_failed):
+            r = given.get(ct["code"].iat[i])
+            reason[i] = str(r) if r is not None and str(r) and str(r) != "nan" else "commune point could not be placed on the road network"
+        no_site = ~has_first & ~row_failed
+        reason[no_site] = (
+            f"no site reachable by road within {cutoff_min:g} min" if cutoff_min is not None else "no site reachable by road"
+        )
+
+    def pick(col, idx, ok):
+        vals = st_use[col].to_numpy(dtype=object)[np.where(ok, idx, 0)] if k_use else np.full(n, None, dtype=object)
+        return np.where(ok, vals, None)
+
+    out = pd.DataFrame(
+        {
+            "code": ct["code"],
+            "name": ct["name"],
+            "departement": ct["departement"],
+            "population": ct["population"],
+            "nearest_site_id": pick("id", first_i, has_first),
+            "nearest_site_name": pick("name", first_i, has_first),
+            "nearest_site_departement": pick("departement", first_i, has_first),
+            "minutes": np.where(has_first, first_t, np.nan),
+            "second_site_id": pick("id", second_i, has_second),
+            "second_site_name": pick("name", second_i, has_second),
+            "second_minutes": np.where(has_second, second_t, np.nan),
+            "status": status,
+            "reason": reason.astype(str),
+        }
+    )
+    attrs = {
+        "threshold_min": threshold,
+        "n_sites": int(k),
+        "n_sites_routed": int(k_use),
+        "sites_not_routed": st.loc[~usable, "id"].tolist(),
+    }
+    if isinstance(communes, gpd.GeoDataFrame) and communes.geometry is not None:
+        out = gpd.GeoDataFrame(out, geometry=communes.geometry.to_numpy(), crs=communes.crs)
+        if out.crs is not None and out.crs != settings.crs:
+            out = out.to_crs(settings.crs)
+    out.attrs["fsgeo"] = attrs
+    return out
+
+
+def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
+    """Drive times from every commune's demand point to every site.
+
+    Parameters
+    ----------
+    communes : geopandas.GeoDataFrame
+        ``load_communes()`` schema (``code``, ``point_lon``, ``point_lat``...).
+    sites : geopandas.GeoDataFrame
+        Sites with ``id`` and Point geometry.
+    network : fsgeo.network.RoadNetwork, optional
+        Default: the embedded network (``datasets.load_network()``).
+    cutoff_min : float, optional
+        Search cutoff in minutes (times beyond it are ``inf``).
+
+    Returns
+    -------
+    minutes : pandas.DataFrame
+        Minutes, index = commune codes, columns = site ids; NaN rows/columns for points that could not be snapped.
+    commune_reasons : pandas.Series
+        Reason of every commune point that could not be snapped, indexed by code.
+    site_reasons : pandas.Series
+        Reason of every site that could not be snapped, indexed by site id.
+    """
+    from fsgeo import datasets, routing
+
+    if network is None:
+        network = datasets.load_network()
+    points = datasets.demand_points(communes)
+    points = points.set_axis(points["code"].astype(str).to_numpy(), axis=0)
+    site_pts = sites.set_axis(_site_table(sites)["id"].to_numpy(), axis=0)
+    if site_pts.crs is not None and points.crs is not None and site_pts.crs != points.crs:
+        site_pts = site_pts.to_crs(points.crs)
+    c_snap = routing.snap_points(network, points)
+    if len(site_pts):
+        s_snap = routing.snap_points(network, site_pts)
+        minutes = routing.travel_time_matrix(network, points, site_pts, cutoff_min=cutoff_min, on_snap_error="nan")
+    else:
+        s_snap = pd.DataFrame({"status": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
+        minutes = pd.DataFrame(index=points.index, dtype=float)
+    c_bad = c_snap[c_snap["status"] != "ok"]["reason"].astype(str)
+    s_bad = s_snap[s_snap["status"] != "ok"]["reason"].astype(str)
+    return minutes, c_bad, s_bad
+
+
+def access_times(
+    communes,
+    sites,
+    network=None,
+    threshold_min=None,
+    own_departement_only=False,
+    kind="all",
+    as_of=None,
+    cutoff_min=None,
+):
+    """Drive time from every commune to its nearest (and second nearest) France Services site.
+
+    Parameters
+    ----------
+    communes : geopandas.GeoDataFrame
+        Communes (``load_communes()`` schema); each is routed from its representative point.
+    sites : geopandas.GeoDataFrame
+        Sites (``load_sites()`` schema). Antennas count as sites unless ``kind="principal"``; sites of neighbouring
+        départements count unless ``own_departement_only``.
+    network : fsgeo.network.RoadNetwork, optional
+        Road network; default the embedded Haute-Saône network.
+    threshold_min : float, optional
+        Under-served threshold, minutes (default ``settings.threshold_min``).
+    own_departement_only : bool
+        Ignore sites outside the communes' département(s).
+    kind : {"all", "principal"}
+        Which sites count.
+    as_of : str or datetime.date, optional
+        Only sites labelled on or before this date.
+    cutoff_min : float, optional
+        Routing cutoff in minutes (communes with no site within it are ``unreachable``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Communes' polygons (EPSG:4326) with ``code``, ``name``, ``departement``, ``population``, ``nearest_site_id``,
+        ``nearest_site_name``, ``nearest_site_departement``, ``minutes``, ``second_site_id``, ``second_site_name``,
+        ``second_minutes``, ``status`` (``covered`` | ``underserved`` | ``unreachable``), ``reason``.
+        ``.attrs["fsgeo"]`` records the threshold, the number of sites and the sites that could not be routed.
+    """
+    selected = select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only, as_of=as_of)
+    minutes, c_reasons, s_reasons = commune_site_matrix(communes, selected, network=network, cutoff_min=cutoff_min)
+    access = access_from_matrix(communes, selected, minutes, threshold_min=threshold_min, reasons=c_reasons, cutoff_min=cutoff_min)
+    access.attrs["fsgeo"].update(_selection_attrs(selected, communes, kind, own_departement_only, as_of, s_reasons))
+    return access
+
+
+def _selection_attrs(selected, communes, kind, own_departement_only, as_of, site_reasons) -> dict:
+    st = _site_table(selected)
+    deps = set(communes["departement"].astype(str)) if "departement" in communes.columns else {settings.departement}
+    n_own = int(st["departement"].isin(deps).sum())
+    return {
+        "kind": kind,
+        "own_departement_only": bool(own_departement_only),
+        "as_of": None if as_of is None else _as_date(as_of).isoformat(),
+        "n_sites_own": n_own,
+        "n_sites_neighbour": int(len(st) - n_own),
+        "n_antennas": int((selected["kind"].astype(str) == "antenna").sum()) if "kind" in selected.columns else 0,
+        "site_issues": [{"id": str(i), "reason": str(r)} for i, r in site_reasons.items()],
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# summary
+# --------------------------------------------------------------------------------------------------------------------
+def weighted_quantile(values, weights, q):
+    """Population-weighted quantile (inverted CDF): the smallest value ``t`` with weight share ``<= t`` at least ``q``.
+
+    Parameters
+    ----------
+    values : array-like
+        Times (minutes); NaN/inf entries are ignored.
+    weights : array-like
+        Non-negative weights (inhabitants).
+    q : float
+        Quantile in [0, 1].
+
+    Returns
+    -------
+    float
+        NaN when no finite value has a positive weight.
+    """
+    v = np.asarray(values, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    ok = np.isfinite(v) & (w > 0)
+    v, w = v[ok], w[ok]
+    if not len(v):
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    v, cw = v[order], np.cumsum(w[order])
+    i = int(np.searchsorted(cw, q * cw[-1], side="left"))
+    return float(v[min(i, len(v) - 1)])
+
+
+@dataclass
+class CoverageSummary:
+    """Headline figures of a coverage analysis (all times in minutes, populations in inhabitants)."""
+
+    threshold_min: float
+    commitment_min: float
+    n_communes: int
+    population: int
+    #: index ``covered``/``underserved``/``unreachable``; columns ``communes``, ``population``, ``population_share``
+    status: pd.DataFrame
+    #: one row per band: ``band_min``, ``population``, ``population_share``, ``communes``, ``commune_share``
+    bands: pd.DataFrame
+    mean_min: float
+    median_min: float
+    p90_min: float
+    max_min: float
+    #: communes with the longest times: ``code``, ``name``, ``population``, ``minutes``, ``nearest_site_name``
+    worst: pd.DataFrame
+    #: True when every inhabitant is routed and within ``commitment_min``
+    commitment_met: bool
+    commitment_population_beyond: int
+    commitment_communes_beyond: int
+    #: inhabitants of unreachable communes, for whom the commitment cannot be checked
+    unreachable_population: int
+    neighbour_population: int
+    neighbour_communes: int
+    #: per neighbouring-département site: ``site_id``, ``site_name``, ``departement``, ``communes``, ``population``
+    neighbour_sites: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dictionary (DataFrames as lists of records)."""
+        out = {}
+        for k, v in self.__dict__.items():
+            if isinstance(v, pd.DataFrame):
+                v = v.reset_index() if k == "status" else v
+                out[k] = v.to_dict(orient="records")
+            else:
+                out[k] = v
+        return out
+
+
+def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10) -> CoverageSummary:
+    """Population and commune shares per time band and headline statistics.
+
+    Parameters
+    ----------
+    access : pandas.DataFrame
+        Result of :func:`access_times` (or :func:`access_from_matrix`).
+    bands : sequence of float, optional
+        Bands in minutes (default ``settings.summary_bands_min``): shares within each band, of ALL inhabitants and
+        communes (unreachable communes count in the denominator).
+    threshold : float, optional
+        Under-served threshold in minutes (default: the one ``access`` was computed with, else
+        ``settings.threshold_min``); statuses are recomputed if it differs.
+    commitment_min : float, optional
+        National commitment in minutes (default ``settings.commitment_min``, 30).
+    n_worst : int
+        How many of the longest-time communes to list.
+
+    Returns
+    -------
+    CoverageSummary
+        Mean, median and 90th percentile are population-weighted over the routed communes (unreachable communes are
+        counted separately in ``unreachable_population``).
+    """
+    meta = dict(access.attrs.get("fsgeo", {}))
+    threshold = float(meta.get("threshold_min", settings.threshold_min) if threshold is None else threshold)
+    access = with_threshold(access, threshold)
+    bands = tuple(sorted(float(b) for b in (settings.summary_bands_min if bands is None else bands)))
+    commitment = float(settings.commitment_min if commitment_min is None else commitment_min)
+    pop = access["population"].to_numpy(dtype=float)
+    t = access["minutes"].to_numpy(dtype=float)
+    total = float(pop.sum())
+    n = len(access)
+
+    def share(x, d):
+        return float(x / d) if d else float("nan")
+
+    rows = []
+    for b in bands:
+        within = np.isfinite(t) & (t <= b)
+        rows.append(
+            {
+                "band_min": b,
+                "population": int(pop[within].sum()),
+                "population_share": share(pop[within].sum(), total),
+                "communes": int(within.sum()),
+                "commune_share": share(within.sum(), n),
+            }
+        )
+    band_df = pd.DataFrame(rows, columns=["band_min", "population", "population_share", "communes", "commune_share"])
+
+    st = access.groupby("status")["population"].agg(["size", "sum"]).reindex(list(STATUSES), fill_value=0)
+    status_df = pd.DataFrame(
+        {"communes": st["size"].astype(int), "population": st["sum"].astype(int)}, index=pd.Index(STATUSES, name="status")
+    )
+    status_df["population_share"] = status_df["population"] / total if total else np.nan
+
+    ok = np.isfinite(t)
+    mean = float(np.average(t[ok], weights=pop[ok])) if ok.any() and pop[ok].sum() > 0 else float("nan")
+    worst = (
+        access.loc[ok, ["code", "name", "population", "minutes", "nearest_site_name"]]
+        .sort_values(["minutes", "population"], ascending=[False, False])
+        .head(n_worst)
+        .reset_index(drop=True)
+    )
+    beyond = ok & (t > commitment)
+    unreach_pop = int(pop[~ok].sum())
+
+    nb = neighbour_dependency(access)
+    return CoverageSummary(
+        threshold_min=threshold,
+        commitment_min=commitment,
+        n_communes=n,
+        population=int(total),
+        status=status_df,
+        bands=band_df,
+        mean_min=mean,
+        median_min=weighted_quantile(t, pop, 0.5),
+        p90_min=weighted_quantile(t, pop, 0.9),
+        max_min=float(t[ok].max()) if ok.any() else float("nan"),
+        worst=worst,
+        commitment_met=bool(not beyond.any() and ok.all()),
+        commitment_population_beyond=int(pop[beyond].sum()),
+        commitment_communes_beyond=int(beyond.sum()),
+        unreachable_population=unreach_pop,
+        neighbour_population=int(nb["population"].sum()),
+        neighbour_communes=int(nb["communes"].sum()),
+        neighbour_sites=nb,
+        meta=meta,
+    )
+
+
+def with_threshold(access, threshold):
+    """``access`` with statuses recomputed for another threshold (same object when unchanged).
+
+    Parameters
+    ----------
+    access : pandas.DataFrame
+        Result of :func:`access_times`.
+    threshold : float
+        Under-served threshold, minutes.
+    """
+    threshold = float(threshold)
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0 minutes, got {threshold}")
+    if access.attrs.get("fsgeo", {}).get("threshold_min") == threshold:
+        return access
+    out = access.copy()
+    t = out["minutes"].to_numpy(dtype=float)
+    reach = np.isfinite(t)
+    out["status"] = np.where(reach, np.where(t <= threshold, "covered", "underserved"), "unreachable")
+    out.attrs["fsgeo"] = {**access.attrs.get("fsgeo", {}), "threshold_min": threshold}
+    return out
+
+
+def neighbour_dependency(access) -> pd.DataFrame:
+    """Inhabitants whose nearest site lies in another département than their commune.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per such site: ``site_id``, ``site_name``, ``departement`` (of the site), ``communes`` (count),
+        ``population`` (inhabitants), ``codes`` (comma-separated commune codes); largest population first.
+    """
+    cols = ["site_id", "site_name", "departement", "communes", "population", "codes"]
+    if "departement" not in access.columns:
+        return pd.DataFrame(columns=cols)
+    reach = access["nearest_site_id"].notna()
+    sd = access["nearest_site_departement"].astype(str)
+    cd = access["departement"].astype(str)
+    mask = reach & (sd != "") & (cd != "") & (sd != cd)
+    sub = access.loc[mask]
+    if not len(sub):
+        return pd.DataFrame(columns=cols)
+    g = sub.groupby(["nearest_site_id", "nearest_site_name", "nearest_site_departement"], sort=False)
+    out = g.agg(communes=("code", "size"), population=("population", "sum"), codes=("code", ",".join)).reset_index()
+    out.columns = cols
+    return out.sort_values(["population", "site_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# under-served communes and zones
+# --------------------------------------------------------------------------------------------------------------------
+def underserved(access, threshold=None):
+    """Communes whose nearest site is beyond the threshold, most urgent first.
+
+    Parameters
+    ----------
+    access : pandas.DataFrame
+        Result of :func:`access_times`.
+    threshold : float, optional
+        Minutes (default: the threshold ``access`` was computed with).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or pandas.DataFrame
+        The under-served rows of ``access`` plus ``excess_min`` (minutes over the threshold), ``priority``
+        (inhabitants x minutes over the threshold, the ranking key) and ``rank`` (1 = most urgent). Unreachable
+        communes are not listed here (their time is unknown): see ``access[access.status == "unreachable"]``.
+    """
+    threshold = float(access.attrs.get("fsgeo", {}).get("threshold_min", settings.threshold_min) if threshold is None else threshold)
+    acc = with_threshold(access, threshold)
+    out = acc[acc["status"] == "underserved"].copy()
+    out["excess_min"] = out["minutes"] - threshold
+    out["priority"] = out["population"] * out["excess_min"]
+    out = out.sort_values(["priority", "minutes", "code"], ascending=[False, False, True]).reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    out.attrs["fsgeo"] = acc.attrs.get("fsgeo", {})
+    return out
+
+
+def _adjacency_components(geoms, tolerance_m):
+    """Connected components of polygons touching each other (within ``tolerance_m`` metres)."""
+    import shapely
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(geoms)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    tree = shapely.STRtree(geoms)
+    if tolerance_m and tolerance_m > 0:
+        pairs = tree.query(geoms, predicate="dwithin", distance=tolerance_m)
+    else:
+        pairs = tree.query(geoms, predicate="intersects")
+    adj = coo_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n, n))
+    _, labels = connected_components(adj, directed=False)
+    return labels
+
+
+def underserved_zones(access, threshold=None, tolerance_m=10.0):
+    """Groups of adjacent under-served communes: the areas a new site or antenna should target.
+
+    Parameters
+    ----------
+    access : geopandas.GeoDataFrame
+        Result of :func:`access_times` (commune polygons needed).
+    threshold : float, optional
+        Minutes (default: the threshold ``access`` was computed with).
+    tolerance_m : float
+        Two communes are adjacent when their polygons are within this distance in metres (Lambert-93); absorbs the
+        slivers of simplified boundaries. ``0`` = polygons must intersect (touch).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per zone, most urgent first: ``zone_id`` (1 = most urgent), ``communes`` (comma-separated codes),
+        ``names`` (comma-separated names), ``n_communes``, ``population`` (inhabitants), ``max_minutes``,
+        ``mean_minutes`` (population-weighted), ``priority`` (sum of inhabitants x minutes over the threshold),
+        ``area_km2``, dissolved polygon (EPSG:4326).
+    """
+    if not isinstance(access, gpd.GeoDataFrame):
+        raise ValueError("underserved_zones needs commune polygons: pass the GeoDataFrame from access_times")
+    under = underserved(access, threshold)
+    cols = ["zone_id", "communes", "names", "n_communes", "population", "max_minutes", "mean_minutes", "priority", "area_km2"]
+    if not len(under):
+        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=access.crs), crs=access.crs)
+    metric = under.to_crs(settings.metric_crs)
+    labels = _adjacency_components(metric.geometry.to_numpy(), tolerance_m)
+    metric = metric.assign(_zone=labels, _wt=metric["population"] * metric["minutes"])
+    g = metric.groupby("_zone", sort=False)
+    z = g.agg(
+        communes=("code", ",".join),
+        names=("name", ", ".join),
+        n_communes=("code", "size"),
+        population=("population", "sum"),
+        max_minutes=("minutes", "max"),
+        _wt=("_wt", "sum"),
+        priority=("priority", "sum"),
+    )
+    z["mean_minutes"] = np.where(z["population"] > 0, z["_wt"] / z["population"].where(z["population"] > 0, 1), g["minutes"].mean())
+    geom = metric.dissolve(by="_zone").geometry.reindex(z.index)
+    z = gpd.GeoDataFrame(z.drop(columns="_wt"), geometry=geom.to_numpy(), crs=settings.metric_crs)
+    z["area_km2"] = z.geometry.area / 1e6
+    z = z.sort_values(["priority", "population"], ascending=[False, False]).reset_index(drop=True)
+    z["zone_id"] = np.arange(1, len(z) + 1)
+    z = z[cols + ["geometry"]].to_crs(settings.crs)
+    z.attrs["fsgeo"] = access.attrs.get("fsgeo", {})
+    return z
+
+
+def zone_of(zones) -> pd.Series:
+    """``zone_id`` of every under-served commune, indexed by commune code (from :func:`underserved_zones`)."""
+    pairs = [(c, zid) for zid, codes in zip(zones["zone_id"], zones["communes"]) for c in str(codes).split(",") if c]
+    return pd.Series(dict(pairs), name="zone_id", dtype="Int64")

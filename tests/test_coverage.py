@@ -1,0 +1,210 @@
+"""Coverage analysis: hand-made matrices with known answers, then invariants on the embedded data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from fsgeo import coverage
+from fsgeo.coverage import access_from_matrix, summary, underserved, underserved_zones, weighted_quantile
+
+INF = np.inf
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# hand-made: a row of 6 square communes (1 km each, Lambert-93), 3 sites, one in a neighbouring département
+# ---------------------------------------------------------------------------------------------------------------------
+def _communes():
+    x0, y0 = 900_000, 6_700_000
+    geoms = [box(x0 + i * 1000, y0, x0 + (i + 1) * 1000, y0 + 1000) for i in range(6)]
+    g = gpd.GeoDataFrame(
+        {
+            "code": ["70001", "70002", "70003", "70004", "70005", "70006"],
+            "name": ["A", "B", "C", "D", "E", "F"],
+            "departement": "70",
+            "population": [1000, 200, 50, 300, 10, 400],
+        },
+        geometry=geoms,
+        crs="EPSG:2154",
+    )
+    return g.to_crs("EPSG:4326")
+
+
+def _sites():
+    return pd.DataFrame({"id": ["s1", "s2", "s3"], "name": ["One", "Two", "Three"], "departement": ["70", "70", "25"]})
+
+
+def _matrix():
+    m = pd.DataFrame(
+        [
+            [5.0, 12.0, 40.0],  # A: s1 5, s2 12 -> covered
+            [25.0, 22.0, 18.0],  # B: s3 (neighbour) 18 -> covered
+            [35.0, 21.0, 50.0],  # C: s2 21 -> under-served (threshold 20)
+            [np.nan, np.nan, np.nan],  # D: commune not routed -> unreachable with given reason
+            [INF, INF, INF],  # E: nothing reachable -> unreachable
+            [31.0, 20.0, INF],  # F: exactly at the threshold -> covered
+        ],
+        index=["70001", "70002", "70003", "70004", "70005", "70006"],
+        columns=["s1", "s2", "s3"],
+    )
+    return m
+
+
+def _access(threshold=20):
+    reasons = pd.Series({"70004": "too far from the road network (6200 m > 5000 m)"})
+    return access_from_matrix(_communes(), _sites(), _matrix(), threshold_min=threshold, reasons=reasons)
+
+
+def test_nearest_and_second_nearest():
+    a = _access().set_index("code")
+    assert a.loc["70001", "nearest_site_id"] == "s1" and a.loc["70001", "minutes"] == 5
+    assert a.loc["70001", "second_site_id"] == "s2" and a.loc["70001", "second_minutes"] == 12
+    assert a.loc["70002", "nearest_site_id"] == "s3" and a.loc["70002", "nearest_site_departement"] == "25"
+    assert a.loc["70002", "second_site_name"] == "Two" and a.loc["70002", "second_minutes"] == 22
+    assert a.loc["70006", "second_site_id"] == "s1"
+    assert pd.isna(a.loc["70004", "nearest_site_id"]) and np.isnan(a.loc["70004", "minutes"])
+    # the minutes column equals the row minimum wherever a site is reachable
+    m = _matrix().min(axis=1, skipna=True)
+    fin = np.isfinite(m)
+    assert np.allclose(a.loc[fin[fin].index, "minutes"], m[fin])
+
+
+def test_every_commune_in_exactly_one_status_with_reasons():
+    a = _access()
+    assert set(a["status"]) <= set(coverage.STATUSES)
+    counts = a["status"].value_counts()
+    assert counts.sum() == len(a) == 6
+    assert counts["covered"] == 3 and counts["underserved"] == 1 and counts["unreachable"] == 2
+    st = a.set_index("code")["status"]
+    assert st["70006"] == "covered"  # minutes == threshold is within it
+    assert st["70003"] == "underserved"
+    r = a.set_index("code")["reason"]
+    assert "6200 m" in r["70004"]
+    assert "no site reachable" in r["70005"]
+    assert (a.loc[a.status != "unreachable", "reason"] == "").all()
+    assert isinstance(a, gpd.GeoDataFrame) and a.crs.to_epsg() == 4326
+
+
+def test_site_column_all_nan_is_ignored_and_reported():
+    m = _matrix()
+    m["s4"] = np.nan
+    sites = pd.concat([_sites(), pd.DataFrame({"id": ["s4"], "name": ["Lost"], "departement": ["70"]})])
+    a = access_from_matrix(_communes(), sites, m, threshold_min=20)
+    assert "s4" not in set(a["nearest_site_id"].dropna()) | set(a["second_site_id"].dropna())
+    assert a.attrs["fsgeo"]["sites_not_routed"] == ["s4"]
+    assert a.set_index("code").loc["70004", "status"] == "unreachable"
+
+
+def test_no_site_at_all_everyone_unreachable():
+    m = pd.DataFrame(index=_matrix().index, dtype=float)
+    a = access_from_matrix(_communes(), _sites().iloc[:0], m)
+    assert (a["status"] == "unreachable").all() and (a["reason"] == "no site selected").all()
+
+
+def test_bad_inputs_named():
+    with pytest.raises(ValueError, match="lacks commune"):
+        access_from_matrix(_communes(), _sites(), _matrix().drop(index="70003"))
+    with pytest.raises(ValueError, match="lacks site"):
+        access_from_matrix(_communes(), _sites(), _matrix().drop(columns="s2"))
+    with pytest.raises(ValueError, match="duplicate site"):
+        access_from_matrix(_communes(), pd.concat([_sites(), _sites().iloc[:1]]), _matrix())
+    with pytest.raises(ValueError, match="threshold"):
+        access_from_matrix(_communes(), _sites(), _matrix(), threshold_min=0)
+
+
+def test_weighted_quantile_matches_numpy_inverted_cdf():
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        v = rng.uniform(0, 60, 40).round(1)
+        w = rng.integers(0, 500, 40)
+        w[0] += 1
+        for q in (0.1, 0.5, 0.9, 1.0):
+            assert weighted_quantile(v, w, q) == pytest.approx(np.quantile(v, q, weights=w, method="inverted_cdf"))
+
+
+def test_summary_known_answer():
+    s = summary(_access(), bands=(10, 20, 30))
+    total = 1960
+    assert s.population == total and s.n_communes == 6
+    b = s.bands.set_index("band_min")
+    assert b.loc[10, "population"] == 1000  # A
+    assert b.loc[20, "population"] == 1000 + 200 + 400  # A, B, F
+    assert b.loc[30, "population"] == 1650  # + C
+    assert b.loc[20, "population_share"] == pytest.approx(1600 / total)
+    assert b.loc[20, "communes"] == 3 and b.loc[20, "commune_share"] == pytest.approx(3 / 6)
+    # weighted over routed communes A (5, 1000), B (18, 200), C (21, 50), F (20, 400)
+    assert s.mean_min == pytest.approx((5 * 1000 + 18 * 200 + 21 * 50 + 20 * 400) / 1650)
+    assert s.median_min == 5  # A alone holds more than half the routed inhabitants
+    assert s.p90_min == 20
+    assert s.max_min == 21
+    assert s.worst.iloc[0]["code"] == "70003"
+    # 30-min commitment: nobody routed is beyond 30 min but two communes are unreachable -> not established
+    assert s.commitment_population_beyond == 0 and s.unreachable_population == 310
+    assert s.commitment_met is False
+    # B depends on s3 in département 25
+    assert s.neighbour_population == 200 and s.neighbour_communes == 1
+    assert s.neighbour_sites.iloc[0]["site_id"] == "s3"
+    st = s.status
+    assert st["communes"].sum() == 6 and st["population"].sum() == total
+    d = s.to_dict()
+    assert d["bands"][0]["band_min"] == 10 and d["status"][0]["status"] == "covered"
+
+
+def test_summary_commitment_beyond_and_other_threshold():
+    m = _matrix()
+    m.loc["70004"] = [45.0, 33.0, 60.0]
+    m.loc["70005"] = [9.0, INF, INF]
+    a = access_from_matrix(_communes(), _sites(), m, threshold_min=20)
+    s = summary(a)
+    assert s.commitment_population_beyond == 300 and s.commitment_communes_beyond == 1
+    assert s.commitment_met is False
+    m.loc["70004"] = [25.0, 29.0, 60.0]
+    s = summary(access_from_matrix(_communes(), _sites(), m, threshold_min=20))
+    assert s.commitment_met is True
+    # a summary at another threshold recomputes the statuses
+    s15 = summary(a, threshold=15)
+    assert s15.status.loc["underserved", "communes"] == 4  # B 18, C 21, D 33, F 20
+
+
+def test_underserved_ranking_by_population_times_excess():
+    m = _matrix()
+    m.loc["70004"] = [45.0, 33.0, 60.0]  # D: 300 inh. x 13 min = 3900
+    m.loc["70005"] = [INF, 80.0, INF]  # E: 10 inh. x 60 min = 600
+    a = access_from_matrix(_communes(), _sites(), m, threshold_min=20)
+    u = underserved(a)
+    assert list(u["code"]) == ["70004", "70005", "70003"]  # C: 50 x 1 = 50
+    assert list(u["rank"]) == [1, 2, 3]
+    assert u.iloc[0]["priority"] == pytest.approx(3900) and u.iloc[0]["excess_min"] == pytest.approx(13)
+    assert list(underserved(a, threshold=30)["code"]) == ["70004", "70005"]  # 300 x 3 > 10 x 50
+
+
+def test_underserved_zones_group_adjacent_communes():
+    m = _matrix()
+    m.loc["70004"] = [45.0, 33.0, 60.0]
+    m.loc["70005"] = [INF, 80.0, INF]
+    # C, D, E adjacent (a strip), F covered; add under-served A? no: A covered. B covered.
+    a = access_from_matrix(_communes(), _sites(), m, threshold_min=20)
+    z = underserved_zones(a)
+    assert len(z) == 1
+    assert sorted(z.iloc[0]["communes"].split(",")) == ["70003", "70004", "70005"]
+    assert z.iloc[0]["population"] == 360 and z.iloc[0]["max_minutes"] == 80
+    assert z.iloc[0]["area_km2"] == pytest.approx(3.0, rel=1e-3)
+    # split the strip: E covered -> C+D one zone; make A under-served -> separate zone (not adjacent to C, D)
+    m.loc["70005"] = [3.0, INF, INF]
+    m.loc["70001"] = [26.0, 40.0, 50.0]
+    z = underserved_zones(access_from_matrix(_communes(), _sites(), m, threshold_min=20))
+    assert len(z) == 2
+    assert set(z["communes"]) == {"70003,70004", "70001"} or set(z["communes"]) == {"70004,70003", "70001"}
+    assert list(z["zone_id"]) == [1, 2]
+    assert z.iloc[0]["priority"] >= z.iloc[1]["priority"]
+    zo = coverage.zone_of(z)
+    assert zo["70001"] != zo["70003"] and zo["70003"] == zo["70004"]
+
+
+def test_zones_empty_when_nothing_underserved():
+    m = _matrix().clip(upper=10.0)
+    z = underserved_zones(access_from_matrix(_communes(), _sites(), m, threshold_min=20))
+    assert len(z) == 0 and "zone_id" in z.columns
