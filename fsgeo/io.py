@@ -1,0 +1,745 @@
+"""Readers and validation of user files: sites (ANCT CSV, GeoJSON / GeoPackage, plain CSV) and communes.
+
+Every reader returns the schema of the embedded data (``docs/ARCHITECTURE.md``) in EPSG:4326 and raises
+:class:`InputError` on bad input, with a message naming the file, the row (1-based data row: the CSV header or the
+GeoJSON envelope is not counted) or the id, and what is wrong. Nothing is dropped silently: a row that cannot be read
+is an error, not a gap.
+
+Files whose declared CRS is projected (Lambert-93, UTM, ...) are reprojected to EPSG:4326. Files with no CRS, or
+declaring WGS84, whose coordinates are clearly metres are an error ("wrong CRS?").
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import re
+import unicodedata
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from fsgeo import hours as _hours
+from fsgeo.settings import settings
+
+__all__ = [
+    "InputError",
+    "SITE_COLUMNS",
+    "COMMUNE_COLUMNS",
+    "KINDS",
+    "FORMATS",
+    "read_sites",
+    "read_anct_csv",
+    "read_communes",
+    "parse_date",
+    "in_france",
+]
+
+HOURS_COLUMNS = tuple(f"hours_{d}" for d in _hours.WEEKDAYS)
+#: SITES schema, in order (geometry last)
+SITE_COLUMNS = (
+    "id", "name", "kind", "format", "parent_id", "departement", "in_departement", "commune_code", "commune_name",
+    "address", *HOURS_COLUMNS, "weekly_open_hours", "labelled_on", "comment",
+)
+#: COMMUNES schema, in order (geometry last)
+COMMUNE_COLUMNS = ("code", "name", "departement", "population", "area_km2", "point_lon", "point_lat")
+KINDS = ("principal", "antenna")
+FORMATS = ("fixed", "multisite", "fixed_with_antennas", "itinerant", "bus")
+
+# ANCT spellings (and our own) -> schema values; keys compared after _key()
+_KIND_ALIASES = {"principal": "principal", "antenne": "antenna", "antenna": "antenna"}
+_FORMAT_ALIASES = {
+    "fixe": "fixed", "fixed": "fixed",
+    "multisites": "multisite", "multisite": "multisite",
+    "fixe_antenne(s)": "fixed_with_antennas", "fixe_antennes": "fixed_with_antennas",
+    "fixe_antenne": "fixed_with_antennas", "fixed_with_antennas": "fixed_with_antennas",
+    "itinerante": "itinerant", "itinerant": "itinerant",
+    "bus_equivalent": "bus", "bus": "bus",
+}
+ANCT_COLUMNS = (
+    "id_fs", "insee_dep", "lib_fs", "adresse", "complement_adresse", "insee_com", "code_postal", "lib_com",
+    "latitude", "longitude", *_hours.ANCT_DAY_COLUMNS.values(), "commentaire", "type_fs", "format_fs", "groupe_fs",
+    "labellisation_fs",
+)
+
+# Bounding boxes (lon_min, lat_min, lon_max, lat_max) of metropolitan France incl. Corsica and of the overseas
+# départements (Saint-Martin / Saint-Barthélemy, which the ANCT list includes, fall in the Guadeloupe box).
+_FRANCE_BOXES = {
+    "metropolitan France": (-5.3, 41.3, 9.7, 51.2),
+    "Guadeloupe": (-63.2, 15.8, -60.9, 18.2),
+    "Martinique": (-61.3, 14.35, -60.75, 14.95),
+    "Guyane": (-54.7, 2.0, -51.5, 6.0),
+    "La Réunion": (55.15, -21.45, 55.9, -20.8),
+    "Mayotte": (44.9, -13.1, 45.35, -12.55),
+}
+
+
+class InputError(ValueError):
+    """A user file is wrong. The message names the file, the row or id, and the problem."""
+
+
+# --- small helpers -------------------------------------------------------------------------------------------------
+
+def _where(path, row=None, ident=None) -> str:
+    parts = [str(path)]
+    if row is not None:
+        parts.append(f"row {row}" + (f" (id {ident!r})" if ident not in (None, "") else ""))
+    elif ident not in (None, ""):
+        parts.append(f"id {ident!r}")
+    return ": ".join(parts)
+
+
+def _error(path, problem: str, row=None, ident=None) -> InputError:
+    return InputError(f"{_where(path, row, ident)}: {problem}")
+
+
+def _key(text: str) -> str:
+    """Case- and accent-insensitive key: 'Itinérante' -> 'itinerante'."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return text.strip().casefold().replace(" ", "_")
+
+
+def _blank(value) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _text(value) -> str:
+    return "" if _blank(value) else str(value).strip()
+
+
+def _id_text(value) -> str:
+    """Ids read as numbers by GDAL (413 or 413.0) become '413'."""
+    if _blank(value):
+        return ""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def in_france(lon, lat) -> np.ndarray:
+    """True where (lon, lat) in degrees lies in metropolitan France, Corsica or an overseas département (boxes)."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    inside = np.zeros(np.broadcast(lon, lat).shape, dtype=bool)
+    for x0, y0, x1, y1 in _FRANCE_BOXES.values():
+        inside |= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+    return inside
+
+
+def _check_point(path, row, ident, lon: float, lat: float, what: str = "point") -> None:
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise _error(path, f"{what} has a missing or non-finite coordinate (lon={lon}, lat={lat})", row, ident)
+    if abs(lon) > 180 or abs(lat) > 90:
+        raise _error(path, f"{what} ({lon:g}, {lat:g}) is not in degrees: these look like projected metres "
+                           "(wrong CRS? declare the file's CRS, e.g. EPSG:2154, or give WGS84 lon/lat)", row, ident)
+    if not in_france(lon, lat):
+        hint = ("latitude and longitude look swapped" if in_france(lat, lon)
+                else "lat/lon may be swapped or the CRS wrong")
+        raise _error(path, f"{what} (lon={lon:.6f}, lat={lat:.6f}) is outside France (metropolitan France, Corsica "
+                           f"and the overseas départements): {hint}", row, ident)
+
+
+def _parse_float(path, row, ident, value, column: str) -> float:
+    if _blank(value):
+        raise _error(path, f"missing value in column {column!r}", row, ident)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip().replace("\u2212", "-")
+    if re.fullmatch(r"[+-]?\d+,\d+", text):  # French decimal comma
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise _error(path, f"cannot read {column} {value!r} as a number", row, ident) from None
+
+
+_DATE_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def parse_date(value) -> str | None:
+    """ISO ``YYYY-MM-DD`` from an ISO date, ``DD/MM/YYYY``, ``"Espace labellisé DD/MM/YYYY"`` or a date object.
+
+    Blank → None. Raises ``ValueError`` naming the value when it is not a date.
+    """
+    if _blank(value):
+        return None
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    m = _DATE_DMY.search(text)
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+Z-]*)?", text)
+    try:
+        if m:
+            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1))).isoformat()
+        if iso:
+            return dt.date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3))).isoformat()
+    except ValueError:  # 31/02/2022 and the like
+        pass
+    raise ValueError(f"cannot read date {value!r} (expected YYYY-MM-DD or DD/MM/YYYY)")
+
+
+_TRUE = {"true", "1", "yes", "oui", "vrai", "y", "t"}
+_FALSE = {"false", "0", "no", "non", "faux", "n", "f"}
+
+
+def _parse_bool(path, row, ident, value, column: str) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    k = _text(value).casefold()
+    if k in _TRUE:
+        return True
+    if k in _FALSE:
+        return False
+    raise _error(path, f"cannot read {column} {value!r} as true/false", row, ident)
+
+
+def _departement_of(code: str) -> str:
+    code = _text(code)
+    if not code:
+        return ""
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """CSV as strings (codes keep their leading zeros); separator ',', ';' or tab detected from the header."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            with path.open(encoding=encoding, newline="") as f:
+                header = f.readline()
+            sep = max([",", ";", "\t"], key=header.count)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding=encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(f"{path}: cannot read as CSV: {exc}") from None
+    else:  # pragma: no cover - cp1252 decodes nearly anything
+        raise InputError(f"{path}: cannot decode the file as UTF-8 or Windows-1252 text")
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _require(path, columns, required) -> None:
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(repr(c) for c in missing)} (columns found: {', '.join(map(str, columns))})")
+
+
+def _pick(columns, *names):
+    """First of ``names`` present among ``columns`` (case-insensitive), else None."""
+    lower = {str(c).casefold(): c for c in columns}
+    for n in names:
+        if n.casefold() in lower:
+            return lower[n.casefold()]
+    return None
+
+
+def _check_unique(path, ids, what: str = "id") -> None:
+    seen: dict[str, int] = {}
+    for i, ident in enumerate(ids, start=1):
+        if ident in seen:
+            raise _error(path, f"duplicate {what} {ident!r} (also on row {seen[ident]})", i, ident)
+        seen[ident] = i
+
+
+# --- geo files and CRS ---------------------------------------------------------------------------------------------
+
+def _read_geo(path: Path, preferred_layer: str) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    try:
+        layer = None
+        if path.suffix.lower() == ".gpkg":
+            names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+            if len(names) > 1:
+                if preferred_layer not in names:
+                    raise InputError(f"{path}: {len(names)} layers ({', '.join(names)}) and none named "
+                                     f"{preferred_layer!r}: say which one to use by naming it {preferred_layer!r}")
+                layer = preferred_layer
+        return gpd.read_file(path, layer=layer)
+    except InputError:
+        raise
+    except Exception as exc:  # GDAL's errors vary by driver; report them with the file name
+        raise InputError(f"{path}: cannot read as a GeoJSON / GeoPackage file: {exc}") from None
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Reproject a declared projected/other geographic CRS; refuse metres declared (or defaulted) as degrees."""
+    crs = gdf.crs
+    geoms = gdf.geometry
+    ok = geoms.notna() & ~geoms.is_empty
+    if crs is not None and not crs.is_geographic:
+        try:
+            return gdf.to_crs(settings.crs)
+        except Exception as exc:
+            raise InputError(f"{path}: cannot reproject from {crs.to_string()} to {settings.crs}: {exc}") from None
+    if ok.any():
+        b = geoms[ok].bounds
+        bad = (b[["minx", "maxx"]].abs().max(axis=1) > 180) | (b[["miny", "maxy"]].abs().max(axis=1) > 90)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            pos = int(np.flatnonzero(ok.to_numpy())[i])
+            x, y = b.iloc[i]["minx"], b.iloc[i]["miny"]
+            declared = "no CRS" if crs is None else f"CRS {crs.to_string()} (degrees)"
+            raise InputError(f"{path}: row {pos + 1}: coordinates ({x:.1f}, {y:.1f}) look like projected metres but "
+                             f"the file declares {declared}: wrong CRS? Declare the real CRS (e.g. EPSG:2154) "
+                             "or give WGS84 longitude/latitude")
+    if crs is None:
+        return gdf.set_crs(settings.crs)
+    if not crs.equals(settings.crs):
+        return gdf.to_crs(settings.crs)
+    return gdf
+
+
+def _check_geometries(path, gdf, ids, allowed: tuple[str, ...]) -> None:
+    for i, (geom, ident) in enumerate(zip(gdf.geometry, ids), start=1):
+        if geom is None or geom.is_empty:
+            raise _error(path, "missing or empty geometry", i, ident)
+        if geom.geom_type not in allowed:
+            raise _error(path, f"geometry is a {geom.geom_type}, expected {' or '.join(allowed)}", i, ident)
+        if not geom.is_valid:
+            raise _error(path, f"invalid geometry: {shapely.is_valid_reason(geom)}", i, ident)
+
+
+# --- sites ---------------------------------------------------------------------------------------------------------
+
+def read_sites(path, communes=None, departement: str | None = None) -> gpd.GeoDataFrame:
+    """Read a file of France Services sites into the SITES schema (EPSG:4326 Points).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.geojson`` / ``.json`` / ``.gpkg`` (the schema of ``data/sites.geojson``; ``id``, ``name`` and a Point
+        geometry required, other columns filled with defaults), the ANCT CSV (detected by its ``id_fs`` column), or
+        a plain CSV with ``id``, ``name`` and either ``lat``/``lon`` (or ``latitude``/``longitude``, WGS84 degrees)
+        or an INSEE commune code column (``commune_code`` or ``insee``).
+    communes : GeoDataFrame, str or Path, optional
+        Communes (COMMUNES schema) used to place plain-CSV rows that only give a commune code, at the commune's
+        demand point (``point_lon``/``point_lat``). Default: the embedded communes, loaded only when needed.
+    departement : str, optional
+        Département of interest for the default of ``in_departement`` (default ``settings.departement``).
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns :data:`SITE_COLUMNS` (then any extra columns of a GeoJSON / plain CSV), geometry; RangeIndex;
+        EPSG:4326. Defaults: ``kind`` principal, ``format`` fixed, ``parent_id`` null, ``departement`` from the
+        commune code (else the département of interest), ``in_departement`` = (departement == département of
+        interest), hours ``""`` (closed/unknown), ``weekly_open_hours`` from the hours (NaN when the file gives no
+        hours at all), ``labelled_on`` null, text columns ``""``.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the row / id and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".json", ".gpkg", ".shp", ".fgb"):
+        return _read_geo_sites(path, departement)
+    if suffix in (".csv", ".txt", ".tsv"):
+        df = _read_csv(path)
+        if "id_fs" in df.columns:
+            return _anct_frame(df, path, departement)
+        return _plain_csv_sites(df, path, communes, departement)
+    raise InputError(f"{path}: unsupported sites file type {suffix!r} (use .geojson, .gpkg or .csv)")
+
+
+def read_anct_csv(path, departement: str | None = None) -> gpd.GeoDataFrame:
+    """Read the ANCT "Liste des structures France services" CSV (all of France) into the SITES schema.
+
+    ``format_fs`` Fixe → fixed, Multisites → multisite, Fixe_antenne(s) → fixed_with_antennas, Itinérante →
+    itinerant, Bus_équivalent → bus; ``type_fs`` Principal / Antenne → principal / antenna; ``labellisation_fs``
+    "Espace labellisé DD/MM/YYYY" → ISO ``labelled_on``; ``h_lundi`` … ``h_samedi`` normalised by
+    :mod:`fsgeo.hours`; ``address`` = street, complement, postcode and commune.
+
+    ``parent_id`` of an antenna: the principal space of the same ``groupe_fs`` in the same département; else a
+    principal space of the same département whose name (or group) contains the antenna's stem (the name before
+    "- Antenne ..."/"- Site ..."); else null. How each antenna was matched is in ``gdf.attrs["antenna_matches"]``
+    (list of dicts: ``id``, ``name``, ``departement``, ``parent_id``, ``method`` group|name|none, ``reason``).
+
+    Parameters
+    ----------
+    departement : str, optional
+        ``in_departement`` is True for rows of this département (default ``settings.departement``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    return _anct_frame(_read_csv(path), path, departement)
+
+
+def _anct_frame(df: pd.DataFrame, path: Path, departement: str | None) -> gpd.GeoDataFrame:
+    _require(path, df.columns, ANCT_COLUMNS)
+    rows = []
+    for col in ("adresse", "complement_adresse"):
+        df[col] = df[col].str.replace(r"\s+", " ", regex=True).str.strip()
+    for i, r in enumerate(df.itertuples(index=False), start=1):
+        ident = _text(r.id_fs)
+        street = ", ".join(p for p in (_text(r.adresse), _text(r.complement_adresse)) if p)
+        town = " ".join(p for p in (_text(r.code_postal), _text(r.lib_com)) if p)
+        rec = {
+            "id": ident, "name": _text(r.lib_fs), "kind": r.type_fs, "format": r.format_fs, "parent_id": None,
+            "departement": _text(r.insee_dep), "commune_code": _text(r.insee_com), "commune_name": _text(r.lib_com),
+            "address": ", ".join(p for p in (street, town) if p), "labelled_on": r.labellisation_fs,
+            "comment": _text(r.commentaire), "_group": _text(r.groupe_fs),
+        }
+        for day, col in _hours.ANCT_DAY_COLUMNS.items():
+            rec[f"hours_{day}"] = getattr(r, col)
+        rec["_lon"] = _parse_float(path, i, ident, r.longitude, "longitude")
+        rec["_lat"] = _parse_float(path, i, ident, r.latitude, "latitude")
+        rows.append(rec)
+    raw = pd.DataFrame(rows, columns=[*rows[0].keys()] if rows else ["id"])
+    gdf = _finish_sites(raw, path, departement, weekly_from_file=False)
+    parents, report = match_antenna_parents(gdf, raw.get("_group", pd.Series([""] * len(raw))).tolist())
+    gdf["parent_id"] = pd.Series(parents, index=gdf.index, dtype=object)
+    gdf.attrs["antenna_matches"] = report
+    return gdf
+
+
+def _read_geo_sites(path: Path, departement: str | None) -> gpd.GeoDataFrame:
+    gdf = _read_geo(path, "sites")
+    _require(path, gdf.columns, ("id", "name"))
+    ids = [_id_text(v) for v in gdf["id"]]
+    _check_geometries(path, gdf, ids, ("Point",))
+    gdf = _to_wgs84(gdf, path)
+    raw = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    raw["id"] = ids
+    raw["_lon"] = gdf.geometry.x.to_numpy()
+    raw["_lat"] = gdf.geometry.y.to_numpy()
+    return _finish_sites(raw.reset_index(drop=True), path, departement,
+                         weekly_from_file=not any(c in raw.columns for c in HOURS_COLUMNS))
+
+
+def _plain_csv_sites(df: pd.DataFrame, path: Path, communes, departement: str | None) -> gpd.GeoDataFrame:
+    _require(path, df.columns, ("id", "name"))
+    lat_col, lon_col = _pick(df.columns, "lat", "latitude"), _pick(df.columns, "lon", "lng", "longitude")
+    code_col = _pick(df.columns, "commune_code", "insee", "code_insee", "insee_com")
+    if (lat_col is None) != (lon_col is None):
+        raise InputError(f"{path}: missing column {'lon' if lon_col is None else 'lat'!r}: a CSV of sites needs "
+                         "both lat and lon (or latitude and longitude)")
+    if lat_col is None and code_col is None:
+        raise InputError(f"{path}: missing columns: a CSV of sites needs 'lat'/'lon' (or 'latitude'/'longitude') or "
+                         f"an INSEE commune code column 'commune_code' or 'insee' (columns found: "
+                         f"{', '.join(df.columns)})")
+    raw = df.copy()
+    if code_col is not None and code_col != "commune_code":
+        raw = raw.rename(columns={code_col: "commune_code"})
+    drop = [c for c in (lat_col, lon_col) if c is not None]
+    raw = raw.drop(columns=drop)
+    lons, lats = [], []
+    communes_idx = None
+    for i in range(len(df)):
+        ident = _text(df["id"].iat[i])
+        has_xy = lat_col is not None and not (_blank(df[lat_col].iat[i]) and _blank(df[lon_col].iat[i]))
+        if has_xy:
+            lons.append(_parse_float(path, i + 1, ident, df[lon_col].iat[i], lon_col))
+            lats.append(_parse_float(path, i + 1, ident, df[lat_col].iat[i], lat_col))
+            continue
+        code = _text(raw["commune_code"].iat[i]) if code_col is not None else ""
+        if not code:
+            raise _error(path, f"missing coordinates: give {lat_col}/{lon_col} or a commune code"
+                         if code_col is not None else f"missing value in columns {lat_col!r}/{lon_col!r}", i + 1,
+                         ident)
+        if communes_idx is None:
+            communes_idx = _communes_index(communes)
+        if code not in communes_idx.index:
+            raise _error(path, f"unknown commune code {code!r} (not among the {len(communes_idx)} communes used to "
+                               "place sites; give lat/lon instead)", i + 1, ident)
+        c = communes_idx.loc[code]
+        lons.append(float(c["point_lon"]))
+        lats.append(float(c["point_lat"]))
+        if "commune_name" not in raw.columns or _blank(raw.get("commune_name", pd.Series([""] * len(raw))).iat[i]):
+            if "commune_name" not in raw.columns:
+                raw["commune_name"] = ""
+            raw.loc[raw.index[i], "commune_name"] = str(c["name"])
+    raw["_lon"], raw["_lat"] = lons, lats
+    return _finish_sites(raw, path, departement, weekly_from_file=not any(c in raw.columns for c in HOURS_COLUMNS))
+
+
+def _communes_index(communes) -> pd.DataFrame:
+    if communes is None:
+        from fsgeo.datasets import load_communes
+
+        communes = load_communes()
+    elif not isinstance(communes, pd.DataFrame):
+        communes = read_communes(communes)
+    missing = [c for c in ("code", "name", "point_lon", "point_lat") if c not in communes.columns]
+    if missing:
+        raise ValueError(f"communes given to place sites lack column(s) {missing}")
+    return pd.DataFrame(communes[["code", "name", "point_lon", "point_lat"]]).set_index("code")
+
+
+def _finish_sites(raw: pd.DataFrame, path: Path, departement: str | None, weekly_from_file: bool) -> gpd.GeoDataFrame:
+    """Validate and default every SITES column; raw holds strings/values plus ``_lon``/``_lat`` (degrees)."""
+    dep_of_interest = departement or settings.departement
+    n = len(raw)
+    col = lambda c, default="": raw[c].tolist() if c in raw.columns else [default] * n  # noqa: E731
+    ids = [_id_text(v) for v in col("id")]
+    out: dict[str, list] = {c: [] for c in SITE_COLUMNS}
+    for i, ident in enumerate(ids, start=1):
+        if not ident:
+            raise _error(path, "missing id", i)
+    _check_unique(path, ids)
+    names, kinds, formats, parents = col("name"), col("kind", "principal"), col("format", "fixed"), col("parent_id", None)
+    codes, deps, in_deps = col("commune_code"), col("departement"), col("in_departement", None)
+    cnames, addresses, comments, dates = col("commune_name"), col("address"), col("comment"), col("labelled_on", None)
+    weekly_given = col("weekly_open_hours", None)
+    hours_cols = {h: col(h) for h in HOURS_COLUMNS}
+    for i in range(n):
+        row, ident = i + 1, ids[i]
+        name = _text(names[i])
+        if not name:
+            raise _error(path, "missing name", row, ident)
+        kind = _KIND_ALIASES.get(_key(_text(kinds[i]) or "principal"))
+        if kind is None:
+            raise _error(path, f"unknown kind {kinds[i]!r} (expected one of {', '.join(KINDS)}, or the ANCT "
+                               "Principal / Antenne)", row, ident)
+        fmt = _FORMAT_ALIASES.get(_key(_text(formats[i]) or "fixed"))
+        if fmt is None:
+            raise _error(path, f"unknown format {formats[i]!r} (expected one of {', '.join(FORMATS)}, or the ANCT "
+                               "Fixe / Multisites / Fixe_antenne(s) / Itinérante / Bus_équivalent)", row, ident)
+        code = _id_text(codes[i])
+        if code.isdigit() and len(code) == 4:  # a code read as a number lost its leading zero
+            code = "0" + code
+        dep = _id_text(deps[i]) or _departement_of(code) or dep_of_interest
+        if dep.isdigit() and len(dep) == 1:
+            dep = "0" + dep
+        in_dep = (dep == dep_of_interest) if _blank(in_deps[i]) else _parse_bool(path, row, ident, in_deps[i],
+                                                                                 "in_departement")
+        day_values = {}
+        for h in HOURS_COLUMNS:
+            try:
+                day_values[h] = _hours.normalise_hours(hours_cols[h][i] if not _blank(hours_cols[h][i]) else "")
+            except ValueError as exc:
+                raise _error(path, f"{h}: {exc}", row, ident) from None
+        if weekly_from_file and not _blank(weekly_given[i]):
+            weekly = _parse_float(path, row, ident, weekly_given[i], "weekly_open_hours")
+            if not (weekly >= 0):
+                raise _error(path, f"negative weekly_open_hours {weekly_given[i]!r}", row, ident)
+        elif weekly_from_file and not any(day_values.values()):
+            weekly = float("nan")  # the file says nothing about opening hours
+        else:
+            weekly = _hours.weekly_open_hours(day_values)
+        try:
+            labelled = parse_date(dates[i])
+        except ValueError as exc:
+            raise _error(path, f"labelled_on: {exc}", row, ident) from None
+        _check_point(path, row, ident, float(raw["_lon"].iat[i]), float(raw["_lat"].iat[i]))
+        values = {
+            "id": ident, "name": name, "kind": kind, "format": fmt,
+            "parent_id": _id_text(parents[i]) or None, "departement": dep, "in_departement": bool(in_dep),
+            "commune_code": code, "commune_name": _text(cnames[i]), "address": _text(addresses[i]),
+            **day_values, "weekly_open_hours": float(weekly), "labelled_on": labelled, "comment": _text(comments[i]),
+        }
+        for c in SITE_COLUMNS:
+            out[c].append(values[c])
+    extra = [c for c in raw.columns if c not in SITE_COLUMNS and not str(c).startswith("_")
+             and c != "geometry"]
+    data = pd.DataFrame(out, columns=list(SITE_COLUMNS))
+    for c in extra:
+        data[c] = raw[c].to_numpy()
+    data["in_departement"] = data["in_departement"].astype(bool)
+    data["weekly_open_hours"] = data["weekly_open_hours"].astype(float)
+    data["parent_id"] = data["parent_id"].astype(object)
+    data["labelled_on"] = data["labelled_on"].astype(object)
+    geometry = gpd.points_from_xy(raw["_lon"].astype(float), raw["_lat"].astype(float), crs=settings.crs)
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=settings.crs)
+
+
+# --- antennas → principal spaces -----------------------------------------------------------------------------------
+
+_STEM_END = re.compile(r"\s*[-–—]\s*(?:antenne|site)\b.*$|\s+antenne\b.*$", re.IGNORECASE)
+_PREFIX_WORDS = {"france", "services", "bus", "multisites", "multisite", "itinerante", "la", "poste", "de", "d",
+                 "du", "des", "la", "le", "l"}
+
+
+def _norm_words(text: str) -> list[str]:
+    # accents dropped, any other character (apostrophes ’ included) separates words
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def _stem(name: str) -> list[str]:
+    """Significant words of a structure's name before "- Antenne ..."/"- Site ...", without "France services de"."""
+    words = _norm_words(_STEM_END.sub("", name))
+    while words and words[0] in _PREFIX_WORDS:
+        words.pop(0)
+    return words
+
+
+def _contains(words: list[str], part: list[str]) -> bool:
+    k = len(part)
+    return k > 0 and any(words[j:j + k] == part for j in range(len(words) - k + 1))
+
+
+def _name_matches(stem: list[str], pool: list[int], names: list[str], groups: list[str]) -> list[int]:
+    by_name = [j for j in pool if _contains(_norm_words(names[j]), stem) or _contains(_norm_words(groups[j]), stem)]
+    exact = [j for j in by_name if _stem(names[j]) == stem]
+    return exact if len(exact) == 1 else by_name
+
+
+def _tail(stem: list[str]) -> list[str]:
+    """Words after the first preposition of a stem ([] if none or nothing significant follows)."""
+    for j, w in enumerate(stem):
+        if w in ("d", "de", "du", "des"):
+            rest = [x for x in stem[j + 1:]]
+            while rest and rest[0] in _PREFIX_WORDS:
+                rest.pop(0)
+            return rest
+    return []
+
+
+def match_antenna_parents(sites: pd.DataFrame, groups: list[str]) -> tuple[list, list[dict]]:
+    """Parent principal space of each antenna (see :func:`read_anct_csv`).
+
+    Parameters
+    ----------
+    sites : DataFrame
+        SITES schema (``id``, ``name``, ``kind``, ``departement``).
+    groups : list of str
+        ANCT ``groupe_fs`` per row ("" when none).
+
+    Returns
+    -------
+    parents : list
+        ``parent_id`` per row (None for principal spaces and unmatched antennas).
+    report : list of dict
+        One entry per antenna: ``id``, ``name``, ``departement``, ``parent_id``, ``method`` (group|name|none),
+        ``reason``.
+    """
+    ids, names = sites["id"].tolist(), sites["name"].tolist()
+    kinds, deps = sites["kind"].tolist(), sites["departement"].tolist()
+    principals: dict[str, list[int]] = {}
+    for i, k in enumerate(kinds):
+        if k == "principal":
+            principals.setdefault(deps[i], []).append(i)
+    parents: list = [None] * len(ids)
+    report = []
+    for i, k in enumerate(kinds):
+        if k != "antenna":
+            continue
+        stem = _stem(names[i])
+        cands = principals.get(deps[i], [])
+        method, reason, parent = "none", "", None
+        group_cands = [j for j in cands if groups[i] and groups[j] == groups[i]]
+        if len(group_cands) == 1:
+            parent, method, reason = group_cands[0], "group", f"only principal space of group {groups[i]!r}"
+        else:
+            pool = group_cands or cands
+            chosen = _name_matches(stem, pool, names, groups)
+            if not chosen and _tail(stem):
+                # "Point info 14 d'Isigny-sur-Mer - Antenne ..." → the place after the first preposition
+                tail_matches = _name_matches(_tail(stem), pool, names, groups)
+                if tail_matches:
+                    stem, chosen = _tail(stem), tail_matches
+            if len(chosen) == 1:
+                parent = chosen[0]
+                method = "group" if group_cands else "name"
+                reason = (f"principal space of group {groups[i]!r} whose name contains {' '.join(stem)!r}"
+                          if group_cands else f"principal space whose name contains {' '.join(stem)!r}")
+            elif len(chosen) > 1:
+                reason = (f"{len(chosen)} principal spaces of département {deps[i]} match "
+                          f"{' '.join(stem)!r}: {', '.join(ids[j] for j in chosen)}")
+            elif group_cands:
+                reason = (f"group {groups[i]!r} has {len(group_cands)} principal spaces and none is named like "
+                          f"{' '.join(stem)!r}")
+            else:
+                reason = (f"no principal space of département {deps[i]} "
+                          + (f"in group {groups[i]!r} or " if groups[i] else "")
+                          + f"named like {' '.join(stem)!r}")
+        parents[i] = ids[parent] if parent is not None else None
+        report.append({"id": ids[i], "name": names[i], "departement": deps[i], "parent_id": parents[i],
+                       "method": method, "reason": reason})
+    return parents, report
+
+
+# --- communes ------------------------------------------------------------------------------------------------------
+
+def read_communes(path) -> gpd.GeoDataFrame:
+    """Read a communes file (GeoJSON / GeoPackage of (Multi)Polygons) into the COMMUNES schema.
+
+    Required: ``code`` (INSEE; also accepted: ``insee``, ``code_insee``), ``name`` (or ``nom``), ``population``
+    (integer >= 0), polygon geometry. ``departement`` defaults to the code's first 2 (overseas: 3) characters;
+    ``area_km2`` (km², Lambert-93) and ``point_lon``/``point_lat`` (degrees; ``representative_point()`` computed in
+    Lambert-93, so it lies inside the polygon) are computed when absent.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns :data:`COMMUNE_COLUMNS` then any extra columns, geometry; RangeIndex; EPSG:4326.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    if path.suffix.lower() not in (".geojson", ".json", ".gpkg", ".shp", ".fgb"):
+        raise InputError(f"{path}: unsupported communes file type {path.suffix!r} (use .geojson or .gpkg)")
+    gdf = _read_geo(path, "communes")
+    code_col = _pick(gdf.columns, "code", "insee", "code_insee")
+    name_col = _pick(gdf.columns, "name", "nom")
+    _require(path, [c for c in gdf.columns] + (["code"] if code_col else []) + (["name"] if name_col else []),
+             ("code", "name", "population"))
+    gdf = gdf.rename(columns={code_col: "code", name_col: "name"}).reset_index(drop=True)
+    codes = []
+    for i, v in enumerate(gdf["code"], start=1):
+        code = _id_text(v)
+        if code.isdigit() and len(code) == 4:
+            code = "0" + code
+        if not code:
+            raise _error(path, "missing commune code", i)
+        codes.append(code)
+    _check_unique(path, codes, "commune code")
+    gdf["code"] = codes
+    pops = []
+    for i, (v, code) in enumerate(zip(gdf["population"], codes), start=1):
+        if _blank(v):
+            raise _error(path, "missing population", i, code)
+        p = _parse_float(path, i, code, v, "population")
+        if p < 0:
+            raise _error(path, f"negative population {v!r}", i, code)
+        if not float(p).is_integer():
+            raise _error(path, f"population {v!r} is not a whole number of inhabitants", i, code)
+        pops.append(int(p))
+    gdf["population"] = np.asarray(pops, dtype="int64")
+    for i, (v, code) in enumerate(zip(gdf["name"], codes), start=1):
+        if _blank(v):
+            raise _error(path, "missing name", i, code)
+    gdf["name"] = [str(v).strip() for v in gdf["name"]]
+    _check_geometries(path, gdf, codes, ("Polygon", "MultiPolygon"))
+    gdf = _to_wgs84(gdf, path)
+    deps = gdf["departement"].tolist() if "departement" in gdf.columns else [None] * len(gdf)
+    gdf["departement"] = [_id_text(d) or _departement_of(c) for d, c in zip(deps, codes)]
+    metric = gdf.geometry.to_crs(settings.metric_crs)
+    if "area_km2" not in gdf.columns:
+        gdf["area_km2"] = metric.area.to_numpy() / 1e6
+    else:
+        gdf["area_km2"] = [_parse_float(path, i, c, v, "area_km2")
+                           for i, (v, c) in enumerate(zip(gdf["area_km2"], codes), start=1)]
+    if "point_lon" not in gdf.columns or "point_lat" not in gdf.columns:
+        pts = gpd.GeoSeries(metric.representative_point(), crs=settings.metric_crs).to_crs(settings.crs)
+        gdf["point_lon"], gdf["point_lat"] = pts.x.to_numpy(), pts.y.to_numpy()
+    else:
+        gdf["point_lon"] = [_parse_float(path, i, c, v, "point_lon")
+                            for i, (v, c) in enumerate(zip(gdf["point_lon"], codes), start=1)]
+        gdf["point_lat"] = [_parse_float(path, i, c, v, "point_lat")
+                            for i, (v, c) in enumerate(zip(gdf["point_lat"], codes), start=1)]
+    for i, (x, y, c) in enumerate(zip(gdf["point_lon"], gdf["point_lat"], codes), start=1):
+        _check_point(path, i, c, float(x), float(y), what="demand point")
+    geom_name = gdf.geometry.name
+    extra = [c for c in gdf.columns if c not in COMMUNE_COLUMNS and c != geom_name]
+    out = gdf[[*COMMUNE_COLUMNS, *extra, geom_name]]
+    if geom_name != "geometry":
+        out = out.rename_geometry("geometry")
+    return out
