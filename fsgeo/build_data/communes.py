@@ -1,0 +1,236 @@
+"""Communes of the département and its outline, from the 2018 polygons and the current commune list.
+
+Sources (``raw`` folder, see its ``SOURCES.md``):
+
+- ``etalab/communes.json`` (@etalab/decoupage-administratif 6.0.0): the current communes (``commune-actuelle``),
+  their INSEE *population municipale*, and the delegated / associated communes with the ``chefLieu`` they belong to;
+- ``france-geojson/departements/NN-*/communes-NN-*.geojson``: IGN ADMIN EXPRESS 2018 commune polygons (simplified).
+
+The 2018 polygons predate several mergers, so each one is mapped to the current commune that contains it and the
+polygons are dissolved per current commune. A polygon that maps to nothing, a current commune without a polygon or
+without a population is an error: nothing is dropped silently.
+
+Outputs, under ``out/communes/``: ``communes.geojson``, ``outline.geojson`` and ``manifest.json`` (source totals and
+counts, used by the data tests when the raw sources are absent).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from shapely.ops import polylabel
+
+from fsgeo.build_data import DEPARTEMENT
+
+STORAGE_CRS = "EPSG:4326"
+METRIC_CRS = "EPSG:2154"  # Lambert-93
+
+#: 2018 codes that merged into a current commune but are not listed as delegated / associated communes in the
+#: etalab package (SOURCES.md): Motey-sur-Saône merged into Seveux-Motey on 1 January 2019.
+UNLISTED_MERGES = {"70375": "70491"}
+
+DEPARTEMENT_NAMES = {"70": "Haute-Saône"}
+
+
+class BuildError(ValueError):
+    """The raw sources are inconsistent: the message names the file, the code and the problem."""
+
+
+def _communes_file(raw: Path, dep: str) -> Path:
+    folder = next((raw / "france-geojson" / "departements").glob(f"{dep}-*"), None)
+    if folder is None:
+        raise FileNotFoundError(f"{raw / 'france-geojson' / 'departements'}: no folder for département {dep}")
+    path = next(folder.glob(f"communes-{dep}-*.geojson"), None)
+    if path is None:
+        raise FileNotFoundError(f"{folder}: no communes-{dep}-*.geojson")
+    return path
+
+
+def _read_polygons(path: Path) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(path)
+    gdf = (gdf.set_crs(STORAGE_CRS) if gdf.crs is None else gdf.to_crs(STORAGE_CRS))
+    gdf["code"] = gdf["code"].astype(str)
+    dup = gdf["code"][gdf["code"].duplicated()]
+    if len(dup):
+        raise BuildError(f"{path}: duplicate commune codes {sorted(dup)}")
+    return gdf
+
+
+def _polygonal(geom, what: str):
+    """Valid (Multi)Polygon from a dissolved geometry (drops the degenerate lines/points make_valid may add)."""
+    geom = shapely.make_valid(geom)
+    if geom.geom_type == "GeometryCollection":
+        parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+        geom = shapely.union_all(parts)
+    if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid:
+        raise BuildError(f"{what}: no valid polygon after dissolving ({geom.geom_type})")
+    return geom
+
+
+def _demand_point(geom_4326, to_metric: Transformer, to_geo: Transformer) -> tuple[float, float]:
+    """A point well inside the commune: pole of inaccessibility of its largest part, in Lambert-93 (10 m precision).
+
+    It stays far from the boundary, so it is inside the polygon in any CRS; checked anyway, with shapely's
+    ``representative_point`` (always inside) as the fallback.
+    """
+    metric = shapely.transform(geom_4326, lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1])))
+    parts = shapely.get_parts(metric)
+    largest = parts[int(np.argmax([p.area for p in parts]))]
+    pole = polylabel(largest, tolerance=10.0)
+    lon, lat = to_geo.transform(pole.x, pole.y)
+    lon, lat = round(float(lon), 6), round(float(lat), 6)
+    if not geom_4326.contains(shapely.Point(lon, lat)):
+        p = geom_4326.representative_point()
+        lon, lat = float(p.x), float(p.y)
+    return lon, lat
+
+
+def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement: str = DEPARTEMENT) -> gpd.GeoDataFrame:
+    """Build ``out/communes/communes.geojson``, ``outline.geojson`` and ``manifest.json``.
+
+    Parameters
+    ----------
+    raw : Path
+        Raw sources folder (``etalab/``, ``france-geojson/``).
+    out : Path
+        Output data folder; files go to ``out/communes/``.
+    log : callable
+        Receives one human-readable line per step.
+    departement : str
+        INSEE département code.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The communes (EPSG:4326): ``code``, ``name``, ``departement``, ``population`` (inhabitants),
+        ``area_km2`` (km², Lambert-93), ``point_lon``, ``point_lat`` (degrees), geometry.
+    """
+    raw, out = Path(raw), Path(out)
+    etalab_path = raw / "etalab" / "communes.json"
+    rows = json.loads(etalab_path.read_text(encoding="utf-8"))
+    by_code: dict[str, list[dict]] = {}
+    for r in rows:
+        by_code.setdefault(r["code"], []).append(r)
+
+    current = {r["code"]: r for r in rows if r.get("type") == "commune-actuelle" and r.get("departement") == departement}
+    if not current:
+        raise BuildError(f"{etalab_path}: no commune-actuelle for département {departement}")
+    for code, r in current.items():
+        pop = r.get("population")
+        if not isinstance(pop, int) or pop < 0:
+            raise BuildError(f"{etalab_path}: commune {code} ({r.get('nom')}): population {pop!r} is not an int >= 0")
+    source_total = sum(r["population"] for r in current.values())
+    log(f"communes: {etalab_path.name}: {len(current)} current communes of {departement}, population {source_total}")
+
+    def current_of(code: str) -> str | None:
+        if code in current:
+            return code
+        if code in UNLISTED_MERGES:
+            return UNLISTED_MERGES[code]
+        for r in by_code.get(code, []):
+            if r.get("type") in ("commune-deleguee", "commune-associee") and r.get("chefLieu") in current:
+                return r["chefLieu"]
+        return None
+
+    # polygons of the département, plus any polygon of another département's file whose code now belongs to it
+    # (an etalab row of another département's code whose chefLieu is here, e.g. 52210 Frettes -> 70122)
+    path = _communes_file(raw, departement)
+    poly = _read_polygons(path)
+    poly["source"] = path.name
+    log(f"communes: {path.name}: {len(poly)} polygons (2018)")
+    foreign = sorted({r["code"] for r in rows
+                      if r.get("chefLieu") in current and not r["code"].startswith(departement)})
+    extra = []
+    for code in foreign:
+        other = code[:3] if code[:2] in ("97", "2A", "2B") else code[:2]
+        try:
+            opath = _communes_file(raw, other)
+        except FileNotFoundError:
+            opath = None
+        found = _read_polygons(opath).query("code == @code") if opath else []
+        if len(found):
+            found = found.assign(source=opath.name)
+            extra.append(found)
+            log(f"communes: {code} has a polygon in {opath.name}: merged into {current_of(code)}")
+        else:
+            log(f"communes: {code} ({by_code[code][0].get('nom')}, {by_code[code][0].get('type')} of "
+                f"{by_code[code][0].get('chefLieu')}) has no 2018 polygon of its own "
+                f"({opath.name if opath else 'no file'}): its land is already in {by_code[code][0].get('chefLieu')}'s")
+    if extra:
+        poly = pd.concat([poly, *extra], ignore_index=True)
+
+    poly["current"] = [current_of(c) for c in poly["code"]]
+    orphans = poly[poly["current"].isna()]
+    if len(orphans):
+        raise BuildError(f"{path}: 2018 polygons map to no current commune of {departement}: "
+                         + ", ".join(f"{c} ({n})" for c, n in zip(orphans["code"], orphans["nom"])))
+    merged = poly[poly["code"] != poly["current"]].sort_values("code")
+    for old, new, name in zip(merged["code"], merged["current"], merged["nom"]):
+        log(f"communes: merge {old} ({name}) -> {new} ({current[new]['nom']})")
+    missing = sorted(set(current) - set(poly["current"]))
+    if missing:
+        raise BuildError(f"{path}: current communes without any polygon: "
+                         + ", ".join(f"{c} ({current[c]['nom']})" for c in missing))
+
+    invalid = poly[~poly.geometry.is_valid]
+    if len(invalid):
+        log(f"communes: {len(invalid)} source polygons invalid, repaired with make_valid: {sorted(invalid['code'])}")
+    to_metric = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+    to_geo = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
+    records = []
+    for code in sorted(current):
+        r = current[code]
+        parts = poly.geometry[poly["current"] == code].tolist()
+        geom = _polygonal(shapely.union_all([shapely.make_valid(g) for g in parts]), f"{path} commune {code}")
+        lon, lat = _demand_point(geom, to_metric, to_geo)
+        records.append({"code": code, "name": r["nom"], "departement": departement, "population": int(r["population"]),
+                        "point_lon": lon, "point_lat": lat, "geometry": geom})
+    gdf = gpd.GeoDataFrame(records, geometry="geometry", crs=STORAGE_CRS)
+    gdf.insert(4, "area_km2", (gdf.to_crs(METRIC_CRS).area / 1e6).round(4))
+    gdf["population"] = gdf["population"].astype("int64")
+
+    total = int(gdf["population"].sum())
+    if total != source_total or len(gdf) != len(current):
+        raise BuildError(f"communes: built {len(gdf)} communes / population {total}, source has "
+                         f"{len(current)} / {source_total}")
+    multi = int((gdf.geom_type == "MultiPolygon").sum())
+    log(f"communes: {len(gdf)} communes written ({multi} MultiPolygon), {len(merged)} merges, "
+        f"population {total} (= source), area {gdf['area_km2'].sum():.1f} km²")
+
+    outline_geom = _polygonal(shapely.union_all(gdf.geometry.values), "outline")
+    name = DEPARTEMENT_NAMES.get(departement, departement)
+    outline = gpd.GeoDataFrame({"code": [departement], "name": [name]}, geometry=[outline_geom], crs=STORAGE_CRS)
+    area = float(outline.to_crs(METRIC_CRS).area.iloc[0] / 1e6)
+    log(f"communes: outline {outline_geom.geom_type}, {area:.1f} km²")
+
+    folder = out / "communes"
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_geojson(gdf, folder / "communes.geojson")
+    _write_geojson(outline, folder / "outline.geojson")
+    manifest = {
+        "departement": departement,
+        "sources": {"etalab": "etalab/communes.json (@etalab/decoupage-administratif 6.0.0)",
+                    "polygons": f"france-geojson/departements/.../{path.name} (IGN ADMIN EXPRESS 2018)"},
+        "source_communes": len(current),
+        "source_population": source_total,
+        "polygons_2018": int(len(poly)),
+        "merges": {old: new for old, new in zip(merged["code"], merged["current"])},
+        "communes": int(len(gdf)),
+        "population": total,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return gdf
+
+
+def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoJSON written deterministically (pyogrio, no timestamp); overwrites ``path``."""
+    if path.exists():
+        path.unlink()
+    gdf.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "NO", "WRITE_NAME": "NO"})
