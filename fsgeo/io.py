@@ -137,8 +137,9 @@ def _check_point(path, row, ident, lon: float, lat: float, what: str = "point") 
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise _error(path, f"{what} has a missing or non-finite coordinate (lon={lon}, lat={lat})", row, ident)
     if abs(lon) > 180 or abs(lat) > 90:
-        raise _error(path, f"{what} ({lon:g}, {lat:g}) is not in degrees: these look like projected metres "
-                           "(wrong CRS? declare the file's CRS, e.g. EPSG:2154, or give WGS84 lon/lat)", row, ident)
+        raise _error(path, f"{what} (x={lon:.1f}, y={lat:.1f}) is not in degrees: these look like projected metres "
+                           "(wrong CRS? lon/lat must be WGS84 degrees; a GeoJSON / GeoPackage may instead declare "
+                           "its CRS, e.g. EPSG:2154)", row, ident)
     if not in_france(lon, lat):
         hint = ("latitude and longitude look swapped" if in_france(lat, lon)
                 else "lat/lon may be swapped or the CRS wrong")
@@ -553,8 +554,9 @@ def _finish_sites(raw: pd.DataFrame, path: Path, departement: str | None, weekly
         data[c] = raw[c].to_numpy()
     data["in_departement"] = data["in_departement"].astype(bool)
     data["weekly_open_hours"] = data["weekly_open_hours"].astype(float)
-    data["parent_id"] = data["parent_id"].astype(object)
-    data["labelled_on"] = data["labelled_on"].astype(object)
+    # nullable text columns: object dtype with None (pandas would otherwise infer str with NaN)
+    data["parent_id"] = pd.Series(out["parent_id"], index=data.index, dtype=object)
+    data["labelled_on"] = pd.Series(out["labelled_on"], index=data.index, dtype=object)
     geometry = gpd.points_from_xy(raw["_lon"].astype(float), raw["_lat"].astype(float), crs=settings.crs)
     return gpd.GeoDataFrame(data, geometry=geometry, crs=settings.crs)
 

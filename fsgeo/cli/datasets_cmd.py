@@ -1,0 +1,142 @@
+"""``fsgeo datasets``: a readable summary of the embedded (or given) sites, communes and road network."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from fsgeo.cli.common import add_data_args, add_output_args, emit, to_json
+from fsgeo.settings import settings
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "datasets",
+        help="summarise the embedded (or given) sites, communes and road network",
+        description="Summarise the sites, communes and road network fsgeo would use: the embedded Haute-Saône data "
+                    "by default, or your own files.",
+    )
+    add_data_args(p)
+    add_output_args(p, formats=("table", "json"))
+    p.set_defaults(func=run)
+
+
+def _sites_summary(args) -> dict:
+    from fsgeo.datasets import load_sites, sites_as_of
+
+    path = args.sites or settings.sites_path
+    sites = load_sites(path)
+    info: dict = {"path": str(path), "total_in_file": len(sites)}
+    if args.as_of is not None:
+        sites = sites_as_of(sites, args.as_of)
+        info["as_of"] = args.as_of.isoformat()
+    if args.kind == "principal":
+        sites = sites[sites["kind"] == "principal"]
+    if args.own_departement_only:
+        sites = sites[sites["in_departement"]]
+    own, other = sites[sites["in_departement"]], sites[~sites["in_departement"]]
+    dates = sites["labelled_on"].dropna()
+    info.update({
+        "count": len(sites),
+        "in_departement": {"total": len(own), **{k: int(v) for k, v in sorted(Counter(own["kind"]).items())}},
+        "neighbours": {"total": len(other),
+                       "by_departement": {k: int(v) for k, v in sorted(Counter(other["departement"]).items())}},
+        "by_kind": {k: int(v) for k, v in sorted(Counter(sites["kind"]).items())},
+        "by_format": {k: int(v) for k, v in sorted(Counter(sites["format"]).items())},
+        "labelled_from": min(dates) if len(dates) else None,
+        "labelled_to": max(dates) if len(dates) else None,
+        "undated": int(sites["labelled_on"].isna().sum()),
+        "weekly_open_hours_median": float(sites["weekly_open_hours"].median()) if len(sites) else None,
+    })
+    return info
+
+
+def _communes_summary(args) -> dict:
+    from fsgeo.datasets import load_communes
+
+    path = args.communes or settings.communes_path
+    if args.communes is None and not Path(path).is_file():
+        return {"path": str(path), "available": False, "reason": "embedded communes not built yet (file missing)"}
+    communes = load_communes(path)
+    return {
+        "path": str(path), "available": True, "count": len(communes),
+        "population": int(communes["population"].sum()),
+        "area_km2": float(communes["area_km2"].sum()),
+        "by_departement": {k: int(v) for k, v in sorted(Counter(communes["departement"]).items())},
+    }
+
+
+def _network_summary(args) -> dict:
+    path = args.network or settings.network_path
+    try:
+        from fsgeo.datasets import load_network
+        import fsgeo.network  # noqa: F401  (fail here, clearly, if the module is not there yet)
+    except ImportError as exc:
+        return {"path": str(path), "available": False, "reason": f"fsgeo.network module not available ({exc})"}
+    if args.network is None and not Path(path).is_file():
+        return {"path": str(path), "available": False, "reason": "embedded network not built yet (file missing)"}
+    net = load_network(path)
+    edges = net.edges
+    oneway = edges["oneway"].astype(bool) if "oneway" in edges.columns else None
+    # .edges holds one row per direction: a two-way road counts once
+    length_m = (edges.loc[~oneway, "length_m"].sum() / 2 + edges.loc[oneway, "length_m"].sum()) \
+        if oneway is not None else edges["length_m"].sum()
+    main = getattr(net, "main_component", None)
+    return {
+        "path": str(path), "available": True, "nodes": len(net.nodes), "directed_edges": len(edges),
+        "road_km": float(length_m) / 1000.0,
+        "main_component_nodes": int(main.sum()) if main is not None else None,
+        "by_road_class": ({k: int(v) for k, v in sorted(Counter(edges["road_class"]).items())}
+                          if "road_class" in edges.columns else {}),
+    }
+
+
+def _thousands(x: float) -> str:
+    return f"{x:,.0f}".replace(",", " ")
+
+
+def _table(summary: dict) -> str:
+    s, c, n = summary["sites"], summary["communes"], summary["network"]
+    dep = settings.departement
+    lines = [f"Sites: {s['path']}"]
+    lines.append(f"  {s['count']} structures" + (f" (of {s['total_in_file']} in the file)"
+                                                      if s["count"] != s["total_in_file"] else ""))
+    if "as_of" in s:
+        lines.append(f"  as of {s['as_of']}: only structures labelled on or before that date")
+    own = s["in_departement"]
+    kinds = ", ".join(f"{v} {k}" for k, v in own.items() if k != "total")
+    lines.append(f"  in département {dep}: {own['total']}" + (f" ({kinds})" if kinds else ""))
+    nb = s["neighbours"]
+    per = ", ".join(f"{k}: {v}" for k, v in nb["by_departement"].items())
+    lines.append(f"  in neighbouring départements: {nb['total']}" + (f" ({per})" if per else ""))
+    lines.append("  by kind: " + (", ".join(f"{k} {v}" for k, v in s["by_kind"].items()) or "-"))
+    lines.append("  by format: " + (", ".join(f"{k} {v}" for k, v in s["by_format"].items()) or "-"))
+    if s["labelled_from"]:
+        lines.append(f"  labelled from {s['labelled_from']} to {s['labelled_to']}"
+                     + (f" ({s['undated']} undated)" if s["undated"] else ""))
+    if s["weekly_open_hours_median"] is not None and s["weekly_open_hours_median"] == s["weekly_open_hours_median"]:
+        lines.append(f"  median opening time: {s['weekly_open_hours_median']:.1f} h/week")
+    lines.append(f"Communes: {c['path']}")
+    if c["available"]:
+        deps = ", ".join(f"{k}: {v}" for k, v in c["by_departement"].items())
+        lines.append(f"  {c['count']} communes ({deps}), population {_thousands(c['population'])}, "
+                     f"area {_thousands(c['area_km2'])} km²")
+    else:
+        lines.append(f"  not available: {c['reason']}")
+    lines.append(f"Road network: {n['path']}")
+    if n["available"]:
+        lines.append(f"  {n['nodes']} nodes, {n['directed_edges']} directed edges, "
+                     f"{_thousands(n['road_km'])} km of road")
+        if n["main_component_nodes"] is not None:
+            lines.append(f"  main connected component: {n['main_component_nodes']} of {n['nodes']} nodes")
+        if n["by_road_class"]:
+            lines.append("  directed edges by class: " + ", ".join(f"{k} {v}" for k, v in n["by_road_class"].items()))
+    else:
+        lines.append(f"  not available: {n['reason']}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    summary = {"sites": _sites_summary(args), "communes": _communes_summary(args), "network": _network_summary(args)}
+    emit(to_json(summary) if args.format == "json" else _table(summary), args.out)
+    return 0

@@ -1,0 +1,403 @@
+"""Readers of user files: schema, defaults, and every error case (message names the file, the row or id, the problem)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from pyproj import Transformer
+from shapely.geometry import Point, box
+
+from fsgeo.io import COMMUNE_COLUMNS, SITE_COLUMNS, InputError, read_anct_csv, read_communes, read_sites
+
+# the real ANCT header (same order as liste-fs-20240801.csv)
+ANCT_HEADER = ["id_fs", "insee_dep", "lib_fs", "adresse", "complement_adresse", "insee_com", "code_postal", "lib_com",
+               "latitude", "longitude", "mail", "telephone", "h_lundi", "h_mardi", "h_mercredi", "h_jeudi",
+               "h_vendredi", "h_samedi", "prise_rdv", "commentaire", "type_fs", "format_fs", "groupe_fs",
+               "labellisation_fs"]
+TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+
+
+def anct_row(**kw) -> dict:
+    row = {c: "" for c in ANCT_HEADER}
+    row.update({"id_fs": "413", "insee_dep": "70", "lib_fs": "France services Lavoncourt", "adresse": "12 Rue X",
+                "insee_com": "70299", "code_postal": "70120", "lib_com": "Lavoncourt", "latitude": "47.62602",
+                "longitude": "5.785213", "h_lundi": "09:00 - 12:00 / 13:30 - 16:30 / 13:30 - 16:30",
+                "h_mardi": "00:00 - 00:00 / 09:00 - 12:00", "type_fs": "Principal", "format_fs": "Fixe",
+                "labellisation_fs": "Espace labellisé 01/09/2020"})
+    row.update(kw)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict], header=None, sep=",") -> Path:
+    header = header or list(rows[0].keys())
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header, delimiter=sep, quoting=csv.QUOTE_ALL, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def write_geojson(path: Path, features: list[tuple[dict, dict | None]], crs: str | None = None) -> Path:
+    doc = {"type": "FeatureCollection",
+           "features": [{"type": "Feature", "properties": p, "geometry": g} for p, g in features]}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": crs}}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def pt(lon, lat):
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+def raises_naming(path: Path, *fragments):
+    """Context: an InputError whose message names the file and every fragment (row, id, problem)."""
+
+    class _Ctx:
+        def __enter__(self):
+            self.cm = pytest.raises(InputError)
+            self.info = self.cm.__enter__()
+            return self.info
+
+        def __exit__(self, *exc):
+            handled = self.cm.__exit__(*exc)
+            msg = str(self.info.value)
+            assert str(path) in msg, msg
+            for f in fragments:
+                assert f in msg, f"{f!r} not in {msg!r}"
+            return handled
+
+    return _Ctx()
+
+
+# --- ANCT CSV ------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def anct_file(tmp_path):
+    rows = [
+        anct_row(),
+        anct_row(id_fs="417", lib_fs="France services Saint Loup sur Semouse - Haute Comté", groupe_fs="Haute Comté",
+                 latitude="47.883057", longitude="6.27913", insee_com="70467", lib_com="Saint-Loup-sur-Semouse"),
+        anct_row(id_fs="682", lib_fs="France services Haute Comté - Antenne de Vauvillers", type_fs="Antenne",
+                 groupe_fs="Haute Comté", latitude="47.92121", longitude="6.09853", insee_com="70526",
+                 labellisation_fs="Espace labellisé 15/11/2022"),
+        # antenna without group, matched by name to a principal of the same département
+        anct_row(id_fs="524", insee_dep="88", lib_fs="France services de Fraize", insee_com="88181",
+                 latitude="48.18", longitude="6.99", format_fs="Multisites"),
+        anct_row(id_fs="520", insee_dep="88", lib_fs="France services Fraize - Antenne de Corcieux",
+                 type_fs="Antenne", format_fs="Fixe_antenne(s)", insee_com="88115", latitude="48.17",
+                 longitude="6.88"),
+        # antenna with no possible parent
+        anct_row(id_fs="999", insee_dep="88", lib_fs="France services Nulle Part - Antenne de Ici", type_fs="Antenne",
+                 format_fs="Itinérante", latitude="48.1", longitude="6.5"),
+        anct_row(id_fs="3", insee_dep="02", lib_fs="Bus France services Thiérache", format_fs="Bus_équivalent",
+                 latitude="49.90147", longitude="3.626688", insee_com="02361"),
+    ]
+    return write_csv(tmp_path / "anct.csv", rows, ANCT_HEADER)
+
+
+def test_read_anct_csv_schema_and_mappings(anct_file):
+    g = read_anct_csv(anct_file)
+    assert list(g.columns) == [*SITE_COLUMNS, "geometry"]
+    assert g.crs == "EPSG:4326" and (g.geom_type == "Point").all()
+    s = g.set_index("id")
+    assert s.loc["413", "kind"] == "principal" and s.loc["682", "kind"] == "antenna"
+    assert s.loc["524", "format"] == "multisite" and s.loc["520", "format"] == "fixed_with_antennas"
+    assert s.loc["999", "format"] == "itinerant" and s.loc["3", "format"] == "bus" and s.loc["413", "format"] == "fixed"
+    assert s.loc["413", "labelled_on"] == "2020-09-01" and s.loc["682", "labelled_on"] == "2022-11-15"
+    assert s.loc["413", "hours_monday"] == "09:00-12:00,13:30-16:30"
+    assert s.loc["413", "hours_tuesday"] == "09:00-12:00"
+    assert s.loc["413", "weekly_open_hours"] == pytest.approx(6 + 3)
+    assert s.loc["413", "geometry"].x == 5.785213 and s.loc["413", "geometry"].y == 47.62602
+    assert s.loc["413", "commune_code"] == "70299" and s.loc["3", "commune_code"] == "02361"
+    assert s.loc["3", "departement"] == "02"
+    # in_departement: the département of interest (settings.departement, 70) by default, or the caller's
+    assert s.loc["413", "in_departement"] and not s.loc["524", "in_departement"]
+    assert read_anct_csv(anct_file, departement="88").set_index("id").loc["524", "in_departement"]
+    # parents: by group, by name, none; every antenna reported
+    assert s.loc["682", "parent_id"] == "417"
+    assert s.loc["520", "parent_id"] == "524"
+    assert s.loc["999", "parent_id"] is None and s.loc["413", "parent_id"] is None
+    report = {m["id"]: m for m in g.attrs["antenna_matches"]}
+    assert set(report) == {"682", "520", "999"}
+    assert report["682"]["method"] == "group" and report["520"]["method"] == "name"
+    assert report["999"]["method"] == "none" and "nulle part" in report["999"]["reason"]
+
+
+def test_read_sites_detects_anct(anct_file):
+    g = read_sites(anct_file)
+    assert len(g) == 7 and g.set_index("id").loc["682", "parent_id"] == "417"
+
+
+def test_anct_missing_column(tmp_path):
+    header = [c for c in ANCT_HEADER if c != "labellisation_fs"]
+    path = write_csv(tmp_path / "anct.csv", [anct_row()], header)
+    with raises_naming(path, "missing column", "labellisation_fs"):
+        read_anct_csv(path)
+
+
+@pytest.mark.parametrize(
+    "override, fragments",
+    [
+        ({"latitude": "47,6x"}, ["row 2", "'414'", "latitude", "47,6x"]),
+        ({"longitude": ""}, ["row 2", "'414'", "missing value", "longitude"]),
+        ({"h_jeudi": "09:00 - 08:00"}, ["row 2", "'414'", "hours_thursday", "ends at or before"]),
+        ({"h_lundi": "matin"}, ["row 2", "'414'", "hours_monday", "'matin'"]),
+        ({"labellisation_fs": "Espace labellisé 31/02/2022"}, ["row 2", "'414'", "labelled_on", "31/02/2022"]),
+        ({"format_fs": "Camion"}, ["row 2", "'414'", "unknown format", "Camion"]),
+        ({"type_fs": "Annexe"}, ["row 2", "'414'", "unknown kind", "Annexe"]),
+        ({"id_fs": "413"}, ["row 2", "'413'", "duplicate id", "row 1"]),
+        ({"latitude": "5.8", "longitude": "47.6"}, ["row 2", "'414'", "outside France", "swapped"]),
+        ({"latitude": "52.52", "longitude": "13.40"}, ["row 2", "'414'", "outside France", "lat/lon may be swapped"]),
+    ],
+)
+def test_anct_row_errors(tmp_path, override, fragments):
+    path = write_csv(tmp_path / "anct.csv", [anct_row(), anct_row(**{"id_fs": "414", **override})], ANCT_HEADER)
+    with raises_naming(path, *fragments):
+        read_anct_csv(path)
+
+
+# --- plain CSV -----------------------------------------------------------------------------------------------------
+
+def test_plain_csv_lat_lon_and_defaults(tmp_path):
+    path = write_csv(tmp_path / "s.csv", [
+        {"id": "a", "name": "Mairie de Gray", "lat": "47.43", "lon": "5.59", "note": "x"},
+        {"id": "b", "name": "Mairie de Vesoul", "lat": "47.62", "lon": "6.15", "note": "y"},
+    ])
+    g = read_sites(path)
+    assert list(g.columns)[: len(SITE_COLUMNS)] == list(SITE_COLUMNS) and "note" in g.columns  # extras kept
+    assert g.crs == "EPSG:4326"
+    assert list(g["kind"]) == ["principal"] * 2 and list(g["format"]) == ["fixed"] * 2
+    assert g["parent_id"].isna().all() and g["labelled_on"].isna().all()
+    assert g["in_departement"].all() and (g["departement"] == "70").all()
+    assert g["weekly_open_hours"].isna().all()  # no hours given: unknown, not "closed"
+    assert g.geometry.x.tolist() == [5.59, 6.15] and g.geometry.y.tolist() == [47.43, 47.62]
+
+
+def test_plain_csv_semicolon_decimal_comma_and_long_names(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("id;name;latitude;longitude;hours_monday\n1;A;47,43;5,59;9h-12h\n", encoding="utf-8")
+    g = read_sites(path)
+    assert g.geometry.x.iat[0] == 5.59 and g.geometry.y.iat[0] == 47.43
+    assert g["hours_monday"].iat[0] == "09:00-12:00" and g["weekly_open_hours"].iat[0] == 3.0
+
+
+@pytest.fixture
+def small_communes():
+    sq = box(6.0, 47.5, 6.1, 47.6)
+    return gpd.GeoDataFrame(
+        {"code": ["70550", "70279"], "name": ["Vesoul", "Gray"], "departement": ["70", "70"],
+         "population": [14000, 5400], "area_km2": [9.0, 9.0], "point_lon": [6.05, 5.59], "point_lat": [47.55, 47.43]},
+        geometry=[sq, sq], crs="EPSG:4326")
+
+
+def test_plain_csv_commune_code_places_at_demand_point(tmp_path, small_communes):
+    path = write_csv(tmp_path / "s.csv", [
+        {"id": "p1", "name": "Projet Vesoul", "insee": "70550", "lat": "", "lon": ""},
+        {"id": "p2", "name": "Projet Gray", "insee": "70279", "lat": "47.44", "lon": "5.60"},
+    ])
+    g = read_sites(path, communes=small_communes)
+    assert (g.geometry.x.iat[0], g.geometry.y.iat[0]) == (6.05, 47.55)
+    assert g["commune_name"].iat[0] == "Vesoul" and g["commune_code"].iat[0] == "70550"
+    assert (g.geometry.x.iat[1], g.geometry.y.iat[1]) == (5.60, 47.44)  # lat/lon win when given
+
+
+def test_plain_csv_commune_code_only(tmp_path, small_communes):
+    path = write_csv(tmp_path / "s.csv", [{"id": "p1", "name": "P", "commune_code": "70279"}])
+    g = read_sites(path, communes=small_communes)
+    assert (g.geometry.x.iat[0], g.geometry.y.iat[0]) == (5.59, 47.43) and g["departement"].iat[0] == "70"
+
+
+def test_plain_csv_unknown_commune_code(tmp_path, small_communes):
+    path = write_csv(tmp_path / "s.csv", [{"id": "p1", "name": "P", "commune_code": "70279"},
+                                          {"id": "p2", "name": "Q", "commune_code": "99999"}])
+    with raises_naming(path, "row 2", "'p2'", "unknown commune code", "99999"):
+        read_sites(path, communes=small_communes)
+
+
+@pytest.mark.parametrize(
+    "rows, fragments",
+    [
+        ([{"name": "A", "lat": "47.4", "lon": "5.6"}], ["missing column", "'id'"]),
+        ([{"id": "1", "lat": "47.4", "lon": "5.6"}], ["missing column", "'name'"]),
+        ([{"id": "1", "name": "A", "lat": "47.4"}], ["missing column", "'lon'"]),
+        ([{"id": "1", "name": "A", "x": "1"}], ["missing columns", "commune_code"]),
+        ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6"}, {"id": "2", "name": "B", "lat": "n/a", "lon": "5.6"}],
+         ["row 2", "'2'", "cannot read lat 'n/a'"]),
+        ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6"}, {"id": "1", "name": "B", "lat": "47.5", "lon": "5.7"}],
+         ["row 2", "'1'", "duplicate id", "row 1"]),
+        ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6"}, {"id": "", "name": "B", "lat": "47.5", "lon": "5.7"}],
+         ["row 2", "missing id"]),
+        ([{"id": "1", "name": "", "lat": "47.4", "lon": "5.6"}], ["row 1", "'1'", "missing name"]),
+        ([{"id": "1", "name": "A", "lat": "6677000", "lon": "900000"}], ["row 1", "'1'", "wrong CRS?"]),
+        ([{"id": "1", "name": "A", "lat": "40.4", "lon": "-3.7"}], ["row 1", "'1'", "outside France"]),
+        ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6", "kind": "annexe"}], ["row 1", "'1'", "unknown kind"]),
+        ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6", "labelled_on": "hier"}],
+         ["row 1", "'1'", "labelled_on", "'hier'"]),
+        ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6", "in_departement": "peut-être"}],
+         ["row 1", "'1'", "in_departement"]),
+    ],
+)
+def test_plain_csv_errors(tmp_path, rows, fragments):
+    header = list(dict.fromkeys(k for r in rows for k in r))
+    path = write_csv(tmp_path / "s.csv", rows, header)
+    with raises_naming(path, *fragments):
+        read_sites(path, communes=gpd.GeoDataFrame())
+
+
+def test_overseas_points_are_in_france(tmp_path):
+    path = write_csv(tmp_path / "s.csv", [{"id": "974", "name": "Saint-Denis", "lat": "-20.88", "lon": "55.45"},
+                                          {"id": "2A", "name": "Ajaccio", "lat": "41.92", "lon": "8.74"},
+                                          {"id": "973", "name": "Cayenne", "lat": "4.93", "lon": "-52.33"}])
+    assert len(read_sites(path)) == 3
+
+
+def test_missing_file_and_unsupported_type(tmp_path):
+    with raises_naming(tmp_path / "nope.csv", "file not found"):
+        read_sites(tmp_path / "nope.csv")
+    p = tmp_path / "sites.xlsx"
+    p.write_bytes(b"x")
+    with raises_naming(p, "unsupported"):
+        read_sites(p)
+
+
+# --- GeoJSON / GeoPackage sites ------------------------------------------------------------------------------------
+
+def test_geojson_defaults_and_round_trip_of_embedded_schema(tmp_path):
+    path = write_geojson(tmp_path / "s.geojson", [
+        ({"id": 12, "name": "A", "hours_monday": "9:00-12:00", "labelled_on": "2021-04-01"}, pt(6.1, 47.6)),
+        ({"id": 13, "name": "B", "kind": "antenna", "parent_id": 12, "format": "Itinérante"}, pt(6.2, 47.7)),
+    ])
+    g = read_sites(path)
+    assert list(g["id"]) == ["12", "13"] and g["parent_id"].iat[1] == "12"  # numeric ids become strings
+    assert g["hours_monday"].iat[0] == "09:00-12:00" and g["weekly_open_hours"].iat[0] == 3.0
+    assert g["labelled_on"].iat[0] == "2021-04-01" and g["labelled_on"].iat[1] is None
+    assert g["format"].iat[1] == "itinerant" and g["kind"].iat[1] == "antenna"
+    assert g.crs == "EPSG:4326"
+
+
+def test_projected_crs_is_reprojected(tmp_path):
+    lon, lat = 6.1545, 47.6193  # Vesoul
+    x, y = TO_L93.transform(lon, lat)
+    path = write_geojson(tmp_path / "l93.geojson", [({"id": "v", "name": "Vesoul"}, pt(x, y))],
+                         crs="urn:ogc:def:crs:EPSG::2154")
+    g = read_sites(path)
+    assert g.crs == "EPSG:4326"
+    assert g.geometry.x.iat[0] == pytest.approx(lon, abs=1e-7) and g.geometry.y.iat[0] == pytest.approx(lat, abs=1e-7)
+    # the same in a GeoPackage
+    gpkg = tmp_path / "l93.gpkg"
+    gpd.GeoDataFrame({"id": ["v"], "name": ["Vesoul"]}, geometry=[Point(x, y)], crs="EPSG:2154").to_file(gpkg)
+    g2 = read_sites(gpkg)
+    assert g2.geometry.x.iat[0] == pytest.approx(lon, abs=1e-7)
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_metres_without_crs_is_wrong_crs(tmp_path):
+    x, y = TO_L93.transform(6.1545, 47.6193)
+    path = write_geojson(tmp_path / "nocrs.geojson", [({"id": "a", "name": "A"}, pt(6.1, 47.6)),
+                                                      ({"id": "v", "name": "Vesoul"}, pt(x, y))])
+    with raises_naming(path, "row 2", "wrong CRS?", "projected metres"):
+        read_sites(path)
+    gpkg = tmp_path / "nocrs.gpkg"
+    gpd.GeoDataFrame({"id": ["v"], "name": ["V"]}, geometry=[Point(x, y)]).to_file(gpkg)
+    with raises_naming(gpkg, "row 1", "wrong CRS?"):
+        read_sites(gpkg)
+
+
+@pytest.mark.parametrize(
+    "features, fragments",
+    [
+        ([({"id": "a"}, pt(6.1, 47.6))], ["missing column", "'name'"]),
+        ([({"id": "a", "name": "A"}, pt(6.1, 47.6)), ({"id": "b", "name": "B"}, None)],
+         ["row 2", "'b'", "empty geometry"]),
+        ([({"id": "a", "name": "A"}, {"type": "Polygon", "coordinates": [[[6, 47], [6.1, 47], [6, 47.1], [6, 47]]]})],
+         ["row 1", "'a'", "Polygon, expected Point"]),
+        ([({"id": "a", "name": "A"}, pt(6.1, 47.6)), ({"id": "a", "name": "B"}, pt(6.2, 47.6))],
+         ["row 2", "'a'", "duplicate id"]),
+        ([({"id": "a", "name": "A"}, pt(-74.0, 40.7))], ["row 1", "'a'", "outside France"]),
+        ([({"id": "a", "name": "A", "kind": "kiosk"}, pt(6.1, 47.6))], ["row 1", "'a'", "unknown kind", "kiosk"]),
+        ([({"id": "a", "name": "A", "hours_friday": "14:00 - 12:00"}, pt(6.1, 47.6))],
+         ["row 1", "'a'", "hours_friday", "ends at or before"]),
+    ],
+)
+def test_geojson_errors(tmp_path, features, fragments):
+    path = write_geojson(tmp_path / "s.geojson", features)
+    with raises_naming(path, *fragments):
+        read_sites(path)
+
+
+def test_gpkg_several_layers_needs_a_sites_layer(tmp_path):
+    gpkg = tmp_path / "multi.gpkg"
+    g = gpd.GeoDataFrame({"id": ["a"], "name": ["A"]}, geometry=[Point(6.1, 47.6)], crs="EPSG:4326")
+    g.to_file(gpkg, layer="one")
+    g.to_file(gpkg, layer="two")
+    with raises_naming(gpkg, "2 layers", "'sites'"):
+        read_sites(gpkg)
+    g.to_file(gpkg, layer="sites")
+    assert read_sites(gpkg)["id"].tolist() == ["a"]
+
+
+# --- communes ------------------------------------------------------------------------------------------------------
+
+def _l93_square(x0, y0, side_m):
+    return box(x0, y0, x0 + side_m, y0 + side_m)
+
+
+def _communes_file(tmp_path, props: list[dict], geoms=None, crs="EPSG:2154", name="c.gpkg") -> Path:
+    x0, y0 = TO_L93.transform(6.1, 47.6)
+    geoms = geoms or [_l93_square(x0 + 20_000 * i, y0, 10_000) for i in range(len(props))]
+    path = tmp_path / name
+    gpd.GeoDataFrame(props, geometry=geoms, crs=crs).to_file(path)
+    return path
+
+
+def test_read_communes_computes_area_and_point(tmp_path):
+    path = _communes_file(tmp_path, [{"code": "70001", "nom": "A", "population": 120},
+                                     {"code": "70002", "nom": "B", "population": 0}])
+    c = read_communes(path)
+    assert list(c.columns) == [*COMMUNE_COLUMNS, "geometry"] and c.crs == "EPSG:4326"
+    assert c["area_km2"].tolist() == pytest.approx([100.0, 100.0], rel=1e-6)  # 10 km x 10 km in Lambert-93
+    assert c["population"].dtype == np.int64 and c["departement"].tolist() == ["70", "70"]
+    for poly, lon, lat in zip(c.geometry, c["point_lon"], c["point_lat"]):
+        assert poly.contains(Point(lon, lat))
+
+
+@pytest.mark.parametrize(
+    "props, fragments",
+    [
+        ([{"code": "70001", "name": "A"}], ["missing column", "'population'"]),
+        ([{"name": "A", "population": 1}], ["missing column", "'code'"]),
+        ([{"code": "70001", "name": "A", "population": 5}, {"code": "70002", "name": "B", "population": -3}],
+         ["row 2", "'70002'", "negative population"]),
+        ([{"code": "70001", "name": "A", "population": 5}, {"code": "70002", "name": "B", "population": None}],
+         ["row 2", "'70002'", "missing population"]),
+        ([{"code": "70001", "name": "A", "population": 5.5}], ["row 1", "'70001'", "whole number"]),
+        ([{"code": "70001", "name": "A", "population": 5}, {"code": "70001", "name": "B", "population": 6}],
+         ["row 2", "'70001'", "duplicate commune code"]),
+    ],
+)
+def test_read_communes_errors(tmp_path, props, fragments):
+    path = _communes_file(tmp_path, props)
+    with raises_naming(path, *fragments):
+        read_communes(path)
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_read_communes_geometry_errors(tmp_path):
+    x0, y0 = TO_L93.transform(6.1, 47.6)
+    bowtie = {"type": "Polygon", "coordinates": [[[6.0, 47.0], [6.1, 47.1], [6.1, 47.0], [6.0, 47.1], [6.0, 47.0]]]}
+    path = write_geojson(tmp_path / "c.geojson", [({"code": "70001", "name": "A", "population": 1}, bowtie)])
+    with raises_naming(path, "row 1", "'70001'", "invalid geometry", "Self-intersection"):
+        read_communes(path)
+    path = write_geojson(tmp_path / "c2.geojson", [({"code": "70001", "name": "A", "population": 1}, None)])
+    with raises_naming(path, "row 1", "'70001'", "empty geometry"):
+        read_communes(path)
+    path = _communes_file(tmp_path, [{"code": "70001", "name": "A", "population": 1}],
+                          geoms=[_l93_square(x0, y0, 1000)], crs=None, name="nocrs.gpkg")
+    with raises_naming(path, "row 1", "wrong CRS?"):
+        read_communes(path)
