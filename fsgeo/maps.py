@@ -1,0 +1,801 @@
+"""Folium maps of fsgeo results, for planners: standalone HTML that works offline.
+
+``coverage_map`` draws the analysis results (``coverage.access_times``, ``catchments.catchments``,
+``coverage.underserved_zones``, ``siting`` results) on one Leaflet map, each in its own layer of a layer control.
+``save_map`` writes it as one standalone HTML file with Leaflet and jQuery inlined from the local packages
+XStatic-Leaflet / XStatic-jQuery (or Debian's libjs-leaflet / libjs-jquery), so the map opens on an offline machine;
+only the optional base tiles need the network.
+
+Every string that comes from a data file (site, commune and candidate names, addresses, comments, reasons) goes
+through :func:`escape` before it reaches HTML or a JavaScript template literal.
+"""
+
+from __future__ import annotations
+
+import base64
+import html as _html
+import math
+import re
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.colormap import LinearColormap
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from fsgeo.settings import settings
+
+__all__ = [
+    "coverage_map",
+    "save_map",
+    "map_html",
+    "escape",
+    "band_edges",
+    "classify_minutes",
+    "band_labels",
+    "band_colors",
+    "local_asset",
+]
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: base tiles used for ``tiles=True`` (folium's keyless default)
+DEFAULT_TILES = "OpenStreetMap"
+#: colours of the finite minute classes, green (near) to red (far); resampled when the class count differs
+BAND_PALETTE = ("#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027")
+UNREACHABLE_COLOR = "#9e9e9e"
+CATCHMENT_PALETTE = ("#3f007d", "#6a51a3", "#9e9ac8")
+ZONE_COLOR = "#b2182b"
+SITE_COLOR = "#1d4f91"
+ANTENNA_COLOR = "#3d8fd1"
+NEIGHBOUR_COLOR = "#555555"
+CANDIDATE_COLOR = "#e66101"
+COORD_DECIMALS = 5  # ~1 m: plenty for display, keeps the HTML small
+
+REQUIRED_ACCESS = ("code", "name", "population", "minutes")
+REQUIRED_SITES = ("id", "name")
+REQUIRED_CATCHMENTS = ("site_id", "site_name", "band_min")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# escaping and small helpers
+
+
+def escape(value) -> str:
+    """HTML-escape ``value`` for popups, tooltips and the legend.
+
+    Also neutralises the characters that are special inside a JavaScript template literal (`````, ``$``, ``\\``)
+    because folium inserts popup and tooltip HTML into template literals: HTML entities render the same text.
+    ``None``/NaN give an empty string.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    text = _html.escape(str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def _fmt_minutes(value) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    if math.isnan(v):
+        return "n/a"
+    if math.isinf(v):
+        return "unreachable"
+    return f"{v:.1f} min"
+
+
+def _fmt_int(value) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return escape(value)
+    if math.isnan(v):
+        return "n/a"
+    return f"{int(round(v)):,}".replace(",", "\u202f")  # narrow no-break space as thousands separator
+
+
+def _fmt_num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _is_blank(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return str(value).strip() == ""
+
+
+def _require(df, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)} (have: {', '.join(map(str, df.columns))})")
+
+
+def _to_wgs84(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise TypeError(f"{what}: expected a GeoDataFrame, got {type(gdf).__name__}")
+    if gdf.crs is None:
+        raise ValueError(f"{what}: GeoDataFrame has no CRS (set it explicitly, e.g. EPSG:4326)")
+    out = gdf.to_crs(settings.crs) if not gdf.crs.equals(settings.crs) else gdf
+    empty = out.geometry.isna() | out.geometry.is_empty
+    if empty.any():
+        bad = out.index[empty.to_numpy()][:5].tolist()
+        raise ValueError(f"{what}: missing or empty geometry in row(s) {bad}")
+    return out
+
+
+def _round_geoms(geoms: gpd.GeoSeries) -> np.ndarray:
+    return shapely.transform(geoms.to_numpy(), lambda c: np.round(c, COORD_DECIMALS))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# minute classes
+
+
+def band_edges(bands: Sequence[float] | None = None, threshold_min: float | None = None) -> tuple[float, ...]:
+    """Upper edges of the minute classes, minutes: ``bands`` (default ``settings.summary_bands_min``) plus the threshold."""
+    values = set(float(b) for b in (settings.summary_bands_min if bands is None else bands))
+    if threshold_min is not None:
+        values.add(float(threshold_min))
+    if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
+        raise ValueError(f"bands must be finite positive minutes, got {sorted(values)}")
+    return tuple(sorted(values))
+
+
+def classify_minutes(minutes, edges: Sequence[float]) -> np.ndarray:
+    """Class index of each value: ``i`` for ``edges[i-1] < m <= edges[i]``, ``len(edges)`` above the last edge,
+    ``-1`` for unreachable (inf or NaN)."""
+    m = np.asarray(minutes, dtype=float)
+    cls = np.searchsorted(np.asarray(edges, dtype=float), m, side="left")
+    return np.where(np.isfinite(m), cls, -1)
+
+
+def band_labels(edges: Sequence[float]) -> list[str]:
+    """Labels of the finite classes, e.g. ``["0–10 min", ..., "> 45 min"]``."""
+    lows = (0.0, *edges)
+    labels = [f"{_fmt_num(lo)}–{_fmt_num(hi)} min" for lo, hi in zip(lows[:-1], edges)]
+    return labels + [f"> {_fmt_num(edges[-1])} min"]
+
+
+def band_colors(n_classes: int) -> list[str]:
+    """``n_classes`` colours from near (green) to far (red)."""
+    if n_classes == len(BAND_PALETTE):
+        return list(BAND_PALETTE)
+    cmap = LinearColormap(list(BAND_PALETTE), vmin=0, vmax=1)
+    return [cmap(i / max(n_classes - 1, 1))[:7] for i in range(n_classes)]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# map elements
+
+
+_CSS = """
+.folium-map.leaflet-container { font-size: 12px; }
+.folium-map .leaflet-control-layers { font: 12px/1.5 sans-serif; }
+.fsgeo-legend { background: rgba(255,255,255,0.93); padding: 8px 10px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 sans-serif; color: #222; max-width: 290px; }
+.fsgeo-legend h4 { margin: 0 0 4px; font-size: 13px; }
+.fsgeo-legend .fsgeo-sub { margin: 6px 0 2px; font-weight: bold; }
+.fsgeo-legend .row { display: flex; align-items: center; gap: 6px; white-space: nowrap; }
+.fsgeo-legend .sw { width: 16px; height: 11px; border: 1px solid #777; flex: none; }
+.fsgeo-legend .ln { width: 18px; height: 0; border-top: 2px dashed; flex: none; }
+.fsgeo-legend .ico { width: 18px; display: inline-flex; justify-content: center; flex: none; }
+.fsgeo-legend .n { color: #555; }
+.fsgeo-icon { background: none; border: none; }
+.fsgeo-icon svg { display: block; filter: drop-shadow(0 0 1px rgba(0,0,0,0.6)); }
+.fsgeo-rank { width: 20px; height: 20px; border-radius: 50%; background: #e66101; color: #fff; border: 2px solid #fff;
+  font: bold 11px/20px sans-serif; text-align: center; box-shadow: 0 0 2px rgba(0,0,0,0.7); }
+.fsgeo-popup { font: 12px/1.4 sans-serif; }
+.fsgeo-popup table { border-collapse: collapse; margin-top: 3px; }
+.fsgeo-popup td, .fsgeo-popup th { padding: 0 6px 0 0; text-align: left; vertical-align: top; font-weight: normal; }
+.fsgeo-popup th { color: #555; }
+"""
+
+
+class _Legend(MacroElement):
+    """A Leaflet control holding pre-escaped legend HTML (passed as a JSON string, so nothing is parsed as script)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+            {{ this.get_name() }}.onAdd = function () {
+                var div = L.DomUtil.create("div", "fsgeo-legend");
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, html: str, css: str = _CSS, position: str = "bottomright"):
+        super().__init__()
+        self._name = "FsgeoLegend"
+        self.html = html
+        self.css = css
+        self.position = position
+
+
+def _svg_circle(color: str, size: int, hollow: bool) -> str:
+    r = size / 2 - 2
+    fill, stroke = ("#ffffff", color) if hollow else (color, "#ffffff")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">'
+        f'<circle cx="{size / 2}" cy="{size / 2}" r="{r}" fill="{fill}" stroke="{stroke}" stroke-width="2"/></svg>'
+    )
+
+
+def _svg_diamond(color: str, size: int, hollow: bool) -> str:
+    c, h = size / 2, size / 2 - 1.5
+    fill, stroke = ("#ffffff", color) if hollow else (color, "#ffffff")
+    pts = f"{c},{c - h} {c + h},{c} {c},{c + h} {c - h},{c}"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">'
+        f'<polygon points="{pts}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/></svg>'
+    )
+
+
+def _svg_square(color: str, size: int) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}">'
+        f'<rect x="2" y="2" width="{size - 4}" height="{size - 4}" fill="#ffffff" stroke="{color}" stroke-width="2.5"/>'
+        f"</svg>"
+    )
+
+
+#: site category -> (layer name, svg, size px)
+SITE_STYLES = {
+    "principal": ("France Services spaces", _svg_circle(SITE_COLOR, 18, hollow=False), 18),
+    "antenna": ("France Services antennas", _svg_diamond(ANTENNA_COLOR, 16, hollow=False), 16),
+    "neighbour": ("Sites of neighbouring départements", _svg_circle(NEIGHBOUR_COLOR, 16, hollow=True), 16),
+    "neighbour_antenna": (None, _svg_diamond(NEIGHBOUR_COLOR, 14, hollow=True), 14),
+}
+
+
+def _icon(svg: str, size: int, css_class: str) -> folium.DivIcon:
+    return folium.DivIcon(
+        html=svg, icon_size=(size, size), icon_anchor=(size // 2, size // 2), class_name=f"fsgeo-icon {css_class}"
+    )
+
+
+def _site_category(row) -> str:
+    neighbour = "in_departement" in row and not _is_blank(row["in_departement"]) and not bool(row["in_departement"])
+    antenna = str(row.get("kind", "")).strip().lower() == "antenna"
+    if neighbour:
+        return "neighbour_antenna" if antenna else "neighbour"
+    return "antenna" if antenna else "principal"
+
+
+def _site_popup(row) -> str:
+    parts = [f"<b>{escape(row['name'])}</b>"]
+    kind = " · ".join(escape(row[c]) for c in ("kind", "format") if c in row and not _is_blank(row[c]))
+    if kind:
+        parts.append(f"<i>{kind}</i>")
+    addr = ", ".join(escape(row[c]) for c in ("address", "commune_name") if c in row and not _is_blank(row[c]))
+    if addr:
+        parts.append(addr)
+    if "in_departement" in row and not _is_blank(row["in_departement"]) and not bool(row["in_departement"]):
+        dep = f" ({escape(row['departement'])})" if "departement" in row and not _is_blank(row["departement"]) else ""
+        parts.append(f"Neighbouring département{dep}")
+    if "weekly_open_hours" in row and not _is_blank(row["weekly_open_hours"]):
+        try:
+            parts.append(f"Open {float(row['weekly_open_hours']):g} h/week")
+        except (TypeError, ValueError):
+            parts.append(f"Open {escape(row['weekly_open_hours'])} h/week")
+    days = [d for d in DAYS if f"hours_{d}" in row]
+    if days:
+        cells = []
+        for d in days:
+            v = row[f"hours_{d}"]
+            text = "closed" if _is_blank(v) else escape(v).replace(",", ", ")
+            cells.append(f"<tr><th>{d[:3].capitalize()}</th><td>{text}</td></tr>")
+        parts.append("<table>" + "".join(cells) + "</table>")
+    if "labelled_on" in row and not _is_blank(row["labelled_on"]):
+        parts.append(f"Labelled on {escape(str(row['labelled_on'])[:10])}")
+    if "comment" in row and not _is_blank(row["comment"]):
+        parts.append(f"<small>{escape(row['comment'])}</small>")
+    parts.append(f"<small>id {escape(row['id'])}</small>")
+    return '<div class="fsgeo-popup">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
+
+
+def _point_latlon(df: pd.DataFrame, what: str) -> np.ndarray:
+    """(n, 2) array of lat, lon from a Point GeoDataFrame or ``lon``/``lat`` columns."""
+    if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns and df.crs is not None:
+        g = _to_wgs84(df, what).geometry
+        if not (g.geom_type == "Point").all():
+            raise ValueError(f"{what}: expected Point geometries, got {sorted(set(g.geom_type))}")
+        latlon = np.column_stack([g.y.to_numpy(), g.x.to_numpy()])
+    else:
+        _require(df, ("lon", "lat"), what)
+        latlon = np.column_stack([pd.to_numeric(df["lat"], errors="coerce"), pd.to_numeric(df["lon"], errors="coerce")])
+    bad = ~np.isfinite(latlon).all(axis=1)
+    if bad.any():
+        rows = df.index[bad][:5].tolist()
+        raise ValueError(f"{what}: missing or invalid coordinates in row(s) {rows}")
+    return latlon
+
+
+def _label(row, index) -> str:
+    for c in ("name", "id"):
+        if c in row and not _is_blank(row[c]):
+            return str(row[c])
+    return str(index)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the map
+
+
+def coverage_map(
+    access: gpd.GeoDataFrame,
+    sites: gpd.GeoDataFrame,
+    outline: gpd.GeoDataFrame | None = None,
+    catchments: gpd.GeoDataFrame | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    candidates: pd.DataFrame | None = None,
+    chosen: pd.DataFrame | None = None,
+    threshold_min: float | None = None,
+    tiles: bool | str = True,
+    bands: Sequence[float] | None = None,
+    title: str | None = None,
+) -> folium.Map:
+    """Folium map of drive-time coverage: communes by minutes, catchments, under-served zones, sites, candidates.
+
+    Parameters
+    ----------
+    access : GeoDataFrame
+        ``coverage.access_times`` result: commune polygons with ``code``, ``name``, ``population``, ``minutes``
+        (minutes to the nearest site, ``inf``/NaN when unreachable) and optionally ``nearest_site_name``, ``status``,
+        ``reason``. Any CRS (reprojected to EPSG:4326).
+    sites : GeoDataFrame
+        Sites as in ``data/sites.geojson`` (``id``, ``name``, ``kind``, ``in_departement``, ``address``,
+        ``hours_*``, ``weekly_open_hours`` in hours, ``labelled_on``, ``comment``), Points.
+    outline : GeoDataFrame, optional
+        Département outline (``load_outline()``).
+    catchments : GeoDataFrame, optional
+        ``catchments.catchments`` result (``site_id``, ``site_name``, ``band_min`` in minutes, ``population``):
+        one layer per band.
+    zones : GeoDataFrame, optional
+        ``coverage.underserved_zones`` result (``zone_id``, ``n_communes``, ``population``, ``max_minutes``).
+    candidates : DataFrame, optional
+        Candidate sites (e.g. ``siting`` ``.scores``): ``lon``/``lat`` columns or Point geometry, ``name``/``id``,
+        and ``rank``, ``gain_population`` when known.
+    chosen : DataFrame, optional
+        Chosen new sites (``siting`` ``.chosen``: ``id``, ``name``, ``lon``, ``lat``, ``kind``, ``rank``,
+        ``gain_population``, ``parent_id``, ``parent_minutes``), drawn as numbered markers.
+    threshold_min : float, optional
+        Under-served threshold, minutes (default ``settings.threshold_min``); added to the class edges, communes
+        above it get a dark outline.
+    tiles : bool or str, default True
+        Base tiles: True for a light OSM-based layer (needs the network), a folium tiles name, or False for none (a
+        plain background; everything else still shows).
+    bands : sequence of float, optional
+        Upper edges of the minute classes, minutes (default ``settings.summary_bands_min``: 10, 15, 20, 30, 45).
+    title : str, optional
+        Shown at the top of the legend and as the page title (escaped).
+
+    Returns
+    -------
+    folium.Map
+        Write it with :func:`save_map` for a standalone (offline) HTML file.
+    """
+    threshold = float(settings.threshold_min if threshold_min is None else threshold_min)
+    edges = band_edges(bands, threshold)
+    colors = band_colors(len(edges) + 1)
+
+    _require(access, REQUIRED_ACCESS, "access")
+    _require(sites, REQUIRED_SITES, "sites")
+    access = _to_wgs84(access, "access")
+    sites_ll = _point_latlon(sites, "sites")
+    layers_bounds = [access.total_bounds, _bounds_from_latlon(sites_ll)]
+    if outline is not None:
+        outline = _to_wgs84(outline, "outline")
+        layers_bounds.append(outline.total_bounds)
+
+    if tiles is True:
+        tiles_arg = DEFAULT_TILES
+    elif tiles is False or tiles is None:
+        tiles_arg = None
+    else:
+        tiles_arg = tiles
+    m = folium.Map(tiles=tiles_arg, control_scale=True, prefer_canvas=False)
+    if title:
+        m.get_root().title = escape(title)
+    if tiles_arg is None:
+        # a plain, light background instead of tiles
+        m.get_root().header.add_child(Element("<style>.folium-map.leaflet-container { background: #f4f3ee; }</style>"))
+
+    # ---- outline
+    if outline is not None:
+        folium.GeoJson(
+            _features(outline, {}),
+            name="Département outline",
+            style_function=lambda f: {"color": "#222222", "weight": 3, "fill": False, "className": "fsgeo-outline"},
+            interactive=False,
+        ).add_to(m)
+
+    # ---- communes by minutes
+    minutes = pd.to_numeric(access["minutes"], errors="coerce").to_numpy(dtype=float)
+    cls = classify_minutes(minutes, edges)
+    if "status" in access.columns:
+        cls = np.where(access["status"].astype(str).to_numpy() == "unreachable", -1, cls)
+    fill = np.array([UNREACHABLE_COLOR if c < 0 else colors[c] for c in cls], dtype=object)
+    above = np.isfinite(minutes) & (minutes > threshold) & (cls >= 0)
+    tips = [_commune_tip(row, c < 0) for (_, row), c in zip(access.iterrows(), cls)]
+    communes_fc = _features(
+        access, {"tip": tips, "fill": fill, "above": above.astype(bool), "code": access["code"].map(escape).to_numpy()}
+    )
+    folium.GeoJson(
+        communes_fc,
+        name="Communes: minutes to the nearest site",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.75,
+            "color": "#5a0000" if f["properties"]["above"] else "#ffffff",
+            "weight": 1.4 if f["properties"]["above"] else 0.5,
+            "className": "fsgeo-commune",
+        },
+        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+    ).add_to(m)
+
+    # ---- catchments, one layer per band
+    catch_bands: list[float] = []
+    if catchments is not None and len(catchments):
+        _require(catchments, REQUIRED_CATCHMENTS, "catchments")
+        catchments = _to_wgs84(catchments, "catchments")
+        catch_bands = sorted(float(b) for b in pd.unique(catchments["band_min"]))
+        ccolors = _catchment_colors(len(catch_bands))
+        for band, color in zip(catch_bands, ccolors):
+            sub = catchments[catchments["band_min"].astype(float) == band]
+            tips = [
+                f"<b>{escape(r['site_name'])}</b><br>≤ {_fmt_num(band)} min drive"
+                + (f"<br>{_fmt_int(r['population'])} inhabitants" if "population" in sub.columns else "")
+                for _, r in sub.iterrows()
+            ]
+            slug = _fmt_num(band).replace(".", "_")
+            folium.GeoJson(
+                _features(sub, {"tip": tips}),
+                name=f"Catchments ≤ {_fmt_num(band)} min",
+                # stroke only: hovering the outline names the site, the communes beneath stay hoverable
+                style_function=lambda f, color=color, slug=slug: {
+                    "color": color,
+                    "weight": 1.6,
+                    "dashArray": "5 4",
+                    "fill": False,
+                    "className": f"fsgeo-catchment fsgeo-catchment-{slug}",
+                },
+                tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+            ).add_to(m)
+            layers_bounds.append(sub.total_bounds)
+
+    # ---- under-served zones
+    if zones is not None and len(zones):
+        zones = _to_wgs84(zones, "zones")
+        names = dict(zip(access["code"].astype(str), access["name"].astype(str)))
+        tips = [_zone_tip(r, names, threshold) for _, r in zones.iterrows()]
+        folium.GeoJson(
+            _features(zones, {"tip": tips}),
+            name=f"Under-served zones (> {_fmt_num(threshold)} min)",
+            style_function=lambda f: {
+                "color": ZONE_COLOR,
+                "weight": 3,
+                "dashArray": "8 5",
+                "fill": False,
+                "className": "fsgeo-zone",
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        ).add_to(m)
+
+    # ---- sites, one layer per category
+    categories = [_site_category(r) for _, r in sites.iterrows()]
+    groups = {
+        "principal": folium.FeatureGroup(name=SITE_STYLES["principal"][0]),
+        "antenna": folium.FeatureGroup(name=SITE_STYLES["antenna"][0]),
+        "neighbour": folium.FeatureGroup(name=SITE_STYLES["neighbour"][0]),
+    }
+    counts = dict.fromkeys(SITE_STYLES, 0)
+    for (idx, row), cat, (lat, lon) in zip(sites.iterrows(), categories, sites_ll):
+        _, svg, size = SITE_STYLES[cat]
+        counts[cat] += 1
+        folium.Marker(
+            [lat, lon],
+            icon=_icon(svg, size, f"fsgeo-site fsgeo-site-{cat.replace('_', '-')}"),
+            tooltip=folium.Tooltip(escape(row["name"])),
+            popup=folium.Popup(_site_popup(row), max_width=320),
+        ).add_to(groups["neighbour" if cat.startswith("neighbour") else cat])
+    for key, group in groups.items():
+        if len(group._children):
+            group.add_to(m)
+
+    # ---- candidates and chosen new sites
+    if candidates is not None and len(candidates):
+        ll = _point_latlon(candidates, "candidates")
+        layers_bounds.append(_bounds_from_latlon(ll))
+        group = folium.FeatureGroup(name="Candidate sites")
+        for (idx, row), (lat, lon) in zip(candidates.iterrows(), ll):
+            folium.Marker(
+                [lat, lon],
+                icon=_icon(_svg_square(CANDIDATE_COLOR, 13), 13, "fsgeo-candidate"),
+                tooltip=folium.Tooltip(escape(_label(row, idx))),
+                popup=folium.Popup(_candidate_popup(row, idx, "Candidate"), max_width=300),
+            ).add_to(group)
+        group.add_to(m)
+    if chosen is not None and len(chosen):
+        ll = _point_latlon(chosen, "chosen")
+        layers_bounds.append(_bounds_from_latlon(ll))
+        group = folium.FeatureGroup(name="Chosen new sites")
+        for i, ((idx, row), (lat, lon)) in enumerate(zip(chosen.iterrows(), ll)):
+            rank = row["rank"] if "rank" in row and not _is_blank(row["rank"]) else i + 1
+            folium.Marker(
+                [lat, lon],
+                icon=folium.DivIcon(
+                    html=f'<div class="fsgeo-rank">{escape(_rank_text(rank))}</div>',
+                    icon_size=(24, 24),
+                    icon_anchor=(12, 12),
+                    class_name="fsgeo-icon fsgeo-chosen",
+                ),
+                tooltip=folium.Tooltip(f"#{escape(_rank_text(rank))} {escape(_label(row, idx))}"),
+                popup=folium.Popup(_candidate_popup(row, idx, "New site"), max_width=300),
+                z_index_offset=1000,
+            ).add_to(group)
+        group.add_to(m)
+
+    # ---- legend, layer control, extent
+    _Legend(
+        _legend_html(title, edges, colors, cls, access["population"], threshold, catch_bands, zones, counts,
+                     candidates, chosen)
+    ).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    b = np.array(layers_bounds, dtype=float)
+    m.fit_bounds([[np.nanmin(b[:, 1]), np.nanmin(b[:, 0])], [np.nanmax(b[:, 3]), np.nanmax(b[:, 2])]])
+    return m
+
+
+def _bounds_from_latlon(ll: np.ndarray) -> np.ndarray:
+    return np.array([ll[:, 1].min(), ll[:, 0].min(), ll[:, 1].max(), ll[:, 0].max()])
+
+
+def _features(gdf: gpd.GeoDataFrame, props: dict) -> dict:
+    """A GeoJSON FeatureCollection carrying only ``props`` (escaped or numeric): raw file strings never reach the
+    page, and the HTML stays small (coordinates rounded to ~1 m)."""
+    geoms = _round_geoms(gdf.geometry)
+    out = gpd.GeoDataFrame({k: np.asarray(v) for k, v in props.items()}, geometry=geoms, crs=settings.crs)
+    return out.__geo_interface__
+
+
+def _catchment_colors(n: int) -> list[str]:
+    if n <= len(CATCHMENT_PALETTE):
+        return list(CATCHMENT_PALETTE[:n])
+    cmap = LinearColormap(list(CATCHMENT_PALETTE), vmin=0, vmax=1)
+    return [cmap(i / (n - 1))[:7] for i in range(n)]
+
+
+def _commune_tip(row, unreachable: bool) -> str:
+    lines = [f"<b>{escape(row['name'])}</b> ({escape(row['code'])})", f"{_fmt_int(row['population'])} inhabitants"]
+    if unreachable:
+        reason = row.get("reason", "")
+        lines.append("no site reachable" + (f": {escape(reason)}" if not _is_blank(reason) else ""))
+    else:
+        lines.append(f"{_fmt_minutes(row['minutes'])} to the nearest site")
+        if "nearest_site_name" in row and not _is_blank(row["nearest_site_name"]):
+            lines.append(f"nearest: {escape(row['nearest_site_name'])}")
+        if "second_site_name" in row and not _is_blank(row["second_site_name"]):
+            lines.append(f"then: {escape(row['second_site_name'])} ({_fmt_minutes(row.get('second_minutes'))})")
+    return "<br>".join(lines)
+
+
+def _zone_tip(row, names: dict, threshold: float) -> str:
+    lines = [f"<b>Under-served zone {escape(row.get('zone_id', ''))}</b> (> {_fmt_num(threshold)} min)"]
+    if "n_communes" in row:
+        lines.append(f"{_fmt_int(row['n_communes'])} communes, {_fmt_int(row.get('population'))} inhabitants")
+    if "max_minutes" in row:
+        lines.append(f"up to {_fmt_minutes(row['max_minutes'])}")
+    codes = row.get("communes")
+    if isinstance(codes, str):
+        codes = [c for c in re.split(r"[;,\s]+", codes) if c]
+    if codes is not None and not isinstance(codes, float):
+        codes = list(codes)
+        shown = ", ".join(escape(names.get(str(c), c)) for c in codes[:8])
+        lines.append(shown + (f" and {len(codes) - 8} more" if len(codes) > 8 else ""))
+    return "<br>".join(lines)
+
+
+def _rank_text(rank) -> str:
+    try:
+        return str(int(rank))
+    except (TypeError, ValueError):
+        return str(rank)
+
+
+def _candidate_popup(row, idx, what: str) -> str:
+    parts = [f"<b>{escape(_label(row, idx))}</b>", what]
+    if "rank" in row and not _is_blank(row["rank"]):
+        parts[1] = f"{what} #{escape(_rank_text(row['rank']))}"
+    rows = []
+    for col, label, fmt in (
+        ("gain_population", "gain", lambda v: f"{_fmt_int(v)} inhabitants"),
+        ("kind", "kind", escape),
+        ("commune_code", "commune", escape),
+        ("parent_id", "antenna of", escape),
+        ("parent_minutes", "from parent", _fmt_minutes),
+        ("id", "id", escape),
+    ):
+        if col in row and not _is_blank(row[col]):
+            rows.append(f"<tr><th>{label}</th><td>{fmt(row[col])}</td></tr>")
+    parts.append("<table>" + "".join(rows) + "</table>")
+    return '<div class="fsgeo-popup">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
+
+
+def _communes(mask: np.ndarray) -> str:
+    n = int(mask.sum())
+    return f"{n} commune" + ("s" if n != 1 else "")
+
+
+def _legend_html(title, edges, colors, cls, population, threshold, catch_bands, zones, counts, candidates,
+                 chosen) -> str:
+    pop = pd.to_numeric(population, errors="coerce").fillna(0).to_numpy()
+    h = []
+    if title:
+        h.append(f"<h4>{escape(title)}</h4>")
+    h.append('<div class="fsgeo-sub">Drive time to the nearest site</div>')
+    labels = band_labels(edges)
+    for i, (label, color) in enumerate(zip(labels, colors)):
+        sel = cls == i
+        mark = " ⚠" if i > 0 and edges[i - 1] >= threshold else ""
+        h.append(
+            f'<div class="row"><span class="sw" style="background:{color}"></span>{escape(label)}{mark}'
+            f' <span class="n">{_communes(sel)}, {_fmt_int(pop[sel].sum())} inh.</span></div>'
+        )
+    sel = cls < 0
+    h.append(
+        f'<div class="row"><span class="sw" style="background:{UNREACHABLE_COLOR}"></span>unreachable'
+        f' <span class="n">{_communes(sel)}, {_fmt_int(pop[sel].sum())} inh.</span></div>'
+    )
+    h.append(f'<div class="row">⚠ / dark outline: above the {_fmt_num(threshold)} min threshold</div>')
+    if catch_bands:
+        h.append('<div class="fsgeo-sub">Catchments</div>')
+        for band, color in zip(catch_bands, _catchment_colors(len(catch_bands))):
+            h.append(f'<div class="row"><span class="ln" style="border-color:{color}"></span>≤ {_fmt_num(band)} min</div>')
+    if zones is not None and len(zones):
+        h.append(
+            f'<div class="row"><span class="ln" style="border-color:{ZONE_COLOR}"></span>'
+            f"under-served zone ({len(zones)})</div>"
+        )
+    h.append('<div class="fsgeo-sub">Sites</div>')
+    for key, label in (
+        ("principal", "France Services space"),
+        ("antenna", "antenna"),
+        ("neighbour", "neighbouring département"),
+        ("neighbour_antenna", "neighbouring antenna"),
+    ):
+        if counts.get(key) or key in ("principal", "antenna"):
+            h.append(f'<div class="row"><span class="ico">{SITE_STYLES[key][1]}</span>{label} ({counts.get(key, 0)})</div>')
+    if candidates is not None and len(candidates):
+        h.append(f'<div class="row"><span class="ico">{_svg_square(CANDIDATE_COLOR, 13)}</span>candidate ({len(candidates)})</div>')
+    if chosen is not None and len(chosen):
+        h.append(
+            '<div class="row"><span class="ico"><span class="fsgeo-rank" style="width:14px;height:14px;'
+            f'line-height:14px;font-size:9px;border-width:1px">1</span></span>chosen new site, by rank ({len(chosen)})</div>'
+        )
+    return "".join(h)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# standalone HTML with inlined assets
+
+#: local copies of the assets, first found wins: pip packages XStatic-Leaflet / XStatic-jQuery, then Debian's
+#: libjs-leaflet / libjs-jquery
+_ASSET_SOURCES = {
+    "leaflet.js": [("XStatic-Leaflet", "xstatic/pkg/leaflet/data/leaflet.js"), (None, "/usr/share/javascript/leaflet/leaflet.js")],
+    "leaflet.css": [("XStatic-Leaflet", "xstatic/pkg/leaflet/data/leaflet.css"), (None, "/usr/share/javascript/leaflet/leaflet.css")],
+    "jquery.js": [("XStatic-jQuery", "xstatic/pkg/jquery/data/jquery.min.js"), (None, "/usr/share/javascript/jquery/jquery.min.js")],
+}
+#: folium's default assets that an fsgeo map does not use (Bootstrap, Awesome Markers and their fonts)
+_UNUSED_DEFAULTS = re.compile(r"bootstrap|awesome-markers|awesome\.rotate|fontawesome|glyphicons", re.I)
+_ASSET_TAG = re.compile(
+    r'<script\s+src="(?P<js>[^"]+)"\s*>\s*</script>|<link\s+rel="stylesheet"\s+href="(?P<css>[^"]+)"\s*/?>', re.I
+)
+
+
+def local_asset(name: str) -> Path:
+    """Path of the local copy of ``leaflet.js``, ``leaflet.css`` or ``jquery.js`` used by ``inline_assets``."""
+    tried = []
+    for dist, rel in _ASSET_SOURCES[name]:
+        if dist is None:
+            path = Path(rel)
+        else:
+            try:
+                path = Path(metadata.distribution(dist).locate_file(rel))
+            except metadata.PackageNotFoundError:
+                tried.append(f"pip package {dist} (not installed)")
+                continue
+        if path.is_file():
+            return path
+        tried.append(str(path))
+    raise FileNotFoundError(
+        f"no local copy of {name} for an offline map (tried: {'; '.join(tried)}). Install it with "
+        "`pip install XStatic-Leaflet XStatic-jQuery` (or `apt-get install libjs-leaflet libjs-jquery`), "
+        "or save with inline_assets=False to load it from a CDN"
+    )
+
+
+def _inline_css(path: Path) -> str:
+    css = path.read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match) -> str:
+        img = path.parent / match.group(1)
+        if not img.is_file():
+            return match.group(0)
+        return f"url(data:image/png;base64,{base64.b64encode(img.read_bytes()).decode('ascii')})"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css)
+    return "<style>\n" + re.sub(r"</(style)", r"<\\/\1", css, flags=re.I) + "\n</style>"
+
+
+def _inline_js(path: Path) -> str:
+    js = path.read_text(encoding="utf-8")
+    # nothing in the code may close the <script> element early
+    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.I).replace("<!--", "<\\!--")
+    return "<script>\n" + js + "\n</script>"
+
+
+def map_html(m: folium.Map, inline_assets: bool = True) -> str:
+    """The map as one HTML document.
+
+    With ``inline_assets`` the Leaflet and jQuery code and the Leaflet CSS (with its images as data URIs) are
+    embedded from local copies (see :func:`local_asset`) and folium's unused CDN assets are dropped, so the page
+    needs no network (base tiles excepted). Other external scripts (e.g. from folium plugins) are kept as links with a
+    warning, since they cannot load offline.
+    """
+    page = m.get_root().render()
+    if not inline_assets:
+        return page
+    cache: dict[str, str] = {}
+
+    def replace(match: re.Match) -> str:
+        url = match.group("js") or match.group("css")
+        base = url.rsplit("/", 1)[-1].split("?")[0].lower()
+        if match.group("js") and base == "leaflet.js":
+            key, render = "leaflet.js", _inline_js
+        elif match.group("css") and base == "leaflet.css":
+            key, render = "leaflet.css", _inline_css
+        elif match.group("js") and re.fullmatch(r"jquery(-[\d.]+)?(\.min)?\.js", base):
+            key, render = "jquery.js", _inline_js
+        elif _UNUSED_DEFAULTS.search(url) and "L.AwesomeMarkers" not in page:
+            return ""
+        else:
+            warnings.warn(f"{url} is not available offline: the map loads it from the network", stacklevel=3)
+            return match.group(0)
+        if key in cache:  # the same asset twice: keep one copy
+            return ""
+        cache[key] = render(local_asset(key))
+        return cache[key]
+
+    return _ASSET_TAG.sub(replace, page)
+
+
+def save_map(m: folium.Map, path, inline_assets: bool = True) -> Path:
+    """Write ``m`` as a standalone HTML file (UTF-8), creating parent folders; returns the path.
+
+    ``inline_assets=True`` (default) embeds Leaflet so the file opens offline (see :func:`map_html`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(map_html(m, inline_assets=inline_assets), encoding="utf-8")
+    return path

@@ -1,0 +1,325 @@
+"""fsgeo.maps: layers, classes and legend, escaping, tiles, site icons, feature counts, offline assets.
+
+Inputs are small hand-made GeoDataFrames with the columns of the analysis-result contracts (docs/ARCHITECTURE.md),
+with hostile strings in every text field that comes from a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from fsgeo import maps
+
+XSS_SITE = "<script>alert(1)</script>"
+XSS_IMG = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+XSS_TEMPLATE = "Back`tick ${document.title='XSS'} C:\\u00"
+
+
+def make_inputs():
+    """4×4 grid of communes around Vesoul, 5 sites (2 principal, 1 antenna, 2 neighbours), catchments, one zone,
+    candidates and chosen sites."""
+    polys, rows = [], []
+    for k in range(16):
+        i, j = divmod(k, 4)
+        polys.append(box(6.0 + i * 0.1, 47.5 + j * 0.1, 6.1 + i * 0.1, 47.6 + j * 0.1))
+        rows.append(dict(code=f"70{k:03d}", name=f"Commune {k}", population=100 * (k + 1), minutes=k * 3.3,
+                         nearest_site_id="a", nearest_site_name="Vesoul <FS>", status="covered", reason=""))
+    rows[0]["name"] = "<script>document.title='XSS'</script>"
+    rows[1]["name"] = XSS_IMG
+    rows[2]["name"] = XSS_TEMPLATE
+    rows[15].update(minutes=math.inf, status="unreachable", reason="off the main road component <n42>")
+    access = gpd.GeoDataFrame(rows, geometry=polys, crs="EPSG:4326")
+    access.loc[access["minutes"] > 20, "status"] = "underserved"
+    access.loc[15, "status"] = "unreachable"
+
+    sites = gpd.GeoDataFrame(
+        dict(
+            id=["a", "b", "c", "d", "e"],
+            name=[XSS_SITE, "Site B", "Antenne C", "Voisin D", "Voisin E"],
+            kind=["principal", "principal", "antenna", "principal", "antenna"],
+            format=["fixed", "fixed", "fixed", "fixed", "fixed"],
+            departement=["70", "70", "70", "25", "88"],
+            in_departement=[True, True, True, False, False],
+            address=[XSS_IMG, "2 rue B", "", None, "5 rue E"],
+            commune_name=["Vesoul", "Gray", "Lure", "Besançon", "Épinal"],
+            hours_monday=["09:00-12:00,13:30-16:30", "", "", "", ""],
+            hours_tuesday=["", "", "", "", ""],
+            weekly_open_hours=[24.0, 30.0, 6.0, 35.0, 4.0],
+            labelled_on=["2020-01-01", "2021-02-03", "2022-03-04", "2019-12-01", "2023-01-01"],
+            comment=["`${document.title='XSS'}`", "", "", "", ""],
+        ),
+        geometry=[Point(6.05, 47.55), Point(6.35, 47.85), Point(6.15, 47.75), Point(5.9, 47.4), Point(6.6, 48.0)],
+        crs="EPSG:4326",
+    )
+    outline = gpd.GeoDataFrame({"code": ["70"], "name": ["Haute-Saône"]}, geometry=[access.union_all()],
+                               crs="EPSG:4326")
+    metric = sites.iloc[:3].to_crs("EPSG:2154")
+    catch = []
+    for band, radius in ((10, 5000), (20, 12000)):
+        for (_, s), g in zip(sites.iloc[:3].iterrows(), metric.geometry.buffer(radius)):
+            catch.append(dict(site_id=s["id"], site_name=s["name"], band_min=float(band), population=1000, geometry=g))
+    catchments = gpd.GeoDataFrame(catch, geometry="geometry", crs="EPSG:2154").to_crs("EPSG:4326")
+    far = access[(access["minutes"] > 20) & np.isfinite(access["minutes"])]
+    zones = gpd.GeoDataFrame(
+        dict(zone_id=["1"], communes=[list(far["code"])], n_communes=[len(far)], population=[far["population"].sum()],
+             max_minutes=[far["minutes"].max()]),
+        geometry=[far.union_all()], crs="EPSG:4326",
+    )
+    candidates = pd.DataFrame(dict(id=["k1", "k2", "k3"], name=[XSS_SITE, "Cand 2", "Cand 3"],
+                                   lon=[6.32, 6.25, 6.45], lat=[47.62, 47.58, 48.05], rank=[1, 2, 3],
+                                   gain_population=[1200, 800, 100]))
+    chosen = pd.DataFrame(dict(id=["k1", "k2"], name=[XSS_SITE, "Cand 2"], commune_code=["70011", "70010"],
+                               lon=[6.32, 6.25], lat=[47.62, 47.58], kind=["antenna", "principal"], rank=[1, 2],
+                               gain_population=[1200, 800], parent_id=["a", None], parent_minutes=[14.2, np.nan]))
+    return dict(access=access, sites=sites, outline=outline, catchments=catchments, zones=zones,
+                candidates=candidates, chosen=chosen)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return make_inputs()
+
+
+@pytest.fixture(scope="module")
+def full_map(inputs):
+    return maps.coverage_map(**inputs, tiles=False, title="Test <map> & co")
+
+
+@pytest.fixture(scope="module")
+def full_html(full_map):
+    return maps.map_html(full_map, inline_assets=True)
+
+
+def _walk(element):
+    for child in element._children.values():
+        yield child
+        yield from _walk(child)
+
+
+def _layers(m):
+    return {getattr(c, "layer_name", None): c for c in m._children.values() if isinstance(c, (folium.GeoJson, folium.FeatureGroup))}
+
+
+def _markers(layer):
+    return [c for c in layer._children.values() if isinstance(c, folium.Marker)]
+
+
+def _icon(marker):
+    return next(c for c in marker._children.values() if isinstance(c, folium.DivIcon))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def test_classify_minutes_is_right_closed_with_unreachable():
+    edges = maps.band_edges((10, 30), threshold_min=20)
+    assert edges == (10.0, 20.0, 30.0)
+    got = maps.classify_minutes([0, 10, 10.01, 20, 29.9, 30, 30.5, np.inf, np.nan], edges)
+    assert got.tolist() == [0, 0, 1, 1, 2, 2, 3, -1, -1]
+    assert maps.band_labels(edges) == ["0–10 min", "10–20 min", "20–30 min", "> 30 min"]
+    assert len(set(maps.band_colors(4))) == 4 and len(set(maps.band_colors(9))) == 9
+    with pytest.raises(ValueError, match="positive"):
+        maps.band_edges((10, -5))
+
+
+def test_layers_present(full_map):
+    names = set(_layers(full_map))
+    assert names == {
+        "Département outline",
+        "Communes: minutes to the nearest site",
+        "Catchments ≤ 10 min",
+        "Catchments ≤ 20 min",
+        "Under-served zones (> 20 min)",
+        "France Services spaces",
+        "France Services antennas",
+        "Sites of neighbouring départements",
+        "Candidate sites",
+        "Chosen new sites",
+    }
+    controls = [c for c in full_map._children.values() if isinstance(c, folium.LayerControl)]
+    assert len(controls) == 1
+    controls[0].render()  # fills base_layers / overlays from the map's children
+    assert set(controls[0].overlays) == names
+
+
+def test_feature_counts(full_map, inputs):
+    layers = _layers(full_map)
+    communes = layers["Communes: minutes to the nearest site"].data["features"]
+    assert len(communes) == len(inputs["access"]) == 16
+    for band in (10, 20):
+        assert len(layers[f"Catchments ≤ {band} min"].data["features"]) == 3
+    assert len(layers["Under-served zones (> 20 min)"].data["features"]) == 1
+    assert len(layers["Département outline"].data["features"]) == 1
+    assert len(_markers(layers["France Services spaces"])) == 2
+    assert len(_markers(layers["France Services antennas"])) == 1
+    assert len(_markers(layers["Sites of neighbouring départements"])) == 2
+    assert len(_markers(layers["Candidate sites"])) == 3
+    chosen = _markers(layers["Chosen new sites"])
+    assert [re.sub(r"<[^>]+>", "", _icon(mk).options["html"]) for mk in chosen] == ["1", "2"]
+
+
+def test_communes_coloured_by_band_and_unreachable_grey(full_map, inputs):
+    features = _layers(full_map)["Communes: minutes to the nearest site"].data["features"]
+    edges = maps.band_edges(None, 20)
+    colors = maps.band_colors(len(edges) + 1)
+    for f, minutes in zip(features, inputs["access"]["minutes"]):
+        p = f["properties"]
+        if math.isinf(minutes):
+            assert p["fill"] == maps.UNREACHABLE_COLOR
+            assert "no site reachable" in p["tip"] and "&lt;n42&gt;" in p["tip"]
+        else:
+            expected = colors[int(np.searchsorted(edges, minutes, side="left"))]
+            assert p["fill"] == expected
+            assert p["above"] == (minutes > 20)
+            assert f"{minutes:.1f} min" in p["tip"]
+    # only the properties the map needs reach the page (no raw strings from the file)
+    assert {k for f in features for k in f["properties"]} == {"tip", "fill", "above", "code"}
+
+
+def test_legend_lists_bands_with_counts(full_map, inputs):
+    legend = next(c for c in full_map._children.values() if isinstance(c, maps._Legend))
+    text = legend.html
+    assert text.startswith("<h4>Test &lt;map&gt; &amp; co</h4>")
+    minutes = inputs["access"]["minutes"]
+    for label, lo, hi in (("0–10 min", -1, 10), ("10–15 min", 10, 15), ("30–45 min", 30, 45)):
+        n = int(((minutes > lo) & (minutes <= hi)).sum())
+        assert re.search(rf"{label}.*?{n} communes?,", text), label
+    assert "unreachable <span class=\"n\">1 commune," in text
+    assert "20 min threshold" in text
+    assert "≤ 10 min" in text and "≤ 20 min" in text  # catchments
+    assert "France Services space (2)" in text and "antenna (1)" in text and "neighbouring antenna (1)" in text
+    assert "candidate (3)" in text and "chosen new site, by rank (2)" in text
+
+
+def test_icons_distinct_per_site_type(full_map):
+    layers = _layers(full_map)
+    classes = {}
+    for name in ("France Services spaces", "France Services antennas", "Sites of neighbouring départements"):
+        for mk in _markers(layers[name]):
+            icon = _icon(mk)
+            classes.setdefault(icon.options["class_name"], set()).add(icon.options["html"])
+    assert sorted(classes) == sorted(
+        ["fsgeo-icon fsgeo-site fsgeo-site-principal", "fsgeo-icon fsgeo-site fsgeo-site-antenna",
+         "fsgeo-icon fsgeo-site fsgeo-site-neighbour", "fsgeo-icon fsgeo-site fsgeo-site-neighbour-antenna"]
+    )
+    svgs = [next(iter(v)) for v in classes.values()]
+    assert len(set(svgs)) == 4  # four different drawings
+    # no AwesomeMarkers (they need font-awesome from a CDN)
+    assert not any(isinstance(c, folium.Icon) for c in _walk(full_map))
+
+
+def test_escaping_in_html(full_html):
+    # nothing from a file appears as markup or can close a script / template literal
+    assert "<script>alert(1)" not in full_html
+    assert "<img src=x" not in full_html
+    assert "${document.title" not in full_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in full_html  # site popup / tooltip, as text
+    assert "<title>Test &lt;map&gt; &amp; co</title>" in full_html
+
+
+def test_escape_function():
+    assert maps.escape("<a href='x'>`${y}`\\</a>") == "&lt;a href=&#x27;x&#x27;&gt;&#96;&#36;{y}&#96;&#92;&lt;/a&gt;"
+    assert maps.escape(None) == "" and maps.escape(float("nan")) == ""
+
+
+def test_popup_content(full_map):
+    site = _markers(_layers(full_map)["France Services spaces"])[0]
+    popup = next(c for c in site._children.values() if isinstance(c, folium.Popup))
+    html = next(iter(popup.html._children.values())).data
+    assert "<b>&lt;script&gt;alert(1)&lt;/script&gt;</b>" in html
+    assert "Open 24 h/week" in html and "Labelled on 2020-01-01" in html
+    assert "<th>Mon</th><td>09:00-12:00, 13:30-16:30</td>" in html and "<th>Tue</th><td>closed</td>" in html
+    assert "&#96;&#36;{document.title=&#x27;XSS&#x27;}&#96;" in html  # comment
+    chosen = _markers(_layers(full_map)["Chosen new sites"])[0]
+    html = next(iter(next(c for c in chosen._children.values() if isinstance(c, folium.Popup)).html._children.values())).data
+    assert "New site #1" in html and "1\u202f200 inhabitants" in html and "<th>antenna of</th><td>a</td>" in html
+
+
+def test_tiles_on_and_off(inputs):
+    off = maps.coverage_map(inputs["access"], inputs["sites"], tiles=False)
+    on = maps.coverage_map(inputs["access"], inputs["sites"], tiles=True)
+    assert not [c for c in _walk(off) if isinstance(c, folium.TileLayer)]
+    assert len([c for c in _walk(on) if isinstance(c, folium.TileLayer)]) == 1
+    html_off, html_on = maps.map_html(off), maps.map_html(on)
+    assert "L.tileLayer" not in html_off and "L.tileLayer" in html_on
+    # without tiles the same vector layers are drawn
+    assert html_off.count("fsgeo-commune") == html_on.count("fsgeo-commune") > 0
+
+
+def test_fit_bounds_cover_all_data(full_map, inputs):
+    fb = [c for c in full_map._children.values() if isinstance(c, folium.map.FitBounds)]
+    assert len(fb) == 1
+    (s, w), (n, e) = fb[0].bounds
+    # neighbouring sites, catchments and candidates stick out of the commune grid
+    c = inputs["candidates"]
+    b = np.array([inputs[k].total_bounds for k in ("access", "sites", "catchments")]
+                 + [[c.lon.min(), c.lat.min(), c.lon.max(), c.lat.max()]])
+    assert (s, w) == pytest.approx((b[:, 1].min(), b[:, 0].min()), abs=1e-6)
+    assert (n, e) == pytest.approx((b[:, 3].max(), b[:, 2].max()), abs=1e-6)
+    assert (s, w, n, e) != pytest.approx(tuple(inputs["access"].total_bounds[[1, 0, 3, 2]]))
+
+
+def test_inline_assets_make_a_standalone_page(full_map, full_html, tmp_path):
+    # no external script or stylesheet left: Leaflet, its CSS (images as data URIs) and jQuery are inline
+    assert not re.search(r"<script[^>]+src=", full_html)
+    assert not re.search(r"<link[^>]+stylesheet", full_html)
+    assert maps.local_asset("leaflet.js").read_text(encoding="utf-8")[:2000] in full_html
+    assert "url(data:image/png;base64," in full_html and "images/layers.png" not in full_html
+    assert "jQuery" in full_html
+    cdn = maps.map_html(full_map, inline_assets=False)
+    assert re.search(r'<script src="https://[^"]+leaflet\.js"', cdn)
+    path = maps.save_map(full_map, tmp_path / "sub" / "map.html")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert path.stat().st_size > 150_000  # leaflet.js alone is ~147 kB
+
+
+def test_missing_local_assets_give_a_clear_error(full_map, monkeypatch):
+    monkeypatch.setitem(maps._ASSET_SOURCES, "leaflet.js", [("No-Such-Dist-fsgeo", "x.js"), (None, "/nonexistent/leaflet.js")])
+    with pytest.raises(FileNotFoundError, match="pip install XStatic-Leaflet"):
+        maps.map_html(full_map, inline_assets=True)
+
+
+def test_geometries_are_reprojected(inputs):
+    a = maps.coverage_map(inputs["access"], inputs["sites"], tiles=False)
+    b = maps.coverage_map(inputs["access"].to_crs("EPSG:2154"), inputs["sites"].to_crs("EPSG:2154"), tiles=False)
+    fa = _layers(a)["Communes: minutes to the nearest site"].data["features"][5]["geometry"]["coordinates"][0]
+    fb = _layers(b)["Communes: minutes to the nearest site"].data["features"][5]["geometry"]["coordinates"][0]
+    assert np.allclose(np.array(fa), np.array(fb), atol=2e-5)
+
+
+def test_bad_input_errors(inputs):
+    with pytest.raises(ValueError, match="access: missing column.*minutes"):
+        maps.coverage_map(inputs["access"].drop(columns="minutes"), inputs["sites"])
+    no_crs = inputs["access"].copy()
+    no_crs = no_crs.set_crs(None, allow_override=True)
+    with pytest.raises(ValueError, match="access: GeoDataFrame has no CRS"):
+        maps.coverage_map(no_crs, inputs["sites"])
+    bad_chosen = inputs["chosen"].copy()
+    bad_chosen.loc[1, "lat"] = np.nan
+    with pytest.raises(ValueError, match=r"chosen: missing or invalid coordinates in row\(s\) \[1\]"):
+        maps.coverage_map(inputs["access"], inputs["sites"], chosen=bad_chosen)
+
+
+def test_zone_tooltip_names_communes(full_map, inputs):
+    tip = _layers(full_map)["Under-served zones (> 20 min)"].data["features"][0]["properties"]["tip"]
+    far = inputs["access"][(inputs["access"]["minutes"] > 20) & np.isfinite(inputs["access"]["minutes"])]
+    assert f"{len(far)} communes" in tip and "more" not in tip
+    assert all(name in tip for name in far["name"])
+
+
+def test_html_is_valid_json_in_geojson(full_html):
+    # the embedded GeoJSON parses and carries the escaped names
+    blobs = re.findall(r"_add\((\{.*?\})\);\n", full_html)
+    assert blobs
+    tips = [f["properties"].get("tip", "") for b in blobs for f in json.loads(b)["features"]]
+    assert any("&lt;img src=x onerror=" in t for t in tips)
+    assert any("nearest: Vesoul &lt;FS&gt;" in t for t in tips)
