@@ -65,9 +65,9 @@ def load_network(path=None):
 
 
 def _as_date(value) -> dt.date:
+    if value is pd.NaT:  # NaT passes for a datetime
+        raise ValueError(f"invalid date {value!r}: expected 'YYYY-MM-DD', a date, datetime or pandas Timestamp")
     if isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            raise ValueError(f"invalid date {value!r}")
         return value.date()
     if isinstance(value, dt.datetime):
         return value.date()
