@@ -212,11 +212,11 @@ def _align_rows(obj, codes: pd.Index, what: str) -> np.ndarray:
     obj.index = index
     obj = obj.loc[codes]
     if isinstance(obj, pd.DataFrame):
-        values = obj.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        raw_nan = obj.isna().to_numpy()
+        values = obj.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float).reshape(obj.shape)
+        raw_nan = obj.isna().to_numpy(dtype=bool).reshape(obj.shape)
     else:
         values = pd.to_numeric(obj, errors="coerce").to_numpy(dtype=float)
-        raw_nan = obj.isna().to_numpy()
+        raw_nan = obj.isna().to_numpy(dtype=bool)
     not_numeric = np.isnan(values) & ~raw_nan
     if not_numeric.any():
         where = np.argwhere(not_numeric)[0]

@@ -338,7 +338,7 @@ def _pmedian_milp(instance: Instance, k: int, radius: float = np.inf, time_limit
     """
     w, e, D = instance.population, instance.existing, instance.minutes
     servable = instance.servable
-    must = servable & (e > radius)
+    must = servable & ((e > radius) | np.isinf(e))  # inf > inf is False
     rows = np.flatnonzero(servable & ((w > 0) | must))
     Dr = D[rows]
     er = e[rows]

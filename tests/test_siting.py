@@ -1,0 +1,311 @@
+"""Siting: hand-solved instances, input errors, and every exact model cross-checked against spopt (PuLP/CBC)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from fsgeo.siting import LSCP, MCLP, Greedy, PCenter, PMedian, make_instance, score_candidates
+from fsgeo.siting.models import set_cover
+
+INF = math.inf
+# PuLP 3 deprecation chatter from spopt's model building
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def frame(rows: dict, existing: dict, pop: dict):
+    """(population, existing_minutes, candidate_minutes) from {candidate: {commune: minutes}} dictionaries."""
+    codes = list(pop)
+    cand = pd.DataFrame({c: [rows[c].get(code, INF) for code in codes] for c in rows}, index=codes, dtype=float)
+    return pd.Series(pop, dtype=float), pd.Series(existing, dtype=float), cand
+
+
+# ------------------------------------------------------------------------------------------- hand-solved instances
+@pytest.fixture
+def greedy_trap():
+    """Threshold 20 min. c1..c6 (100 inhabitants each) are 25 min from the existing site, c7 (1000) 5 min, c8 (50)
+    40 min and 50 min from every candidate. P covers c1-c3, Q covers c4-c6, R covers c2-c5 (15 min; 30 otherwise).
+
+    Worked by hand: baseline within 20 min = 1000 (c7). k=1: R is best (+400) -> 1400. k=2: greedy takes R then P
+    or Q (+100) -> 1500, but P+Q covers c1..c6 -> 1600: gap 100 = 6.25 % of 1600. LSCP: c8 can never be covered
+    (excluded, reported); P+Q cover the rest with 2 sites while greedy set cover needs R, P, Q = 3.
+    """
+    pop = {f"c{i}": 100 for i in range(1, 7)} | {"c7": 1000, "c8": 50}
+    existing = {f"c{i}": 25 for i in range(1, 7)} | {"c7": 5, "c8": 40}
+    cover = {"P": [1, 2, 3], "Q": [4, 5, 6], "R": [2, 3, 4, 5]}
+    rows = {c: {f"c{i}": (15 if i in ids else 30) for i in range(1, 8)} | {"c8": 50} for c, ids in cover.items()}
+    return frame(rows, existing, pop)
+
+
+def test_mclp_beats_greedy_on_the_trap(greedy_trap):
+    r1 = MCLP(*greedy_trap, k=1, threshold=20).solve()
+    assert r1.status == "optimal" and r1.chosen == ["R"] and r1.objective == 1400 and r1.baseline == 1000
+    r2 = MCLP(*greedy_trap, k=2, threshold=20).solve()
+    assert sorted(r2.chosen) == ["P", "Q"] and r2.objective == 1600
+    assert r2.greedy_objective == 1500 and r2.gap == 100 and r2.gap_pct == pytest.approx(6.25)
+    assert r2.steps["gain_population"].sum() == 600  # the per-step gains add up to the improvement
+    g = Greedy(*greedy_trap, k=2, threshold=20).solve()
+    assert g.chosen == ["R", "P"] and g.objective == 1500 and list(g.steps["gain_population"]) == [400, 100]
+    # c8 can never be brought within 20 min: listed, with its reason
+    assert list(r2.excluded["code"]) == ["c8"] and "no candidate within 20" in r2.excluded["reason"].iloc[0]
+    status = r2.communes["status"]
+    assert status["c7"] == "covered_before" and status["c1"] == "newly_covered" and status["c8"] == "under_served"
+    assert r2.communes.loc["c1", "served_by"] == "P" and r2.communes.loc["c7", "served_by"] == "existing"
+
+
+def test_lscp_reports_uncoverable_and_needs_two(greedy_trap):
+    r = LSCP(*greedy_trap, threshold=20).solve()
+    assert r.status == "optimal" and sorted(r.chosen) == ["P", "Q"] and r.objective == 2 and r.k == 2
+    assert r.greedy_objective == 3 and r.gap == 1
+    assert r.extra["uncoverable_codes"] == ["c8"] and "c8" in r.message and "excluded" in r.message
+    # once P reaches c8 within 18 min nothing is excluded, and P+Q still suffice
+    pop, existing, cand = greedy_trap
+    cand = cand.copy()
+    cand.loc["c8", "P"] = 18
+    r18 = LSCP(pop, existing, cand, threshold=20).solve()
+    assert r18.objective == 2 and r18.excluded.empty and r18.communes.loc["c8", "served_by"] == "P"
+
+
+def test_scores_of_each_candidate(greedy_trap):
+    s = score_candidates(*greedy_trap, threshold=20)
+    assert list(s.index) == ["R", "P", "Q"] and list(s["rank"]) == [1, 2, 3]
+    r = s.loc["R"]
+    assert r.gain_population == 400 and r.resolved_communes == 4
+    # R takes over c2..c5 (15 < 25); c1, c6 stay at 25 with the existing site, the worst commune stays c8 at 40
+    assert r.takeover_codes == ["c2", "c3", "c4", "c5"] and r.takeover_population == 400
+    assert r.max_minutes_after == 40 and r.max_minutes_before == 40
+    # person-minutes saved: 4 communes x 100 inhabitants x 10 min
+    assert r.weighted_minutes_saved == 4000
+    total = 1600 + 50
+    assert r.mean_reduction_min == pytest.approx(4000 / total)
+    # P and Q tie on every score: input order decides
+    assert s.loc["P", "gain_population"] == s.loc["Q", "gain_population"] == 300
+
+
+@pytest.fixture
+def line():
+    """Four communes of 1 inhabitant, existing site 100 min away. M is 12 min from all; L is 2 min from a, b and
+    50 from c, d; R the mirror image. By hand: k=1 -> M for both p-median (48) and p-center (12). k=2 -> L+R
+    (total 8, max 2) while greedy starts with M and then adds L: total 2+2+12+12 = 28, max 12."""
+    pop = {c: 1 for c in "abcd"}
+    rows = {"M": dict.fromkeys("abcd", 12), "L": {"a": 2, "b": 2, "c": 50, "d": 50},
+            "R": {"a": 50, "b": 50, "c": 2, "d": 2}}
+    return frame(rows, dict.fromkeys("abcd", 100), pop)
+
+
+def test_pmedian_and_pcenter_by_hand(line):
+    pm1, pc1 = PMedian(*line, k=1).solve(), PCenter(*line, k=1).solve()
+    assert pm1.chosen == ["M"] and pm1.objective == 48 and pc1.chosen == ["M"] and pc1.objective == 12
+    pm2, pc2 = PMedian(*line, k=2).solve(), PCenter(*line, k=2).solve()
+    assert sorted(pm2.chosen) == ["L", "R"] and pm2.objective == 8 and pm2.baseline == 400
+    assert pm2.greedy_objective == 28 and pm2.gap == 20 and pm2.gap_pct == pytest.approx(250)
+    assert sorted(pc2.chosen) == ["L", "R"] and pc2.objective == 2 and pc2.greedy_objective == 12 and pc2.gap == 10
+    g = Greedy(*line, k=2, objective="pcenter").solve()
+    assert g.chosen == ["M", "L"] and g.objective == 12
+
+
+def test_pcenter_breaks_ties_by_total_time():
+    """a, b, c (10, 20, 30 inhabitants), existing 30 min. X (5, 25, 40), Y (40, 10, 20), Z (20, 20, 5).
+    k=2: every pair has max 20 (XY: 5,10,20; XZ: 5,20,5; YZ: 20,10,5) -> p-center 20; among them YZ has the least
+    person-minutes (200+200+150 = 550 < XZ 600 < XY 850), which is also the p-median optimum."""
+    pop = {"a": 10, "b": 20, "c": 30}
+    rows = {"X": {"a": 5, "b": 25, "c": 40}, "Y": {"a": 40, "b": 10, "c": 20}, "Z": {"a": 20, "b": 20, "c": 5}}
+    inputs = frame(rows, dict.fromkeys(pop, 30), pop)
+    pc = PCenter(*inputs, k=2).solve()
+    assert pc.objective == 20 and sorted(pc.chosen) == ["Y", "Z"] and pc.chosen[0] == "Z"  # Z alone already 20
+    pm = PMedian(*inputs, k=2).solve()
+    assert pm.objective == 550 and sorted(pm.chosen) == ["Y", "Z"]
+    assert PMedian(*inputs, k=1).solve().objective == 750  # Z: 200 + 400 + 150
+
+
+def test_existing_sites_are_fixed():
+    """c1 (100) is already 5 min from a site; c2 (60) and c3 (50) 30 min. A only helps c1, B c2, C c3.
+    Ignoring the existing site MCLP k=1 would pick A; with it, A gains nothing and B (+60) wins: 160 covered."""
+    pop = {"c1": 100, "c2": 60, "c3": 50}
+    rows = {"A": {"c1": 3}, "B": {"c2": 10}, "C": {"c3": 10}}
+    inputs = frame(rows, {"c1": 5, "c2": 30, "c3": 30}, pop)
+    r = MCLP(*inputs, k=1, threshold=20).solve()
+    assert r.chosen == ["B"] and r.objective == 160 and r.baseline == 100
+    # with k=3 only B and C add coverage: A is not listed, and the message says why
+    r3 = MCLP(*inputs, k=3, threshold=20).solve()
+    assert r3.chosen == ["B", "C"] and "only 2 new site(s)" in r3.message
+    # p-median k=1: B saves 60 x 20 = 1200 person-minutes, C 50 x 20 = 1000, A 100 x 2 = 200
+    assert PMedian(*inputs, k=1).solve().chosen == ["B"]
+    s = score_candidates(*inputs, threshold=20)
+    assert s.loc["A", "gain_population"] == 0 and s.loc["A", "takeover_codes"] == ["c1"]
+
+
+def test_unreachable_communes_need_new_sites():
+    """u1 and u2 have no existing site in reach; X reaches only u1, Y only u2; w is near the existing site.
+    p-median / p-center with k=1 cannot serve both: infeasible, named. k=2 opens both. z reaches nothing at all:
+    excluded as unreachable everywhere."""
+    pop = {"u1": 10, "u2": 10, "w": 10, "z": 5}
+    rows = {"X": {"u1": 10, "w": 30}, "Y": {"u2": 15}}
+    inputs = frame(rows, {"u1": INF, "u2": INF, "w": 5, "z": INF}, pop)
+    for model in (PMedian, PCenter):
+        r = model(*inputs, k=1).solve()
+        assert r.status == "infeasible" and math.isnan(r.objective) and r.chosen == []
+        assert "u1" in r.message and "u2" in r.message
+        ok = model(*inputs, k=2).solve()
+        assert ok.status == "optimal" and sorted(ok.chosen) == ["X", "Y"]
+        assert list(ok.excluded["code"]) == ["z"] and "unreachable" in ok.excluded["reason"].iloc[0]
+    assert PCenter(*inputs, k=2).solve().objective == 15
+    assert PMedian(*inputs, k=2).solve().objective == 10 * 10 + 10 * 15 + 10 * 5
+    s = score_candidates(*inputs, threshold=20)
+    assert s.loc["X", "newly_reachable_population"] == 10 and s.loc["X", "max_minutes_after"] == INF
+
+
+def test_k_zero_too_large_and_no_candidates(greedy_trap):
+    pop, existing, cand = greedy_trap
+    for model in (MCLP, PMedian, PCenter, Greedy):
+        r0 = model(pop, existing, cand, k=0, threshold=20).solve()
+        assert r0.chosen == [] and r0.objective == r0.baseline
+        empty = model(pop, existing, cand.iloc[:, :0], k=2, threshold=20).solve()
+        assert empty.chosen == [] and empty.objective == empty.baseline and "exceeds the 0 candidates" in empty.message
+    big = MCLP(pop, existing, cand, k=10, threshold=20).solve()
+    assert big.objective == 1600 and "k = 10 exceeds the 3 candidates" in big.message
+    assert LSCP(pop, existing, cand.iloc[:, :0], threshold=20).solve().extra["uncoverable_codes"] == [
+        "c1", "c2", "c3", "c4", "c5", "c6", "c8"]
+
+
+def test_input_errors_name_the_culprit(greedy_trap):
+    pop, existing, cand = greedy_trap
+    bad = cand.copy()
+    bad.loc["c3", "Q"] = np.nan
+    with pytest.raises(ValueError, match=r"candidate\(s\) Q.*commune\(s\) c3"):
+        MCLP(pop, existing, bad, k=1)
+    with pytest.raises(ValueError, match=r"existing_minutes is NaN for commune\(s\) c2"):
+        MCLP(pop, existing.replace({25: np.nan}).where(existing.index != "c1", 25), cand)
+    with pytest.raises(ValueError, match=r"candidate_minutes: no row for commune\(s\) c8"):
+        score_candidates(pop, existing, cand.drop(index="c8"))
+    dup = pd.concat([cand, cand[["P"]]], axis=1)
+    with pytest.raises(ValueError, match=r"duplicated candidate id\(s\) P"):
+        make_instance(pop, existing, dup)
+    neg = cand.copy()
+    neg.loc["c1", "R"] = -1.0
+    with pytest.raises(ValueError, match=r"negative for candidate\(s\) R; e.g. candidate 'R' from commune\(s\) c1"):
+        make_instance(pop, existing, neg)
+    with pytest.raises(ValueError, match=r"population must be.*c2"):
+        make_instance(pop.where(pop.index != "c2", np.nan), existing, cand)
+    with pytest.raises(ValueError, match="no communes"):
+        make_instance(pop.iloc[:0], existing, cand)
+    with pytest.raises(ValueError, match="k must be"):
+        MCLP(pop, existing, cand, k=-1)
+    with pytest.raises(ValueError, match="k must be"):
+        MCLP(pop, existing, cand, k=1.5)
+    with pytest.raises(ValueError, match="threshold"):
+        MCLP(pop, existing, cand, k=1, threshold=0)
+    with pytest.raises(ValueError, match="unknown objective"):
+        Greedy(pop, existing, cand, objective="fastest")
+
+
+def test_result_is_json_ready(greedy_trap):
+    d = MCLP(*greedy_trap, k=2, threshold=20).solve().to_dict()
+    text = json.dumps(d)
+    assert json.loads(text)["chosen"] in (["P", "Q"], ["Q", "P"]) and d["objective"] == 1600
+
+
+# --------------------------------------------------------------------------------- cross-check against spopt / CBC
+pulp = pytest.importorskip("pulp")
+spopt_locate = pytest.importorskip("spopt.locate")
+
+
+def random_inputs(seed: int, n=24, m=14, n_sites=2, integer=True, cutoff=None):
+    """Communes, candidates and existing sites scattered on a 60 x 60 km square; minutes = 1.3 x distance (km)
+    (rounded to whole minutes with ``integer`` so that ties happen), ``inf`` beyond ``cutoff``."""
+    rng = np.random.default_rng(seed)
+    xy, cxy, sxy = (rng.uniform(0, 60, (k, 2)) for k in (n, m, n_sites))
+    dist = lambda a, b: 1.3 * np.linalg.norm(a[:, None] - b[None], axis=2)  # noqa: E731
+    D, E = dist(xy, cxy), dist(xy, sxy).min(axis=1)
+    if integer:
+        D, E = np.round(D), np.round(E)
+    if cutoff is not None:
+        D[D > cutoff], E[E > cutoff] = INF, INF
+    codes = [f"{70000 + i}" for i in range(n)]
+    pop = pd.Series(rng.integers(1, 2000, n).astype(float), index=codes)
+    return pop, pd.Series(E, index=codes), pd.DataFrame(D, index=codes, columns=[f"k{j}" for j in range(m)])
+
+
+def spopt_objective(model: str, pop, existing, cand, k: int, threshold: float) -> float:
+    """The same instance in spopt: the existing sites as one extra facility column forced open (predefined)."""
+    full = np.column_stack([existing.to_numpy(), cand.to_numpy()])
+    pre = np.r_[1, np.zeros(cand.shape[1], dtype=int)]
+    solver = pulp.PULP_CBC_CMD(msg=False)
+    w = pop.to_numpy()
+    if model == "mclp":
+        prob = spopt_locate.MCLP.from_cost_matrix(full, w, threshold, k + 1, predefined_facilities_arr=pre)
+    elif model == "lscp":
+        prob = spopt_locate.LSCP.from_cost_matrix(full, threshold, predefined_facilities_arr=pre)
+    elif model == "pmedian":
+        prob = spopt_locate.PMedian.from_cost_matrix(full, w, k + 1, predefined_facilities_arr=pre)
+    else:
+        prob = spopt_locate.PCenter.from_cost_matrix(full, k + 1, predefined_facilities_arr=pre)
+    prob.solve(solver)
+    value = pulp.value(prob.problem.objective)
+    return value - 1 if model == "lscp" else value  # spopt counts the forced existing column
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("model", ["mclp", "pmedian", "pcenter"])
+def test_same_optimum_as_spopt(model, seed):
+    inputs = random_inputs(seed)
+    k = 1 + seed % 3
+    cls = {"mclp": MCLP, "pmedian": PMedian, "pcenter": PCenter}[model]
+    res = cls(*inputs, k=k, threshold=15).solve()
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(spopt_objective(model, *inputs, k, 15), rel=1e-9, abs=1e-6)
+    # greedy never beats the optimum
+    if model == "mclp":
+        assert res.greedy_objective <= res.objective
+    else:
+        assert res.greedy_objective >= res.objective - 1e-9
+    assert len(res.chosen) <= k
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lscp_same_optimum_as_spopt(seed):
+    pop, existing, cand = random_inputs(seed, cutoff=45)
+    res = LSCP(pop, existing, cand, threshold=12).solve()
+    # spopt has no notion of excluded communes (its model would be infeasible): give it the coverable ones only
+    keep = ~pop.index.isin(res.excluded["code"])
+    assert res.objective == spopt_objective("lscp", pop[keep], existing[keep], cand[keep], 0, 12)
+    assert res.greedy_objective >= res.objective
+    times = res.communes["minutes_after"]
+    assert (times[keep] <= 12).all()  # every non-excluded commune is covered
+
+
+def test_mclp_with_cutoff_same_as_spopt():
+    inputs = random_inputs(7, n=30, m=20, integer=False, cutoff=40)
+    res = MCLP(*inputs, k=3, threshold=20).solve()
+    assert res.objective == pytest.approx(spopt_objective("mclp", *inputs, 3, 20))
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), k=st.integers(0, 4), threshold=st.sampled_from([8.0, 15.0, 25.0]))
+def test_greedy_never_beats_the_optimum(seed, k, threshold):
+    inputs = random_inputs(seed, n=15, m=9, n_sites=1)
+    inst = make_instance(*inputs, threshold=threshold)
+    mclp = MCLP.from_instance(inst, k=k).solve()
+    pmed = PMedian.from_instance(inst, k=k).solve()
+    pcen = PCenter.from_instance(inst, k=k).solve()
+    assert Greedy.from_instance(inst, k=k).solve().objective <= mclp.objective
+    assert Greedy.from_instance(inst, k=k, objective="pmedian").solve().objective >= pmed.objective - 1e-6
+    assert Greedy.from_instance(inst, k=k, objective="pcenter").solve().objective >= pcen.objective
+    # more sites never hurt, and the optimum is never worse than the existing sites alone
+    assert mclp.objective >= mclp.baseline and pmed.objective <= pmed.baseline and pcen.objective <= pcen.baseline
+    if k < 4:
+        assert MCLP.from_instance(inst, k=k + 1).solve().objective >= mclp.objective
+    # the objective reported matches the times of the chosen set
+    assert pcen.objective == pcen.communes["minutes_after"].max()
+    assert pmed.objective == pytest.approx((pmed.communes["population"] * pmed.communes["minutes_after"]).sum())
+
+
+def test_set_cover_helper_merges_duplicates():
+    A = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=bool)
+    status, chosen, n_var, n_con, _ = set_cover(A)
+    assert status == "optimal" and list(chosen) == [0, 2] and n_var == 2 and n_con == 2
