@@ -1,0 +1,296 @@
+"""French car profile: driving speeds per road class, ``maxspeed`` parsing, circuity and snapping defaults.
+
+Every travel time in fsgeo comes from one :class:`CarProfile`. Speeds are *typical driving* speeds (what a car averages
+on such a road in rural and small-town France, junctions, village crossings and bends included), not legal limits.
+
+OpenStreetMap edges (``highway`` tag)
+    ``speed_kmh = min(typical speed of the highway class, maxspeed)`` when a ``maxspeed`` tag can be parsed, the typical
+    speed alone otherwise. A ``maxspeed`` tag with several values separated by ``;`` or ``|`` (per lane, per direction,
+    conditional) counts as its lowest value. osmnx's simplified edges may carry *lists* of ``highway`` / ``maxspeed``
+    values (one per merged segment, unordered): the typical speed is then the mean over the listed classes and the
+    limit the mean over the listed limits, like osmnx's own ``add_edge_speeds``.
+Travel Mapping edges (``road_class``)
+    the waypoint-to-waypoint lines are straight, so their length is multiplied by ``circuity`` (default 1.2) to
+    estimate the road length; ``speed_kmh`` is the typical speed of the class.
+Snapping
+    a point joins its nearest network node by a straight *access leg* of ``distance_m * snap_detour_factor`` metres
+    driven at ``connector_speed_kmh``; points farther than ``max_snap_m`` from any node are reported, never routed.
+
+Override anything with a profile object or a dict::
+
+    CarProfile(connector_speed_kmh=20)
+    resolve_profile({"highway_speeds_kmh": {"residential": 25}, "circuity": 1.3})   # dicts merge into the defaults
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CarProfile",
+    "DEFAULT_HIGHWAY_SPEEDS_KMH",
+    "DEFAULT_ROAD_CLASS_SPEEDS_KMH",
+    "DEFAULT_MAXSPEED_ZONES_KMH",
+    "parse_maxspeed",
+    "resolve_profile",
+]
+
+#: Typical driving speeds per OSM ``highway`` class, km/h (France: 130 motorways, 80 two-lane rural roads, 50 in
+#: built-up areas; averages below the limit account for junctions, bends and village crossings).
+DEFAULT_HIGHWAY_SPEEDS_KMH: dict[str, float] = {
+    "motorway": 115.0,
+    "motorway_link": 60.0,
+    "trunk": 90.0,
+    "trunk_link": 50.0,
+    "primary": 70.0,
+    "primary_link": 45.0,
+    "secondary": 60.0,
+    "secondary_link": 40.0,
+    "tertiary": 50.0,
+    "tertiary_link": 35.0,
+    "unclassified": 40.0,
+    "road": 40.0,
+    "residential": 30.0,
+    "living_street": 15.0,
+    "service": 20.0,
+    "track": 15.0,
+}
+
+#: Typical driving speeds per Travel Mapping road class (the embedded network), km/h, applied to the road length
+#: (straight waypoint length x circuity). ``motorway``: autoroutes; ``expressway``: named freeways / voies express;
+#: ``trunk``: routes nationales (mostly two-lane with crossings in Haute-Saône); ``departementale``: routes
+#: départementales; ``metropolitan``: metropolitan roads (urban).
+DEFAULT_ROAD_CLASS_SPEEDS_KMH: dict[str, float] = {
+    "motorway": 115.0,
+    "expressway": 100.0,
+    "trunk": 80.0,
+    "departementale": 65.0,
+    "metropolitan": 45.0,
+}
+
+#: Implicit ``maxspeed`` values (OSM "zone" tags), km/h. Keys are the part after the country code (``FR:urban`` ->
+#: ``urban``); a country-specific key (``"FR:rural"``) takes precedence. ``walk`` is walking pace.
+DEFAULT_MAXSPEED_ZONES_KMH: dict[str, float] = {
+    "urban": 50.0,
+    "rural": 80.0,
+    "motorway": 130.0,
+    "trunk": 110.0,
+    "expressway": 110.0,
+    "living_street": 20.0,
+    "walk": 6.0,
+    "FR:rural": 80.0,  # 80 km/h on two-lane rural roads since 1 July 2018
+}
+
+_MPH_TO_KMH = 1.609344
+_KNOT_TO_KMH = 1.852
+_NUMBER_RE = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.IGNORECASE)
+_ZONE_RE = re.compile(r"^(?:zone:?|zone)([0-9]+)$", re.IGNORECASE)
+_NO_LIMIT = {"none", "signals", "variable", "unposted", "no", "implicit"}
+
+
+def parse_maxspeed(value: Any, zones_kmh: Mapping[str, float] | None = None) -> float | None:
+    """Parse an OSM ``maxspeed`` value into km/h.
+
+    Parameters
+    ----------
+    value : str, int, float or None
+        The tag value: ``"50"``, ``"50 km/h"``, ``"30 mph"``, ``"FR:urban"``, ``"FR:zone30"``, ``"FR:walk"``,
+        ``"50;70"`` (several values: the lowest counts), a number, or missing (``None`` / NaN).
+    zones_kmh : mapping, optional
+        Implicit values, km/h, keyed by ``"CC:zone"`` or by the bare zone name (default
+        :data:`DEFAULT_MAXSPEED_ZONES_KMH`).
+
+    Returns
+    -------
+    float or None
+        The speed limit in km/h, or ``None`` when the tag is missing, means "no limit" (``none``, ``signals``,
+        ``variable``) or cannot be read.
+    """
+    zones = DEFAULT_MAXSPEED_ZONES_KMH if zones_kmh is None else zones_kmh
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        v = float(value)
+        return v if math.isfinite(v) and v > 0 else None
+    text = str(value).strip()
+    if not text:
+        return None
+    parts = [p for p in re.split(r"[;|]", text) if p.strip()]
+    if len(parts) > 1:
+        values = [parse_maxspeed(p, zones) for p in parts]
+        values = [v for v in values if v is not None]
+        return min(values) if values else None
+    m = _NUMBER_RE.match(text)
+    if m:
+        v = float(m.group(1).replace(",", "."))
+        unit = (m.group(2) or "").lower()
+        if unit == "mph":
+            v *= _MPH_TO_KMH
+        elif unit == "knots":
+            v *= _KNOT_TO_KMH
+        return v if v > 0 else None
+    if text in zones:
+        return float(zones[text])
+    # "FR:urban", "DE:zone:30", "FR:zone30", "walk"
+    country, sep, zone = text.partition(":")
+    zone = zone if sep else country
+    zone = zone.strip()
+    if zone.lower() in _NO_LIMIT:
+        return None
+    zm = _ZONE_RE.match(zone.replace(" ", ""))
+    if zm:
+        return float(zm.group(1))
+    if zone in zones:
+        return float(zones[zone])
+    if zone.lower() in zones:
+        return float(zones[zone.lower()])
+    return None
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def _as_list(value: Any) -> list:
+    if _is_missing(value):
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return [v for v in value if not _is_missing(v)]
+    # GraphML round-trips store osmnx lists as their repr: "['primary', 'secondary']"
+    if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+        inner = [p.strip().strip("'\"") for p in value[1:-1].split(",")]
+        return [p for p in inner if p]
+    return [value]
+
+
+@dataclass
+class CarProfile:
+    """Car speeds and routing approximations (all units in the names).
+
+    Parameters
+    ----------
+    highway_speeds_kmh : dict
+        Typical driving speed per OSM ``highway`` class, km/h (default :data:`DEFAULT_HIGHWAY_SPEEDS_KMH`).
+    road_class_speeds_kmh : dict
+        Typical driving speed per Travel Mapping road class, km/h (default :data:`DEFAULT_ROAD_CLASS_SPEEDS_KMH`).
+    default_speed_kmh : float
+        Speed of an OSM edge whose ``highway`` class is not in the table, km/h.
+    maxspeed_zones_kmh : dict
+        Implicit ``maxspeed`` values, km/h (``FR:urban`` 50, ``FR:rural`` 80, ``FR:motorway`` 130, ...).
+    respect_maxspeed : bool
+        Cap OSM speeds at the parsed ``maxspeed`` (``min(typical, limit)``).
+    circuity : float
+        Road length / straight length for Travel Mapping waypoint lines (dimensionless, >= 1; OSM edges follow the
+        road geometry and are not scaled).
+    snap_detour_factor : float
+        Access-leg length / straight distance between a point and its snapped node (dimensionless, >= 1).
+    connector_speed_kmh : float
+        Speed on the access leg, km/h.
+    max_snap_m : float
+        Points farther than this from every node are reported ``too_far`` instead of routed, metres.
+    direct_leg : bool
+        Also connect every origin to every destination by a straight leg (same detour factor and connector speed),
+        so that two nearby points far from the network are not routed through it (a point to itself is 0 minutes).
+    """
+
+    highway_speeds_kmh: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HIGHWAY_SPEEDS_KMH))
+    road_class_speeds_kmh: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ROAD_CLASS_SPEEDS_KMH))
+    default_speed_kmh: float = 30.0
+    maxspeed_zones_kmh: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MAXSPEED_ZONES_KMH))
+    respect_maxspeed: bool = True
+    circuity: float = 1.2
+    snap_detour_factor: float = 1.3
+    connector_speed_kmh: float = 30.0
+    max_snap_m: float = 5000.0
+    direct_leg: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("highway_speeds_kmh", "road_class_speeds_kmh", "maxspeed_zones_kmh"):
+            table = getattr(self, name)
+            if not isinstance(table, Mapping):
+                raise ValueError(f"CarProfile.{name} must be a dict of km/h values, got {type(table).__name__}")
+            for key, speed in table.items():
+                if not _positive(speed):
+                    raise ValueError(f"CarProfile.{name}[{key!r}] must be a positive speed in km/h, got {speed!r}")
+            setattr(self, name, {str(k): float(v) for k, v in table.items()})
+        for name in ("default_speed_kmh", "connector_speed_kmh", "max_snap_m"):
+            if not _positive(getattr(self, name)):
+                raise ValueError(f"CarProfile.{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("circuity", "snap_detour_factor"):
+            v = getattr(self, name)
+            if not (_positive(v) and v >= 1.0):
+                raise ValueError(f"CarProfile.{name} must be a factor >= 1, got {v!r}")
+
+    # -- speeds ----------------------------------------------------------------------------------------------------
+    def osm_speed_kmh(self, highway: Any, maxspeed: Any = None) -> float:
+        """Driving speed of an OSM edge, km/h: typical speed of its class, capped by its parsed ``maxspeed``."""
+        classes = [str(h) for h in _as_list(highway)]
+        typical = [self.highway_speeds_kmh.get(h, self.default_speed_kmh) for h in classes] or [self.default_speed_kmh]
+        speed = sum(typical) / len(typical)
+        if self.respect_maxspeed:
+            limits = [parse_maxspeed(m, self.maxspeed_zones_kmh) for m in _as_list(maxspeed)]
+            limits = [v for v in limits if v is not None]
+            if limits:
+                speed = min(speed, sum(limits) / len(limits))
+        return float(speed)
+
+    def road_class_speed_kmh(self, road_class: str) -> float:
+        """Typical speed of a Travel Mapping road class, km/h; ``KeyError`` naming the known classes otherwise."""
+        try:
+            return self.road_class_speeds_kmh[road_class]
+        except KeyError:
+            known = ", ".join(sorted(self.road_class_speeds_kmh))
+            raise KeyError(f"unknown road_class {road_class!r} (known: {known})") from None
+
+    def access_s(self, distance_m):
+        """Time on an access leg of straight length ``distance_m`` (metres, scalar or array), seconds."""
+        return distance_m * self.snap_detour_factor / (self.connector_speed_kmh / 3.6)
+
+    # -- construction ----------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> CarProfile:
+        """Defaults updated by ``values``; dict-valued fields (speed tables) are merged, not replaced."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown CarProfile setting(s) {unknown}; known: {sorted(names)}")
+        base = cls()
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            current = getattr(base, key)
+            if isinstance(current, dict) and isinstance(value, Mapping):
+                kwargs[key] = {**current, **value}
+            else:
+                kwargs[key] = value
+        return dataclasses.replace(base, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _positive(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v)) and float(v) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def resolve_profile(profile: CarProfile | Mapping[str, Any] | None = None) -> CarProfile:
+    """``None`` -> default :class:`CarProfile`; a dict -> defaults updated by it; a profile -> itself."""
+    if profile is None:
+        return CarProfile()
+    if isinstance(profile, CarProfile):
+        return profile
+    if isinstance(profile, Mapping):
+        return CarProfile.from_dict(profile)
+    raise TypeError(f"profile must be a CarProfile, a dict or None, got {type(profile).__name__}")
+
