@@ -1,0 +1,109 @@
+"""The build script: reproduces the committed data/ byte for byte, and refuses inconsistent sources."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from fsgeo.build_data import build_all, communes
+from fsgeo.build_data.travelmapping import TravelMappingError, parse_wpt
+from fsgeo.settings import settings
+
+RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw sources absent ({RAW}): the build cannot run")
+DATA = settings.data_dir
+BUILT = sorted(p.relative_to(DATA) for p in DATA.rglob("*") if p.is_file() and p.name != "README.md")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data")
+    lines = []
+    build_all(RAW, out, lines.append)
+    return out, lines
+
+
+@needs_raw
+def test_build_reproduces_committed_data(rebuilt):
+    out, lines = rebuilt
+    assert {"communes/communes.geojson", "communes/outline.geojson", "communes/manifest.json",
+            "network/haute-saone.gpkg", "sites.geojson"} <= {str(p) for p in BUILT}
+    produced = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert produced == BUILT
+    differ = [str(p) for p in BUILT if _sha(out / p) != _sha(DATA / p)]
+    assert not differ, f"rebuilt files differ from the committed ones: {differ}"
+
+
+@needs_raw
+def test_build_log_reports_merges_and_drops(rebuilt):
+    _, lines = rebuilt
+    text = "\n".join(lines)
+    assert "merge 70375 (Motey-sur-Saône) -> 70491 (Seveux-Motey)" in text
+    total = json.loads((DATA / "communes" / "manifest.json").read_text(encoding="utf-8"))["source_population"]
+    assert f"population {total} (= source)" in text
+    assert "largest component" in text and "dropped" in text
+
+
+def _fake_raw(tmp_path: Path, edit) -> Path:
+    """A raw folder whose etalab list is edited by ``edit`` (polygons linked from the real one)."""
+    raw = tmp_path / "raw"
+    (raw / "etalab").mkdir(parents=True)
+    (raw / "france-geojson").symlink_to(RAW / "france-geojson")
+    rows = json.loads((RAW / "etalab" / "communes.json").read_text(encoding="utf-8"))
+    (raw / "etalab" / "communes.json").write_text(json.dumps(edit(rows)), encoding="utf-8")
+    return raw
+
+
+@needs_raw
+def test_polygon_mapping_to_nothing_is_an_error(tmp_path, monkeypatch):
+    # without the documented 2019 merge, Motey-sur-Saône's polygon belongs to no current commune: refuse
+    monkeypatch.setattr(communes, "UNLISTED_MERGES", {})
+    with pytest.raises(communes.BuildError, match=r"70375 \(Motey-sur-Saône\)"):
+        communes.build(RAW, tmp_path, lambda s: None)
+
+
+@needs_raw
+def test_unknown_delegated_commune_is_an_error(tmp_path):
+    raw = _fake_raw(tmp_path, lambda rows: [r for r in rows if r["code"] != "70264"])
+    with pytest.raises(communes.BuildError, match="70264"):
+        communes.build(raw, tmp_path / "out", lambda s: None)
+
+
+@needs_raw
+def test_missing_population_is_an_error(tmp_path):
+    def edit(rows):
+        for r in rows:
+            if r["code"] == "70001" and r["type"] == "commune-actuelle":
+                del r["population"]
+        return rows
+
+    with pytest.raises(communes.BuildError, match=r"70001 .*population None"):
+        communes.build(_fake_raw(tmp_path, edit), tmp_path / "out", lambda s: None)
+
+
+def test_parse_wpt():
+    text = ("A36/A39 *OldLabel http://www.openstreetmap.org/?lat=47.121892&lon=5.390253\n"
+            "\n"
+            "+X04 http://www.openstreetmap.org/?lat=47.097330&lon=5.403691\n"
+            "6(A36) 6 http://www.openstreetmap.org/?lon=5.438487&lat=47.067537\n")
+    pts = parse_wpt(text, "t.wpt")
+    assert [p.label for p in pts] == ["A36/A39", "+X04", "6(A36)"]
+    assert pts[0].alt_labels == ("*OldLabel",) and pts[2].alt_labels == ("6",)
+    assert [p.hidden for p in pts] == [False, True, False]
+    assert (pts[2].lon, pts[2].lat) == (5.438487, 47.067537)
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("LONELYLABEL", "expected 'LABEL"),
+    ("X http://www.openstreetmap.org/?lat=47.1", "no valid lat/lon"),
+    ("X http://www.openstreetmap.org/?lat=abc&lon=5", "no valid lat/lon"),
+    ("X http://www.openstreetmap.org/?lat=147&lon=5", "out of range"),
+])
+def test_parse_wpt_errors_name_file_and_line(line, problem):
+    with pytest.raises(TravelMappingError, match=rf"t\.wpt:2: .*{problem}"):
+        parse_wpt("A http://www.openstreetmap.org/?lat=47&lon=5\n" + line + "\n", "t.wpt")
