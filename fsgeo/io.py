@@ -11,7 +11,6 @@ declaring WGS84, whose coordinates are clearly metres are an error ("wrong CRS?"
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import re
@@ -389,6 +388,9 @@ def _anct_frame(df: pd.DataFrame, path: Path, departement: str | None) -> gpd.Ge
         df[col] = df[col].str.replace(r"\s+", " ", regex=True).str.strip()
     for i, r in enumerate(df.itertuples(index=False), start=1):
         ident = _text(r.id_fs)
+        for col in ("type_fs", "format_fs"):  # no silent default for the ANCT's own kind / format
+            if _blank(getattr(r, col)):
+                raise _error(path, f"missing value in column {col!r}", i, ident)
         street = ", ".join(p for p in (_text(r.adresse), _text(r.complement_adresse)) if p)
         town = " ".join(p for p in (_text(r.code_postal), _text(r.lib_com)) if p)
         rec = {
@@ -451,9 +453,13 @@ def _plain_csv_sites(df: pd.DataFrame, path: Path, communes, departement: str | 
             continue
         code = _text(raw["commune_code"].iat[i]) if code_col is not None else ""
         if not code:
-            raise _error(path, f"missing coordinates: give {lat_col}/{lon_col} or a commune code"
-                         if code_col is not None else f"missing value in columns {lat_col!r}/{lon_col!r}", i + 1,
-                         ident)
+            if lat_col is None:
+                problem = f"missing commune code in column {code_col!r}"
+            elif code_col is None:
+                problem = f"missing value in columns {lat_col!r}/{lon_col!r}"
+            else:
+                problem = f"missing coordinates: give {lat_col}/{lon_col} or a commune code ({code_col!r})"
+            raise _error(path, problem, i + 1, ident)
         if communes_idx is None:
             communes_idx = _communes_index(communes)
         if code not in communes_idx.index:
@@ -462,9 +468,9 @@ def _plain_csv_sites(df: pd.DataFrame, path: Path, communes, departement: str | 
         c = communes_idx.loc[code]
         lons.append(float(c["point_lon"]))
         lats.append(float(c["point_lat"]))
-        if "commune_name" not in raw.columns or _blank(raw.get("commune_name", pd.Series([""] * len(raw))).iat[i]):
-            if "commune_name" not in raw.columns:
-                raw["commune_name"] = ""
+        if "commune_name" not in raw.columns:
+            raw["commune_name"] = ""
+        if _blank(raw["commune_name"].iat[i]):
             raw.loc[raw.index[i], "commune_name"] = str(c["name"])
     raw["_lon"], raw["_lat"] = lons, lats
     return _finish_sites(raw, path, departement, weekly_from_file=not any(c in raw.columns for c in HOURS_COLUMNS))
@@ -487,6 +493,8 @@ def _finish_sites(raw: pd.DataFrame, path: Path, departement: str | None, weekly
     """Validate and default every SITES column; raw holds strings/values plus ``_lon``/``_lat`` (degrees)."""
     dep_of_interest = departement or settings.departement
     n = len(raw)
+    if n == 0:
+        raise InputError(f"{path}: no sites in the file")
     col = lambda c, default="": raw[c].tolist() if c in raw.columns else [default] * n  # noqa: E731
     ids = [_id_text(v) for v in col("id")]
     out: dict[str, list] = {c: [] for c in SITE_COLUMNS}
@@ -494,7 +502,8 @@ def _finish_sites(raw: pd.DataFrame, path: Path, departement: str | None, weekly
         if not ident:
             raise _error(path, "missing id", i)
     _check_unique(path, ids)
-    names, kinds, formats, parents = col("name"), col("kind", "principal"), col("format", "fixed"), col("parent_id", None)
+    names, kinds, formats = col("name"), col("kind", "principal"), col("format", "fixed")
+    parents = col("parent_id", None)
     codes, deps, in_deps = col("commune_code"), col("departement"), col("in_departement", None)
     cnames, addresses, comments, dates = col("commune_name"), col("address"), col("comment"), col("labelled_on", None)
     weekly_given = col("weekly_open_hours", None)

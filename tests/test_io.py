@@ -1,4 +1,7 @@
-"""Readers of user files: schema, defaults, and every error case (message names the file, the row or id, the problem)."""
+"""Readers of user files: schema, defaults, and every error case.
+
+Each error message must name the file, the row or id, and the problem.
+"""
 
 from __future__ import annotations
 
@@ -152,6 +155,7 @@ def test_anct_missing_column(tmp_path):
         ({"format_fs": "Camion"}, ["row 2", "'414'", "unknown format", "Camion"]),
         ({"type_fs": "Annexe"}, ["row 2", "'414'", "unknown kind", "Annexe"]),
         ({"id_fs": "413"}, ["row 2", "'413'", "duplicate id", "row 1"]),
+        ({"type_fs": ""}, ["row 2", "'414'", "missing value", "type_fs"]),
         ({"latitude": "5.8", "longitude": "47.6"}, ["row 2", "'414'", "outside France", "swapped"]),
         ({"latitude": "52.52", "longitude": "13.40"}, ["row 2", "'414'", "outside France", "lat/lon may be swapped"]),
     ],
@@ -237,6 +241,8 @@ def test_plain_csv_unknown_commune_code(tmp_path, small_communes):
         ([{"id": "1", "name": "A", "lat": "6677000", "lon": "900000"}], ["row 1", "'1'", "wrong CRS?"]),
         ([{"id": "1", "name": "A", "lat": "40.4", "lon": "-3.7"}], ["row 1", "'1'", "outside France"]),
         ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6", "kind": "annexe"}], ["row 1", "'1'", "unknown kind"]),
+        ([{"id": "1", "name": "A", "insee": ""}], ["row 1", "'1'", "missing commune code", "'insee'"]),
+        ([{"id": "1", "name": "A", "lat": "", "lon": "", "insee": ""}], ["row 1", "'1'", "missing coordinates"]),
         ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6", "labelled_on": "hier"}],
          ["row 1", "'1'", "labelled_on", "'hier'"]),
         ([{"id": "1", "name": "A", "lat": "47.4", "lon": "5.6", "in_departement": "peut-être"}],
@@ -255,6 +261,12 @@ def test_overseas_points_are_in_france(tmp_path):
                                           {"id": "2A", "name": "Ajaccio", "lat": "41.92", "lon": "8.74"},
                                           {"id": "973", "name": "Cayenne", "lat": "4.93", "lon": "-52.33"}])
     assert len(read_sites(path)) == 3
+
+
+def test_empty_file(tmp_path):
+    path = write_csv(tmp_path / "s.csv", [], ["id", "name", "lat", "lon"])
+    with raises_naming(path, "no sites"):
+        read_sites(path)
 
 
 def test_missing_file_and_unsupported_type(tmp_path):

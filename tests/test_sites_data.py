@@ -1,4 +1,7 @@
-"""The committed data/sites.geojson: invariants always; against the raw ANCT list and the build when ../shared exists."""
+"""The committed data/sites.geojson.
+
+Invariants always; checks against the raw ANCT list and the build when ../shared exists.
+"""
 
 from __future__ import annotations
 
