@@ -12,7 +12,8 @@ import shapely
 from fsgeo.settings import settings
 
 RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
-needs_raw = pytest.mark.skipif(not RAW.is_dir(), reason=f"raw sources absent ({RAW}): checked against the manifest only")
+needs_raw = pytest.mark.skipif(not RAW.is_dir(),
+                               reason=f"raw sources absent ({RAW}): checked against the manifest only")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,8 @@ def test_populations(communes, manifest):
 @needs_raw
 def test_population_total_equals_etalab():
     rows = json.loads((RAW / "etalab" / "communes.json").read_text(encoding="utf-8"))
-    current = {r["code"]: r["population"] for r in rows if r["type"] == "commune-actuelle" and r.get("departement") == "70"}
+    current = {r["code"]: r["population"] for r in rows
+               if r["type"] == "commune-actuelle" and r.get("departement") == "70"}
     data = gpd.read_file(settings.communes_path)
     assert set(data["code"]) == set(current)
     assert dict(zip(data["code"], data["population"].astype(int))) == current

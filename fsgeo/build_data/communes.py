@@ -119,7 +119,8 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement:
     for r in rows:
         by_code.setdefault(r["code"], []).append(r)
 
-    current = {r["code"]: r for r in rows if r.get("type") == "commune-actuelle" and r.get("departement") == departement}
+    current = {r["code"]: r for r in rows
+               if r.get("type") == "commune-actuelle" and r.get("departement") == departement}
     if not current:
         raise BuildError(f"{etalab_path}: no commune-actuelle for département {departement}")
     for code, r in current.items():

@@ -27,7 +27,6 @@ from typing import Callable
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyogrio
 import shapely
 from pyproj import Geod
@@ -228,7 +227,8 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print,
     for key, e in merged.items():
         common = None
         for a, b in zip(key, key[1:]):
-            common = erefs.get(frozenset((a, b)), set()) if common is None else common & erefs.get(frozenset((a, b)), set())
+            here = erefs.get(frozenset((a, b)), set())
+            common = here if common is None else common & here
             if not common:
                 break
         if common:
