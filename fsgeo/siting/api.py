@@ -1,0 +1,236 @@
+"""High-level siting: from candidates, communes, sites and a road network to ranked scores and a chosen set."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from fsgeo import io
+from fsgeo.siting.antennas import attach_antennas
+from fsgeo.siting.candidates import as_candidates
+from fsgeo.siting.instance import make_instance, resolve_threshold
+from fsgeo.siting.models import LSCP, MODELS, Greedy, SitingResult
+from fsgeo.siting.scores import score_candidates
+
+CANDIDATE_ATTRS = ["id", "name", "commune_code", "commune_name", "lon", "lat", "kind", "parent_id"]
+CHOSEN_COLUMNS = [
+    "rank", "id", "name", "commune_code", "commune_name", "lon", "lat", "kind", "gain_population",
+    "gain_weighted_minutes", "resolved_communes", "newly_reachable_population", "served_communes",
+    "served_population", "population_within_threshold", "mean_minutes", "max_minutes", "parent_id", "parent_name",
+    "parent_minutes", "parent_source",
+]
+
+
+@dataclass
+class RankResult:
+    """Scores of every candidate and the set chosen by a model (times in minutes, populations in inhabitants).
+
+    Attributes
+    ----------
+    scores : pandas.DataFrame
+        One row per candidate, best first: the candidate's ``id``, ``name``, ``commune_code``, ``commune_name``,
+        ``lon``, ``lat``, ``kind``, ``parent_id``, then the columns of :func:`fsgeo.siting.score_candidates` and
+        ``chosen_rank`` (position in the chosen set, NaN if not chosen).
+    chosen : pandas.DataFrame
+        The chosen sites in order (``rank`` 1 = first pick): :data:`CHOSEN_COLUMNS`. ``gain_*`` are marginal gains
+        in that order; ``served_*`` the communes each site serves in the final solution; ``parent_*`` the
+        existing principal space that would run an antenna (declared or nearest by road) and its distance.
+    result : SitingResult
+        The model's full result (objective, baseline, status, message, gap to greedy, per-commune times, excluded
+        communes).
+    candidates : geopandas.GeoDataFrame
+        The candidates that were routed.
+    unplaced : pandas.DataFrame
+        Candidates that could not be placed on the road network (``id``, ``name``, ``reason``), left out.
+    meta : dict
+        Inputs summary: communes, population, sites used, ``as_of``, ``kind``, ...
+    """
+
+    scores: pd.DataFrame
+    chosen: pd.DataFrame
+    result: SitingResult
+    candidates: gpd.GeoDataFrame
+    unplaced: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    model = property(lambda self: self.result.model)
+    k = property(lambda self: self.result.k)
+    threshold = property(lambda self: self.result.threshold)
+    objective = property(lambda self: self.result.objective)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary: ``model``, ``k``, ``threshold``, ``objective``, ..., ``chosen`` and ``candidates``."""
+        res = self.result.to_dict()
+        chosen = self.chosen.astype(object).where(self.chosen.notna(), None)
+        scores = self.scores.astype(object).where(self.scores.notna(), None)
+        return {
+            "model": res["model"], "k": res["k"], "threshold": res["threshold"],
+            "objective_name": res["objective_name"], "objective": _num(res["objective"]),
+            "baseline": _num(res["baseline"]), "status": res["status"], "message": res["message"],
+            "greedy_objective": _num(res["greedy_objective"]), "gap": _num(res["gap"]), "gap_pct": _num(res["gap_pct"]),
+            "solve_time_s": res["solve_time_s"],
+            "chosen": chosen.to_dict(orient="records"),
+            "candidates": scores.to_dict(orient="records"),
+            "excluded": res["excluded"],
+            "unplaced": self.unplaced.to_dict(orient="records"),
+            "meta": self.meta,
+        }
+
+
+def _num(value):
+    return None if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))) \
+        else value
+
+
+def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, threshold=None, model="greedy",
+                    as_of=None, kind="all", own_departement_only=False, objective="coverage", on_unplaced="raise",
+                    time_limit_s=None) -> RankResult:
+    """Score candidate sites and choose up to ``k`` new ones, the existing sites kept open.
+
+    Parameters
+    ----------
+    candidates : GeoDataFrame, str or Path
+        Candidate sites (:func:`read_candidates` file, :func:`candidates_from_communes` or any GeoDataFrame of
+        Points with an ``id``).
+    communes : GeoDataFrame, str or Path, optional
+        Communes (demand, at their demand points). Default: the embedded communes of département 70.
+    sites : GeoDataFrame, str or Path, optional
+        Existing France Services sites. Default: the embedded sites (neighbouring départements included).
+    network : RoadNetwork, str or Path, optional
+        Road network. Default: the embedded network.
+    k : int, default 3
+        Number of new sites (at most; ignored by ``lscp``).
+    threshold : float, optional
+        Coverage threshold, minutes (default ``fsgeo.settings.threshold_min``).
+    model : {"greedy", "mclp", "lscp", "pmedian", "pcenter"}
+        How the set is chosen (see :mod:`fsgeo.siting.models`).
+    as_of : str or datetime.date, optional
+        Existing sites as of this date (labelled on or before it).
+    kind : {"all", "principal"}
+        Whether existing antennas count as sites.
+    own_departement_only : bool
+        Ignore existing sites of neighbouring départements.
+    objective : {"coverage", "pmedian", "pcenter"}
+        Objective of the ``greedy`` model.
+    on_unplaced : {"raise", "skip"}
+        A candidate that cannot be placed on the road network raises :class:`fsgeo.io.InputError` naming it, or is
+        left out and listed in ``.unplaced``.
+    time_limit_s : float, optional
+        Time limit per MILP solve, seconds.
+
+    Returns
+    -------
+    RankResult
+    """
+    from fsgeo import coverage, datasets, routing
+
+    if model not in MODELS:
+        raise io.InputError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
+    if on_unplaced not in ("raise", "skip"):
+        raise ValueError(f"on_unplaced must be 'raise' or 'skip', got {on_unplaced!r}")
+    threshold = resolve_threshold(threshold)
+    if communes is None or isinstance(communes, (str, Path)):
+        communes = datasets.load_communes(communes)
+    if sites is None or isinstance(sites, (str, Path)):
+        sites = datasets.load_sites(sites, communes=communes)
+    if network is None or isinstance(network, (str, Path)):
+        network = datasets.load_network(network)
+    cands = as_candidates(candidates, communes)
+
+    principals = coverage.select_sites(sites, communes, kind="principal",
+                                       own_departement_only=own_departement_only, as_of=as_of)
+    principal_ids = set(principals["id"].astype(str))
+    for ident, parent in zip(cands["id"], cands["parent_id"]):
+        if parent is not None and str(parent) not in principal_ids:
+            when = f" as of {as_of}" if as_of is not None else ""
+            raise io.InputError(f"candidate {ident!r}: parent {parent!r} is not an existing principal space{when} "
+                                "(the parent must be the id of a principal France Services space among the sites)")
+
+    # candidates the router cannot place: reported by id, never silently dropped
+    pts = cands.set_axis(cands["id"].to_numpy(), axis=0)
+    snap = routing.snap_points(network, pts)
+    bad = snap["status"] != "ok"
+    unplaced = pd.DataFrame({"id": cands.loc[bad.to_numpy(), "id"].to_numpy(),
+                             "name": cands.loc[bad.to_numpy(), "name"].to_numpy(),
+                             "reason": snap.loc[bad, "reason"].astype(str).to_numpy()},
+                            columns=["id", "name", "reason"])
+    if len(unplaced) and on_unplaced == "raise":
+        first = unplaced.iloc[0]
+        raise io.InputError(f"{len(unplaced)} candidate(s) cannot be placed on the road network: candidate "
+                            f"{first['id']!r} ({first['name']}): {first['reason']}"
+                            + (f"; also {', '.join(map(repr, unplaced['id'][1:6]))}" if len(unplaced) > 1 else ""))
+    cands = cands[~bad.to_numpy()].reset_index(drop=True)
+    pts = pts[~bad.to_numpy()]
+
+    access = coverage.access_times(communes, sites, network, threshold_min=threshold,
+                                   own_departement_only=own_departement_only, kind=kind, as_of=as_of)
+    codes = access["code"].astype(str).to_numpy()
+    existing = pd.Series(access["minutes"].to_numpy(dtype=float), index=codes).fillna(np.inf)
+    population = pd.Series(access["population"].to_numpy(dtype=float), index=codes)
+    points = datasets.demand_points(communes)
+    points = points.set_axis(points["code"].astype(str).to_numpy(), axis=0)
+    cand_minutes = routing.travel_time_matrix(network, points, pts, on_snap_error="nan")
+    # a commune point that cannot be routed reaches no candidate either (coverage gives its reason)
+    cand_minutes = cand_minutes.fillna(np.inf)
+
+    inst = make_instance(population, existing, cand_minutes, threshold)
+    if model == "greedy":
+        solver = Greedy.from_instance(inst, k, objective=objective)
+    elif model == "lscp":
+        solver = LSCP.from_instance(inst, time_limit_s=time_limit_s)
+    else:
+        solver = MODELS[model].from_instance(inst, k, time_limit_s=time_limit_s)
+    result = solver.solve()
+    # unreachable communes: say why, with the coverage reason
+    reasons = dict(zip(codes, access["reason"].astype(str)))
+    if len(result.excluded):
+        result.excluded["reason"] = [
+            f"{r}: {reasons[c]}" if r.startswith("unreachable") and reasons.get(c) else r
+            for c, r in zip(result.excluded["code"], result.excluded["reason"])]
+
+    attrs = pd.DataFrame(cands[CANDIDATE_ATTRS])
+    scores = score_candidates(instance=inst)
+    chosen_rank = {c: i for i, c in enumerate(result.chosen, start=1)}
+    scores = attrs.set_index("id").join(scores, how="right").rename_axis("id").reset_index()
+    scores["chosen_rank"] = scores["id"].map(chosen_rank).astype(float)
+    scores = scores[[*CANDIDATE_ATTRS, *[c for c in scores.columns if c not in CANDIDATE_ATTRS]]]
+
+    chosen = _chosen_table(result, attrs)
+    antennas = chosen[chosen["kind"] == "antenna"]
+    if len(antennas):
+        ant_pts = pts.loc[antennas["id"].to_numpy()]
+        prin_pts = principals.set_axis(principals["id"].astype(str).to_numpy(), axis=0)
+        if len(prin_pts):
+            to_principal = routing.travel_time_matrix(network, ant_pts, prin_pts, on_snap_error="nan").fillna(np.inf)
+        else:
+            to_principal = pd.DataFrame(index=ant_pts.index, dtype=float)
+        names = dict(zip(principals["id"].astype(str), principals["name"].astype(str)))
+        attached = attach_antennas(antennas, to_principal, names)
+        chosen.loc[attached.index, attached.columns] = attached
+    meta = {
+        "n_communes": int(len(communes)), "population": float(population.sum()),
+        "n_sites": int(access.attrs.get("fsgeo", {}).get("n_sites", 0)), "as_of": None if as_of is None else str(as_of),
+        "kind": kind, "own_departement_only": bool(own_departement_only), "n_candidates": int(inst.m),
+        "n_unplaced": int(len(unplaced)), "objective": objective if model == "greedy" else None,
+        "population_within_threshold_before": float(population[existing <= threshold].sum()),
+    }
+    return RankResult(scores=scores, chosen=chosen, result=result, candidates=cands, unplaced=unplaced, meta=meta)
+
+
+def _chosen_table(result: SitingResult, attrs: pd.DataFrame) -> pd.DataFrame:
+    steps = result.steps.rename(columns={"step": "rank", "candidate": "id"})
+    served = result.communes[result.communes["served_by"].isin(result.chosen)]
+    by_site = served.groupby("served_by")["population"].agg(["size", "sum"])
+    table = steps.merge(attrs, on="id", how="left")
+    table["served_communes"] = table["id"].map(by_site["size"]).fillna(0).astype(int)
+    table["served_population"] = table["id"].map(by_site["sum"]).fillna(0.0)
+    for col in ("parent_name", "parent_source"):
+        table[col] = None
+    table["parent_minutes"] = np.nan
+    table["parent_id"] = table["parent_id"].astype(object)
+    return table[CHOSEN_COLUMNS]
