@@ -353,6 +353,7 @@ def coverage_map(
     tiles: bool | str = True,
     bands: Sequence[float] | None = None,
     title: str | None = None,
+    simplify_m: float = 20.0,
 ) -> folium.Map:
     """Folium map of drive-time coverage: communes by minutes, catchments, under-served zones, sites, candidates.
 
@@ -369,9 +370,11 @@ def coverage_map(
         Département outline (``load_outline()``).
     catchments : GeoDataFrame, optional
         ``catchments.catchments`` result (``site_id``, ``site_name``, ``band_min`` in minutes, ``population``):
-        one layer per band.
+        one layer per band; only the largest band within the threshold is switched on at first (the others are in
+        the layer control), so the communes stay readable.
     zones : GeoDataFrame, optional
-        ``coverage.underserved_zones`` result (``zone_id``, ``n_communes``, ``population``, ``max_minutes``).
+        ``coverage.underserved_zones`` result (``zone_id``, ``communes``, ``n_communes``, ``population``,
+        ``max_minutes``).
     candidates : DataFrame, optional
         Candidate sites (e.g. ``siting`` ``.scores``): ``lon``/``lat`` columns or Point geometry, ``name``/``id``,
         and ``rank``, ``gain_population`` when known.
@@ -388,6 +391,12 @@ def coverage_map(
         Upper edges of the minute classes, minutes (default ``settings.summary_bands_min``: 10, 15, 20, 30, 45).
     title : str, optional
         Shown at the top of the legend and as the page title (escaped).
+    simplify_m : float, default 20
+        Tolerance in metres (Lambert-93) to simplify catchment and zone outlines for display (0 keeps them as is);
+        commune polygons are never simplified, so neighbours keep sharing their borders.
+
+    The map opens on the study area: communes, outline, the département's own sites and the candidates (sites of
+    neighbouring départements and catchments may reach beyond it).
 
     Returns
     -------
@@ -402,7 +411,8 @@ def coverage_map(
     _require(sites, REQUIRED_SITES, "sites")
     access = _to_wgs84(access, "access")
     sites_ll = _point_latlon(sites, "sites")
-    layers_bounds = [access.total_bounds, _bounds_from_latlon(sites_ll)]
+    own = np.array([_site_category(r) in ("principal", "antenna") for _, r in sites.iterrows()], dtype=bool)
+    layers_bounds = [access.total_bounds] + ([_bounds_from_latlon(sites_ll[own])] if own.any() else [])
     if outline is not None:
         outline = _to_wgs84(outline, "outline")
         layers_bounds.append(outline.total_bounds)
@@ -458,9 +468,11 @@ def coverage_map(
     catch_bands: list[float] = []
     if catchments is not None and len(catchments):
         _require(catchments, REQUIRED_CATCHMENTS, "catchments")
-        catchments = _to_wgs84(catchments, "catchments")
+        catchments = _simplified(_to_wgs84(catchments, "catchments"), simplify_m)
         catch_bands = sorted(float(b) for b in pd.unique(catchments["band_min"]))
         ccolors = _catchment_colors(len(catch_bands))
+        within = [b for b in catch_bands if b <= threshold]
+        shown = within[-1] if within else catch_bands[0]
         for band, color in zip(catch_bands, ccolors):
             sub = catchments[catchments["band_min"].astype(float) == band]
             tips = [
@@ -472,21 +484,22 @@ def coverage_map(
             folium.GeoJson(
                 _features(sub, {"tip": tips}),
                 name=f"Catchments ≤ {_fmt_num(band)} min",
+                show=band == shown,
                 # stroke only: hovering the outline names the site, the communes beneath stay hoverable
                 style_function=lambda f, color=color, slug=slug: {
                     "color": color,
-                    "weight": 1.6,
+                    "weight": 1.3,
+                    "opacity": 0.85,
                     "dashArray": "5 4",
                     "fill": False,
                     "className": f"fsgeo-catchment fsgeo-catchment-{slug}",
                 },
                 tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
             ).add_to(m)
-            layers_bounds.append(sub.total_bounds)
 
     # ---- under-served zones
     if zones is not None and len(zones):
-        zones = _to_wgs84(zones, "zones")
+        zones = _simplified(_to_wgs84(zones, "zones"), simplify_m)
         names = dict(zip(access["code"].astype(str), access["name"].astype(str)))
         tips = [_zone_tip(r, names, threshold) for _, r in zones.iterrows()]
         folium.GeoJson(
@@ -565,6 +578,13 @@ def coverage_map(
     b = np.array(layers_bounds, dtype=float)
     m.fit_bounds([[np.nanmin(b[:, 1]), np.nanmin(b[:, 0])], [np.nanmax(b[:, 3]), np.nanmax(b[:, 2])]])
     return m
+
+
+def _simplified(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    if not tolerance_m:
+        return gdf
+    metric = gdf.geometry.to_crs(settings.metric_crs).simplify(tolerance_m, preserve_topology=True)
+    return gdf.set_geometry(metric.to_crs(settings.crs))
 
 
 def _bounds_from_latlon(ll: np.ndarray) -> np.ndarray:

@@ -175,12 +175,15 @@ def test_vector_layers_drawn(rendered):
     dom, inputs = rendered["dom"], rendered["inputs"]
     n_communes, n_catch = len(inputs["access"]), len(inputs["catchments"])
     assert dom.count("path", "fsgeo-commune") == n_communes == 25
-    assert dom.count("path", "fsgeo-catchment") == n_catch == 6
-    assert dom.count("path", "fsgeo-catchment-10") == 3 and dom.count("path", "fsgeo-catchment-20") == 3
+    # threshold 20 min: the 20-min catchments are drawn, the 10-min ones wait (unchecked) in the layer control
+    assert n_catch == 6
+    assert dom.count("path", "fsgeo-catchment-20") == 3 and dom.count("path", "fsgeo-catchment-10") == 0
     assert dom.count("path", "fsgeo-zone") == 1
     assert dom.count("path", "fsgeo-outline") == 1
     # communes, catchments and zones respond to the mouse; the outline does not
-    assert dom.count("path", "leaflet-interactive") == n_communes + n_catch + 1
+    assert dom.count("path", "leaflet-interactive") == n_communes + 3 + 1
+    boxes = [a for t, a in dom.elements if t == "input" and "leaflet-control-layers-selector" in a.get("class", "")]
+    assert len(boxes) == 10 and sum("checked" in a for a in boxes) == 9
     assert dom.count("svg", "leaflet-zoom-animated") == 1  # one SVG renderer, no canvas
 
 

@@ -255,17 +255,34 @@ def test_tiles_on_and_off(inputs):
     assert html_off.count("fsgeo-commune") == html_on.count("fsgeo-commune") > 0
 
 
-def test_fit_bounds_cover_all_data(full_map, inputs):
+def test_fit_bounds_on_the_study_area(full_map, inputs):
     fb = [c for c in full_map._children.values() if isinstance(c, folium.map.FitBounds)]
     assert len(fb) == 1
     (s, w), (n, e) = fb[0].bounds
-    # neighbouring sites, catchments and candidates stick out of the commune grid
+    # communes, own sites and candidates; not the neighbours' sites nor the catchments
     c = inputs["candidates"]
-    b = np.array([inputs[k].total_bounds for k in ("access", "sites", "catchments")]
-                 + [[c.lon.min(), c.lat.min(), c.lon.max(), c.lat.max()]])
+    b = np.array([inputs["access"].total_bounds, inputs["sites"].iloc[:3].total_bounds,
+                  [c.lon.min(), c.lat.min(), c.lon.max(), c.lat.max()]])
     assert (s, w) == pytest.approx((b[:, 1].min(), b[:, 0].min()), abs=1e-6)
     assert (n, e) == pytest.approx((b[:, 3].max(), b[:, 2].max()), abs=1e-6)
-    assert (s, w, n, e) != pytest.approx(tuple(inputs["access"].total_bounds[[1, 0, 3, 2]]))
+    assert n == pytest.approx(48.05)  # a candidate north of the grid
+    assert inputs["sites"].geometry.y.min() < s  # neighbour D lies south of the view
+
+
+def test_catchment_bands_shown_and_simplified(inputs):
+    m = maps.coverage_map(inputs["access"], inputs["sites"], catchments=inputs["catchments"], threshold_min=15,
+                          tiles=False, simplify_m=0)
+    layers = _layers(m)
+    # the largest band within the threshold is on, the others wait in the layer control
+    assert layers["Catchments ≤ 10 min"].show and not layers["Catchments ≤ 20 min"].show
+    raw = layers["Catchments ≤ 20 min"].data["features"][0]["geometry"]["coordinates"][0]
+    coarse = maps.coverage_map(inputs["access"], inputs["sites"], catchments=inputs["catchments"], tiles=False,
+                               simplify_m=500)
+    simple = _layers(coarse)["Catchments ≤ 20 min"].data["features"][0]["geometry"]["coordinates"][0]
+    assert _layers(coarse)["Catchments ≤ 20 min"].show  # threshold 20 by default
+    assert 4 <= len(simple) < len(raw)
+    b_raw, b_simple = np.array(raw), np.array(simple)
+    assert np.allclose(b_raw.min(axis=0), b_simple.min(axis=0), atol=0.01)
 
 
 def test_inline_assets_make_a_standalone_page(full_map, full_html, tmp_path):
