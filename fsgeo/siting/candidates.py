@@ -130,10 +130,15 @@ def _finish(sites: gpd.GeoDataFrame, communes, named: list[bool]) -> gpd.GeoData
             names[i] = cnames[i] or sites["id"].iat[i]
     out = pd.DataFrame({
         "id": sites["id"].astype(str).to_numpy(), "name": names, "kind": sites["kind"].to_numpy(),
-        "parent_id": sites["parent_id"].to_numpy(dtype=object),
-        "commune_code": [c or None for c in codes], "commune_name": cnames, "lon": lon, "lat": lat,
+        "parent_id": _objects(io._id_text(v) or None for v in sites["parent_id"]),
+        "commune_code": _objects(c or None for c in codes), "commune_name": cnames, "lon": lon, "lat": lat,
     })
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat, crs=settings.crs), crs=settings.crs)
+
+
+def _objects(values) -> pd.Series:
+    """Object column keeping None for missing values (pandas 3 would infer a string dtype with NaN)."""
+    return pd.Series(list(values), dtype=object)
 
 
 def _commune_of(points: gpd.GeoSeries, communes):
@@ -195,7 +200,7 @@ def candidates_from_communes(communes, sites, min_population=0, kind="principal"
     lon, lat = c["point_lon"].to_numpy(dtype=float), c["point_lat"].to_numpy(dtype=float)
     out = gpd.GeoDataFrame({
         "id": c["code"].astype(str).to_numpy(), "name": c["name"].astype(str).to_numpy(), "kind": kind,
-        "parent_id": pd.Series([None] * len(c), dtype=object).to_numpy(),
+        "parent_id": _objects([None] * len(c)).to_numpy(),
         "commune_code": c["code"].astype(str).to_numpy(), "commune_name": c["name"].astype(str).to_numpy(),
         "lon": lon, "lat": lat,
     }, geometry=gpd.points_from_xy(lon, lat, crs=settings.crs), crs=settings.crs)
@@ -234,14 +239,14 @@ def as_candidates(candidates, communes=None) -> gpd.GeoDataFrame:
         kinds.append(k)
     out["name"] = [io._text(v) or ident for v, ident in zip(col("name", ""), ids)]
     out["kind"] = kinds
-    out["parent_id"] = [io._id_text(v) or None for v in col("parent_id", None)]
-    out["commune_code"] = [io._id_text(v) or None for v in col("commune_code", None)]
+    out["parent_id"] = _objects(io._id_text(v) or None for v in col("parent_id", None))
+    out["commune_code"] = _objects(io._id_text(v) or None for v in col("commune_code", None))
     out["commune_name"] = [io._text(v) for v in col("commune_name", "")]
     out["lon"], out["lat"] = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
     if out["commune_code"].isna().any() and communes is not None:
         codes, names, _ = _commune_of(gdf.geometry.reset_index(drop=True), communes)
         miss = out["commune_code"].isna().to_numpy()
-        out.loc[miss, "commune_code"] = [codes[i] for i in np.flatnonzero(miss)]
+        out["commune_code"] = _objects(codes[i] if miss[i] else out["commune_code"].iat[i] for i in range(n))
         out.loc[miss, "commune_name"] = [names[i] for i in np.flatnonzero(miss)]
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"], crs=settings.crs),
                             crs=settings.crs)
