@@ -644,21 +644,36 @@ def _rank_text(rank) -> str:
 
 
 def _candidate_popup(row, idx, what: str) -> str:
-    parts = [f"<b>{escape(_label(row, idx))}</b>", what]
-    if "rank" in row and not _is_blank(row["rank"]):
-        parts[1] = f"{what} #{escape(_rank_text(row['rank']))}"
+    def has(col):
+        return col in row and not _is_blank(row[col])
+
+    head = what + (f" #{escape(_rank_text(row['rank']))}" if has("rank") else "")
+    if has("chosen_rank"):
+        head += f" (chosen #{escape(_rank_text(row['chosen_rank']))})"
+    parts = [f"<b>{escape(_label(row, idx))}</b>", head]
     rows = []
-    for col, label, fmt in (
-        ("gain_population", "gain", lambda v: f"{_fmt_int(v)} inhabitants"),
-        ("kind", "kind", escape),
-        ("commune_code", "commune", escape),
-        ("parent_id", "antenna of", escape),
-        ("parent_minutes", "from parent", _fmt_minutes),
-        ("id", "id", escape),
-    ):
-        if col in row and not _is_blank(row[col]):
-            rows.append(f"<tr><th>{label}</th><td>{fmt(row[col])}</td></tr>")
-    parts.append("<table>" + "".join(rows) + "</table>")
+    if has("gain_population"):
+        rows.append(("gain", f"{_fmt_int(row['gain_population'])} inhabitants newly within the threshold"))
+    if has("resolved_communes"):
+        rows.append(("resolves", f"{_fmt_int(row['resolved_communes'])} under-served communes"))
+    if has("served_population"):
+        rows.append(("serves", f"{_fmt_int(row['served_population'])} inhabitants"))
+    if has("mean_reduction_min"):
+        rows.append(("mean time", f"−{_fmt_minutes(row['mean_reduction_min'])}"))
+    if has("kind"):
+        rows.append(("kind", escape(row["kind"])))
+    if has("commune_name") or has("commune_code"):
+        name = escape(row["commune_name"]) if has("commune_name") else ""
+        code = escape(row["commune_code"]) if has("commune_code") else ""
+        rows.append(("commune", f"{name} ({code})" if name and code else name or code))
+    if has("parent_id") or has("parent_name"):
+        parent = escape(row["parent_name"]) if has("parent_name") else escape(row["parent_id"])
+        if has("parent_minutes"):
+            parent += f", {_fmt_minutes(row['parent_minutes'])}"
+        rows.append(("run by", parent))
+    if has("id"):
+        rows.append(("id", escape(row["id"])))
+    parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")
     return '<div class="fsgeo-popup">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
 
 

@@ -241,7 +241,8 @@ def test_popup_content(full_map):
     assert "&#96;&#36;{document.title=&#x27;XSS&#x27;}&#96;" in html  # comment
     chosen = _markers(_layers(full_map)["Chosen new sites"])[0]
     html = next(iter(next(c for c in chosen._children.values() if isinstance(c, folium.Popup)).html._children.values())).data
-    assert "New site #1" in html and "1\u202f200 inhabitants" in html and "<th>antenna of</th><td>a</td>" in html
+    assert "New site #1" in html and "1\u202f200 inhabitants newly" in html
+    assert "<th>run by</th><td>a, 14.2 min</td>" in html and "<th>commune</th><td>70011</td>" in html
 
 
 def test_tiles_on_and_off(inputs):

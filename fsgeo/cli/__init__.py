@@ -16,6 +16,7 @@ from fsgeo.cli.common import CliError, OneLineParser
 COMMAND_MODULES = [
     "fsgeo.cli.datasets_cmd",
     "fsgeo.cli.rank_cmd",
+    "fsgeo.cli.map_cmd",
 ]
 
 

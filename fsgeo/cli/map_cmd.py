@@ -1,0 +1,160 @@
+"""``fsgeo map``: a standalone HTML map of drive-time coverage, catchments, under-served zones, sites and new sites."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from fsgeo.cli.common import CliError, add_data_args, minutes_list, positive_minutes
+from fsgeo.settings import settings
+
+MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
+
+
+def _count(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "map",
+        help="write a standalone HTML map (communes by drive time, catchments, under-served zones, sites)",
+        description="Write one HTML file that opens in any browser, offline too (Leaflet is embedded; only the "
+                    "optional base tiles need the network): communes coloured by minutes to the nearest site, "
+                    "drive-time catchments, under-served zones, existing sites, and candidate or chosen new sites.",
+    )
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the HTML file to write")
+    p.add_argument("--threshold", type=positive_minutes, default=None, metavar="MIN",
+                   help=f"under-served threshold in minutes (default {settings.threshold_min:g}, or the one of "
+                        "--rank-json)")
+    p.add_argument("--bands", type=minutes_list, default=None, metavar="LIST",
+                   help="minute classes of the communes, e.g. 10,15,20,30,45 (the default)")
+    p.add_argument("--catchment-bands", type=minutes_list, default=None, metavar="LIST",
+                   help="drive-time catchment bands in minutes (default "
+                        + ",".join(f"{b:g}" for b in settings.bands_min) + ")")
+    p.add_argument("--no-catchments", action="store_true", help="skip the catchments (the slowest part)")
+    new = p.add_mutually_exclusive_group()
+    new.add_argument("--candidates", type=Path, metavar="FILE",
+                     help="candidate sites to score and choose from, as for 'fsgeo rank --candidates'")
+    new.add_argument("--rank-json", type=Path, metavar="FILE",
+                     help="the output of 'fsgeo rank --format json': its candidates and chosen sites")
+    p.add_argument("--k", type=_count, default=None, help="with --candidates: number of new sites (default 3)")
+    p.add_argument("--model", choices=MODELS, default=None,
+                   help="with --candidates: how the new sites are chosen (default greedy)")
+    p.add_argument("--no-tiles", action="store_true",
+                   help="no base map tiles (for offline machines): a plain background, everything else drawn")
+    p.add_argument("--cdn", action="store_true",
+                   help="load Leaflet from a CDN instead of embedding it (smaller file, needs the network)")
+    p.add_argument("--title", default=None, help="title shown on the map (default: the département and the --as-of date)")
+    p.add_argument("--progress", action="store_true", help="show progress bars")
+    add_data_args(p)
+    p.set_defaults(func=run)
+
+
+def _read_rank_json(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | None]:
+    """Candidates, chosen sites and threshold from ``fsgeo rank --format json``; errors name the file and entry."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("chosen"), list):
+        raise CliError(f"{path}: expected the JSON of 'fsgeo rank --format json' (an object with a 'chosen' list)")
+    frames = []
+    for key in ("candidates", "chosen"):
+        rows = data.get(key) or []
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise CliError(f"{path}: '{key}' must be a list of objects")
+        for i, r in enumerate(rows):
+            try:
+                ok = all(math.isfinite(float(r[c])) for c in ("lon", "lat"))
+            except (KeyError, TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise CliError(f"{path}: {key}[{i}] (id {r.get('id')!r}): missing or invalid lon/lat")
+        frames.append(pd.DataFrame(rows))
+    threshold = data.get("threshold")
+    if threshold is not None:
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise CliError(f"{path}: invalid threshold {threshold!r}") from None
+        if not (threshold > 0 and math.isfinite(threshold)):
+            raise CliError(f"{path}: invalid threshold {threshold!r}")
+    return frames[0], frames[1], threshold
+
+
+def run(args) -> int:
+    from fsgeo import catchments as catchments_mod
+    from fsgeo import coverage, datasets, maps
+
+    if args.candidates is None and (args.k is not None or args.model is not None):
+        raise CliError("--k and --model only apply with --candidates")
+    candidates = chosen = None
+    threshold = args.threshold
+    if args.rank_json is not None:
+        candidates, chosen, rank_threshold = _read_rank_json(args.rank_json)
+        if threshold is None:
+            threshold = rank_threshold
+        elif rank_threshold is not None and rank_threshold != threshold:
+            print(f"fsgeo map: note: {args.rank_json} was ranked at {rank_threshold:g} min, the map uses "
+                  f"{threshold:g} min", file=sys.stderr)
+    if threshold is None:
+        threshold = settings.threshold_min
+    as_of = args.as_of.isoformat() if args.as_of is not None else None
+
+    communes = datasets.load_communes(args.communes)
+    sites = datasets.load_sites(args.sites, communes=communes)
+    network = datasets.load_network(args.network)
+    if args.communes is None:
+        outline = datasets.load_outline()
+    else:  # a user's communes: their union is the study area
+        outline = communes.dissolve()[["geometry"]].assign(code=",".join(sorted(set(communes["departement"]))))
+    selected = coverage.select_sites(sites, communes, kind=args.kind,
+                                     own_departement_only=args.own_departement_only, as_of=as_of)
+    access = coverage.access_times(communes, sites, network, threshold_min=threshold,
+                                   own_departement_only=args.own_departement_only, kind=args.kind, as_of=as_of)
+    zones = coverage.underserved_zones(access, threshold)
+    catch = None
+    if not args.no_catchments and len(selected):
+        catch = catchments_mod.catchments(network, selected, bands=args.catchment_bands, communes=communes,
+                                          progress=args.progress)
+    if args.candidates is not None:
+        from fsgeo.siting import rank_candidates
+
+        ranked = rank_candidates(str(args.candidates), communes=communes, sites=sites, network=network, k=args.k or 3,
+                                 threshold=threshold, model=args.model or "greedy", as_of=as_of, kind=args.kind,
+                                 own_departement_only=args.own_departement_only)
+        candidates, chosen = ranked.scores, ranked.chosen
+
+    title = args.title
+    if title is None:
+        place = str(outline["name"].iloc[0]) if "name" in outline.columns and len(outline) else "France Services"
+        title = f"{place}: drive time to France Services" + (f", sites as of {as_of}" if as_of else "")
+    m = maps.coverage_map(access, selected, outline=outline, catchments=catch, zones=zones, candidates=candidates,
+                          chosen=chosen, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
+                          title=title)
+    path = maps.save_map(m, args.out, inline_assets=not args.cdn)
+    status = access["status"].value_counts()
+    parts = [f"{len(access)} communes ({status.get('underserved', 0)} under-served, "
+             f"{status.get('unreachable', 0)} unreachable at {threshold:g} min)",
+             f"{len(selected)} sites", f"{len(zones)} under-served zone(s)"]
+    if catch is not None:
+        parts.append(f"{len(catch)} catchment polygons")
+    if candidates is not None:
+        parts.append(f"{len(candidates)} candidates, {len(chosen)} chosen")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): " + ", ".join(parts))
+    return 0
