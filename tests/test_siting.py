@@ -309,3 +309,186 @@ def test_set_cover_helper_merges_duplicates():
     A = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=bool)
     status, chosen, n_var, n_con, _ = set_cover(A)
     assert status == "optimal" and list(chosen) == [0, 2] and n_var == 2 and n_con == 2
+
+
+# ---------------------------------------------------------------------------------------------- candidates, antennas
+from fsgeo.io import InputError  # noqa: E402
+from fsgeo.siting import attach_antennas, candidates_from_communes, read_candidates  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def communes():
+    from fsgeo.datasets import load_communes
+
+    return load_communes()
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_read_candidates_csv_codes_and_coordinates(tmp_path, communes):
+    path = write(tmp_path, "c.csv", "name;insee;lat;lon;kind;parent\n"
+                                    "Mairie;70292;;;;\n;70013;;;Antenne;\nSalle;;47,62;6,15;;2494\n")
+    c = read_candidates(path, communes)
+    assert list(c["id"]) == ["1", "2", "3"] and c.crs == "EPSG:4326"
+    jussey = communes.set_index("code").loc["70292"]
+    # a code-only row sits at the commune's demand point; a nameless one takes the commune's name
+    assert (c.loc[0, "lon"], c.loc[0, "lat"]) == (jussey["point_lon"], jussey["point_lat"])
+    assert c.loc[1, "name"] == communes.set_index("code").loc["70013", "name"] and c.loc[1, "kind"] == "antenna"
+    # a lat/lon row gets its commune by point-in-polygon (Vesoul), and a parent makes it an antenna
+    assert c.loc[2, "commune_code"] == "70550" and c.loc[2, "kind"] == "antenna" and c.loc[2, "parent_id"] == "2494"
+    assert c.loc[0, "parent_id"] is None and c.loc[0, "kind"] == "principal"
+
+
+def test_read_candidates_geo_files_reprojected(tmp_path, communes):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    gdf = gpd.GeoDataFrame({"id": ["x", "y"], "name": ["X", "Y"]},
+                           geometry=[Point(6.15, 47.62), Point(5.60, 47.45)], crs="EPSG:4326").to_crs("EPSG:2154")
+    gdf.to_file(tmp_path / "c.gpkg", layer="candidates")
+    gdf.to_file(tmp_path / "c.geojson")
+    for name in ("c.gpkg", "c.geojson"):
+        c = read_candidates(tmp_path / name, communes)
+        assert list(c["id"]) == ["x", "y"] and c.loc[0, "lon"] == pytest.approx(6.15) and c.crs == "EPSG:4326"
+        assert c.loc[0, "commune_code"] == "70550"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,insee\nA,99999\n", r"c.csv: row 1 \(id 'A'\): unknown commune code '99999'"),
+    ("id,lat,lon\nA,47.6,6.1\nA,47.7,6.2\n", r"duplicate id 'A'"),
+    ("id,lat,lon\nA,6.1,47.6\n", r"row 1 \(id 'A'\).*latitude and longitude look swapped"),
+    ("id,lat,lon\nA,6750000,930000\n", r"row 1 \(id 'A'\).*projected metres"),
+    ("id,lat,lon,kind\nA,47.6,6.1,kiosk\n", r"row 1 \(id 'A'\): unknown kind 'kiosk'"),
+    ("id,lat,lon,kind,parent\nA,47.6,6.1,principal,2494\n", r"row 1 \(id 'A'\): parent '2494' given for a principal"),
+    ("id,name\nA,x\n", r"needs 'lat'/'lon'"),
+    ("id,lat,lon\nA,,\n", r"row 1 \(id 'A'\): missing"),
+])
+def test_read_candidates_errors_name_file_and_row(tmp_path, communes, text, message):
+    with pytest.raises(InputError, match=message):
+        read_candidates(write(tmp_path, "c.csv", text), communes)
+
+
+def test_read_candidates_missing_or_unsupported(tmp_path):
+    with pytest.raises(InputError, match="file not found"):
+        read_candidates(tmp_path / "nope.csv")
+    with pytest.raises(InputError, match="unsupported candidates file type"):
+        read_candidates(write(tmp_path, "c.xlsx", "x"))
+
+
+def test_candidates_from_communes_skips_hosts_and_small(communes):
+    from fsgeo.datasets import load_sites
+
+    sites = load_sites()
+    c = candidates_from_communes(communes, sites, min_population=500)
+    hosts = set(sites["commune_code"])
+    assert not set(c["id"]) & hosts and (c["id"] == c["commune_code"]).all()
+    pop = communes.set_index("code")["population"]
+    assert (pop[c["id"]] >= 500).all()
+    expected = communes[~communes["code"].isin(hosts) & (communes["population"] >= 500)]
+    assert len(c) == len(expected)
+    info = c.attrs["fsgeo"]
+    assert info["hosting_site"] + info["below_min_population"] + len(c) == len(communes)
+    with pytest.raises(InputError, match="min_population"):
+        candidates_from_communes(communes, sites, min_population=-1)
+
+
+def test_attach_antennas_declared_nearest_and_none():
+    chosen = pd.DataFrame({"id": ["a1", "a2", "p1", "a3"], "kind": ["antenna", "antenna", "principal", "antenna"],
+                           "parent_id": [None, "S2", None, None]})
+    minutes = pd.DataFrame({"S1": [7.0, 3.0, INF], "S2": [9.0, 12.0, INF]}, index=["a1", "a2", "a3"])
+    out = attach_antennas(chosen, minutes, {"S1": "Space one", "S2": "Space two"})
+    # a1: nearest S1 (7 < 9); a2: declared S2 even though S1 is nearer; p1: a principal space, no parent
+    assert out.loc[0, ["parent_id", "parent_name", "parent_minutes", "parent_source"]].tolist() == [
+        "S1", "Space one", 7.0, "nearest"]
+    assert out.loc[1, ["parent_id", "parent_minutes", "parent_source"]].tolist() == ["S2", 12.0, "declared"]
+    assert out.loc[2, "parent_id"] is None and out.loc[2, "parent_source"] is None
+    assert out.loc[3, "parent_id"] is None and out.loc[3, "parent_source"] == "none"
+    with pytest.raises(ValueError, match="declared parent 'S9'"):
+        attach_antennas(chosen.assign(parent_id=[None, "S9", None, None]), minutes)
+
+
+# ------------------------------------------------------------------------------ rank_candidates on the embedded data
+@pytest.fixture(scope="module")
+def real():
+    from fsgeo import datasets
+
+    return {"communes": datasets.load_communes(), "sites": datasets.load_sites(), "network": datasets.load_network()}
+
+
+def test_rank_candidates_agrees_with_coverage(real):
+    """The optimum MCLP reports must be what the coverage analysis finds once the chosen sites exist."""
+    from fsgeo import coverage
+    from fsgeo.siting import rank_candidates
+    from fsgeo.siting.api import CHOSEN_COLUMNS
+
+    cands = candidates_from_communes(real["communes"], real["sites"], min_population=300)
+    res = rank_candidates(cands, k=3, threshold=12, model="mclp", **real)
+    assert res.result.status == "optimal" and 1 <= len(res.chosen) <= 3 and list(res.chosen.columns) == CHOSEN_COLUMNS
+    assert res.objective >= res.result.greedy_objective and res.objective > res.result.baseline
+    before = coverage.access_times(real["communes"], real["sites"], real["network"], threshold_min=12)
+    assert res.result.baseline == before.loc[before["status"] == "covered", "population"].sum()
+    new = res.chosen.assign(kind="principal", departement="70", in_departement=True, labelled_on=None)
+    new = gpd_points(new)
+    both = pd.concat([real["sites"], new[["id", "name", "kind", "departement", "in_departement", "labelled_on",
+                                          "commune_code", "geometry"]]], ignore_index=True)
+    after = coverage.access_times(real["communes"], both, real["network"], threshold_min=12)
+    assert res.objective == after.loc[after["status"] == "covered", "population"].sum()
+    assert res.chosen["gain_population"].sum() == res.objective - res.result.baseline
+    # scores: one row per candidate, ranked, chosen ones flagged
+    assert len(res.scores) == len(cands) and list(res.scores["rank"]) == list(range(1, len(cands) + 1))
+    assert set(res.scores.loc[res.scores["chosen_rank"].notna(), "id"]) == set(res.chosen["id"])
+    json.dumps(res.to_dict())  # JSON-ready
+
+
+def gpd_points(frame):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326")
+
+
+def test_rank_antennas_attached_to_nearest_principal(real, tmp_path):
+    from fsgeo import coverage, routing
+    from fsgeo.siting import rank_candidates
+
+    path = write(tmp_path, "c.csv", "id,name,insee,lat,lon,kind,parent\nB,Ambiévillers,70013,,,antenna,\n"
+                                    "C,Salle,,47.62,6.15,antenna,2494\nP,Jussey,70292,,,principal,\n")
+    res = rank_candidates(path, k=3, threshold=12, model="greedy", **real)
+    chosen = res.chosen.set_index("id")
+    assert "B" in chosen.index and "C" in chosen.index
+    principals = coverage.select_sites(real["sites"], real["communes"], kind="principal")
+    cand = res.candidates.set_index("id")
+    times = routing.travel_time_matrix(real["network"], cand.loc[["B"]], principals.set_index("id"))
+    assert chosen.loc["B", "parent_id"] == times.loc["B"].idxmin() and chosen.loc["B", "parent_source"] == "nearest"
+    assert chosen.loc["B", "parent_minutes"] == pytest.approx(times.loc["B"].min())
+    assert chosen.loc["C", "parent_id"] == "2494" and chosen.loc["C", "parent_source"] == "declared"
+    if "P" in chosen.index:
+        assert chosen.loc["P", "parent_id"] is None
+    bad = write(tmp_path, "bad.csv", "id,insee,parent\nX,70013,9999\n")
+    with pytest.raises(InputError, match="candidate 'X': parent '9999' is not an existing principal space"):
+        rank_candidates(bad, **real)
+
+
+def test_rank_unplaced_candidates_are_reported(real, tmp_path):
+    from fsgeo.siting import rank_candidates
+
+    # Marseille is in France but far from the Haute-Saône network
+    path = write(tmp_path, "c.csv", "id,name,lat,lon\nfar,Marseille,43.2965,5.3698\nnear,Vesoul,47.62,6.15\n")
+    with pytest.raises(InputError, match="cannot be placed on the road network: candidate 'far'"):
+        rank_candidates(path, **real)
+    res = rank_candidates(path, on_unplaced="skip", k=1, threshold=12, **real)
+    assert list(res.unplaced["id"]) == ["far"] and "m away" in res.unplaced["reason"].iloc[0]
+    assert list(res.scores["id"]) == ["near"]
+
+
+def test_rank_as_of_uses_the_sites_of_that_date(real):
+    from fsgeo.siting import rank_candidates
+
+    cands = candidates_from_communes(real["communes"], real["sites"], min_population=2000)
+    now = rank_candidates(cands, k=1, threshold=15, **real)
+    early = rank_candidates(cands, k=1, threshold=15, as_of="2020-06-30", **real)
+    assert early.result.baseline < now.result.baseline  # fewer spaces in mid-2020
+    assert early.meta["n_sites"] < now.meta["n_sites"]
