@@ -245,7 +245,11 @@ class RoadNetwork:
             geom = data.get("geometry")
             row = {"u": u, "v": v, "length_m": length, "road_class": rc, "speed_kmh": speed, "travel_time_s": tt,
                    "oneway": _truthy(data.get("oneway", False)), "geometry": geom}
-            for attr in ("maxspeed", "name", "routes"):
+            # highway / maxspeed kept as given (lists of merged segments too): to_osmnx -> from_osmnx gives the same
+            for attr in ("highway", "maxspeed"):
+                if attr in data:
+                    row[attr] = data[attr]
+            for attr in ("name", "routes"):
                 if attr in data:
                     row[attr] = _join(data[attr])
             rows.append(row)
@@ -365,10 +369,10 @@ class RoadNetwork:
         for col in ("u", "v"):
             if col not in edges.columns:
                 raise ValueError(f"{path}: layer 'edges' needs a {col!r} column")
-        if "road_class" in edges.columns:
-            edges = _tm_edges(edges, prof, str(path))
-        elif "highway" in edges.columns:
+        if "highway" in edges.columns:
             edges = _osm_edges_from_frame(edges, prof, str(path))
+        elif "road_class" in edges.columns:
+            edges = _tm_edges(edges, prof, str(path))
         else:
             raise ValueError(f"{path}: layer 'edges' needs a 'road_class' (Travel Mapping) or 'highway' (OSM) column")
         return cls(node_frame, edges, prof, name=path.name)
@@ -433,7 +437,7 @@ class RoadNetwork:
         base = pd.DataFrame({
             "u": pedges["u"].to_numpy(np.int64), "v": pedges["v"].to_numpy(np.int64), "length_m": length,
             "road_class": highway, "speed_kmh": speeds, "travel_time_s": length / (speeds / 3.6),
-            "oneway": is_oneway, "maxspeed": maxspeed, "name": tag("name").to_numpy(dtype=object),
+            "oneway": is_oneway, "highway": highway, "maxspeed": maxspeed, "name": tag("name").to_numpy(dtype=object),
             "osmid": pedges["id"].to_numpy(np.int64),
         })
         geoms = np.asarray(_segments(lon[iu], lat[iu], lon[iv], lat[iv]), dtype=object)
@@ -637,7 +641,8 @@ def _tm_edges(edges: gpd.GeoDataFrame, prof: CarProfile, source: str) -> gpd.Geo
 
 
 def _osm_edges_from_frame(edges: gpd.GeoDataFrame, prof: CarProfile, source: str) -> gpd.GeoDataFrame:
-    """Directed edges from an osmnx GeoPackage (already one row per direction)."""
+    """Directed edges from an osmnx GeoPackage: one row per direction (``directed=True``), or, osmnx's default, one
+    row per street with its direction in ``from``/``to`` and ``oneway`` False meaning both ways."""
     lcol = "length_m" if "length_m" in edges.columns else "length" if "length" in edges.columns else None
     if lcol is None:
         raise ValueError(f"{source}: layer 'edges' needs a 'length' column (metres)")
@@ -652,6 +657,14 @@ def _osm_edges_from_frame(edges: gpd.GeoDataFrame, prof: CarProfile, source: str
         "length_m": length.to_numpy(float), "road_class": edges["highway"].map(_join).to_numpy(dtype=object),
         "speed_kmh": speeds, "travel_time_s": length.to_numpy(float) / (speeds / 3.6),
         "oneway": edges["oneway"].map(_truthy).to_numpy(bool) if "oneway" in edges.columns else False,
-        "maxspeed": maxspeed.to_numpy(dtype=object),
+        "highway": edges["highway"].to_numpy(dtype=object), "maxspeed": maxspeed.to_numpy(dtype=object),
     })
-    return gpd.GeoDataFrame(out, geometry=edges.geometry.to_numpy(), crs="EPSG:4326")
+    geoms = edges.geometry.to_numpy()
+    if {"from", "to"} <= set(edges.columns):
+        out["u"] = pd.to_numeric(edges["from"]).to_numpy(np.int64)
+        out["v"] = pd.to_numeric(edges["to"]).to_numpy(np.int64)
+        two_way = ~out["oneway"].to_numpy(bool)
+        back = out[two_way].rename(columns={"u": "v", "v": "u"}).assign(geometry=shapely.reverse(geoms[two_way]))
+        out = pd.concat([out.assign(geometry=geoms), back], ignore_index=True)
+        return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")

@@ -10,9 +10,9 @@ Points snap with a KD-tree in Lambert-93 (``settings.metric_crs``). A point is r
 dropped: the queries raise :class:`fsgeo.io.InputError` naming the ids, or with ``on_snap_error="nan"`` give NaN.
 
 Shortest paths: C Dijkstra from ``scipy.sparse.csgraph`` with ``limit`` for cutoffs, from unique snapped nodes only,
-on the transposed graph when searching backwards. Nodes inside two-way or one-way chains (exactly two neighbours)
-are contracted away once per network; queries that start or end inside a chain enter and leave it through its two
-end nodes, so times stay exact.
+from the smaller side (on the transposed graph when searching backwards). Many-to-many queries first shrink the
+graph by exact vertex elimination (dead ends, chains, small junctions replaced by shortcuts of the same time; snapped
+nodes kept), which leaves every time between the snapped nodes unchanged.
 """
 
 from __future__ import annotations
@@ -172,161 +172,117 @@ def _limit(cutoff_s: float, *min_access: float) -> float:
     return max(cutoff_s - sum(min_access), 0.0) * (1 + 1e-9) + 1e-9
 
 
-# -- contraction of chains (exact) ----------------------------------------------------------------------------------
-@dataclass
-class _Chains:
-    """Core graph without chain-interior nodes, and how interior nodes reach / are reached from chain ends."""
-
-    core: np.ndarray            # positions of core nodes in the full graph
-    core_pos: np.ndarray        # full position -> core position (-1 for interior nodes)
-    csr: sparse.csr_matrix      # core graph, seconds
-    csr_reverse: sparse.csr_matrix
-    # for every full node: its two chain ends (core positions, full index) and times; core nodes: end_a = itself
-    end_a: np.ndarray
-    end_b: np.ndarray
-    to_a: np.ndarray            # node -> end_a along the chain, s (inf if one-way forbids)
-    to_b: np.ndarray
-    from_a: np.ndarray          # end_a -> node along the chain, s
-    from_b: np.ndarray
-    chain: np.ndarray           # chain id (-1 for core nodes)
-    chain_pos: np.ndarray       # position along the chain walking a -> b (1..m)
-    offset_fwd: np.ndarray      # time from the chain's end_a to the node walking a->b, s (inf-free cumulative)
-    broken_fwd: np.ndarray      # count of segments missing in the a->b direction before the node
-    offset_bwd: np.ndarray      # time from the node to end_a walking b->a (cumulative from a)
-    broken_bwd: np.ndarray
+# -- exact graph reduction for many-to-many queries -----------------------------------------------------------------
+#: reduce the graph first when the search runs from at least this many nodes (below, plain Dijkstra is cheaper)
+_REDUCE_MIN_SOURCES = 48
+#: nodes of at most this many neighbours are eliminated (when that adds no more edges than it removes)
+_REDUCE_MAX_DEGREE = 5
+_REDUCE_MAX_NODES = 400_000
 
 
-def _chains(network: RoadNetwork) -> _Chains:
-    cached = network._cache.get("chains")
-    if cached is None:
-        cached = network._cache["chains"] = _build_chains(network.csr)
-    return cached
+def _reduce(csr: sparse.csr_matrix, terminals: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Eliminate non-terminal nodes, keeping exact times between the remaining ones.
 
+    Vertex elimination: removing ``v`` replaces every path ``u -> v -> w`` by a shortcut ``u -> w`` of the same time
+    (kept when faster than an existing edge), so shortest times between the remaining nodes are unchanged. Only nodes
+    with few neighbours whose removal does not grow the edge count are eliminated: dead ends (no shortcut), chain
+    nodes (one shortcut per direction), most junctions of three. Terminals (the snapped origins and destinations)
+    are never eliminated.
 
-def _build_chains(csr: sparse.csr_matrix) -> _Chains:
+    Returns
+    -------
+    pos : numpy.ndarray
+        Full node position -> position in the reduced graph (-1 when eliminated).
+    reduced : scipy.sparse.csr_matrix
+        Reduced graph, seconds.
+    """
     n = csr.shape[0]
-    coo = csr.tocoo()
-    # undirected neighbour pattern, built from the structure so that zero-time edges count
-    pat = sparse.coo_matrix((np.ones(coo.nnz), (coo.row, coo.col)), shape=(n, n)).tocsr()
-    sym = (pat + pat.T).tocsr()
-    sym.setdiag(0)
-    sym.eliminate_zeros()
-    deg = np.diff(sym.indptr)
-    interior = deg == 2
-    interior[coo.row[coo.row == coo.col]] = False  # a node with a self-loop stays in the core
-    nbrs = np.full((n, 2), -1, dtype=np.int64)
-    idx2 = np.flatnonzero(deg == 2)
-    nbrs[idx2, 0] = sym.indices[sym.indptr[idx2]]
-    nbrs[idx2, 1] = sym.indices[sym.indptr[idx2] + 1]
-    chains_nodes, chain_ends, visited = _walk_chains(sym, interior, nbrs)
-    if not visited.all():
-        # rings made only of two-neighbour nodes (e.g. a roundabout cut from everything): keep them in the core
-        interior &= ~(interior & ~visited)
-        chains_nodes, chain_ends, visited = _walk_chains(sym, interior, nbrs)
-    return _assemble(csr, interior, chains_nodes, chain_ends)
+    rows = np.repeat(np.arange(n), np.diff(csr.indptr)).tolist()
+    out: list = [{} for _ in range(n)]
+    inn: list = [{} for _ in range(n)]
+    for u, w, t in zip(rows, csr.indices.tolist(), csr.data.tolist()):
+        if u != w:  # a self-loop never shortens a path
+            out[u][w] = t
+            inn[w][u] = t
+    nbr = [set(o) | set(i) for o, i in zip(out, inn)]
+    term = np.zeros(n, dtype=bool)
+    term[terminals] = True
+    term_l = term.tolist()
+    alive = [True] * n
+    max_deg = _REDUCE_MAX_DEGREE
+
+    def eligible(v: int) -> bool:
+        if term_l[v] or len(nbr[v]) > max_deg:
+            return False
+        if len(nbr[v]) <= 2:  # dead end or chain node: never more shortcuts than edges removed
+            return True
+        ov, iv = out[v], inn[v]
+        added = 0
+        for u in iv:
+            ou = out[u]
+            for w in ov:
+                if w != u and w not in ou:
+                    added += 1
+        return added <= len(ov) + len(iv)
+
+    stack = [v for v in range(n) if eligible(v)]
+    inf = float("inf")
+    while stack:
+        v = stack.pop()
+        if not alive[v] or not eligible(v):
+            continue
+        ov, iv = out[v], inn[v]
+        for u, tu in iv.items():
+            ou = out[u]
+            del ou[v]
+            for w, tw in ov.items():
+                if w == u:
+                    continue
+                c = tu + tw
+                if c < ou.get(w, inf):
+                    if w not in ou:
+                        nbr[u].add(w)
+                        nbr[w].add(u)
+                    ou[w] = c
+                    inn[w][u] = c
+        for w in ov:
+            del inn[w][v]
+        alive[v] = False
+        around = nbr[v]
+        for x in around:
+            nbr[x].discard(v)
+        stack.extend(x for x in around if alive[x] and eligible(x))
+        out[v], inn[v], nbr[v] = {}, {}, set()
+    keep = np.flatnonzero(alive)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[keep] = np.arange(len(keep))
+    r: list = []
+    c: list = []
+    d: list = []
+    for u in keep.tolist():
+        o = out[u]
+        r.extend([u] * len(o))
+        c.extend(o.keys())
+        d.extend(o.values())
+    reduced = _min_csr(pos[np.asarray(r, dtype=np.int64)], pos[np.asarray(c, dtype=np.int64)],
+                       np.asarray(d, dtype=float), len(keep))
+    return pos, reduced
 
 
-def _walk_chains(sym, interior, nbrs):
-    """Maximal runs of interior nodes between two core nodes, walked from every core node."""
-    visited = ~interior
-    chains_nodes: list[np.ndarray] = []
-    chain_ends: list[tuple[int, int]] = []
-    indptr, indices = sym.indptr, sym.indices
-    nb0, nb1 = nbrs[:, 0].tolist(), nbrs[:, 1].tolist()
-    inter = interior.tolist()
-    for s in np.flatnonzero(~interior).tolist():
-        for nb in indices[indptr[s]:indptr[s + 1]].tolist():
-            if not inter[nb] or visited[nb]:
-                continue
-            path = [nb]
-            visited[nb] = True
-            prev, cur = s, nb
-            while True:
-                nxt = nb1[cur] if nb0[cur] == prev else nb0[cur]
-                if not inter[nxt]:
-                    break
-                visited[nxt] = True
-                path.append(nxt)
-                prev, cur = cur, nxt
-            chains_nodes.append(np.asarray(path, dtype=np.int64))
-            chain_ends.append((s, nxt))
-    return chains_nodes, chain_ends, visited
-
-
-def _edge_times(csr: sparse.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """``csr[i, j]`` for arrays of pairs, ``inf`` where there is no edge (explicit zeros are edges)."""
-    n = csr.shape[0]
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
-    keys = rows * n + csr.indices.astype(np.int64)
-    order = np.argsort(keys, kind="stable")
-    keys, data = keys[order], csr.data[order]
-    q = i.astype(np.int64) * n + j.astype(np.int64)
-    pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-    return np.where(keys[pos] == q, data[pos], np.inf)
-
-
-def _assemble(csr, interior, chains_nodes, chain_ends) -> _Chains:
-    n = csr.shape[0]
-    core = np.flatnonzero(~interior)
-    core_pos = np.full(n, -1, dtype=np.int64)
-    core_pos[core] = np.arange(len(core))
-    end_a = np.arange(n, dtype=np.int64)
-    end_b = np.arange(n, dtype=np.int64)
-    zeros = np.zeros(n)
-    to_a, to_b, from_a, from_b = zeros.copy(), zeros.copy(), zeros.copy(), zeros.copy()
-    chain = np.full(n, -1, dtype=np.int64)
-    chain_pos = np.zeros(n, dtype=np.int64)
-    off_f = np.zeros(n)
-    brk_f = np.zeros(n, dtype=np.int64)
-    off_b = np.zeros(n)
-    brk_b = np.zeros(n, dtype=np.int64)
-    # core edges: direct edges between core nodes
-    coo = csr.tocoo()
-    keep = ~interior[coo.row] & ~interior[coo.col]
-    rows, cols, data = [core_pos[coo.row[keep]]], [core_pos[coo.col[keep]]], [coo.data[keep]]
-    # all chain segments at once
-    seq_all = [np.concatenate(([a], nodes, [b])) for nodes, (a, b) in zip(chains_nodes, chain_ends)]
-    if seq_all:
-        lens = np.array([len(s) - 1 for s in seq_all])
-        starts = np.concatenate([s[:-1] for s in seq_all])
-        stops = np.concatenate([s[1:] for s in seq_all])
-        fw_all = _edge_times(csr, starts, stops)
-        bw_all = _edge_times(csr, stops, starts)
-        bounds = np.concatenate(([0], np.cumsum(lens)))
-    for c, (nodes, (a, b)) in enumerate(zip(chains_nodes, chain_ends)):
-        fw = fw_all[bounds[c]:bounds[c + 1]]        # time of segment k walking a -> b
-        bw = bw_all[bounds[c]:bounds[c + 1]]        # time of segment k walking b -> a
-        fmiss, bmiss = ~np.isfinite(fw), ~np.isfinite(bw)
-        fcum = np.concatenate(([0.0], np.cumsum(np.where(fmiss, 0.0, fw))))
-        fbrk = np.concatenate(([0], np.cumsum(fmiss)))
-        bcum = np.concatenate(([0.0], np.cumsum(np.where(bmiss, 0.0, bw))))
-        bbrk = np.concatenate(([0], np.cumsum(bmiss)))
-        m = len(nodes)
-        inner = slice(1, m + 1)
-        chain[nodes] = c
-        chain_pos[nodes] = np.arange(1, m + 1)
-        end_a[nodes], end_b[nodes] = a, b
-        off_f[nodes], brk_f[nodes] = fcum[inner], fbrk[inner]
-        off_b[nodes], brk_b[nodes] = bcum[inner], bbrk[inner]
-        # a -> node (forward prefix), node -> b (forward suffix), node -> a (backward prefix), b -> node (suffix)
-        from_a[nodes] = np.where(fbrk[inner] == 0, fcum[inner], np.inf)
-        to_b[nodes] = np.where(fbrk[-1] - fbrk[inner] == 0, fcum[-1] - fcum[inner], np.inf)
-        to_a[nodes] = np.where(bbrk[inner] == 0, bcum[inner], np.inf)
-        from_b[nodes] = np.where(bbrk[-1] - bbrk[inner] == 0, bcum[-1] - bcum[inner], np.inf)
-        if fbrk[-1] == 0:
-            rows.append([core_pos[a]]), cols.append([core_pos[b]]), data.append([fcum[-1]])
-        if bbrk[-1] == 0:
-            rows.append([core_pos[b]]), cols.append([core_pos[a]]), data.append([bcum[-1]])
-    r = np.concatenate([np.asarray(x, dtype=np.int64) for x in rows])
-    cc = np.concatenate([np.asarray(x, dtype=np.int64) for x in cols])
-    d = np.concatenate([np.asarray(x, dtype=float) for x in data])
-    core_csr = _min_csr(r, cc, d, len(core))
-    return _Chains(core, core_pos, core_csr, core_csr.T.tocsr(), end_a, end_b, to_a, to_b, from_a, from_b, chain,
-                   chain_pos, off_f, brk_f, off_b, brk_b)
+def _reduced_graph(network: RoadNetwork, terminals: np.ndarray):
+    """:func:`_reduce` for these terminals, memoised on the network (the same points are often queried again)."""
+    key = terminals.tobytes()
+    memo = network._cache.setdefault("reduced", {})
+    if key not in memo:
+        if len(memo) >= 4:
+            memo.pop(next(iter(memo)))
+        pos, red = _reduce(network.csr, terminals)
+        memo[key] = (pos, red, red.T.tocsr())
+    return memo[key]
 
 
 def _min_csr(r: np.ndarray, c: np.ndarray, d: np.ndarray, n: int) -> sparse.csr_matrix:
-    """CSR keeping the minimum of duplicate entries and explicit zeros (zero-time edges)."""
+    """CSR keeping the minimum of duplicate entries and explicit zeros (zero-time edges stay edges for csgraph)."""
     order = np.lexsort((d, c, r))
     r, c, d = r[order], c[order], d[order]
     first = np.ones(len(r), bool)
@@ -337,49 +293,25 @@ def _min_csr(r: np.ndarray, c: np.ndarray, d: np.ndarray, n: int) -> sparse.csr_
     return sparse.csr_matrix((d, c.astype(np.int32), np.cumsum(indptr).astype(np.int32)), shape=(n, n))
 
 
-def _node_to_node(network: RoadNetwork, src: np.ndarray, dst: np.ndarray, limit_s: float) -> np.ndarray:
-    """Exact network times (s) from each node position in ``src`` to each in ``dst`` (unique arrays)."""
-    ch = _chains(network)
-    # entry points: a core source starts at itself; an interior one at its two chain ends
-    s_in = ch.core_pos[src] >= 0
-    s_ends = np.where(s_in[:, None], np.column_stack([src, src]), np.column_stack([ch.end_a[src], ch.end_b[src]]))
-    s_cost = np.where(s_in[:, None], np.column_stack([np.zeros(len(src)), np.full(len(src), np.inf)]),
-                      np.column_stack([ch.to_a[src], ch.to_b[src]]))
-    d_in = ch.core_pos[dst] >= 0
-    d_ends = np.where(d_in[:, None], np.column_stack([dst, dst]), np.column_stack([ch.end_a[dst], ch.end_b[dst]]))
-    d_cost = np.where(d_in[:, None], np.column_stack([np.zeros(len(dst)), np.full(len(dst), np.inf)]),
-                      np.column_stack([ch.from_a[dst], ch.from_b[dst]]))
-    cs = np.unique(ch.core_pos[s_ends[np.isfinite(s_cost)]])
-    cd = np.unique(ch.core_pos[d_ends[np.isfinite(d_cost)]])
-    if len(cs) <= len(cd):
-        core_t = dijkstra(ch.csr, directed=True, indices=cs, limit=limit_s)[:, cd]
+def _node_to_node(network: RoadNetwork, src: np.ndarray, dst: np.ndarray, limit_s: float,
+                  reduce: bool | None = None) -> np.ndarray:
+    """Exact network times (s) from each node position in ``src`` to each in ``dst`` (sorted unique arrays).
+
+    Dijkstra runs from the smaller side (backwards on the transposed graph when that is the destinations), on the
+    reduced graph when there are many sources (``reduce=None`` decides; True/False force it, for tests).
+    """
+    forward = len(src) <= len(dst)
+    k = min(len(src), len(dst))
+    if reduce is None:
+        reduce = k >= _REDUCE_MIN_SOURCES and network.n_nodes <= _REDUCE_MAX_NODES
+    if reduce:
+        pos, graph, graph_rev = _reduced_graph(network, np.union1d(src, dst))
+        s, d = pos[src], pos[dst]
     else:
-        core_t = dijkstra(ch.csr_reverse, directed=True, indices=cd, limit=limit_s)[:, cs].T
-    si = np.searchsorted(cs, ch.core_pos[s_ends])
-    di = np.searchsorted(cd, ch.core_pos[d_ends])
-    si = np.minimum(si, len(cs) - 1)
-    di = np.minimum(di, len(cd) - 1)
-    out = np.full((len(src), len(dst)), np.inf)
-    with np.errstate(invalid="ignore"):
-        for a in range(2):
-            for b in range(2):
-                t = s_cost[:, a][:, None] + core_t[si[:, a]][:, di[:, b]] + d_cost[:, b][None, :]
-                np.minimum(out, t, out=out)
-    # pairs on the same chain can also travel along it without reaching an end
-    same = (ch.chain[src][:, None] == ch.chain[dst][None, :]) & (ch.chain[src][:, None] >= 0)
-    if same.any():
-        i, j = np.nonzero(same)
-        s, d = src[i], dst[j]
-        ahead = ch.chain_pos[d] > ch.chain_pos[s]  # destination further along a -> b
-        fwd_ok = ch.broken_fwd[d] == ch.broken_fwd[s]
-        bwd_ok = ch.broken_bwd[d] == ch.broken_bwd[s]
-        t_f = np.where(ahead & fwd_ok, ch.offset_fwd[d] - ch.offset_fwd[s], np.inf)
-        t_b = np.where(~ahead & bwd_ok, ch.offset_bwd[s] - ch.offset_bwd[d], np.inf)
-        # same node: zero
-        t = np.where(s == d, 0.0, np.minimum(t_f, t_b))
-        out[i, j] = np.minimum(out[i, j], t)
-    out[out > limit_s] = np.inf
-    return out
+        graph, graph_rev, s, d = network.csr, network.csr_reverse, src, dst
+    if forward:
+        return dijkstra(graph, directed=True, indices=s, limit=limit_s)[:, d]
+    return dijkstra(graph_rev, directed=True, indices=d, limit=limit_s)[:, s].T
 
 
 def _one_to_all(network: RoadNetwork, src: np.ndarray, limit_s: float, reverse: bool) -> np.ndarray:
