@@ -137,7 +137,8 @@ def _table(result, args) -> str:
         lines.append(f"Objective ({what}): {_fmt(res.objective, digits)} (existing sites alone: "
                      f"{_fmt(res.baseline, digits)}); status {res.status}")
     if res.model != "greedy" and res.greedy_objective is not None:
-        lines.append(f"Greedy with the same k: {_fmt(res.greedy_objective, digits)} (gap {_fmt(res.gap, digits)}"
+        lines.append(("Greedy set cover" if res.model == "lscp" else "Greedy with the same k")
+                     + f": {_fmt(res.greedy_objective, digits)} (gap {_fmt(res.gap, digits)}"
                      + (f", {res.gap_pct:.2f} %" if res.gap_pct is not None and pd.notna(res.gap_pct) else "") + ")")
     if res.message:
         lines.append(f"Note: {res.message}")

@@ -616,8 +616,8 @@ class LSCP(LocationModel):
         if lost.any():
             notes.append(
                 f"{int(lost.sum())} commune(s) ({inst.population[lost].sum():.0f} inhabitants) cannot be brought "
-                f"within {T:g} min by any candidate and are excluded from the covering constraints: "
-                f"{', '.join(inst.codes[lost])}")
+                f"within {T:g} min by any candidate and are excluded from the covering constraints (see excluded): "
+                f"{_few(inst.codes[lost], 20)}")
         rows = np.flatnonzero(coverable)
         sub = A[rows]
         status, chosen, n_var, n_con, msg = set_cover(sub, self.time_limit_s)

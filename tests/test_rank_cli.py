@@ -1,0 +1,85 @@
+"""`fsgeo rank` through the installed console script, on the embedded Haute-Saône data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+
+import pytest
+
+FSGEO = shutil.which("fsgeo")
+pytestmark = pytest.mark.skipif(FSGEO is None, reason="the fsgeo console script is not installed (pip install -e .)")
+
+
+def fsgeo(*args, check=True):
+    proc = subprocess.run([FSGEO, "rank", *map(str, args)], capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_all_communes_mclp_json():
+    out = json.loads(fsgeo("--all-communes", "--min-population", 400, "--k", 2, "--model", "mclp",
+                           "--threshold", 12, "--format", "json").stdout)
+    assert {"model", "k", "threshold", "objective", "chosen", "candidates"} <= set(out)
+    assert out["model"] == "mclp" and out["k"] == 2 and out["threshold"] == 12 and out["status"] == "optimal"
+    assert 1 <= len(out["chosen"]) <= 2
+    first = out["chosen"][0]
+    assert {"id", "name", "commune_code", "lon", "lat", "kind", "gain_population", "rank", "parent_id",
+            "parent_minutes"} <= set(first)
+    # the optimum is what the baseline plus the marginal gains add up to, and greedy does not beat it
+    assert out["objective"] == out["baseline"] + sum(c["gain_population"] for c in out["chosen"])
+    assert out["greedy_objective"] <= out["objective"]
+    # candidates: communes of >= 400 inhabitants hosting no site, ranked
+    assert all(c["id"] == c["commune_code"] for c in out["candidates"])
+    assert [c["rank"] for c in out["candidates"]] == list(range(1, len(out["candidates"]) + 1))
+    ranked = [c["gain_population"] for c in out["candidates"]]
+    assert ranked == sorted(ranked, reverse=True)
+
+
+def test_candidates_file_csv_output_with_antenna(tmp_path):
+    cands = tmp_path / "mayors.csv"
+    cands.write_text("id,name,insee,lat,lon,kind,parent\nB,Ambiévillers,70013,,,antenne,\n"
+                     "C,Salle des fêtes,,47.62,6.15,antenna,2494\nP,Jussey,70292,,,,\n", encoding="utf-8")
+    out = tmp_path / "out" / "rank.csv"
+    proc = fsgeo("--candidates", cands, "--k", 2, "--threshold", 12, "--format", "csv", "--out", out)
+    assert proc.stdout == ""
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))}
+    assert set(rows) == {"B", "C", "P"}
+    assert rows["C"]["chosen_rank"] == "1" and rows["C"]["parent_id"] == "2494"
+    assert rows["C"]["parent_source"] == "declared" and float(rows["C"]["parent_minutes"]) > 0
+    assert rows["B"]["chosen_rank"] == "2" and rows["B"]["parent_source"] == "nearest"
+    assert rows["P"]["chosen_rank"] == "" and rows["P"]["kind"] == "principal"
+    assert rows["C"]["name"] == "Salle des fêtes" and rows["C"]["commune_code"] == "70550"
+
+
+def test_table_output_lscp():
+    text = fsgeo("--all-communes", "--min-population", 1000, "--model", "lscp", "--threshold", 15).stdout
+    assert "set covering (exact, HiGHS)" in text and "status optimal" in text
+    assert "Chosen new sites" in text and "Candidates on their own" in text
+    # communes no candidate of >= 1000 inhabitants can bring within 15 min are listed, not dropped
+    assert "Communes the model could not help" in text and "no candidate within 15 min" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--candidates", "missing.csv"], "missing.csv: file not found"),
+    (["--all-communes", "--candidates", "x.csv"], "not allowed with argument"),
+    (["--candidates", "x.csv", "--min-population", "10"], "--min-population only applies with --all-communes"),
+    (["--all-communes", "--k", "-1"], "must be >= 0"),
+    (["--all-communes", "--model", "fastest"], "invalid choice"),
+    (["--all-communes", "--as-of", "2022-13-01"], "invalid date"),
+])
+def test_errors_are_one_line_exit_2(tmp_path, args, message):
+    proc = subprocess.run([FSGEO, "rank", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_candidate_row_is_named(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,insee\nA,70013\nB,99999\n", encoding="utf-8")
+    proc = fsgeo("--candidates", bad, check=False)
+    assert proc.returncode == 2 and "bad.csv: row 2 (id 'B'): unknown commune code '99999'" in proc.stderr
