@@ -423,7 +423,8 @@ def coverage_map(
         tiles_arg = None
     else:
         tiles_arg = tiles
-    m = folium.Map(tiles=tiles_arg, control_scale=True, prefer_canvas=False)
+    # fractional zoom so that fitting the bounds fills the window instead of halving the scale
+    m = folium.Map(tiles=tiles_arg, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
     if title:
         m.get_root().title = escape(title)
     if tiles_arg is None:

@@ -238,3 +238,50 @@ def test_screenshot_shows_a_coloured_map(rendered):
     green = (pixels[:, 1] - pixels[:, 0] > 60) & (pixels[:, 1] - pixels[:, 2] > 30)
     assert green.mean() > 0.005
     assert len(np.unique(pixels[::7], axis=0)) > 50
+
+
+CANDIDATES_CSV = """id,name,lat,lon,kind
+c1,Candidate <one>,47.75,5.95,principal
+c2,Antenne test,47.48,5.68,antenna
+c3,Cand 3,47.62,6.15,principal
+"""
+
+
+def test_cli_export_of_the_embedded_data(tmp_path, capsys):
+    """fsgeo rank --format json -> fsgeo map --rank-json on the real data, rendered offline."""
+    import json
+
+    from fsgeo import coverage, datasets
+    from fsgeo.cli import main
+
+    cands = tmp_path / "candidates.csv"
+    cands.write_text(CANDIDATES_CSV, encoding="utf-8")
+    rank = tmp_path / "rank.json"
+    common = ["--as-of", "2021-01-01", "--own-departement-only"]
+    assert main(["rank", "--candidates", str(cands), "--k", "2", "--format", "json", "--out", str(rank), *common]) == 0
+    ranked = json.loads(rank.read_text(encoding="utf-8"))
+    assert len(ranked["chosen"]) >= 1
+    page = tmp_path / "real.html"
+    assert main(["map", "--rank-json", str(rank), "--catchment-bands", "10,20", "--no-tiles", "--out", str(page),
+                 *common]) == 0
+    capsys.readouterr()
+    shot = tmp_path / "real.png"
+    dom_html = _chromium("--dump-dom", page.as_uri(), cwd=tmp_path).stdout
+    _chromium("--window-size=1280,900", f"--screenshot={shot}", page.as_uri(), cwd=tmp_path)
+    print(f"\nreal-data map screenshot: {shot}")
+    dom = _Dom()
+    dom.feed(dom_html)
+
+    communes = datasets.load_communes()
+    sites = coverage.select_sites(datasets.load_sites(), communes, own_departement_only=True, as_of="2021-01-01")
+    zones = coverage.underserved_zones(
+        coverage.access_times(communes, sites, threshold_min=20, own_departement_only=True, as_of="2021-01-01"))
+    assert dom.count("path", "fsgeo-commune") == len(communes) == 536
+    assert dom.count("path", "fsgeo-catchment-20") == len(sites) > 0  # one 20-min polygon per site
+    assert dom.count("path", "fsgeo-catchment-10") == 0  # switched off at first
+    assert dom.count("path", "fsgeo-zone") == len(zones) > 0
+    assert dom.count("div", "fsgeo-site") == len(sites)
+    assert dom.count("div", "fsgeo-chosen") == len(ranked["chosen"])
+    assert dom.count("div", "fsgeo-candidate") == len(ranked["candidates"]) == 3
+    text = " ".join(dom.text)
+    assert "Haute-Saône: drive time to France Services, sites as of 2021-01-01" in text

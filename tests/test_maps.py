@@ -341,3 +341,68 @@ def test_html_is_valid_json_in_geojson(full_html):
     tips = [f["properties"].get("tip", "") for b in blobs for f in json.loads(b)["features"]]
     assert any("&lt;img src=x onerror=" in t for t in tips)
     assert any("nearest: Vesoul &lt;FS&gt;" in t for t in tips)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# fsgeo map (CLI) on the embedded data
+
+CANDIDATES_CSV = """id,name,lat,lon,kind
+c1,Candidate <one>,47.75,5.95,principal
+c2,Antenne test,47.48,5.68,antenna
+c3,Cand 3,47.62,6.15,principal
+"""
+
+
+def _geojson_blobs(html: str) -> list[dict]:
+    return [json.loads(b) for b in re.findall(r"_add\((\{.*?\})\);\n", html)]
+
+
+def test_cli_map_with_candidates(tmp_path, capsys):
+    from fsgeo import datasets
+    from fsgeo.cli import main
+
+    cands = tmp_path / "candidates.csv"
+    cands.write_text(CANDIDATES_CSV, encoding="utf-8")
+    out = tmp_path / "out" / "map.html"
+    rc = main(["map", "--candidates", str(cands), "--k", "2", "--as-of", "2021-01-01", "--no-catchments",
+               "--no-tiles", "--out", str(out)])
+    assert rc == 0
+    said = capsys.readouterr().out
+    assert f"wrote {out}" in said and "3 candidates, 2 chosen" in said
+    html = out.read_text(encoding="utf-8")
+    assert html.count('"className": "fsgeo-icon fsgeo-chosen"') == 2
+    assert html.count('"className": "fsgeo-icon fsgeo-candidate"') == 3
+    assert "Candidate &lt;one&gt;" in html and "Candidate <one>" not in html
+    assert "L.tileLayer" not in html and "<script src=" not in html
+    features = [f for b in _geojson_blobs(html) for f in b["features"]]
+    commune_codes = {f["properties"]["code"] for f in features if "above" in f["properties"]}
+    assert commune_codes == set(datasets.load_communes()["code"])
+    # sites as of 2021-01-01 only
+    n_sites = int(re.search(r"(\d+) sites", said).group(1))
+    sites = datasets.load_sites()
+    assert n_sites == int((sites["labelled_on"].fillna("0000") <= "2021-01-01").sum()) < len(sites)
+    assert html.count('"className": "fsgeo-icon fsgeo-site ') == n_sites
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        (None, ["--rank-json", "{dir}/missing.json"], "missing.json: file not found"),
+        ("{not json", ["--rank-json", "{file}"], "rank.json: not valid JSON"),
+        ('{"candidates": []}', ["--rank-json", "{file}"], "expected the JSON of 'fsgeo rank --format json'"),
+        ('{"chosen": [{"id": "x", "lon": 6.1, "lat": "north"}]}', ["--rank-json", "{file}"],
+         "rank.json: chosen[0] (id 'x'): missing or invalid lon/lat"),
+        ('{"chosen": []}', ["--rank-json", "{file}", "--k", "2"], "--k and --model only apply with --candidates"),
+    ],
+)
+def test_cli_map_bad_input(tmp_path, capsys, content, args, message):
+    from fsgeo.cli import main
+
+    f = tmp_path / "rank.json"
+    if content is not None:
+        f.write_text(content, encoding="utf-8")
+    argv = ["map", "--out", str(tmp_path / "m.html")] + [a.format(dir=tmp_path, file=f) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.html").exists()
