@@ -406,3 +406,14 @@ def test_cli_map_bad_input(tmp_path, capsys, content, args, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "m.html").exists()
+
+
+def test_unknown_external_assets_are_kept_with_a_warning(inputs):
+    from folium.plugins import Fullscreen
+
+    m = maps.coverage_map(inputs["access"], inputs["sites"], tiles=False)
+    Fullscreen().add_to(m)  # a plugin whose JS only exists on a CDN
+    with pytest.warns(UserWarning, match=r"Control\.FullScreen.*not available offline"):
+        html = maps.map_html(m, inline_assets=True)
+    assert re.search(r'<script src="https://[^"]+Control\.FullScreen[^"]*\.js"', html)
+    assert not re.search(r'<script src="[^"]+leaflet\.js"', html)
