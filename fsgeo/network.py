@@ -369,6 +369,12 @@ class RoadNetwork:
         for col in ("u", "v"):
             if col not in edges.columns:
                 raise ValueError(f"{path}: layer 'edges' needs a {col!r} column")
+        known = pd.Index(node_frame.index)
+        ends = [pd.to_numeric(edges[c], errors="coerce") for c in ("u", "v")]
+        unknown = ~(ends[0].isin(known) & ends[1].isin(known))
+        if unknown.any():
+            rows = edges.index[unknown][:10].tolist()
+            raise ValueError(f"{path}: layer 'edges' rows {rows} reference node ids absent from layer 'nodes'")
         if "highway" in edges.columns:
             edges = _osm_edges_from_frame(edges, prof, str(path))
         elif "road_class" in edges.columns:
