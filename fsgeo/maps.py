@@ -142,7 +142,8 @@ def _round_geoms(geoms: gpd.GeoSeries) -> np.ndarray:
 
 
 def band_edges(bands: Sequence[float] | None = None, threshold_min: float | None = None) -> tuple[float, ...]:
-    """Upper edges of the minute classes, minutes: ``bands`` (default ``settings.summary_bands_min``) plus the threshold."""
+    """Upper edges of the minute classes, minutes: ``bands`` (default ``settings.summary_bands_min``) plus the
+    threshold."""
     values = set(float(b) for b in (settings.summary_bands_min if bands is None else bands))
     if threshold_min is not None:
         values.add(float(threshold_min))
@@ -707,7 +708,8 @@ def _legend_html(title, edges, colors, cls, population, threshold, catch_bands, 
     if catch_bands:
         h.append('<div class="fsgeo-sub">Catchments</div>')
         for band, color in zip(catch_bands, _catchment_colors(len(catch_bands))):
-            h.append(f'<div class="row"><span class="ln" style="border-color:{color}"></span>≤ {_fmt_num(band)} min</div>')
+            h.append(f'<div class="row"><span class="ln" style="border-color:{color}"></span>'
+                     f"≤ {_fmt_num(band)} min</div>")
     if zones is not None and len(zones):
         h.append(
             f'<div class="row"><span class="ln" style="border-color:{ZONE_COLOR}"></span>'
@@ -721,13 +723,16 @@ def _legend_html(title, edges, colors, cls, population, threshold, catch_bands, 
         ("neighbour_antenna", "neighbouring antenna"),
     ):
         if counts.get(key) or key in ("principal", "antenna"):
-            h.append(f'<div class="row"><span class="ico">{SITE_STYLES[key][1]}</span>{label} ({counts.get(key, 0)})</div>')
+            h.append(f'<div class="row"><span class="ico">{SITE_STYLES[key][1]}</span>'
+                     f"{label} ({counts.get(key, 0)})</div>")
     if candidates is not None and len(candidates):
-        h.append(f'<div class="row"><span class="ico">{_svg_square(CANDIDATE_COLOR, 13)}</span>candidate ({len(candidates)})</div>')
+        h.append(f'<div class="row"><span class="ico">{_svg_square(CANDIDATE_COLOR, 13)}</span>'
+                 f"candidate ({len(candidates)})</div>")
     if chosen is not None and len(chosen):
         h.append(
             '<div class="row"><span class="ico"><span class="fsgeo-rank" style="width:14px;height:14px;'
-            f'line-height:14px;font-size:9px;border-width:1px">1</span></span>chosen new site, by rank ({len(chosen)})</div>'
+            'line-height:14px;font-size:9px;border-width:1px">1</span></span>'
+            f"chosen new site, by rank ({len(chosen)})</div>"
         )
     return "".join(h)
 
@@ -738,9 +743,12 @@ def _legend_html(title, edges, colors, cls, population, threshold, catch_bands, 
 #: local copies of the assets, first found wins: pip packages XStatic-Leaflet / XStatic-jQuery, then Debian's
 #: libjs-leaflet / libjs-jquery
 _ASSET_SOURCES = {
-    "leaflet.js": [("XStatic-Leaflet", "xstatic/pkg/leaflet/data/leaflet.js"), (None, "/usr/share/javascript/leaflet/leaflet.js")],
-    "leaflet.css": [("XStatic-Leaflet", "xstatic/pkg/leaflet/data/leaflet.css"), (None, "/usr/share/javascript/leaflet/leaflet.css")],
-    "jquery.js": [("XStatic-jQuery", "xstatic/pkg/jquery/data/jquery.min.js"), (None, "/usr/share/javascript/jquery/jquery.min.js")],
+    "leaflet.js": [("XStatic-Leaflet", "xstatic/pkg/leaflet/data/leaflet.js"),
+                   (None, "/usr/share/javascript/leaflet/leaflet.js")],
+    "leaflet.css": [("XStatic-Leaflet", "xstatic/pkg/leaflet/data/leaflet.css"),
+                    (None, "/usr/share/javascript/leaflet/leaflet.css")],
+    "jquery.js": [("XStatic-jQuery", "xstatic/pkg/jquery/data/jquery.min.js"),
+                  (None, "/usr/share/javascript/jquery/jquery.min.js")],
 }
 #: folium's default assets that an fsgeo map does not use (Bootstrap, Awesome Markers and their fonts)
 _UNUSED_DEFAULTS = re.compile(r"bootstrap|awesome-markers|awesome\.rotate|fontawesome|glyphicons", re.I)

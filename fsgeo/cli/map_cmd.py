@@ -57,7 +57,8 @@ def register(subparsers) -> None:
                    help="no base map tiles (for offline machines): a plain background, everything else drawn")
     p.add_argument("--cdn", action="store_true",
                    help="load Leaflet from a CDN instead of embedding it (smaller file, needs the network)")
-    p.add_argument("--title", default=None, help="title shown on the map (default: the département and the --as-of date)")
+    p.add_argument("--title", default=None,
+                   help="title shown on the map (default: the département and the --as-of date)")
     p.add_argument("--progress", action="store_true", help="show progress bars")
     add_data_args(p)
     p.set_defaults(func=run)
