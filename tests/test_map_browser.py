@@ -35,7 +35,8 @@ TITLE = "Browser check <Haute-Saône>"
 
 # test-only, first thing in <head>: an alert() would block headless Chromium, record it instead
 ALERT_TRAP = """<head>
-<script>window.alert = function (m) { document.documentElement.setAttribute("data-alert", String(m)); };</script>"""
+<script>window.alert = function (m) { document.documentElement.setAttribute("data-alert", String(m)); };</script>
+<style>.leaflet-popup { transition: none !important; opacity: 1 !important; }</style>"""  # screenshot under virtual time
 
 # test-only: open the popup / tooltip carrying the hostile strings, then mark that the harness ran
 HARNESS = """
