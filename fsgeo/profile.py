@@ -198,8 +198,9 @@ class CarProfile:
     max_snap_m : float
         Points farther than this from every node are reported ``too_far`` instead of routed, metres.
     direct_leg : bool
-        Also connect every origin to every destination by a straight leg (same detour factor and connector speed),
-        so that two nearby points far from the network are not routed through it (a point to itself is 0 minutes).
+        Join an origin and a destination closer to each other than the sum of their snap distances (both in the same
+        gap of the network) by a straight leg (same detour factor and connector speed) instead of through the network:
+        a point to itself is 0 minutes, two villages 1 km apart and 2 km from the nearest road are not 8 km apart.
     """
 
     highway_speeds_kmh: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HIGHWAY_SPEEDS_KMH))

