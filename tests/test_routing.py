@@ -98,12 +98,15 @@ def test_embedded_commune_matrix_matches_networkx(embedded, embedded_nx, commune
                                rtol=1e-12)
 
 
-def test_helsinki_random_pairs_match_networkx(helsinki, helsinki_nx):
+@pytest.mark.parametrize("reduce_from", [1, 10_000])                  # reduced graph always / never
+def test_helsinki_random_pairs_match_networkx(helsinki, helsinki_nx, monkeypatch, reduce_from):
+    monkeypatch.setattr(routing, "_REDUCE_MIN_SOURCES", reduce_from)
+    helsinki._cache.pop("reduced", None)
     rng = np.random.default_rng(0)
     main = helsinki.node_ids[helsinki.main_component]
     origins = node_points(helsinki, rng.choice(main, 60, replace=False), "o")
     dests = node_points(helsinki, rng.choice(helsinki.node_ids, 70, replace=False), "d")  # some off the main part
-    big = travel_time_matrix(helsinki, origins, dests, on_snap_error="nan")   # >= 48 sources: reduced graph
+    big = travel_time_matrix(helsinki, origins, dests, on_snap_error="nan")
     for k, o in enumerate(origins.index[:25]):
         lengths = nx.single_source_dijkstra_path_length(helsinki_nx, int(o[1:]), weight="travel_time")
         for j, d in enumerate(dests.index):
@@ -248,7 +251,7 @@ def test_bad_input(embedded, communes):
 
 
 # -- cutoffs and nearest ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n_points", [20, 120])                      # plain and reduced-graph paths
+@pytest.mark.parametrize("n_points", [20, 200])                      # plain and reduced-graph paths
 def test_cutoff_semantics(embedded, communes, n_points):
     pts = communes.iloc[:n_points]
     full = travel_time_matrix(embedded, pts, communes).to_numpy()
