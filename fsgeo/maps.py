@@ -42,6 +42,8 @@ __all__ = [
     "band_labels",
     "band_colors",
     "local_asset",
+    "notebook_html",
+    "show",
 ]
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -843,3 +845,73 @@ def save_map(m: folium.Map, path, inline_assets: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(map_html(m, inline_assets=inline_assets), encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# inline display in Jupyter, offline
+
+#: folium element names end with a random 32-hex suffix (``map_3f2a...``); ``stable_ids`` renumbers them
+_FOLIUM_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9A-Za-z])")
+_CSS_LENGTH = re.compile(r"\d+(\.\d+)?(px|%|em|rem|vh|vw)?")
+
+
+def _css_length(value, what: str) -> str:
+    text = str(value).strip()
+    if not _CSS_LENGTH.fullmatch(text):
+        raise ValueError(f"{what} must be a CSS length such as 500, '500px' or '100%', got {value!r}")
+    return text + "px" if text[-1].isdigit() else text
+
+
+def _stable_ids(page: str) -> str:
+    numbers: dict[str, str] = {}
+    return _FOLIUM_ID.sub(lambda mt: numbers.setdefault(mt.group(0), f"{len(numbers) + 1:032d}"), page)
+
+
+def notebook_html(m: folium.Map, height=520, width="100%", inline_assets: bool = True, stable_ids: bool = True) -> str:
+    """An ``<iframe>`` element showing ``m``, for a notebook output cell, with no network needed.
+
+    folium's own notebook display loads Leaflet from a CDN; here the page is :func:`map_html` with Leaflet and
+    jQuery embedded (``inline_assets``), HTML-escaped into the iframe's ``srcdoc``. The iframe is sandboxed
+    (scripts allowed, no access to the notebook page).
+
+    Parameters
+    ----------
+    m : folium.Map
+        E.g. a :func:`coverage_map`.
+    height, width : int or str
+        Iframe size: a number of pixels or a CSS length (``"100%"``).
+    inline_assets : bool, default True
+        Embed Leaflet/jQuery (offline); False links them from the CDN (smaller output, needs the network).
+    stable_ids : bool, default True
+        Renumber folium's random element ids in order of appearance, so the same map gives the same output
+        (committed notebooks do not change when re-run).
+
+    Returns
+    -------
+    str
+        The iframe HTML, in a ``<div>``.
+    """
+    h, w = _css_length(height, "height"), _css_length(width, "width")
+    page = map_html(m, inline_assets=inline_assets)
+    if stable_ids:
+        page = _stable_ids(page)
+    # wrapped in a <div>: IPython warns about HTML output that starts with <iframe>
+    return (
+        f'<div class="fsgeo-map-output"><iframe class="fsgeo-map-frame" srcdoc="{_html.escape(page, quote=True)}" '
+        f'style="width:{w};height:{h};border:1px solid #ddd" '
+        'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox"></iframe></div>'
+    )
+
+
+def show(m: folium.Map, height=520, width="100%", inline_assets: bool = True, stable_ids: bool = True):
+    """Display ``m`` inline in Jupyter without the network: ``maps.show(maps.coverage_map(...))``.
+
+    Same parameters as :func:`notebook_html`; returns an ``IPython.display.HTML`` object (the last expression of a
+    cell is displayed).
+    """
+    try:
+        from IPython.display import HTML
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        raise ImportError("fsgeo.maps.show needs IPython (pip install 'fsgeo[notebooks]'); "
+                          "use save_map to write an HTML file instead") from None
+    return HTML(notebook_html(m, height=height, width=width, inline_assets=inline_assets, stable_ids=stable_ids))
