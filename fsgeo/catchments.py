@@ -90,7 +90,29 @@ def _network_segments(network):
     with np.errstate(invalid="ignore", divide="ignore"):
         f0 = np.where(tot > 0, (cum[:-1] - base) / tot, 0.0)
         f1 = np.where(tot > 0, (cum[1:] - base) / tot, 1.0)
+    # the same road stored in the other direction: segment B -> A of another row (two-way roads)
+    key = np.round(np.stack([a[:, 0], a[:, 1], b[:, 0], b[:, 1]], axis=1), 3)
+    fwd = pd.DataFrame(key, columns=["x0", "y0", "x1", "y1"])
+    fwd["row"] = np.arange(len(key))
+    rev = pd.DataFrame(key[:, [2, 3, 0, 1]], columns=["x0", "y0", "x1", "y1"])
+    rev["twin"] = np.arange(len(key))
+    m = fwd.merge(rev, on=["x0", "y0", "x1", "y1"], how="inner")
+    m = m[(m["row"] != m["twin"]) & (seg_edge[m["row"].to_numpy()] != seg_edge[m["twin"].to_numpy()])]
+    m = m.drop_duplicates("row")
+    twin = np.full(len(key), -1)
+    twin[m["row"].to_numpy()] = m["twin"].to_numpy()
+    # a twin must point back (parallel duplicates could pair unevenly): keep mutual pairs only
+    ok = twin >= 0
+    ok[ok] = twin[twin[ok]] == np.flatnonzero(ok)
+    twin[~ok] = -1
+    has_in = np.zeros(len(nodes_xy), bool)
+    has_in[ev] = True
+    has_out = np.zeros(len(nodes_xy), bool)
+    has_out[eu] = True
     return {
+        "twin": twin,
+        "has_in": has_in,
+        "has_out": has_out,
         "nodes_xy": nodes_xy,
         "edge_u": eu,
         "edge_v": ev,
@@ -121,22 +143,64 @@ def _pace(network, connector_speed_kmh=None, detour_factor=None, max_radius_m=No
 # --------------------------------------------------------------------------------------------------------------------
 # geometry of one band
 # --------------------------------------------------------------------------------------------------------------------
-_UNIT = np.stack(
-    [np.cos(np.linspace(0, 2 * np.pi, CIRCLE_VERTICES, endpoint=False)), np.sin(np.linspace(0, 2 * np.pi, CIRCLE_VERTICES, endpoint=False))],
-    axis=1,
-)
+_ANGLES = np.linspace(0, 2 * np.pi, CIRCLE_VERTICES, endpoint=False)
 
 
 def _tapered(ax, ay, ra, bx, by, rb):
-    """Convex hulls of pairs of circles (A, ra) and (B, rb), vectorised; radii in metres."""
-    ca = np.stack([ax, ay], axis=1)[:, None, :] + ra[:, None, None] * _UNIT[None]
-    cb = np.stack([bx, by], axis=1)[:, None, :] + rb[:, None, None] * _UNIT[None]
-    pts = np.concatenate([ca, cb], axis=1)
-    return shapely.convex_hull(shapely.multipoints(pts))
+    """Convex hulls of pairs of circles (A, ra) and (B, rb) as polygons, vectorised; metres.
+
+    The hull is bounded by the two outer tangents and by an arc of each circle; arcs are drawn through a fixed grid
+    of ``CIRCLE_VERTICES`` directions plus the tangent points, so every polygon has the same number of vertices (all
+    on the true circles: the polygon is inscribed, never larger than the exact shape).
+    """
+    ax, ay, ra, bx, by, rb = (np.asarray(v, dtype=float) for v in (ax, ay, ra, bx, by, rb))
+    n = len(ax)
+    k = CIRCLE_VERTICES
+    dx, dy = bx - ax, by - ay
+    dist = np.hypot(dx, dy)
+    # one circle inside the other (or both at one point): the hull is the larger circle
+    inside = dist <= np.abs(ra - rb) + 1e-9
+    a_big = inside & (ra >= rb)
+    b_big = inside & ~a_big
+    ax, ay, ra = np.where(b_big, bx, ax), np.where(b_big, by, ay), np.where(b_big, rb, ra)
+    bx, by, rb = np.where(a_big, ax, bx), np.where(a_big, ay, by), np.where(a_big, ra, rb)
+    phi = np.arctan2(dy, dx)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(inside, np.pi / 2, np.arccos(np.clip((ra - rb) / np.where(dist > 0, dist, 1.0), -1.0, 1.0)))
+    start = phi - beta
+    # grid directions measured from the first tangent direction, sorted: the first ones (< 2 beta) are on B's arc
+    rel = np.mod(_ANGLES[None, :] - start[:, None], 2 * np.pi)
+    rel.sort(axis=1)
+    on_b = rel < (2 * beta)[:, None]
+    nb = on_b.sum(axis=1)
+    ang = start[:, None] + rel
+    cx = np.where(on_b, bx[:, None], ax[:, None])
+    cy = np.where(on_b, by[:, None], ay[:, None])
+    r = np.where(on_b, rb[:, None], ra[:, None])
+    out = np.empty((n, k + 5, 2))
+    j = np.arange(k)[None, :]
+    pos = np.where(j < nb[:, None], j + 1, j + 3)
+    rows = np.repeat(np.arange(n)[:, None], k, axis=1)
+    out[rows, pos, 0] = cx + r * np.cos(ang)
+    out[rows, pos, 1] = cy + r * np.sin(ang)
+    end = phi + beta
+    i = np.arange(n)
+    out[i, 0] = np.stack([bx + rb * np.cos(start), by + rb * np.sin(start)], axis=1)
+    out[i, nb + 1] = np.stack([bx + rb * np.cos(end), by + rb * np.sin(end)], axis=1)
+    out[i, nb + 2] = np.stack([ax + ra * np.cos(end), ay + ra * np.sin(end)], axis=1)
+    out[i, k + 3] = np.stack([ax + ra * np.cos(start), ay + ra * np.sin(start)], axis=1)
+    out[i, k + 4] = out[i, 0]
+    return shapely.polygons(out)
 
 
 def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
-    """Road pieces from which the site is reachable within ``band_s`` and their remaining times.
+    """Road pieces from which the site is reachable within ``band_s``, with their widening radii.
+
+    Along a directed segment the time to the site is linear in the position ``s`` (0 at its start, 1 at its end):
+    ``tau(s) = c + d * s``. A segment keeps the part where ``tau <= band_s`` (the cut), and, when the same road is
+    also stored in the other direction, only the part where it is the faster of the two ways (the other way covers
+    the rest): the pieces of a two-way road then meet at one point instead of overlapping, which keeps the union
+    small.
 
     Parameters
     ----------
@@ -156,40 +220,57 @@ def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
     Returns
     -------
     dict of arrays
-        ``ax, ay, bx, by`` (metres, the kept piece of each segment), ``ra, rb`` (widening radii, metres),
-        ``seg`` (segment row).
+        ``ax, ay, bx, by`` (metres, the kept pieces), ``ra, rb`` (widening radii at both ends, metres, capped),
+        ``seg`` (segment row of each piece), ``ta, tb`` (seconds to the site at both ends).
     """
     e = seg["seg_edge"]
     te = seg["edge_t"][e]
+    f0, f1 = seg["f0"], seg["f1"]
     if to_site:
-        # point at fraction f drives the rest of the edge to v, then on: tau(f) = T[v] + (1 - f) te
+        # a point at fraction f of the edge drives the rest of it to v, then on: tau(f) = T[v] + (1 - f) te
         a0 = node_s[seg["edge_v"]][e] + te
         slope = -te
     else:
         a0 = node_s[seg["edge_u"]][e]
         slope = te
-    f0, f1 = seg["f0"], seg["f1"]
-    tmin = a0 + slope * np.where(slope < 0, f1, f0)
-    keep = np.isfinite(tmin) & (tmin <= band_s)
+    c = a0 + slope * f0  # tau at the segment's start (seconds)
+    d = slope * (f1 - f0)  # change of tau along the segment (seconds)
+    lo = np.zeros(len(c))
+    hi = np.ones(len(c))
+    finite = np.isfinite(c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # cut: c + d s <= band
+        s_cut = (band_s - c) / d
+        lo = np.where(d < 0, np.maximum(lo, s_cut), lo)
+        hi = np.where(d > 0, np.minimum(hi, s_cut), hi)
+        flat_out = (d == 0) & (c > band_s)
+        # twin: keep where c + d s <= c' + d' (1 - s), i.e. (d + d') s <= c' + d' - c
+        tw = seg["twin"]
+        has = (tw >= 0) & finite
+        has[has] = np.isfinite(c[tw[has]])
+        ct = np.where(has, c[np.where(tw >= 0, tw, 0)], np.inf)
+        dt_ = np.where(has, d[np.where(tw >= 0, tw, 0)], 0.0)
+        ee = d + dt_
+        rhs = ct + dt_ - c
+        s_tw = rhs / ee
+        lo = np.where(has & (ee < 0), np.maximum(lo, s_tw), lo)
+        hi = np.where(has & (ee > 0), np.minimum(hi, s_tw), hi)
+        # equal slopes: one way is faster all along; on a tie the lower segment row keeps it
+        rows = np.arange(len(c))
+        loses = has & (ee == 0) & ((rhs < 0) | ((rhs == 0) & (rows > tw)))
+    # (lo == hi: a single point, e.g. where the other way wins from the very start, which that way already covers)
+    keep = finite & ~flat_out & ~loses & (hi - lo > 1e-9)
     idx = np.flatnonzero(keep)
-    a0, slope, f0, f1 = a0[idx], slope[idx], f0[idx], f1[idx]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fcut = np.where(slope != 0, (band_s - a0) / slope, np.nan)
-    lo = np.where(slope < 0, np.maximum(f0, np.nan_to_num(fcut, nan=-np.inf)), f0)
-    hi = np.where(slope > 0, np.minimum(f1, np.nan_to_num(fcut, nan=np.inf)), f1)
-    lo = np.clip(lo, f0, f1)
-    hi = np.clip(hi, f0, f1)
-    span = f1 - f0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_lo = np.where(span > 0, (lo - f0) / span, 0.0)
-        s_hi = np.where(span > 0, (hi - f0) / span, 1.0)
+    lo, hi, c, d = lo[idx], hi[idx], c[idx], d[idx]
     ax0, ay0, bx0, by0 = seg["ax"][idx], seg["ay"][idx], seg["bx"][idx], seg["by"][idx]
-    ax = ax0 + s_lo * (bx0 - ax0)
-    ay = ay0 + s_lo * (by0 - ay0)
-    bx = ax0 + s_hi * (bx0 - ax0)
-    by = ay0 + s_hi * (by0 - ay0)
-    ra = np.maximum(band_s - (a0 + slope * lo), 0.0) * pace_mps
-    rb = np.maximum(band_s - (a0 + slope * hi), 0.0) * pace_mps
+    ax = ax0 + lo * (bx0 - ax0)
+    ay = ay0 + lo * (by0 - ay0)
+    bx = ax0 + hi * (bx0 - ax0)
+    by = ay0 + hi * (by0 - ay0)
+    ta = c + d * lo
+    tb = c + d * hi
+    ra = np.maximum(band_s - ta, 0.0) * pace_mps
+    rb = np.maximum(band_s - tb, 0.0) * pace_mps
     # the capped radius min(r, cap) is not linear along a piece whose radius crosses the cap: split it there, so
     # that each part has a linear radius (tapered part) or a constant one (capped part)
     cross = (ra - cap_m) * (rb - cap_m) < 0
@@ -206,7 +287,10 @@ def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
         by = np.concatenate([by, by[j]])
         ra = np.concatenate([ra, np.full(len(j), cap_m)])
         rb = np.concatenate([rb, rb[j]])
-        bx[j], by[j], rb[j] = mx, my, cap_m
+        tm = np.full(len(j), band_s - cap_m / pace_mps)
+        ta = np.concatenate([ta, tm])
+        tb = np.concatenate([tb, tb[j]])
+        bx[j], by[j], rb[j], tb[j] = mx, my, cap_m, tm
     return {
         "seg": idx,
         "ax": ax,
@@ -215,10 +299,22 @@ def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
         "by": by,
         "ra": np.minimum(ra, cap_m),
         "rb": np.minimum(rb, cap_m),
+        "ta": ta,
+        "tb": tb,
     }
 
 
-def band_polygon(seg, node_s, band_s, pace_mps, cap_m, site_xy=None, site_cap_m=None, to_site=True, min_radius_m=1.0):
+def _piece_polygons(seg, p, ra, rb, sel):
+    """Polygons of the selected pieces."""
+    idx = np.arange(len(ra))[sel]
+    if not len(idx):
+        return []
+    return [_tapered(p["ax"][idx], p["ay"][idx], ra[idx], p["bx"][idx], p["by"][idx], rb[idx])]
+
+
+def band_polygon(
+    seg, node_s, band_s, pace_mps, cap_m, site_xy=None, site_cap_m=None, to_site=True, min_radius_m=1.0, inner=None
+):
     """Catchment polygon (Lambert-93) of one site for one band.
 
     Parameters
@@ -239,6 +335,10 @@ def band_polygon(seg, node_s, band_s, pace_mps, cap_m, site_xy=None, site_cap_m=
         Direction of ``node_s`` (see :func:`reachable_pieces`).
     min_radius_m : float
         Road pieces are at least this wide (a piece reached with no time left would otherwise have no area).
+    inner : tuple (polygon, band_s), optional
+        The polygon of a smaller band of the same site: it is unioned in (bands nest by construction), and the
+        pieces it already holds unchanged (those whose radius is capped at both ends in the smaller band) are
+        skipped, which saves most of the union work for the larger bands.
 
     Returns
     -------
@@ -247,12 +347,14 @@ def band_polygon(seg, node_s, band_s, pace_mps, cap_m, site_xy=None, site_cap_m=
     p = reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=to_site)
     ra = np.maximum(p["ra"], min_radius_m)
     rb = np.maximum(p["rb"], min_radius_m)
-    parts = [_tapered(p["ax"], p["ay"], ra, p["bx"], p["by"], rb)] if len(ra) else []
-    # reachable nodes no kept piece ends at (no edge into them in this direction): their own disc
+    sel = slice(None)
+    if inner is not None:
+        # identical pieces in the smaller band: fully reachable there with at least cap / pace seconds to spare
+        sel = np.maximum(p["ta"], p["tb"]) > inner[1] - cap_m / pace_mps
+    parts = _piece_polygons(seg, p, ra, rb, sel)
+    # reachable nodes where no piece ends (no edge leads into them in this direction): their own disc
     ok = np.isfinite(node_s) & (node_s <= band_s)
-    covered = np.zeros(len(node_s), bool)
-    covered[(seg["edge_v"] if to_site else seg["edge_u"])[seg["seg_edge"][p["seg"]]]] = True
-    lone = np.flatnonzero(ok & ~covered)
+    lone = np.flatnonzero(ok & ~(seg["has_in"] if to_site else seg["has_out"]))
     if len(lone):
         r = np.maximum(np.minimum((band_s - node_s[lone]) * pace_mps, cap_m), min_radius_m)
         xy = seg["nodes_xy"][lone]
@@ -262,10 +364,12 @@ def band_polygon(seg, node_s, band_s, pace_mps, cap_m, site_xy=None, site_cap_m=
         if r > 0:
             x, y = float(site_xy[0]), float(site_xy[1])
             parts.append(_tapered(np.array([x]), np.array([y]), np.array([r]), np.array([x]), np.array([y]), np.array([r])))
+    if inner is not None and inner[0] is not None and not inner[0].is_empty:
+        parts.append(np.array([inner[0]], dtype=object))
     if not parts:
         return shapely.Polygon()
     geoms = np.concatenate(parts)
-    geoms = geoms[shapely.get_type_id(geoms) == 3]  # polygons only (degenerate hulls are points/lines)
+    geoms = geoms[np.isin(shapely.get_type_id(geoms), (3, 6))]  # polygons only (degenerate hulls are points/lines)
     if not len(geoms):
         return shapely.Polygon()
     return shapely.union_all(geoms)
@@ -340,12 +444,11 @@ def catchments(
     for i in it:
         prev = None
         for b in bands:
+            # each band is unioned with the previous one: nesting by construction
             poly = band_polygon(
-                seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], site_cap_m=np.inf if direct else cap
+                seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], site_cap_m=np.inf if direct else cap, inner=prev
             )
-            if prev is not None and not prev.is_empty:
-                poly = shapely.union(poly, prev)  # nesting by construction
-            prev = poly
+            prev = (poly, b * 60.0)
             rows.append({"site_id": ids[i], "site_name": names[i], "band_min": b})
             geoms.append(poly)
     geoms = np.array(geoms, dtype=object)
