@@ -439,7 +439,7 @@ class RoadNetwork:
         is_reversed = oneway_tag.isin(_REVERSED_VALUES).to_numpy() & is_oneway
         highway = tag("highway").to_numpy(dtype=object)
         maxspeed = tag("maxspeed").to_numpy(dtype=object)
-        speeds = np.array([_cached_speed(prof, h, m) for h, m in zip(highway, maxspeed)])
+        speeds = _osm_speeds(prof, highway, maxspeed)
         base = pd.DataFrame({
             "u": pedges["u"].to_numpy(np.int64), "v": pedges["v"].to_numpy(np.int64), "length_m": length,
             "road_class": highway, "speed_kmh": speeds, "travel_time_s": length / (speeds / 3.6),
@@ -575,16 +575,16 @@ def _truthy(value) -> bool:
     return bool(value) if not _is_null(value) else False
 
 
-_speed_cache: dict = {}
-
-
-def _cached_speed(prof: CarProfile, highway, maxspeed) -> float:
-    key = (id(prof), repr(highway), repr(maxspeed))
-    if key not in _speed_cache:
-        if len(_speed_cache) > 100_000:
-            _speed_cache.clear()
-        _speed_cache[key] = prof.osm_speed_kmh(highway, maxspeed)
-    return _speed_cache[key]
+def _osm_speeds(prof: CarProfile, highways, maxspeeds) -> np.ndarray:
+    """``prof.osm_speed_kmh`` for every edge, computed once per distinct (highway, maxspeed) pair, km/h."""
+    memo: dict = {}
+    out = np.empty(len(highways))
+    for i, (h, m) in enumerate(zip(highways, maxspeeds)):
+        key = (repr(h), repr(m))
+        if key not in memo:
+            memo[key] = prof.osm_speed_kmh(h, m)
+        out[i] = memo[key]
+    return out
 
 
 def _drivable(d: Mapping) -> bool:
@@ -657,7 +657,7 @@ def _osm_edges_from_frame(edges: gpd.GeoDataFrame, prof: CarProfile, source: str
         bad = edges.index[length.isna() | (length < 0)][:10].tolist()
         raise ValueError(f"{source}: layer 'edges' rows {bad} have a missing or negative {lcol}")
     maxspeed = edges["maxspeed"] if "maxspeed" in edges.columns else pd.Series([None] * len(edges), index=edges.index)
-    speeds = np.array([_cached_speed(prof, h, m) for h, m in zip(edges["highway"], maxspeed)])
+    speeds = _osm_speeds(prof, edges["highway"].tolist(), maxspeed.tolist())
     out = pd.DataFrame({
         "u": pd.to_numeric(edges["u"]).to_numpy(np.int64), "v": pd.to_numeric(edges["v"]).to_numpy(np.int64),
         "length_m": length.to_numpy(float), "road_class": edges["highway"].map(_join).to_numpy(dtype=object),
