@@ -339,3 +339,13 @@ def test_zero_time_edges_survive_reduction():
         assert t.tolist() == [[0.0, 7.0]]
         back = routing._node_to_node(net, np.array([2]), np.array([0]), np.inf, reduce=reduce)
         assert np.isinf(back).all()
+        # more origins than destinations: searched backwards on the transposed graph, zeros kept there too
+        towards = routing._node_to_node(net, np.array([0, 1]), np.array([2]), np.inf, reduce=reduce)
+        assert towards.tolist() == [[0.0], [0.0]]
+    # two-way version: a facility on a node (zero access leg) reached through a zero-time edge
+    two_way = RoadNetwork(nodes, gpd.GeoDataFrame({"u": [1, 2, 2, 3], "v": [2, 1, 3, 2],
+                                                   "travel_time_s": [0.0, 0.0, 7.0, 7.0]},
+                                                  geometry=[None] * 4, crs="EPSG:4326"))
+    pts = node_points(two_way, [1, 2, 3])
+    near = nearest(two_way, pts, pts.iloc[1:2])
+    assert near["minutes"].tolist() == [0.0, 0.0, 7 / 60] and near["facility"].tolist() == ["n2"] * 3
