@@ -20,6 +20,8 @@ All metric work is in Lambert-93 (``settings.metric_crs``); outputs are EPSG:432
 
 from __future__ import annotations
 
+import os
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -128,16 +130,14 @@ def _network_segments(network):
 
 
 def _pace(network, connector_speed_kmh=None, detour_factor=None, max_radius_m=None):
-    """Off-road widening: metres per second of remaining time, cap in metres, and whether the site circle is capped."""
+    """Off-road widening: metres per second of remaining time, and its cap in metres (from the network profile)."""
     prof = getattr(network, "profile", None)
     speed = connector_speed_kmh if connector_speed_kmh is not None else getattr(prof, "connector_speed_kmh", 30.0)
     detour = detour_factor if detour_factor is not None else getattr(prof, "snap_detour_factor", 1.3)
     cap = max_radius_m if max_radius_m is not None else getattr(prof, "max_snap_m", 5000.0)
     if not (speed > 0 and detour >= 1 and cap >= 0):
         raise ValueError("connector speed must be > 0 km/h, detour factor >= 1, max radius >= 0 m")
-    # with a direct leg, a point near the site reaches it straight, without the snapping cap
-    direct = bool(getattr(prof, "direct_leg", False))
-    return speed / 3.6 / detour, float(cap), direct
+    return speed / 3.6 / detour, float(cap)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def band_polygon(
     site_xy : tuple of float, optional
         The site (metres): a disc of radius ``min(band_s * pace_mps, site_cap_m)`` around it is included.
     site_cap_m : float, optional
-        Cap of that disc (default ``cap_m``; ``inf`` when the profile links points to sites by a direct leg).
+        Cap of that disc, metres (default ``cap_m``).
     to_site : bool
         Direction of ``node_s`` (see :func:`reachable_pieces`).
     min_radius_m : float
@@ -387,32 +387,37 @@ def catchments(
     detour_factor=None,
     max_radius_m=None,
     progress=False,
+    n_jobs=1,
 ):
     """Drive-time catchment polygons of every site for every band.
 
     Parameters
     ----------
-    network : fsgeo.network.RoadNetwork
+    network : fsgeo.network.RoadNetwork or None
         Road network (``None``: the embedded one).
     sites : geopandas.GeoDataFrame
         Sites with ``id``, ``name`` and Point geometry (antennas included if present).
     bands : sequence of float, optional
         Bands in minutes (default ``settings.bands_min``: 10, 20, 30).
-    communes : geopandas.GeoDataFrame, optional
+    communes : geopandas.GeoDataFrame or False, optional
         Communes (``load_communes()`` schema) for ``population``: inhabitants of the communes whose demand point (the
-        representative point) lies inside the polygon. Default: the embedded communes; ``False`` skips it.
+        representative point, where :mod:`fsgeo.coverage` routes from) lies inside the polygon -- whole communes,
+        not area-weighted. Default: the embedded communes; ``False`` skips it (``population`` is then NaN).
     connector_speed_kmh, detour_factor, max_radius_m : float, optional
         Off-road widening (default: the network profile's ``connector_speed_kmh``, ``snap_detour_factor``,
-        ``max_snap_m``). Radius = remaining seconds x speed / detour, in metres, capped.
+        ``max_snap_m``): radius = remaining seconds x speed / detour, in metres, capped at ``max_radius_m``.
     progress : bool
         Show a tqdm bar over sites.
+    n_jobs : int
+        Threads computing sites in parallel (the polygon unions release the GIL); ``-1``: one per CPU.
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per site and band (site order, then band ascending): ``site_id``, ``site_name``, ``band_min``,
-        ``population`` (inhabitants, int; NaN-free unless ``communes=False``), ``area_km2``, geometry (EPSG:4326).
-        For each site, the polygon of a band contains the polygons of the smaller bands.
+        ``population`` (inhabitants), ``area_km2``, ``reason`` (empty, or why a site could not be placed on the
+        network: its polygons are then empty), geometry (EPSG:4326). For each site, the polygon of a band contains
+        the polygons of the smaller bands.
     """
     from fsgeo import datasets, routing
 
@@ -423,36 +428,52 @@ def catchments(
         raise ValueError(f"bands must be positive minutes, got {bands}")
     if "id" not in sites.columns:
         raise ValueError("sites have no 'id' column")
+    if sites.crs is None:
+        raise ValueError("sites have no CRS")
     ids = sites["id"].astype(str).to_numpy()
     names = sites["name"].astype(str).to_numpy() if "name" in sites.columns else ids
-    pace, cap, direct = _pace(network, connector_speed_kmh, detour_factor, max_radius_m)
+    pace, cap = _pace(network, connector_speed_kmh, detour_factor, max_radius_m)
     seg = _network_segments(network)
     pts = sites.set_axis(ids, axis=0)
-    if pts.crs is None:
-        raise ValueError("sites have no CRS")
     site_xy = shapely.get_coordinates(pts.to_crs(settings.metric_crs).geometry.to_numpy())
-    times = np.empty((len(pts), len(seg["nodes_xy"])))
+    reasons = pd.Series("", index=ids, dtype=object)
+    times = np.full((len(pts), len(seg["nodes_xy"])), np.inf)
     if len(pts):
-        times = np.asarray(routing.node_times(network, pts.to_crs(settings.crs), cutoff_min=max(bands), reverse=True), dtype=float)
+        snap = routing.snap_points(network, pts)
+        bad = snap["status"].to_numpy() != "ok"
+        reasons[bad] = snap["reason"].astype(str).to_numpy()[bad]
+        times = np.asarray(routing.node_times(network, pts, cutoff_min=max(bands), reverse=True, on_snap_error="nan"), dtype=float)
 
-    it = range(len(pts))
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc="catchments", unit="site")
-    rows, geoms = [], []
-    for i in it:
-        prev = None
+    def one_site(i):
+        out, prev = [], None
         for b in bands:
-            # each band is unioned with the previous one: nesting by construction
-            poly = band_polygon(
-                seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], site_cap_m=np.inf if direct else cap, inner=prev
-            )
-            prev = (poly, b * 60.0)
-            rows.append({"site_id": ids[i], "site_name": names[i], "band_min": b})
+            if reasons.iat[i]:
+                poly = shapely.Polygon()
+            else:
+                # each band is unioned with the previous one: nesting by construction
+                poly = band_polygon(seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], inner=prev)
+                prev = (poly, b * 60.0)
+            out.append(poly)
+        return out
+
+    workers = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 0 else max(1, int(n_jobs))
+    if workers > 1 and len(pts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            it = pool.map(one_site, range(len(pts)))
+            per_site = list(_progress(it, progress, len(pts)))
+    else:
+        per_site = [one_site(i) for i in _progress(range(len(pts)), progress, len(pts))]
+    rows, geoms = [], []
+    for i, polys in enumerate(per_site):
+        for b, poly in zip(bands, polys):
+            rows.append({"site_id": ids[i], "site_name": names[i], "band_min": b, "reason": reasons.iat[i]})
             geoms.append(poly)
     geoms = np.array(geoms, dtype=object)
-    out = gpd.GeoDataFrame(rows, columns=["site_id", "site_name", "band_min"], geometry=list(geoms), crs=settings.metric_crs)
+    out = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]), geometry=list(geoms), crs=settings.metric_crs
+    )
     out["area_km2"] = out.geometry.area / 1e6
     if communes is None:
         communes = datasets.load_communes()
@@ -460,9 +481,17 @@ def catchments(
         out["population"] = _population_inside(geoms, communes)
     else:
         out["population"] = np.nan
-    out = out[["site_id", "site_name", "band_min", "population", "area_km2", "geometry"]].to_crs(settings.crs)
+    out = out[["site_id", "site_name", "band_min", "population", "area_km2", "reason", "geometry"]].to_crs(settings.crs)
     out.attrs["fsgeo"] = {"bands_min": list(bands), "pace_m_per_s": pace, "max_radius_m": cap}
     return out
+
+
+def _progress(iterable, show, total):
+    if not show:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc="catchments", unit="site")
 
 
 def _population_inside(polys_metric, communes) -> np.ndarray:

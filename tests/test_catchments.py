@@ -152,3 +152,130 @@ def test_bands_nest_and_grow():
             assert poly.area > prev.area
             assert shapely.difference(prev, poly).area < 1e-6
         prev = poly
+
+
+def test_tapered_polygons_are_valid_inscribed_hulls():
+    rng = np.random.default_rng(3)
+    n = 300
+    ax, ay, bx, by = rng.uniform(0, 2000, (4, n))
+    ra, rb = rng.uniform(1, 1500, (2, n))
+    bx[:30], by[:30] = ax[:30] + 5, ay[:30]  # one circle inside the other
+    polys = C._tapered(ax, ay, ra, bx, by, rb)
+    assert shapely.is_valid(polys).all()
+    for i in range(0, n, 7):
+        exact = shapely.convex_hull(
+            shapely.union(shapely.Point(ax[i], ay[i]).buffer(ra[i], 256), shapely.Point(bx[i], by[i]).buffer(rb[i], 256))
+        )
+        assert exact.buffer(0.05).covers(polys[i])  # the reference circles are 1024-gons (7 mm short)
+        assert polys[i].area >= 0.97 * exact.area
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# through RoadNetwork + routing.node_times
+# ---------------------------------------------------------------------------------------------------------------------
+def _road_network():
+    import networkx as nx
+
+    from fsgeo.network import RoadNetwork
+
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    x0, y0 = 900_000, 6_700_000
+    for i, x in enumerate((0, 10_000, 20_000)):
+        G.add_node(i + 1, x=x0 + x, y=y0)
+    for u, v in ((1, 2), (2, 3)):
+        for a, b in ((u, v), (v, u)):
+            G.add_edge(a, b, length=10_000.0, travel_time=600.0)  # 60 km/h
+    return RoadNetwork.from_osmnx(G, weight="travel_time"), (x0, y0)
+
+
+def test_catchments_through_the_network_known_answer():
+    net, (x0, y0) = _road_network()
+    sites = gpd.GeoDataFrame({"id": ["s"], "name": ["Site"]}, geometry=[shapely.Point(x0, y0)], crs="EPSG:2154")
+    out = C.catchments(net, sites, bands=(5, 15), communes=False, max_radius_m=1_000)
+    assert list(out["band_min"]) == [5.0, 15.0] and out.crs.to_epsg() == 4326
+    m = out.to_crs("EPSG:2154").geometry.to_numpy()
+    # 15 min: the road up to 15 km (node 2 reached at 10 min, then 5 more minutes at 60 km/h), 1 km wide at most
+    assert m[1].contains(shapely.Point(x0 + 14_900, y0)) and not m[1].contains(shapely.Point(x0 + 15_100, y0))
+    assert m[1].contains(shapely.Point(x0 + 10_000, y0 + 950)) and not m[1].contains(shapely.Point(x0 + 10_000, y0 + 1_050))
+    assert m[0].contains(shapely.Point(x0 + 4_900, y0)) and not m[0].contains(shapely.Point(x0 + 5_100, y0))
+    assert shapely.difference(m[0], m[1]).area < 1e-6
+    assert (out["area_km2"].diff().dropna() > 0).all()
+
+
+def test_unplaceable_site_gets_empty_polygons_and_a_reason():
+    net, (x0, y0) = _road_network()
+    sites = gpd.GeoDataFrame(
+        {"id": ["ok", "far"], "name": ["A", "B"]},
+        geometry=[shapely.Point(x0, y0), shapely.Point(x0, y0 + 50_000)],
+        crs="EPSG:2154",
+    )
+    out = C.catchments(net, sites, bands=(10,), communes=False)
+    far = out[out.site_id == "far"].iloc[0]
+    assert far.geometry.is_empty and far["reason"] != ""
+    assert not out[out.site_id == "ok"].iloc[0].geometry.is_empty
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# embedded data (a few sites: tests stay fast)
+# ---------------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real():
+    from fsgeo import coverage, datasets
+
+    communes = datasets.load_communes()
+    sites = datasets.load_sites()
+    net = datasets.load_network()
+    access = coverage.access_times(communes, sites, net)
+    return communes, sites, net, access
+
+
+def test_real_catchments_nest_contain_their_site_and_are_not_hulls(real):
+    communes, sites, net, access = real
+    pick = sites[sites["in_departement"]].head(4)
+    out = C.catchments(net, pick, bands=(10, 20, 30), communes=communes, n_jobs=2)
+    assert len(out) == 12 and (out["reason"] == "").all()
+    metric = out.to_crs("EPSG:2154")
+    assert shapely.is_valid(metric.geometry.to_numpy()).all()
+    for sid, grp in metric.groupby("site_id"):
+        g = grp.sort_values("band_min")
+        polys = g.geometry.to_numpy()
+        site = pick.set_index(pick["id"].astype(str)).to_crs("EPSG:2154").geometry[sid]
+        assert polys[0].contains(site)
+        for small, big in zip(polys[:-1], polys[1:]):
+            assert shapely.difference(small, big).area < 1e-6  # nesting
+        assert (np.diff(g["population"]) >= 0).all() and (np.diff(g["area_km2"]) > 0).all()
+        assert shapely.convex_hull(polys[-1]).area > 1.05 * polys[-1].area
+    # a 30-minute catchment of a rural site holds tens of thousands of inhabitants, not the whole département
+    assert out[out.band_min == 30]["population"].between(5_000, 200_000).all()
+
+
+def test_real_catchment_population_agrees_with_access_times(real):
+    """Communes whose time to a site is well within the band lie in its catchment (two models, same network)."""
+    from fsgeo import coverage
+
+    communes, sites, net, access = real
+    pick = sites[sites["in_departement"]].head(3)
+    out = C.catchments(net, pick, bands=(20,), communes=communes)
+    minutes, _, _ = coverage.commune_site_matrix(communes, pick, net)
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(communes.point_lon, communes.point_lat), crs="EPSG:4326")
+    for _, row in out.iterrows():
+        t = minutes[row["site_id"]].to_numpy()
+        inside = shapely.contains_xy(row.geometry, pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy())
+        clearly_in = t <= 15
+        clearly_out = t >= 26
+        assert clearly_in.sum() > 5
+        assert inside[clearly_in].mean() >= 0.95
+        assert not inside[clearly_out].any()
+
+
+def test_service_areas_partition_the_reachable_communes(real):
+    communes, sites, net, access = real
+    sa = C.service_areas(access)
+    reach = access[access["status"] != "unreachable"]
+    assert sa["population"].sum() == reach["population"].sum()
+    assert sa["n_communes"].sum() == len(reach)
+    codes = ",".join(sa["communes"]).split(",")
+    assert sorted(codes) == sorted(reach["code"])
+    top = sa.iloc[0]
+    assert (access.loc[access["nearest_site_id"] == top["site_id"], "population"].sum()) == top["population"]
+    assert sa.crs.to_epsg() == 4326 and shapely.is_valid(sa.geometry.to_numpy()).all()
