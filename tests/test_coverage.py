@@ -208,3 +208,132 @@ def test_zones_empty_when_nothing_underserved():
     m = _matrix().clip(upper=10.0)
     z = underserved_zones(access_from_matrix(_communes(), _sites(), m, threshold_min=20))
     assert len(z) == 0 and "zone_id" in z.columns
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# embedded data
+# ---------------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real():
+    from fsgeo import datasets
+
+    communes = datasets.load_communes()
+    sites = datasets.load_sites()
+    net = datasets.load_network()
+    return communes, sites, net, coverage.access_times(communes, sites, net)
+
+
+def test_real_every_commune_accounted_for(real):
+    communes, sites, net, a = real
+    assert len(a) == len(communes) == 536
+    assert sorted(a["code"]) == sorted(communes["code"])
+    counts = a["status"].value_counts()
+    assert counts.reindex(list(coverage.STATUSES), fill_value=0).sum() == 536
+    assert a["population"].sum() == communes["population"].sum()
+    unreachable = a[a["status"] == "unreachable"]
+    assert (unreachable["reason"] != "").all()
+    reach = a[a["status"] != "unreachable"]
+    assert reach["minutes"].notna().all() and (reach["minutes"] <= reach["second_minutes"]).all()
+    assert ((reach["status"] == "covered") == (reach["minutes"] <= 20)).all()
+    s = summary(a)
+    assert s.status["communes"].sum() == 536 and s.status["population"].sum() == s.population
+
+
+def test_real_shares_monotone_and_stats_ordered(real):
+    a = real[3]
+    s = summary(a, bands=(5, 10, 15, 20, 25, 30, 45, 60))
+    assert (np.diff(s.bands["population_share"]) >= 0).all()
+    assert (np.diff(s.bands["commune_share"]) >= 0).all()
+    assert 0 < s.median_min <= s.p90_min <= s.max_min
+    assert s.bands["population_share"].iloc[-1] <= 1.0
+    # the population-weighted mean is below the plain commune mean: people live near the towns that host sites
+    assert s.mean_min < a["minutes"].mean()
+
+
+def test_real_host_communes_are_close_to_their_site(real):
+    communes, sites, net, a = real
+    own = sites[sites["in_departement"]]
+    minutes, _, _ = coverage.commune_site_matrix(communes, own, net)
+    t = np.array([minutes.loc[r.commune_code, str(r.id)] for r in own.itertuples()])
+    assert np.median(t) <= 5 and t.max() <= 12
+    # and the nearest site of a host commune is at most that close
+    nearest = a.set_index("code").loc[own["commune_code"], "minutes"].to_numpy()
+    assert (nearest <= t + 1e-9).all()
+
+
+def test_real_times_respect_the_speed_limit_bound(real):
+    """No commune reaches a site faster than the straight distance at the network's top speed (x circuity)."""
+    communes, sites, net, a = real
+    pts = gpd.GeoSeries(gpd.points_from_xy(communes.point_lon, communes.point_lat), crs="EPSG:4326").to_crs(2154)
+    sx = sites.to_crs(2154).geometry
+    d = np.hypot(pts.x.to_numpy()[:, None] - sx.x.to_numpy()[None, :], pts.y.to_numpy()[:, None] - sx.y.to_numpy()[None, :])
+    vmax = max(net.profile.road_class_speeds_kmh.values()) / 3.6
+    bound_min = d.min(axis=1) / vmax / 60  # without circuity: a safe lower bound
+    assert (a["minutes"].to_numpy() >= bound_min - 1e-9).all()
+
+
+def test_real_far_from_any_site_is_underserved(real):
+    communes, sites, net, _ = real
+    # only one site left (Vesoul): communes 40+ km away cannot be within 20 min
+    one = sites[sites["commune_name"] == "Vesoul"].head(1)
+    assert len(one) == 1
+    a = coverage.access_times(communes, one, net)
+    pts = gpd.GeoSeries(gpd.points_from_xy(communes.point_lon, communes.point_lat), crs="EPSG:4326").to_crs(2154)
+    site = one.to_crs(2154).geometry.iloc[0]
+    far = pts.distance(site).to_numpy() > 40_000
+    assert far.sum() > 20
+    assert (a.loc[far, "status"] != "covered").all()
+    zones = underserved_zones(a)
+    assert zones["population"].sum() == underserved(a)["population"].sum()
+    assert zones["n_communes"].sum() == (a["status"] == "underserved").sum()
+
+
+def test_real_own_departement_and_kind_filters(real):
+    communes, sites, net, a = real
+    own = coverage.access_times(communes, sites, net, own_departement_only=True)
+    assert set(own["nearest_site_departement"].dropna()) == {"70"}
+    # fewer sites can only lengthen times
+    both = a["minutes"].notna() & own["minutes"].notna()
+    assert (own.loc[both, "minutes"].to_numpy() >= a.loc[both, "minutes"].to_numpy() - 1e-9).all()
+    s = summary(a)
+    assert s.neighbour_population > 0  # border communes use sites of neighbouring départements
+    assert summary(own).neighbour_population == 0
+    principal = coverage.access_times(communes, sites, net, kind="principal")
+    assert principal.attrs["fsgeo"]["n_sites"] == int((sites["kind"] == "principal").sum())
+    assert (principal["minutes"].to_numpy() >= a["minutes"].to_numpy() - 1e-9).all()
+    with pytest.raises(ValueError, match="kind"):
+        coverage.select_sites(sites, kind="antennas")
+
+
+def test_real_nearest_matches_networkx(real):
+    """Nearest-site minutes against networkx Dijkstra on the same graph (access legs from the snapping)."""
+    import networkx as nx
+
+    from fsgeo import datasets, routing
+
+    communes, sites, net, a = real
+    G = nx.DiGraph()
+    e = net.edges
+    for u, v, t in zip(e["u"], e["v"], e["travel_time_s"]):
+        if not G.has_edge(u, v) or G[u][v]["t"] > t:
+            G.add_edge(u, v, t=float(t))
+    pts = datasets.demand_points(communes).set_index("code")
+    cs = routing.snap_points(net, pts)
+    ss = routing.snap_points(net, sites.set_index("id"))
+    rng = np.random.default_rng(0)
+    sample = rng.choice(len(pts), 25, replace=False)
+    prof = net.profile
+    pxy = pts.to_crs(2154).geometry
+    sxy = sites.set_index("id").to_crs(2154).geometry
+    for i in sample:
+        code = pts.index[i]
+        dist = nx.single_source_dijkstra_path_length(G, int(cs.loc[code, "node_id"]), weight="t")
+        best = np.inf
+        for sid, row in ss.iterrows():
+            t = cs.loc[code, "access_s"] + dist.get(int(row["node_id"]), np.inf) + row["access_s"]
+            d = pxy[code].distance(sxy[sid])
+            if prof.direct_leg and d <= cs.loc[code, "snap_distance_m"] + row["snap_distance_m"]:
+                t = min(t, prof.access_s(d))
+            best = min(best, t)
+        got = a.set_index("code").loc[code, "minutes"]
+        assert got == pytest.approx(best / 60, rel=1e-6)
