@@ -1,0 +1,123 @@
+"""How the France Services network got finer: coverage at every labellisation date.
+
+The commune x site minutes matrix is computed once for all sites; the coverage at a date is the minimum over the
+columns of the sites labelled on or before it (undated sites count as always open, like ``sites_as_of``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from fsgeo import coverage
+from fsgeo.settings import settings
+
+
+def _labelled_dates(sites) -> pd.Series:
+    """``labelled_on`` of every site as ``datetime.date`` (None when undated), indexed like ``sites``."""
+    from fsgeo import io
+
+    if "labelled_on" not in sites.columns:
+        raise ValueError("sites have no 'labelled_on' column: cannot build a timeline")
+    out = []
+    for ident, value in zip(sites["id"], sites["labelled_on"]):
+        try:
+            iso = io.parse_date(value)
+        except ValueError as exc:
+            raise ValueError(f"site {ident!r}: labelled_on: {exc}") from None
+        out.append(None if iso is None else dt.date.fromisoformat(iso))
+    return pd.Series(out, index=sites.index, dtype=object)
+
+
+def timeline(
+    communes,
+    sites,
+    network=None,
+    bands=(20.0, 30.0),
+    own_departement_only=False,
+    kind="all",
+    departement=None,
+    dates=None,
+):
+    """Coverage of the communes at every labellisation date of the département's sites.
+
+    Parameters
+    ----------
+    communes : geopandas.GeoDataFrame
+        Communes (``load_communes()`` schema).
+    sites : geopandas.GeoDataFrame
+        Sites with ``labelled_on`` (ISO dates); sites of neighbouring départements count when labelled (unless
+        ``own_departement_only``).
+    network : fsgeo.network.RoadNetwork, optional
+        Default: the embedded network.
+    bands : sequence of float
+        Minutes; for each, the population (and share) within it.
+    own_departement_only : bool
+        Ignore sites outside the communes' département(s).
+    kind : {"all", "principal"}
+        Count antennas or not.
+    departement : str, optional
+        Whose sites' labellisation dates make the rows (default: the communes' département(s), else
+        ``settings.departement``).
+    dates : sequence of date or str, optional
+        Explicit dates instead.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per labellisation date of the département's sites (plus the latest date of any counted site, if
+        later), ascending: ``date`` (ISO str), ``new_sites`` (names of the département's sites labelled that day,
+        ``"; "``-joined), ``new_sites_neighbours`` (count of other sites labelled that day), ``sites_open`` (all counted sites labelled by then), ``sites_open_departement``,
+        ``population_within_<band>`` and ``share_within_<band>`` per band, ``mean_min`` (population-weighted over
+        routed communes), ``max_min``, ``underserved_communes`` (beyond ``settings.threshold_min``),
+        ``unreachable_population``.
+    """
+    bands = tuple(float(b) for b in bands)
+    selected = coverage.select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only)
+    labelled = _labelled_dates(selected)
+    st = coverage._site_table(selected)
+    if departement is None:
+        deps = set(communes["departement"].astype(str)) if "departement" in communes.columns else {settings.departement}
+    else:
+        deps = {str(departement)}
+    own = st["departement"].isin(deps).to_numpy()
+    if dates is None:
+        dates = {d for d, o in zip(labelled, own) if o and d is not None}
+        # and the latest labellisation of any counted site, so that the last row is the network as it stands
+        known = [d for d in labelled if d is not None]
+        if known and (not dates or max(known) > max(dates)):
+            dates.add(max(known))
+        dates = sorted(dates)
+    else:
+        dates = sorted(coverage._as_date(d) for d in dates)
+    minutes, c_reasons, _ = coverage.commune_site_matrix(communes, selected, network=network)
+    names = st["name"].to_numpy()
+    lab = labelled.to_numpy()
+    rows = []
+    for day in dates:
+        open_ = np.array([d is None or d <= day for d in lab], dtype=bool)
+        acc = coverage.access_from_matrix(communes, selected[open_], minutes, reasons=c_reasons)
+        s = coverage.summary(acc, bands=bands)
+        row = {
+            "date": day.isoformat(),
+            "new_sites": "; ".join(names[[(d == day) and o for d, o in zip(lab, own)]]),
+            "new_sites_neighbours": int(sum((d == day) and not o for d, o in zip(lab, own))),
+            "sites_open": int(open_.sum()),
+            "sites_open_departement": int((open_ & own).sum()),
+        }
+        b = s.bands.set_index("band_min")
+        for band in bands:
+            row[f"population_within_{band:g}"] = int(b.loc[band, "population"])
+            row[f"share_within_{band:g}"] = float(b.loc[band, "population_share"])
+        row.update(
+            {
+                "mean_min": s.mean_min,
+                "max_min": s.max_min,
+                "underserved_communes": int(s.status.loc["underserved", "communes"]),
+                "unreachable_population": s.unreachable_population,
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
