@@ -254,7 +254,7 @@ def spopt_objective(model: str, pop, existing, cand, k: int, threshold: float) -
 @pytest.mark.parametrize("model", ["mclp", "pmedian", "pcenter"])
 def test_same_optimum_as_spopt(model, seed):
     inputs = random_inputs(seed)
-    k = 1 + seed % 3
+    k = 1 + seed  # 1 and 2: exact enumeration for MCLP; 3 and 4: the MILP
     cls = {"mclp": MCLP, "pmedian": PMedian, "pcenter": PCenter}[model]
     res = cls(*inputs, k=k, threshold=15).solve()
     assert res.status == "optimal"

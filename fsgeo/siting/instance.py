@@ -205,22 +205,27 @@ def _align_rows(obj, codes: pd.Index, what: str) -> np.ndarray:
     dup = index[index.duplicated()]
     if len(dup):
         raise _input_error(f"{what}: duplicated commune code(s) {_few(dup.unique())}")
-    missing = codes.difference(index)
-    if len(missing):
-        raise _input_error(f"{what}: no row for commune(s) {_few(sorted(missing))}")
-    obj = obj.copy()
-    obj.index = index
-    obj = obj.loc[codes]
-    if isinstance(obj, pd.DataFrame):
-        values = obj.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float).reshape(obj.shape)
-        raw_nan = obj.isna().to_numpy(dtype=bool).reshape(obj.shape)
+    pos = index.get_indexer(codes)
+    if (pos < 0).any():
+        raise _input_error(f"{what}: no row for commune(s) {_few(sorted(codes[pos < 0]))}")
+    frame = obj.to_frame() if isinstance(obj, pd.Series) else obj
+    numeric = [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes]
+    if all(numeric):  # the usual case: one fast copy
+        values = frame.to_numpy(dtype=float)[pos]
     else:
-        values = pd.to_numeric(obj, errors="coerce").to_numpy(dtype=float)
-        raw_nan = obj.isna().to_numpy(dtype=bool)
-    not_numeric = np.isnan(values) & ~raw_nan
-    if not_numeric.any():
-        where = np.argwhere(not_numeric)[0]
-        row = codes[where[0]]
-        col = f", candidate {obj.columns[where[1]]!r}" if values.ndim == 2 else ""
-        raise _input_error(f"{what}: value for commune {row!r}{col} is not a number of minutes")
-    return values
+        values = np.empty((len(pos), frame.shape[1]))
+        for j, is_num in enumerate(numeric):
+            col = frame.iloc[:, j]
+            if is_num:
+                values[:, j] = col.to_numpy(dtype=float)[pos]
+                continue
+            raw = col.iloc[pos]
+            num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+            bad = np.isnan(num) & ~raw.isna().to_numpy(dtype=bool)
+            if bad.any():
+                row = codes[np.flatnonzero(bad)[0]]
+                where = f", candidate {frame.columns[j]!r}" if isinstance(obj, pd.DataFrame) else ""
+                raise _input_error(f"{what}: value {raw.iloc[np.flatnonzero(bad)[0]]!r} for commune {row!r}{where} "
+                                   "is not a number of minutes")
+            values[:, j] = num
+    return values[:, 0] if isinstance(obj, pd.Series) else values

@@ -17,6 +17,7 @@ nobody within the threshold is not listed by MCLP; the message says when fewer t
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,49 +168,50 @@ def objective_value(instance: Instance, times: np.ndarray, objective: str) -> fl
     return evaluate(instance, times)[OBJECTIVES[objective][0]]
 
 
-def _gain_keys(instance: Instance, t: np.ndarray, cols: np.ndarray, objective: str, servable: np.ndarray):
-    """Marginal gains of adding each candidate of ``cols`` to times ``t``, as lexicographic keys (larger = better).
+def _best(instance: Instance, t: np.ndarray, cols: np.ndarray, objective: str, servable: np.ndarray):
+    """Best candidate of ``cols`` to add to times ``t``, by lexicographic marginal gains (larger = better).
 
     coverage: (population newly within threshold, newly reachable population, person-minutes saved)
     pmedian:  (newly reachable population, person-minutes saved)
     pcenter:  (-new maximum minutes, newly reachable population, person-minutes saved)
+
+    Later keys are only computed for the candidates tied on the earlier ones; remaining ties go to the first
+    candidate in column order. Returns (position in ``cols``, whether it improves the objective).
     """
-    D = instance.minutes[:, cols]
-    w = instance.population
-    T = instance.threshold
-    unc = t > T
-    cov = w[unc] @ (D[unc] <= T)
-    unreach = np.isinf(t) & servable
-    reach = w[unreach] @ np.isfinite(D[unreach])
-    fin = np.isfinite(t)
-    tf = t[fin][:, None]
-    saved = w[fin] @ (tf - np.minimum(tf, D[fin]))
-    if objective == "coverage":
-        return (cov, reach, saved)
-    if objective == "pmedian":
-        return (reach, saved)
-    newmax = np.minimum(t[servable][:, None], D[servable]).max(axis=0) if servable.any() else np.zeros(len(cols))
-    return (-newmax, reach, saved)
+    D, w, T = instance.minutes, instance.population, instance.threshold
 
+    def cover(sub):
+        unc = t > T
+        return w[unc] @ (D[np.ix_(unc, sub)] <= T)
 
-def _argbest(keys) -> int:
-    idx = np.arange(len(keys[0]))
-    for key in keys:
-        sub = key[idx]
-        idx = idx[sub == sub.max()]
-    return int(idx[0])  # ties: first candidate in column order
+    def reach(sub):
+        unreach = np.isinf(t) & servable
+        return w[unreach] @ np.isfinite(D[np.ix_(unreach, sub)])
 
+    def saved(sub):
+        fin = np.isfinite(t)
+        tf = t[fin][:, None]
+        return w[fin] @ (tf - np.minimum(tf, D[np.ix_(fin, sub)]))
 
-def _improves(keys, b: int, objective: str, t: np.ndarray, servable: np.ndarray) -> bool:
-    n_keys = OBJECTIVES[objective][2]
-    for i, key in enumerate(keys[:n_keys]):
+    def lower_max(sub):
+        if not servable.any():
+            return np.zeros(len(sub))
+        return -np.minimum(t[servable][:, None], D[np.ix_(servable, sub)]).max(axis=0)
+
+    keys = {"coverage": (cover, reach, saved), "pmedian": (reach, saved), "pcenter": (lower_max, reach, saved)}
+    idx = np.arange(len(cols))
+    best = []
+    for key in keys[objective]:
+        values = key(cols[idx])
+        best.append(values.max())
+        idx = idx[values == best[-1]]
+    improves = False
+    for i, value in enumerate(best[:OBJECTIVES[objective][2]]):
         if objective == "pcenter" and i == 0:
-            cur = t[servable].max() if servable.any() else 0.0
-            if -key[b] < cur:
-                return True
-        elif key[b] > 0:
-            return True
-    return False
+            improves |= bool(-value < (t[servable].max() if servable.any() else 0.0))
+        else:
+            improves |= bool(value > 0)
+    return int(idx[0]), improves
 
 
 def _step_row(instance: Instance, step: int, col: int, before: np.ndarray, after: np.ndarray, objective: str) -> dict:
@@ -248,9 +250,8 @@ def greedy_order(instance: Instance, cols, objective: str, k: int | None = None,
     avail = cols.copy()
     chosen, rows = [], []
     for step in range(1, k + 1):
-        keys = _gain_keys(instance, t, avail, objective, servable)
-        b = _argbest(keys)
-        if stop and not _improves(keys, b, objective, t, servable):
+        b, improves = _best(instance, t, avail, objective, servable)
+        if stop and not improves:
             break
         col = int(avail[b])
         after = np.minimum(t, instance.minutes[:, col])
@@ -270,13 +271,18 @@ def _prune_order(instance: Instance, cols, objective: str):
 _STATUS = {0: "optimal", 1: "time_limit", 2: "infeasible", 3: "unbounded", 4: "error"}
 
 
-def _milp(c, A, lo, hi, integrality, time_limit_s=None):
-    """Solve min c.x s.t. lo <= A x <= hi, 0 <= x <= 1, with HiGHS; returns (status, x or None, message)."""
-    options = {"mip_rel_gap": 0.0, "disp": False}
+def _milp(c, A, lo, hi, integrality, time_limit_s=None, **highs_options):
+    """Solve min c.x s.t. lo <= A x <= hi, 0 <= x <= 1, with HiGHS; returns (status, x or None, message).
+
+    ``highs_options`` (e.g. ``presolve``, ``objective_bound``) go to HiGHS verbatim.
+    """
+    options = {"mip_rel_gap": 0.0, "disp": False, **highs_options}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
-    res = milp(c=c, constraints=LinearConstraint(A, lo, hi), integrality=integrality,
-               bounds=Bounds(0.0, 1.0), options=options)
+    with warnings.catch_warnings():  # scipy warns when it forwards HiGHS options it does not know itself
+        warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
+        res = milp(c=c, constraints=LinearConstraint(A, lo, hi), integrality=integrality,
+                   bounds=Bounds(0.0, 1.0), options=options)
     status = _STATUS.get(res.status, "error")
     x = None if res.x is None else np.asarray(res.x)
     if status == "time_limit" and x is None:
@@ -300,6 +306,34 @@ def _unique_cols(A: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=int)
     _, first = np.unique(np.packbits(A.T, axis=1), axis=0, return_index=True)
     return np.sort(first)
+
+
+def _undominated(A: np.ndarray, max_cols: int = 4000) -> np.ndarray:
+    """Positions of the columns of boolean ``A`` (distinct columns) not strictly contained in another column.
+
+    Skipped (all kept) above ``max_cols`` columns, where the pairwise check would cost more than it saves.
+    """
+    n_cols = A.shape[1]
+    if n_cols <= 1 or n_cols > max_cols:
+        return np.arange(n_cols)
+    F = A.astype(np.float32)
+    shared = F.T @ F  # shared[j, l] = rows covered by both j and l (exact in float32 below 2**24)
+    size = np.diag(shared).copy()
+    inside = (shared == size[:, None]) & (size[None, :] > size[:, None])  # j's rows all in l's, and l has more
+    return np.flatnonzero(~inside.any(axis=1))
+
+
+def _best_pair(groups: np.ndarray, weights: np.ndarray, k: int, cols: np.ndarray) -> list:
+    """Exact maximal covering for k <= 2 (ties: first candidate, then first partner, in column order)."""
+    F = groups.astype(float)
+    single = weights @ F
+    if k == 1 or F.shape[1] == 1:
+        return [cols[int(single.argmax())]]
+    both = F.T @ (F * weights[:, None])  # weight covered by j and by l
+    pair = single[:, None] + single[None, :] - both
+    pair[np.tril_indices_from(pair)] = -np.inf  # j < l only
+    j, l = np.unravel_index(int(pair.argmax()), pair.shape)
+    return [cols[j], cols[l]]
 
 
 def set_cover(A: np.ndarray, time_limit_s=None):
@@ -569,14 +603,26 @@ class MCLP(LocationModel):
         wg = np.bincount(inverse, weights=w[rows], minlength=len(groups))
         keep = _unique_cols(groups)  # identical candidates: keep the first
         groups, cols = groups[:, keep], cols[keep]
+        keep = _undominated(groups)  # a candidate covering a subset of another's communes is never needed
+        groups, cols = groups[:, keep], cols[keep]
+        kk = min(kk, len(cols))
         ng, nc = groups.shape[0], groups.shape[1]
+        if kk <= 2:  # exact by enumeration: one site, or every pair through one weighted overlap product
+            chosen = _best_pair(groups, wg, kk, cols)
+            return self._result(chosen, "optimal", "", n_var=nc, n_con=0, greedy_objective=greedy_obj,
+                                excluded=excluded)
         # y_g <= sum_j a_gj x_j ;  sum_j x_j <= k
         cover = sp.hstack([-sp.csr_matrix(groups.astype(float)), sp.identity(ng, format="csr")])
         card = sp.hstack([sp.csr_matrix(np.ones((1, nc))), sp.csr_matrix((1, ng))])
         A_ub = sp.vstack([cover, card], format="csr")
         c = np.r_[np.zeros(nc), -wg]
+        # greedy's coverage is a valid lower bound: HiGHS gets it as an objective cutoff (relaxed by less than one
+        # inhabitant so that greedy's own solution stays feasible) to prune the search; a small cut pool keeps the
+        # root cut loop from dominating the solve time on dense instances (measured in bench/bench_siting.py)
+        gained = greedy_obj - float(w[(inst.existing <= T)].sum())
+        margin = 0.5 if np.all(np.mod(wg, 1) == 0) else 1e-7 * max(1.0, abs(gained))
         status, x, msg = _milp(c, A_ub, -np.inf, np.r_[np.zeros(ng), kk], np.r_[np.ones(nc), np.zeros(ng)],
-                               self.time_limit_s)
+                               self.time_limit_s, objective_bound=-(gained - margin), mip_pool_soft_limit=100)
         chosen = cols[x[:nc] > 0.5] if x is not None else []
         return self._result(chosen, status, "" if status == "optimal" else msg, n_var=nc + ng, n_con=ng + 1,
                             greedy_objective=greedy_obj, excluded=excluded)
