@@ -898,7 +898,7 @@ def notebook_html(m: folium.Map, height=520, width="100%", inline_assets: bool =
     # wrapped in a <div>: IPython warns about HTML output that starts with <iframe>
     return (
         f'<div class="fsgeo-map-output"><iframe class="fsgeo-map-frame" srcdoc="{_html.escape(page, quote=True)}" '
-        f'style="width:{w};height:{h};border:1px solid #ddd" '
+        f'style="width:{w};height:{h};border:1px solid #ddd;box-sizing:border-box" '
         'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox"></iframe></div>'
     )
 

@@ -130,6 +130,9 @@ def test_iframe_renders_offline_in_chromium(tmp_path):
                         "--disable-background-networking", "--disable-component-update", f"--user-data-dir={profile}",
                         # no network at all: an asset fetched from a CDN would fail
                         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=4000",
+                        # the sandboxed iframe gets its own renderer process, which headless screenshots may catch
+                        # before it paints: keep it in-process so the screenshot is reliable
+                        "--disable-features=IsolateOrigins,site-per-process", "--disable-site-isolation-trials",
                         "--window-size=900,700", f"--screenshot={shot}", page.as_uri()],
                        capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path)
     finally:
