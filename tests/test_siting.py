@@ -305,6 +305,23 @@ def test_greedy_never_beats_the_optimum(seed, k, threshold):
     assert pmed.objective == pytest.approx((pmed.communes["population"] * pmed.communes["minutes_after"]).sum())
 
 
+def test_time_limit_never_returns_worse_than_greedy():
+    """With a time limit too short for HiGHS, every model still returns a feasible set at least as good as greedy,
+    with status time_limit (not optimal) and a message saying so."""
+    inputs = random_inputs(0, n=300, m=200, integer=False)
+    for cls in (MCLP, PMedian, PCenter):
+        r = cls(*inputs, k=6, threshold=10, time_limit_s=1e-3).solve()
+        assert r.status in ("time_limit", "optimal") and len(r.chosen) <= 6
+        better_or_equal = r.objective >= r.greedy_objective if cls is MCLP else r.objective <= r.greedy_objective
+        assert better_or_equal and np.isfinite(r.objective)
+        if r.status == "time_limit":
+            assert "time limit" in r.message.lower()
+    lscp = LSCP(*inputs, threshold=8, time_limit_s=1e-3).solve()
+    assert lscp.objective <= lscp.greedy_objective and lscp.status in ("time_limit", "optimal")
+    covered = lscp.communes["minutes_after"] <= 8
+    assert covered[~lscp.communes.index.isin(lscp.excluded["code"])].all()
+
+
 def test_set_cover_helper_merges_duplicates():
     A = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1]], dtype=bool)
     status, chosen, n_var, n_con, _ = set_cover(A)

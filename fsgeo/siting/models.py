@@ -352,15 +352,15 @@ def set_cover(A: np.ndarray, time_limit_s=None):
     return status, chosen, n_var, sub.shape[0], msg
 
 
-def _greedy_set_cover(A: np.ndarray) -> int:
-    """Number of columns the classic greedy set cover uses (rows all coverable)."""
+def _greedy_set_cover(A: np.ndarray) -> list[int]:
+    """Columns chosen by the classic greedy set cover (rows all coverable)."""
     left = np.ones(A.shape[0], dtype=bool)
-    count = 0
+    chosen = []
     while left.any():
-        gains = A[left].sum(axis=0)
-        left &= ~A[:, int(gains.argmax())]
-        count += 1
-    return count
+        j = int(A[left].sum(axis=0).argmax())
+        left &= ~A[:, j]
+        chosen.append(j)
+    return chosen
 
 
 def _pmedian_milp(instance: Instance, k: int, radius: float = np.inf, time_limit_s=None):
@@ -482,6 +482,17 @@ class LocationModel:
                 greedy_objective=None, excluded=None, k=None) -> SitingResult:
         inst = self.instance
         objective = objective or self.objective
+        fallback = getattr(self, "_greedy_cols", None)
+        if status.startswith("time_limit") and fallback is not None:
+            # a MILP stopped by the time limit may hold a poor incumbent (or none): never return worse than greedy
+            name, sense, _ = OBJECTIVES[objective]
+            mine = objective_value(inst, inst.times_with(chosen_cols), objective) \
+                if status == "time_limit" else None
+            theirs = objective_value(inst, inst.times_with(fallback), objective)
+            if mine is None or (theirs > mine if sense == "max" else theirs < mine):
+                chosen_cols, status = fallback, "time_limit"
+                message = (message + "; " if message else "") + ("time limit reached before the MILP beat greedy: "
+                                                                 "greedy's sites are returned")
         if ordered:
             order, steps = list(chosen_cols), None
         else:
@@ -567,8 +578,11 @@ def _check_objective(objective: str) -> str:
     return objective
 
 
-def _greedy_value(inst: Instance, k: int, objective: str) -> float:
-    order, _ = greedy_order(inst, np.arange(inst.m), objective, k)
+def _greedy_value(model: LocationModel, objective: str) -> float:
+    """Greedy's objective with the model's k; its sites are kept as the fallback of a time-limited MILP."""
+    inst = model.instance
+    order, _ = greedy_order(inst, np.arange(inst.m), objective, model.k)
+    model._greedy_cols = order
     return objective_value(inst, inst.times_with(order), objective)
 
 
@@ -592,7 +606,7 @@ class MCLP(LocationModel):
             _excluded(inst, ~inst.servable, _UNREACHABLE),
             _excluded(inst, need & ~coverable & inst.servable, f"no candidate within {T:g} min"),
         ], ignore_index=True)
-        greedy_obj = _greedy_value(inst, self.k, "coverage")
+        greedy_obj = _greedy_value(self, "coverage")
         rows = np.flatnonzero(coverable)
         cols = np.flatnonzero(A[rows].any(axis=0)) if rows.size else np.zeros(0, dtype=int)
         kk = min(self.k, len(cols))
@@ -669,7 +683,11 @@ class LSCP(LocationModel):
         status, chosen, n_var, n_con, msg = set_cover(sub, self.time_limit_s)
         if status != "optimal":
             notes.append(msg)
-        greedy_count = _greedy_set_cover(sub) if rows.size else 0
+        greedy_cols = _greedy_set_cover(sub) if rows.size else []
+        greedy_count = len(greedy_cols)
+        if status.startswith("time_limit") and (status.endswith("no_solution") or len(chosen) > greedy_count):
+            chosen, status = np.asarray(greedy_cols, dtype=int), "time_limit"
+            notes.append("time limit reached before the MILP beat the greedy set cover: greedy's sites are returned")
         # an LSCP solution has no useless site, but order it like greedy (population first) for readability
         order, steps = greedy_order(inst, chosen, "coverage", stop=False)
         res = self._result(order, status, "; ".join(notes), ordered=True, n_var=n_var, n_con=n_con,
@@ -701,7 +719,7 @@ class PMedian(LocationModel):
 
     def _solve(self):
         inst = self.instance
-        greedy_obj = _greedy_value(inst, self.k, "pmedian")
+        greedy_obj = _greedy_value(self, "pmedian")
         status, chosen, n_var, n_con, msg = _pmedian_milp(inst, self.k, np.inf, self.time_limit_s)
         if status == "infeasible":
             must = inst.servable & np.isinf(inst.existing)
@@ -727,7 +745,7 @@ class PCenter(LocationModel):
         inst = self.instance
         S = inst.servable
         e, D = inst.existing, inst.minutes
-        greedy_obj = _greedy_value(inst, self.k, "pcenter")
+        greedy_obj = _greedy_value(self, "pcenter")
         kk = min(self.k, inst.m)
         if not S.any():
             return self._result([], "optimal", "no servable commune", greedy_objective=greedy_obj)
@@ -747,7 +765,7 @@ class PCenter(LocationModel):
             cover = D[rows] <= radius
             if not cover.any(axis=1).all():
                 return False
-            if _greedy_set_cover(cover) <= kk:
+            if len(_greedy_set_cover(cover)) <= kk:
                 return True
             status, chosen, n_var, n_con, _ = set_cover(cover, self.time_limit_s)
             statuses.append(status)
