@@ -127,7 +127,8 @@ def _table(result, args) -> str:
              + (f", k = {res.k}" if res.model != "lscp" else "") + f", threshold {t:g} min"
              + (f", sites as of {result.meta['as_of']}" if result.meta.get("as_of") else "")]
     lines.append(f"{result.meta['n_candidates']} candidate(s) routed, {result.meta['n_communes']} communes, "
-                 f"{_fmt(result.meta['population'])} inhabitants; {_fmt(result.meta['population_within_threshold_before'])}"
+                 f"{_fmt(result.meta['population'])} inhabitants; "
+                 f"{_fmt(result.meta['population_within_threshold_before'])}"
                  f" within {t:g} min of the existing sites")
     digits = 1 if res.objective_name in ("max_minutes",) else 0
     what = _OBJECTIVE_TEXT[res.objective_name].format(t=t)

@@ -229,7 +229,10 @@ def as_candidates(candidates, communes=None) -> gpd.GeoDataFrame:
     io._check_geometries("candidates", gdf, ids, ("Point",))
     out = pd.DataFrame({"id": ids})
     n = len(gdf)
-    col = lambda c, default: gdf[c].to_numpy(dtype=object) if c in gdf.columns else np.full(n, default, dtype=object)  # noqa: E731
+
+    def col(c, default):
+        return gdf[c].to_numpy(dtype=object) if c in gdf.columns else np.full(n, default, dtype=object)
+
     kinds = []
     for i, (ident, kind) in enumerate(zip(ids, col("kind", "principal")), start=1):
         k = io._KIND_ALIASES.get(io._key(io._text(kind) or "principal"))

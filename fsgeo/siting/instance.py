@@ -136,7 +136,8 @@ def make_instance(population, existing_minutes, candidate_minutes, threshold=Non
     """
     threshold = resolve_threshold(threshold)
     if not isinstance(population, pd.Series):
-        raise _input_error(f"population must be a pandas Series indexed by commune code, got {type(population).__name__}")
+        raise _input_error(
+            f"population must be a pandas Series indexed by commune code, got {type(population).__name__}")
     if not isinstance(existing_minutes, pd.Series):
         raise _input_error(
             f"existing_minutes must be a pandas Series indexed by commune code, got {type(existing_minutes).__name__}")

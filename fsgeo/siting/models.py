@@ -536,7 +536,8 @@ def _communes_table(inst: Instance, cols) -> pd.DataFrame:
     after = inst.times_with(cols)
     served = inst.served_by(cols)
     T = inst.threshold
-    served_by = np.where(served >= 0, inst.candidates[np.maximum(served, 0)] if inst.m else "", "existing").astype(object)
+    names = inst.candidates[np.maximum(served, 0)] if inst.m else ""
+    served_by = np.where(served >= 0, names, "existing").astype(object)
     served_by[np.isinf(after)] = None
     status = np.select(
         [np.isinf(after), inst.existing <= T, after <= T],
