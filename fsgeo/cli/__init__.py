@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "fsgeo.cli.datasets_cmd",
     "fsgeo.cli.rank_cmd",
     "fsgeo.cli.map_cmd",
+    "fsgeo.cli.accessibility_cmd",
 ]
 
 

@@ -1,0 +1,533 @@
+"""Floating-catchment accessibility: supply within reach per 1,000 inhabitants (2SFCA and its decay variants).
+
+Nearest-site minutes say how far the closest France Services space is; they ignore that a space open 8 h a week for
+20,000 people is not the same service as one open 35 h a week for 5,000. The two-step floating catchment area method
+(2SFCA, Luo & Wang 2003) weighs both:
+
+1. for every site *j*, the demand within its catchment: ``D_j = sum_i P_i w(t_ij)`` (inhabitants), and its ratio
+   ``R_j = S_j / D_j`` (supply per inhabitant within reach);
+2. for every commune *i*, the sum of the ratios of the sites it reaches: ``A_i = sum_j R_j w(t_ij)``.
+
+``t_ij`` is the drive time in **minutes** from commune *i*'s demand point to site *j*, ``P_i`` its population, ``S_j``
+the site's supply (by default its weekly opening hours), and ``w`` a weight that is 0 beyond the catchment threshold.
+fsgeo reports ``A_i`` per 1,000 inhabitants: with the default supply it reads "hours of opening per week per 1,000
+inhabitants within reach". Since the same weights serve both steps, the supply is conserved whatever the decay:
+``sum_i P_i A_i / 1000 = sum_j S_j`` over the sites with inhabitants within reach, so the population-weighted mean
+accessibility is the total supply per 1,000 inhabitants; ``accessibility_index`` divides by that mean (the
+normalisation of PySAL ``access``'s ``normalize=True``).
+
+Weights (``decay``):
+
+``None`` / ``"2sfca"``
+    classic 2SFCA, Luo W. & Wang F. (2003), "Measures of spatial accessibility to health care in a GIS environment:
+    synthesis and a case study in the Chicago region", *Environment and Planning B* 30(6):865-884,
+    doi:10.1068/b29120 -- ``w = 1`` for ``t <= threshold``, else 0.
+``"e2sfca"``
+    enhanced 2SFCA, Luo W. & Qi Y. (2009), "An enhanced two-step floating catchment area (E2SFCA) method for
+    measuring spatial accessibility to primary care physicians", *Health & Place* 15(4):1100-1107,
+    doi:10.1016/j.healthplace.2009.06.002 -- step weights 1.00 / 0.68 / 0.22 for the travel-time zones 0-10, 10-20
+    and 20-30 min of a 30-min catchment (:data:`LUO_QI_2009_STEPS`; the same default as PySAL ``access``'s
+    ``enhanced_two_stage_fca``). With another threshold the three zones are scaled to thirds of it. Zone upper
+    bounds are inclusive (10.0 min is in the first zone), as in ``access.weights.step_fn``.
+``"gaussian"``
+    Gaussian-based 2SFCA (Dai D. 2010, *Health & Place* 16(5):1038-1052; reviewed in Wang F. 2012, *Annals of the
+    AAG* 102(5):1104-1112): ``w = (exp(-0.5 (t/T)^2) - exp(-0.5)) / (1 - exp(-0.5))`` for ``t <= T``, else 0,
+    ``T`` = threshold: 1 at the site, falling smoothly to 0 at the threshold.
+``dict`` ``{upper_minutes: weight}``
+    any step function (upper bounds inclusive, 0 beyond the largest; the threshold defaults to the largest bound).
+callable
+    ``f(minutes: numpy.ndarray) -> numpy.ndarray`` of non-negative weights, applied to times within the threshold.
+
+Input rules (no silent drop, no warning):
+
+* supply: a column of ``sites`` (default ``weekly_open_hours``) whose values must all be finite and > 0 -- a missing,
+  zero or negative value raises :class:`fsgeo.io.InputError` naming the site(s) (fsgeo's readers give NaN when a file
+  has no opening hours and 0 when every day is blank, i.e. unknown hours) -- or a number used for every site
+  (``supply=1`` counts sites: "sites within reach per 1,000 inhabitants").
+* communes with no site in reach get ``accessibility`` 0 and ``status`` ``no_site_in_reach``; communes whose point
+  could not be routed get 0 and ``status`` ``unreachable``, with the reason; the rest are ``served``.
+* sites whose catchment holds no inhabitant have ``ratio`` NaN (status ``no_demand_in_reach``) and give nothing;
+  sites that could not be routed are ``unroutable``.
+
+Limit: demand outside the communes studied is not counted. Sites of neighbouring départements also serve their own
+département's inhabitants, so their ratios (and the accessibility of the border communes using them) are optimistic
+-- on the embedded data a neighbouring site with one Haute-Saône commune in reach shares its 36.5 h among 84 people.
+``accessibility_neighbours`` gives the part of each commune's accessibility owed to such sites; run with the
+département's own sites only (``coverage.select_sites(..., own_departement_only=True)``) for a lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Callable, NamedTuple
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from fsgeo.io import InputError
+from fsgeo.settings import settings
+
+__all__ = [
+    "LUO_QI_2009_STEPS",
+    "PER_INHABITANTS",
+    "FCAResult",
+    "two_step_fca",
+    "decay_function",
+    "summary",
+]
+
+#: accessibility and ratios are expressed per this many inhabitants
+PER_INHABITANTS = 1000
+
+#: Luo & Qi (2009) E2SFCA zones: (upper bound in minutes, inclusive; weight), for a 30-min catchment
+LUO_QI_2009_STEPS = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
+
+COMMUNE_COLUMNS = [
+    "code", "name", "departement", "population", "accessibility", "accessibility_index", "accessibility_neighbours",
+    "sites_in_reach",
+    "nearest_site_id", "nearest_minutes", "status", "reason",
+]
+SITE_COLUMNS = [
+    "id", "name", "departement", "supply", "demand_within", "communes_in_reach", "ratio", "status", "reason",
+]
+COMMUNE_STATUSES = ("served", "no_site_in_reach", "unreachable")
+SITE_STATUSES = ("ok", "no_demand_in_reach", "unroutable")
+
+
+class FCAResult(NamedTuple):
+    """What :func:`two_step_fca` returns; unpacks as ``communes, sites = two_step_fca(...)``."""
+
+    #: one row per commune (order of the input), EPSG:4326 polygons when the input had geometry: ``code``, ``name``,
+    #: ``departement``, ``population``, ``accessibility`` (supply per 1,000 inhabitants), ``accessibility_index``
+    #: (accessibility / population-weighted mean: 1 = the average inhabitant), ``accessibility_neighbours`` (the
+    #: part of ``accessibility`` owed to sites of other départements than the communes'), ``sites_in_reach``
+    #: (sites with a positive weight), ``nearest_site_id``, ``nearest_minutes`` (minutes, may exceed the threshold;
+    #: NaN when none),
+    #: ``status`` (``served`` | ``no_site_in_reach`` | ``unreachable``), ``reason``.
+    communes: pd.DataFrame
+    #: one row per site (order of the input): ``id``, ``name``, ``departement``, ``supply`` (supply units),
+    #: ``demand_within`` (weighted inhabitants within the catchment), ``communes_in_reach``, ``ratio`` (supply per
+    #: 1,000 inhabitants within reach; NaN when nobody is within reach), ``status`` (``ok`` | ``no_demand_in_reach``
+    #: | ``unroutable``), ``reason``; Point geometry (EPSG:4326) when the input had one.
+    sites: pd.DataFrame
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# distance decay
+# --------------------------------------------------------------------------------------------------------------------
+def _step(steps) -> Callable[[np.ndarray], np.ndarray]:
+    bounds = np.array([float(b) for b, _ in steps])
+    values = np.array([float(w) for _, w in steps])
+
+    def weight(t: np.ndarray) -> np.ndarray:
+        # first zone whose (inclusive) upper bound holds t; beyond the last one: 0
+        i = np.searchsorted(bounds, t, side="left")
+        return np.where(i < len(bounds), values[np.minimum(i, len(bounds) - 1)], 0.0)
+
+    return weight
+
+
+def _gaussian(threshold: float) -> Callable[[np.ndarray], np.ndarray]:
+    floor = math.exp(-0.5)
+
+    def weight(t: np.ndarray) -> np.ndarray:
+        return np.where(t <= threshold, (np.exp(-0.5 * (t / threshold) ** 2) - floor) / (1.0 - floor), 0.0)
+
+    return weight
+
+
+def decay_function(decay, threshold_min: float):
+    """Weight function of a decay option, for a catchment of ``threshold_min`` minutes.
+
+    Parameters
+    ----------
+    decay : None, {"2sfca", "e2sfca", "gaussian"}, dict or callable
+        See the module documentation.
+    threshold_min : float
+        Catchment threshold, minutes.
+
+    Returns
+    -------
+    weight : callable
+        ``weight(minutes: ndarray) -> ndarray`` (dimensionless weights, only called with times <= threshold).
+    method : str
+        ``"2sfca"``, ``"e2sfca"``, ``"gaussian"`` or ``"custom"``.
+    description : str
+        Human-readable description of the weights (zones in minutes).
+    """
+    t = float(threshold_min)
+    if decay is None or (isinstance(decay, str) and decay.lower() == "2sfca"):
+        return (lambda m: np.ones_like(m, dtype=float)), "2sfca", f"weight 1 up to {t:g} min (Luo & Wang 2003)"
+    if isinstance(decay, str):
+        key = decay.lower()
+        if key == "e2sfca":
+            steps = tuple((b * t / 30.0, w) for b, w in LUO_QI_2009_STEPS)
+            zones = ", ".join(f"{lo:g}-{hi:g} min: {w:g}" for (lo, (hi, w)) in
+                              zip([0.0] + [b for b, _ in steps[:-1]], steps))
+            return _step(steps), "e2sfca", f"step weights {zones} (Luo & Qi 2009)"
+        if key == "gaussian":
+            return _gaussian(t), "gaussian", f"Gaussian weight falling from 1 to 0 at {t:g} min (Dai 2010)"
+        raise ValueError(f"unknown decay {decay!r}: expected None, '2sfca', 'e2sfca', 'gaussian', a dict "
+                         "{upper_minutes: weight} or a function")
+    if isinstance(decay, dict):
+        if not decay:
+            raise ValueError("decay steps are empty: expected {upper_minutes: weight, ...}")
+        try:
+            steps = sorted((float(b), float(w)) for b, w in decay.items())
+        except (TypeError, ValueError):
+            raise ValueError(f"decay steps {decay!r}: bounds and weights must be numbers") from None
+        if any(not (math.isfinite(b) and b > 0) for b, _ in steps):
+            raise ValueError(f"decay steps {decay!r}: upper bounds must be finite minutes > 0")
+        if any(not (math.isfinite(w) and w >= 0) for _, w in steps):
+            raise ValueError(f"decay steps {decay!r}: weights must be finite and >= 0")
+        zones = ", ".join(f"{lo:g}-{hi:g} min: {w:g}" for (lo, (hi, w)) in zip([0.0] + [b for b, _ in steps[:-1]], steps))
+        return _step(steps), "custom", f"step weights {zones}"
+    if callable(decay):
+        name = getattr(decay, "__name__", type(decay).__name__)
+        return decay, "custom", f"custom weight function {name}"
+    raise ValueError(f"invalid decay {decay!r}: expected None, '2sfca', 'e2sfca', 'gaussian', a dict or a function")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------------------------------------------------
+def _commune_frame(communes) -> pd.DataFrame:
+    missing = [c for c in ("code", "population") if c not in communes.columns]
+    if missing:
+        raise InputError(f"communes lack column(s) {', '.join(missing)}")
+    codes = communes["code"].astype(str)
+    dup = codes[codes.duplicated()]
+    if len(dup):
+        raise InputError(f"duplicate commune code(s): {', '.join(sorted(set(dup))[:5])}")
+    raw = communes["population"].to_numpy()
+    pop = pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
+    if len(bad):
+        raise InputError(f"commune {codes.iat[bad[0]]}: population missing, infinite or negative ({raw[bad[0]]!r})")
+
+    def text(col):
+        return communes[col].astype(str).to_numpy()
+
+    return pd.DataFrame({
+        "code": codes.to_numpy(),
+        "name": text("name") if "name" in communes.columns else codes.to_numpy(),
+        "departement": text("departement") if "departement" in communes.columns else np.full(len(codes), ""),
+        "population": pop,
+    })
+
+
+def _site_frame(sites) -> pd.DataFrame:
+    if "id" not in sites.columns:
+        raise InputError("sites have no 'id' column")
+    ids = sites["id"].astype(str)
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError(f"duplicate site id(s): {', '.join(sorted(set(dup))[:5])}")
+    return pd.DataFrame({
+        "id": ids.to_numpy(),
+        "name": (sites["name"].astype(str) if "name" in sites.columns else ids).to_numpy(),
+        "departement": (sites["departement"].astype(str).to_numpy() if "departement" in sites.columns
+                        else np.full(len(ids), "")),
+    })
+
+
+def _supply(sites, st: pd.DataFrame, supply) -> tuple[np.ndarray, str]:
+    """Supply per site (its units) and a label of those units."""
+    if isinstance(supply, bool):
+        raise ValueError(f"invalid supply {supply!r}: expected a column name of the sites or a number > 0")
+    if isinstance(supply, numbers.Real):
+        value = float(supply)
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"supply must be a number > 0 (the same for every site), got {supply!r}")
+        return np.full(len(st), value), ("sites" if value == 1 else f"{value:g} supply units per site")
+    if not isinstance(supply, str):
+        raise ValueError(f"invalid supply {supply!r}: expected a column name of the sites or a number > 0")
+    if supply not in sites.columns:
+        raise InputError(f"sites have no {supply!r} column to use as supply: name a numeric column, or give a "
+                         "number (e.g. supply=1 to count sites)")
+    values = pd.to_numeric(sites[supply], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any():
+        listed = "; ".join(f"site {i!r} ({n}): {v!r}" for i, n, v in
+                           zip(st["id"][bad][:5], st["name"][bad][:5], sites[supply].to_numpy()[bad][:5]))
+        more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+        raise InputError(f"{int(bad.sum())} site(s) without a usable {supply} (missing, zero or negative): {listed}"
+                         f"{more}. Fix the sites file, drop these sites, or give a number as supply "
+                         "(e.g. supply=1 to count sites)")
+    label = "opening hours per week" if supply == "weekly_open_hours" else supply
+    return values, label
+
+
+def _align(minutes: pd.DataFrame, labels: np.ndarray, own_index: pd.Index, axis: str, what: str) -> np.ndarray:
+    """Positions of ``labels`` (codes / ids) in the minutes' index or columns, else of the frame's own index."""
+    have = minutes.index if axis == "index" else minutes.columns
+    as_str = pd.Index(have.astype(str))
+    if as_str.is_unique and pd.Index(labels).isin(as_str).all():
+        return as_str.get_indexer(labels)
+    # a matrix straight from routing.travel_time_matrix(network, demand_points(communes), sites) with their own index
+    if have.is_unique and len(own_index) and own_index.isin(have).all():
+        return have.get_indexer(own_index)
+    missing = pd.Index(labels).difference(as_str)
+    raise InputError(f"minutes matrix lacks {what}(s) {', '.join(map(str, missing[:5]))}: its {axis} must hold the "
+                     f"{'commune codes' if what == 'commune' else 'site ids'} (or the index of the "
+                     f"{what}s frame)")
+
+
+def _matrix(communes, sites, ct, st, network, minutes):
+    """Minutes (n x k float array), commune reasons and site reasons."""
+    c_reasons = pd.Series(dtype=object)
+    s_reasons = pd.Series(dtype=object)
+    if minutes is None:
+        from fsgeo import coverage
+
+        # routing.travel_time_matrix(network, demand_points(communes), sites) plus the snapping reasons
+        m, c_reasons, s_reasons = coverage.commune_site_matrix(communes, sites, network=network)
+        m.index = m.index.astype(str)
+        m.columns = m.columns.astype(str)
+        m = m.loc[ct["code"], st["id"]]
+    elif network is not None:
+        raise ValueError("give either a road network or a minutes matrix, not both")
+    else:
+        if not isinstance(minutes, pd.DataFrame):
+            raise ValueError("minutes must be a pandas DataFrame (communes x sites, minutes)")
+        rows = _align(minutes, ct["code"].to_numpy(), communes.index, "index", "commune")
+        cols = _align(minutes, st["id"].to_numpy(), sites.index, "columns", "site")
+        m = minutes.iloc[rows, cols]
+    try:
+        M = m.to_numpy(dtype=float, copy=True)
+    except (TypeError, ValueError):
+        raise InputError("minutes matrix holds non-numeric values") from None
+    if (M < 0).any():
+        i, j = np.argwhere(M < 0)[0]
+        raise InputError(f"minutes matrix: negative time {M[i, j]!r} from commune {ct['code'].iat[i]} "
+                         f"to site {st['id'].iat[j]}")
+    return M, c_reasons, s_reasons
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the method
+# --------------------------------------------------------------------------------------------------------------------
+def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None, supply="weekly_open_hours",
+                 decay=None) -> FCAResult:
+    """Two-step floating catchment area accessibility of every commune (supply per 1,000 inhabitants in reach).
+
+    Parameters
+    ----------
+    communes : geopandas.GeoDataFrame or pandas.DataFrame
+        ``code`` (str), ``population`` (inhabitants, >= 0), optionally ``name``, ``departement``; polygons and
+        ``point_lon``/``point_lat`` (degrees) when times are routed here (``load_communes()`` schema).
+    sites : geopandas.GeoDataFrame or pandas.DataFrame
+        ``id`` (str), optionally ``name``, ``departement``, the ``supply`` column, Point geometry when routed here.
+        Every site given counts: select them first (e.g. :func:`fsgeo.coverage.select_sites`).
+    network : fsgeo.network.RoadNetwork, optional
+        Road network for the drive times (default: the embedded one) when ``minutes`` is not given.
+    minutes : pandas.DataFrame, optional
+        Drive times in **minutes**, communes x sites: index = commune codes, columns = site ids (or the index of
+        ``communes`` / ``sites``, as returned by ``routing.travel_time_matrix(network, demand_points(communes),
+        sites)``). ``inf`` = unreachable; ``NaN`` = could not be routed (a commune whose row is all NaN is
+        ``unreachable``; a site whose column is all NaN is ``unroutable``).
+    threshold_min : float, optional
+        Catchment threshold, minutes: times above it weigh 0 (``t <= threshold`` is within reach). Default: the
+        largest step of a dict ``decay``, else ``settings.commitment_min`` (30 min, the national commitment).
+    supply : str or float
+        Column of ``sites`` holding each site's supply (default ``weekly_open_hours``, hours per week; every value
+        must be finite and > 0), or one number for every site (``1``: count sites).
+    decay : None, {"2sfca", "e2sfca", "gaussian"}, dict or callable
+        Distance-decay weights inside the catchment; ``None`` = classic 2SFCA (see the module documentation).
+
+    Returns
+    -------
+    FCAResult
+        ``(communes, sites)``, see :class:`FCAResult`; ``communes.attrs["fsgeo"]`` records the method, threshold,
+        weights, supply, unit and totals.
+
+    Raises
+    ------
+    fsgeo.io.InputError
+        Missing columns, duplicate codes or ids, bad populations, a site without usable supply (named), a minutes
+        matrix lacking communes or sites or holding negative times.
+    ValueError
+        Bad ``threshold_min``, ``supply`` or ``decay``; both ``network`` and ``minutes`` given.
+    """
+    if threshold_min is None:
+        threshold = max(float(b) for b in decay) if isinstance(decay, dict) and decay else settings.commitment_min
+    else:
+        threshold = threshold_min
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold must be a number of minutes, got {threshold_min!r}") from None
+    if not (math.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold must be finite and > 0 minutes, got {threshold_min!r}")
+    weight_fn, method, weights_text = decay_function(decay, threshold)
+
+    ct = _commune_frame(communes)
+    st = _site_frame(sites)
+    S, unit = _supply(sites, st, supply)
+    M, c_reasons, s_reasons = _matrix(communes, sites, ct, st, network, minutes)
+    n, k = M.shape
+    P = ct["population"].to_numpy(dtype=float)
+
+    # weights: 0 beyond the threshold, for inf (unreachable) and NaN (not routed)
+    within = np.isfinite(M) & (M <= threshold)
+    W = np.zeros((n, k))
+    if within.any():
+        w = np.asarray(weight_fn(M[within]), dtype=float)
+        if w.shape != (int(within.sum()),) or not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("decay weights must be finite and >= 0, one per time")
+        W[within] = w
+    reach = W > 0
+
+    # step 1: demand within each catchment and supply-to-demand ratio; step 2: sum of the ratios in reach
+    demand = P @ W
+    has_demand = demand > 0
+    ratio = np.full(k, np.nan)
+    ratio[has_demand] = S[has_demand] / demand[has_demand]
+    R = np.where(has_demand, ratio, 0.0)
+    A = W @ R * PER_INHABITANTS
+    # the part owed to sites of other départements, whose own inhabitants are not in the demand (edge effect)
+    deps = {d for d in ct["departement"] if d}
+    neighbour = np.array([bool(deps) and bool(d) and d not in deps for d in st["departement"]], dtype=bool)
+    A_neighbours = W @ np.where(neighbour, R, 0.0) * PER_INHABITANTS
+
+    # nearest site (any time), for context and reasons
+    finite = np.where(np.isnan(M), np.inf, M)
+    if k:
+        near_j = np.argmin(finite, axis=1)
+        near_t = finite[np.arange(n), near_j]
+    else:
+        near_j, near_t = np.zeros(n, int), np.full(n, np.inf)
+    has_near = np.isfinite(near_t)
+    row_failed = np.isnan(M).all(axis=1) if k else np.zeros(n, bool)
+    col_failed = np.isnan(M).all(axis=0) if n else np.zeros(k, bool)
+
+    served = reach.any(axis=1)
+    status = np.where(served, "served", np.where(row_failed & (k > 0), "unreachable", "no_site_in_reach"))
+    reason = np.full(n, "", dtype=object)
+    c_reasons = pd.Series(c_reasons, dtype=object)
+    c_reasons.index = c_reasons.index.astype(str)
+    for i in np.flatnonzero(~served):
+        code = ct["code"].iat[i]
+        if k == 0:
+            reason[i] = "no site given"
+        elif row_failed[i]:
+            r = c_reasons.get(code)
+            reason[i] = str(r) if r is not None and str(r) not in ("", "nan") else \
+                "commune point could not be placed on the road network"
+        elif has_near[i]:
+            sid, sname = st["id"].iat[near_j[i]], st["name"].iat[near_j[i]]
+            reason[i] = (f"nearest site {sid}" + (f" ({sname})" if sname != sid else "") + f" at {near_t[i]:.1f} min"
+                         + (f", beyond the {threshold:g}-min catchment" if near_t[i] > threshold
+                            else " but weighted 0 by the decay"))
+        else:
+            reason[i] = "no site reachable by road"
+
+    total = P.sum()
+    mean = float(P @ A / total) if total > 0 else float("nan")
+    out = pd.DataFrame({
+        "code": ct["code"],
+        "name": ct["name"],
+        "departement": ct["departement"],
+        "population": ct["population"].astype("int64") if (ct["population"] % 1 == 0).all() else ct["population"],
+        "accessibility": A,
+        "accessibility_index": A / mean if mean > 0 else np.full(n, np.nan),
+        "accessibility_neighbours": A_neighbours,
+        "sites_in_reach": reach.sum(axis=1).astype("int64"),
+        "nearest_site_id": np.where(has_near, st["id"].to_numpy(dtype=object)[near_j] if k else None, None),
+        "nearest_minutes": np.where(has_near, near_t, np.nan),
+        "status": status,
+        "reason": reason.astype(str),
+    })
+    if isinstance(communes, gpd.GeoDataFrame) and communes.geometry is not None and communes.crs is not None:
+        out = gpd.GeoDataFrame(out, geometry=communes.geometry.to_numpy(), crs=communes.crs).to_crs(settings.crs)
+
+    s_reasons = pd.Series(s_reasons, dtype=object)
+    s_reasons.index = s_reasons.index.astype(str)
+    s_status = np.where(col_failed, "unroutable", np.where(has_demand, "ok", "no_demand_in_reach"))
+    s_reason = np.full(k, "", dtype=object)
+    for j in np.flatnonzero(s_status != "ok"):
+        if col_failed[j]:
+            r = s_reasons.get(st["id"].iat[j])
+            s_reason[j] = str(r) if r is not None and str(r) not in ("", "nan") else "site could not be routed"
+        elif reach[:, j].any():
+            s_reason[j] = "only communes without inhabitants within reach"
+        else:
+            s_reason[j] = f"no commune within {threshold:g} min"
+    site_out = pd.DataFrame({
+        "id": st["id"],
+        "name": st["name"],
+        "departement": st["departement"],
+        "supply": S,
+        "demand_within": demand,
+        "communes_in_reach": reach.sum(axis=0).astype("int64"),
+        "ratio": ratio * PER_INHABITANTS,
+        "status": s_status,
+        "reason": s_reason.astype(str),
+    })
+    if isinstance(sites, gpd.GeoDataFrame) and sites.geometry is not None and sites.crs is not None:
+        site_out = gpd.GeoDataFrame(site_out, geometry=sites.geometry.to_numpy(), crs=sites.crs).to_crs(settings.crs)
+
+    out.attrs["fsgeo"] = {
+        "method": method,
+        "weights": weights_text,
+        "threshold_min": threshold,
+        "supply": supply if isinstance(supply, str) else float(supply),
+        "supply_unit": unit,
+        "unit": f"{unit} per {PER_INHABITANTS:,} inhabitants",
+        "per_inhabitants": PER_INHABITANTS,
+        "population": float(total),
+        "mean_accessibility": mean,
+        "neighbour_share": float(P @ A_neighbours / (P @ A)) if P @ A > 0 else float("nan"),
+        "n_sites_neighbour": int(neighbour.sum()),
+        "n_sites": int(k),
+        "total_supply": float(S.sum()),
+        "supply_reaching_someone": float(S[has_demand].sum()),
+        "sites_not_routed": st["id"][col_failed].tolist(),
+    }
+    return FCAResult(out, site_out)
+
+
+def summary(result) -> dict:
+    """Headline figures of a :func:`two_step_fca` result (accessibility in its unit, populations in inhabitants).
+
+    Parameters
+    ----------
+    result : FCAResult or pandas.DataFrame
+        The result, or its ``communes`` frame.
+
+    Returns
+    -------
+    dict
+        ``method``, ``weights``, ``threshold_min``, ``unit``, ``n_communes``, ``population``, population-weighted
+        ``mean``, ``median``, ``p10``, ``p90`` accessibility, ``min`` / ``max`` over communes, and ``communes`` /
+        ``population`` per status, ``neighbour_share`` (share of the population-weighted accessibility owed to
+        sites of other départements).
+    """
+    from fsgeo.coverage import weighted_quantile
+
+    communes = result.communes if isinstance(result, FCAResult) else result
+    meta = dict(communes.attrs.get("fsgeo", {}))
+    a = communes["accessibility"].to_numpy(dtype=float)
+    p = communes["population"].to_numpy(dtype=float)
+    by_status = {s: {"communes": int((communes["status"] == s).sum()),
+                     "population": int(round(p[(communes["status"] == s).to_numpy()].sum()))}
+                 for s in COMMUNE_STATUSES}
+    return {
+        "method": meta.get("method"),
+        "weights": meta.get("weights"),
+        "threshold_min": meta.get("threshold_min"),
+        "unit": meta.get("unit"),
+        "n_communes": int(len(communes)),
+        "population": int(round(p.sum())),
+        "mean": float(p @ a / p.sum()) if p.sum() > 0 else float("nan"),
+        "median": weighted_quantile(a, p, 0.5),
+        "p10": weighted_quantile(a, p, 0.1),
+        "p90": weighted_quantile(a, p, 0.9),
+        "min": float(a.min()) if len(a) else float("nan"),
+        "max": float(a.max()) if len(a) else float("nan"),
+        "status": by_status,
+        "neighbour_share": float(p @ communes["accessibility_neighbours"].to_numpy(dtype=float) / (p @ a))
+        if "accessibility_neighbours" in communes.columns and p @ a > 0 else float("nan"),
+    }

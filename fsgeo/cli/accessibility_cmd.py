@@ -1,0 +1,170 @@
+"""``fsgeo accessibility``: two-step floating catchment accessibility (supply within reach per 1,000 inhabitants)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pandas as pd
+
+from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, positive_minutes, table, to_json
+
+METHODS = ("2sfca", "e2sfca", "gaussian")
+_METHOD_TEXT = {
+    "2sfca": "classic 2SFCA (Luo & Wang 2003)",
+    "e2sfca": "enhanced 2SFCA (Luo & Qi 2009)",
+    "gaussian": "Gaussian 2SFCA (Dai 2010)",
+}
+
+
+def _supply(text: str):
+    """A number (same supply for every site) or a column name of the sites."""
+    try:
+        value = float(text)
+    except ValueError:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("empty supply: give a column name or a number") from None
+        return text.strip()
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"numeric supply must be > 0, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "accessibility",
+        help="floating-catchment accessibility: opening hours within reach per 1,000 inhabitants (2SFCA)",
+        description="Two-step floating catchment area accessibility of every commune: the supply of the sites within "
+                    "reach (weekly opening hours by default) shared among the inhabitants within reach of each "
+                    "site, per 1,000 inhabitants. Classic 2SFCA (hard threshold), enhanced 2SFCA (Luo & Qi 2009 "
+                    "step weights) or Gaussian decay.",
+    )
+    p.add_argument("--threshold", type=positive_minutes, default=None, metavar="MIN",
+                   help="catchment threshold in minutes (default 30, the national commitment)")
+    p.add_argument("--method", choices=METHODS, default="2sfca",
+                   help="2sfca: weight 1 within the threshold; e2sfca: weights 1 / 0.68 / 0.22 in thirds of it; "
+                        "gaussian: smooth decay to 0 at the threshold (default 2sfca)")
+    p.add_argument("--supply", type=_supply, default="weekly_open_hours", metavar="COLUMN|NUMBER",
+                   help="site supply: a column of the sites (default weekly_open_hours) or a number for every site "
+                        "(1 counts sites)")
+    p.add_argument("--top", type=_count, default=15, metavar="N",
+                   help="table format: how many lowest-accessibility communes and most loaded sites to list "
+                        "(default 15)")
+    add_data_args(p)
+    add_output_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from fsgeo import accessibility, coverage, datasets
+
+    # cheap inputs first, so that a bad file fails before the network is loaded
+    communes = datasets.load_communes(args.communes)
+    sites = datasets.load_sites(args.sites, communes=communes)
+    as_of = args.as_of.isoformat() if args.as_of is not None else None
+    selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
+                                     as_of=as_of)
+    if len(selected) == 0:
+        raise CliError("no site selected (check --as-of, --kind and --own-departement-only)")
+    network = datasets.load_network(args.network)
+    result = accessibility.two_step_fca(communes, selected, network=network, threshold_min=args.threshold,
+                                        supply=args.supply, decay=None if args.method == "2sfca" else args.method)
+    meta = {
+        **result.communes.attrs["fsgeo"],
+        "as_of": as_of,
+        "kind": args.kind,
+        "own_departement_only": bool(args.own_departement_only),
+        "n_sites_in_departement": int(selected["in_departement"].astype(bool).sum())
+        if "in_departement" in selected.columns else None,
+    }
+    if args.format == "json":
+        emit(to_json({
+            **meta,
+            "summary": accessibility.summary(result),
+            "communes": _plain(result.communes).to_dict(orient="records"),
+            "sites": _plain(result.sites).to_dict(orient="records"),
+        }), args.out)
+    elif args.format == "csv":
+        emit(_plain(result.communes).to_csv(index=False), args.out)
+    else:
+        emit(_table(result, meta, accessibility.summary(result), args), args.out)
+    return 0
+
+
+def _plain(df) -> pd.DataFrame:
+    import geopandas as gpd
+
+    return pd.DataFrame(df.drop(columns=df.geometry.name)) if isinstance(df, gpd.GeoDataFrame) else pd.DataFrame(df)
+
+
+def _n(x, digits=0) -> str:
+    if x is None or pd.isna(x):
+        return "n/a"
+    return f"{x:,.{digits}f}".replace(",", " ")
+
+
+def _table(result, meta: dict, s: dict, args) -> str:
+    c, st = result.communes, result.sites
+    t = meta["threshold_min"]
+    unit = meta["unit"]
+    lines = [f"fsgeo accessibility: {_METHOD_TEXT[meta['method']]}, catchment {t:g} min"
+             + (f", sites as of {meta['as_of']}" if meta.get("as_of") else "")
+             + (", principal spaces only" if meta["kind"] == "principal" else "")
+             + (", own département only" if meta["own_departement_only"] else "")]
+    lines.append(f"Weights: {meta['weights']}")
+    own = meta.get("n_sites_in_departement")
+    lines.append(f"{meta['n_sites']} sites" + (f" ({own} in the département, {meta['n_sites'] - own} neighbouring)"
+                                               if own is not None else "")
+                 + f", {s['n_communes']} communes, {_n(s['population'])} inhabitants; total supply "
+                 f"{_n(meta['total_supply'], 1)} {meta['supply_unit']}")
+    lines.append("")
+    lines.append(f"Accessibility = {unit} within reach")
+    lines.append(f"  population-weighted mean {_n(s['mean'], 2)}, median {_n(s['median'], 2)}, "
+                 f"10th percentile {_n(s['p10'], 2)}, 90th percentile {_n(s['p90'], 2)}")
+    lines.append(f"  lowest commune {_n(s['min'], 2)}, highest {_n(s['max'], 2)}")
+    if meta.get("n_sites_neighbour"):
+        lines.append(f"  {_n(100 * s['neighbour_share'], 0)} % of it owed to the {meta['n_sites_neighbour']} sites of "
+                     "neighbouring départements, whose own inhabitants are not counted (optimistic: see the note)")
+    for status, text in (("no_site_in_reach", f"no site within {t:g} min (accessibility 0)"),
+                         ("unreachable", "not routed (accessibility 0)")):
+        b = s["status"][status]
+        if b["communes"] or status == "no_site_in_reach":
+            lines.append(f"  communes with {text}: {b['communes']} ({_n(b['population'])} inhabitants)")
+    lines.append("")
+    worst = c.sort_values(["accessibility", "population"], ascending=[True, False], kind="stable").head(args.top)
+    lines.append(f"Lowest accessibility ({len(worst)} of {len(c)} communes; --format csv or json for all):")
+    cols = ["code", "name", "population", "accessibility", "accessibility_index", "accessibility_neighbours",
+            "sites_in_reach",
+            "nearest_minutes", "status"]
+    lines.append(table(pd.DataFrame(worst[cols]).set_index("code"), float_format="{:.2f}"))
+    reasons = worst[worst["reason"] != ""]
+    if len(reasons):
+        lines.append("")
+        lines.append("Why:")
+        lines.extend(f"  {r.code} {r.name}: {r.reason}" for r in reasons.itertuples())
+    lines.append("")
+    ok = st[st["status"] == "ok"].sort_values("ratio", kind="stable").head(args.top)
+    lines.append(f"Most loaded sites: lowest supply per 1,000 inhabitants within reach ({len(ok)} of {len(st)}):")
+    lines.append(table(pd.DataFrame(ok[["id", "name", "departement", "supply", "demand_within", "communes_in_reach",
+                                        "ratio"]]).set_index("id"), float_format="{:.2f}"))
+    other = st[st["status"] != "ok"]
+    if len(other):
+        lines.append("")
+        lines.append(f"Sites giving nothing ({len(other)}" + (f", first {args.top} listed" if len(other) > args.top
+                                                             else "") + "):")
+        lines.extend(f"  {r.id} {r.name}: {r.status}, {r.reason}" for r in other.head(args.top).itertuples())
+    if meta.get("n_sites_neighbour"):
+        lines.append("")
+        lines.append("Note: sites of neighbouring départements also serve their own inhabitants, not counted here, so "
+                     "their ratios and the accessibility of the border communes using them are optimistic (column "
+                     "accessibility_neighbours in csv/json); --own-departement-only gives a lower bound.")
+    return "\n".join(lines)
