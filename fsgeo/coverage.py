@@ -425,7 +425,7 @@ class CoverageSummary:
     median_min: float
     p90_min: float
     max_min: float
-    #: communes with the longest times: ``code``, ``name``, ``population``, ``minutes``, ``nearest_site_name``
+    #: communes with the longest times: ``code``, ``name``, ``population``, ``minutes``, ``nearest_site_id``, ``nearest_site_name``
     worst: pd.DataFrame
     #: True when every inhabitant is routed and within ``commitment_min``
     commitment_met: bool
@@ -511,7 +511,7 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
     ok = np.isfinite(t)
     mean = float(np.average(t[ok], weights=pop[ok])) if ok.any() and pop[ok].sum() > 0 else float("nan")
     worst = (
-        access.loc[ok, ["code", "name", "population", "minutes", "nearest_site_name"]]
+        access.loc[ok, ["code", "name", "population", "minutes", "nearest_site_id", "nearest_site_name"]]
         .sort_values(["minutes", "population"], ascending=[False, False])
         .head(n_worst)
         .reset_index(drop=True)

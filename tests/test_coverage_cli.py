@@ -1,0 +1,158 @@
+"""``fsgeo coverage | underserved | catchments | timeline`` through the installed console script."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+FSGEO = shutil.which("fsgeo")
+
+
+def run(*args, check=True):
+    cmd = [FSGEO, *args] if FSGEO else [sys.executable, "-m", "fsgeo", *args]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if check:
+        assert res.returncode == 0, res.stderr
+    return res
+
+
+@pytest.fixture(scope="module")
+def library():
+    """The same analysis through the library, to check the CLI reports it faithfully."""
+    from fsgeo import coverage, datasets
+
+    communes = datasets.load_communes()
+    access = coverage.access_times(communes, datasets.load_sites(), datasets.load_network())
+    return access, coverage.summary(access)
+
+
+def run_inprocess(*args) -> str:
+    """Secondary variants run in-process (same parser and code path, without a new interpreter each time)."""
+    import contextlib
+
+    from fsgeo.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(list(args)) == 0
+    return buf.getvalue()
+
+
+def _n(v):
+    return f"{int(v):,}".replace(",", " ")
+
+
+def test_coverage_report_default(library):
+    access, summ = library
+    out = run("coverage").stdout
+    assert out.startswith("France Services coverage — Haute-Saône (70)")
+    assert f"536 communes, {_n(summ.population)} inhabitants" in out
+    b20 = summ.bands.set_index("band_min").loc[20.0]
+    assert f"{_n(b20['population'])}   {100 * b20['population_share']:.1f} %" in out
+    assert "National commitment (30 min for every inhabitant): MET" in out
+    assert f"mean {summ.mean_min:.1f} min, median {summ.median_min:.1f}" in out
+    under = access[access["status"] == "underserved"].sort_values("minutes", ascending=False)
+    for name in under["name"]:
+        assert name in out
+    assert f"nearest for {_n(summ.neighbour_population)} inhabitants" in out
+    assert "Traceback" not in out
+
+
+def test_coverage_json_records_and_summary(library):
+    access, summ = library
+    data = json.loads(run("coverage", "--format", "json", "--threshold", "15").stdout)
+    recs = data["communes"]
+    assert len(recs) == 536
+    assert set(recs[0]) == {"code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", "status"}
+    assert all(isinstance(r["code"], str) and len(r["code"]) == 5 for r in recs)
+    s = data["summary"]
+    assert s["threshold_min"] == 15
+    statuses = pd.Series([r["status"] for r in recs]).value_counts()
+    assert {x["status"]: x["communes"] for x in s["status"]} == {k: int(statuses.get(k, 0)) for k in ("covered", "underserved", "unreachable")}
+    assert sum(x["communes"] for x in s["status"]) == 536
+    under = sum(r["status"] == "underserved" for r in recs)
+    assert under == sum(r["minutes"] is not None and r["minutes"] > 15 for r in recs)
+    assert [b["band_min"] for b in s["bands"]] == [10, 15, 20, 30, 45]
+    assert s["sites"]["counted"] == 78 and s["commitment_met"] is True
+
+
+def test_coverage_csv_to_file_as_of_own_departement(tmp_path):
+    out = tmp_path / "sub" / "coverage.csv"
+    res = run("coverage", "--format", "csv", "--out", str(out), "--as-of", "2021-01-01", "--own-departement-only")
+    assert res.stdout == ""
+    df = pd.read_csv(out, dtype={"code": str, "nearest_site_id": str, "nearest_site_departement": str})
+    assert len(df) == 536 and df["code"].str.len().eq(5).all()
+    assert set(df["nearest_site_departement"].dropna()) == {"70"}
+    assert set(df["status"]) <= {"covered", "underserved", "unreachable"}
+    # 9 sites in 2021 leave many communes beyond 20 min
+    assert (df["status"] == "underserved").sum() > 100
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["coverage", "--no-such-option"], "unrecognized arguments"),
+        (["coverage", "--as-of", "2022-13-45"], "invalid date"),
+        (["coverage", "--sites", "/nonexistent/sites.geojson"], "/nonexistent/sites.geojson"),
+        (["coverage", "--threshold", "-5"], "minutes must be > 0"),
+        (["catchments", "--bands", "10,abc"], "invalid minutes list"),
+        (["timeline", "--communes", "/nonexistent/c.geojson"], "/nonexistent/c.geojson"),
+    ],
+)
+def test_bad_input_one_line_exit_2(args, words):
+    res = run(*args, check=False)
+    assert res.returncode == 2
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert words in err
+
+
+def test_underserved_geojson_communes_and_zones(tmp_path):
+    communes_out = tmp_path / "underserved.geojson"
+    run("underserved", "--threshold", "15", "--as-of", "2021-01-01", "--out", str(communes_out))
+    fc = json.loads(communes_out.read_text())
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) > 50
+    props = [f["properties"] for f in fc["features"]]
+    assert all(p["minutes"] > 15 for p in props)
+    assert [p["rank"] for p in props] == list(range(1, len(props) + 1))
+    assert all(p["zone_id"] is not None for p in props)
+    zones_out = tmp_path / "zones.geojson"
+    run_inprocess("underserved", "--threshold", "15", "--as-of", "2021-01-01", "--zones", "--out", str(zones_out))
+    zones = json.loads(zones_out.read_text())["features"]
+    assert sum(z["properties"]["n_communes"] for z in zones) == len(props)
+    assert sum(z["properties"]["population"] for z in zones) == sum(p["population"] for p in props)
+    assert zones[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    table = run_inprocess("underserved", "--threshold", "15", "--as-of", "2021-01-01")
+    assert "Zones of adjacent under-served communes" in table and props[0]["name"] in table
+
+
+def test_catchments_geojson_and_table(tmp_path):
+    out = tmp_path / "catchments.geojson"
+    args = ["catchments", "--bands", "10,20", "--own-departement-only", "--as-of", "2020-01-01"]
+    run(*args, "--out", str(out))
+    feats = json.loads(out.read_text())["features"]
+    assert len(feats) == 6 * 2  # six sites of the département labelled on 2020-01-01, two bands
+    by_site = {}
+    for f in feats:
+        by_site.setdefault(f["properties"]["site_id"], {})[f["properties"]["band_min"]] = f["properties"]["population"]
+    assert all(v[20.0] >= v[10.0] > 0 for v in by_site.values())
+    table = run_inprocess(*args)
+    assert "Drive-time catchments" in table and "10 min" in table and "20 min" in table
+    areas = pd.read_csv(io.StringIO(run_inprocess("catchments", "--service-areas", "--format", "csv")), dtype={"site_id": str})
+    assert areas["population"].sum() > 200_000 and areas["n_communes"].sum() == 536
+
+
+def test_timeline_csv_and_table():
+    df = pd.read_csv(io.StringIO(run("timeline", "--format", "csv").stdout))
+    assert len(df) >= 9 and df["date"].is_monotonic_increasing
+    assert df["sites_open"].is_monotonic_increasing
+    assert (df["share_within_30"].diff().dropna() >= -1e-12).all()
+    assert df["share_within_20"].iloc[-1] > df["share_within_20"].iloc[0]
+    table = run_inprocess("timeline")
+    assert "How the France Services network got finer" in table and df["date"].iloc[0] in table
