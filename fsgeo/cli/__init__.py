@@ -15,6 +15,7 @@ from fsgeo.cli.common import CliError, OneLineParser
 # one module per sub-command; order = order in --help
 COMMAND_MODULES = [
     "fsgeo.cli.datasets_cmd",
+    "fsgeo.cli.coverage_cmd",
     "fsgeo.cli.rank_cmd",
     "fsgeo.cli.map_cmd",
     "fsgeo.cli.accessibility_cmd",
