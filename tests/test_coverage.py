@@ -337,3 +337,77 @@ def test_real_nearest_matches_networkx(real):
             best = min(best, t)
         got = a.set_index("code").loc[code, "minutes"]
         assert got == pytest.approx(best / 60, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# a hand-built road network: known answers through snapping and routing
+# ---------------------------------------------------------------------------------------------------------------------
+def test_access_times_on_a_hand_built_network():
+    import networkx as nx
+    from shapely.geometry import Point
+
+    from fsgeo.network import RoadNetwork
+
+    x0, y0 = 900_000, 6_700_000
+    G = nx.MultiDiGraph(crs="EPSG:2154")
+    for i in range(5):  # a straight road, a node every 10 km
+        G.add_node(i, x=x0 + 10_000 * i, y=y0)
+    for i in range(4):
+        for a, b in ((i, i + 1), (i + 1, i)):
+            G.add_edge(a, b, length=10_000.0, travel_time=600.0)  # 60 km/h: 10 min per link
+    net = RoadNetwork.from_osmnx(G, weight="travel_time")
+    # communes: 2 km squares centred on the nodes (demand point exactly on the node: no access leg)
+    boxes = [box(x0 + 10_000 * i - 1000, y0 - 1000, x0 + 10_000 * i + 1000, y0 + 1000) for i in range(5)]
+    communes = gpd.GeoDataFrame(
+        {"code": [f"7000{i}" for i in range(5)], "name": list("ABCDE"), "departement": "70", "population": 100},
+        geometry=boxes,
+        crs="EPSG:2154",
+    ).to_crs("EPSG:4326")
+    pts = gpd.GeoSeries([Point(x0 + 10_000 * i, y0) for i in range(5)], crs="EPSG:2154").to_crs("EPSG:4326")
+    communes["point_lon"], communes["point_lat"] = pts.x.to_numpy(), pts.y.to_numpy()
+    sites = gpd.GeoDataFrame(
+        {"id": ["w", "e"], "name": ["West", "East"], "departement": ["70", "25"], "kind": "principal"},
+        geometry=[Point(x0, y0), Point(x0 + 40_000, y0)],
+        crs="EPSG:2154",
+    ).to_crs("EPSG:4326")
+    a = coverage.access_times(communes, sites, net, threshold_min=15).set_index("code")
+    assert a["minutes"].round(6).tolist() == [0, 10, 20, 10, 0]
+    assert a["nearest_site_id"].tolist() == ["w", "w", "w", "e", "e"]  # tie at C (20 min each way): first site
+    assert a["second_minutes"].round(6).tolist() == [40, 30, 20, 30, 40]
+    assert a["status"].tolist() == ["covered", "covered", "underserved", "covered", "covered"]
+    s = summary(a.reset_index(), bands=(5, 15, 30))
+    assert s.bands["population"].tolist() == [200, 400, 500]
+    assert s.neighbour_population == 200  # D and E use the site in the Doubs
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# timeline
+# ---------------------------------------------------------------------------------------------------------------------
+def test_timeline_matches_as_of_and_improves(real, monkeypatch):
+    from fsgeo import timeline
+
+    communes, sites, net, _ = real
+    calls = []
+    orig = coverage.commune_site_matrix
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return orig(*args, **kwargs)
+
+    monkeypatch.setattr(coverage, "commune_site_matrix", counting)
+    tl = timeline.timeline(communes, sites, net)
+    assert len(calls) == 1  # one matrix for every date
+    own_dates = sorted(set(sites.loc[sites["in_departement"], "labelled_on"]))
+    assert set(own_dates) <= set(tl["date"])
+    assert tl["sites_open"].is_monotonic_increasing and tl["sites_open_departement"].is_monotonic_increasing
+    assert tl["sites_open_departement"].iloc[-1] == int(sites["in_departement"].sum())
+    # more sites never lengthen times
+    assert (tl["share_within_20"].diff().dropna() >= -1e-12).all()
+    assert (tl["mean_min"].diff().dropna() <= 1e-9).all()
+    # a row equals the coverage computed directly as of its date
+    monkeypatch.setattr(coverage, "commune_site_matrix", orig)
+    row = tl.iloc[2]
+    direct = summary(coverage.access_times(communes, sites, net, as_of=row["date"]), bands=(20, 30))
+    assert row["population_within_20"] == direct.bands["population"].iloc[0]
+    assert row["mean_min"] == pytest.approx(direct.mean_min)
+    assert row["sites_open"] == direct.meta["n_sites"]
