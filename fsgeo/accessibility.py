@@ -104,8 +104,7 @@ class FCAResult(NamedTuple):
     #: (accessibility / population-weighted mean: 1 = the average inhabitant), ``accessibility_neighbours`` (the
     #: part of ``accessibility`` owed to sites of other départements than the communes'), ``sites_in_reach``
     #: (sites with a positive weight), ``nearest_site_id``, ``nearest_minutes`` (minutes, may exceed the threshold;
-    #: NaN when none),
-    #: ``status`` (``served`` | ``no_site_in_reach`` | ``unreachable``), ``reason``.
+    #: NaN when none), ``status`` (``served`` | ``no_site_in_reach`` | ``unreachable``), ``reason``.
     communes: pd.DataFrame
     #: one row per site (order of the input): ``id``, ``name``, ``departement``, ``supply`` (supply units),
     #: ``demand_within`` (weighted inhabitants within the catchment), ``communes_in_reach``, ``ratio`` (supply per
@@ -182,7 +181,8 @@ def decay_function(decay, threshold_min: float):
             raise ValueError(f"decay steps {decay!r}: upper bounds must be finite minutes > 0")
         if any(not (math.isfinite(w) and w >= 0) for _, w in steps):
             raise ValueError(f"decay steps {decay!r}: weights must be finite and >= 0")
-        zones = ", ".join(f"{lo:g}-{hi:g} min: {w:g}" for (lo, (hi, w)) in zip([0.0] + [b for b, _ in steps[:-1]], steps))
+        zones = ", ".join(f"{lo:g}-{hi:g} min: {w:g}" for (lo, (hi, w)) in
+                          zip([0.0] + [b for b, _ in steps[:-1]], steps))
         return _step(steps), "custom", f"step weights {zones}"
     if callable(decay):
         name = getattr(decay, "__name__", type(decay).__name__)
@@ -301,9 +301,16 @@ def _matrix(communes, sites, ct, st, network, minutes):
         raise InputError("minutes matrix holds non-numeric values") from None
     if (M < 0).any():
         i, j = np.argwhere(M < 0)[0]
-        raise InputError(f"minutes matrix: negative time {M[i, j]!r} from commune {ct['code'].iat[i]} "
+        raise InputError(f"minutes matrix: negative time {float(M[i, j])!r} from commune {ct['code'].iat[i]} "
                          f"to site {st['id'].iat[j]}")
     return M, c_reasons, s_reasons
+
+
+def _with_geometry(out: pd.DataFrame, source) -> pd.DataFrame:
+    """``out`` with the geometry of ``source`` row by row, in EPSG:4326, when ``source`` has a CRS-aware one."""
+    if not isinstance(source, gpd.GeoDataFrame) or source.active_geometry_name is None or source.crs is None:
+        return out
+    return gpd.GeoDataFrame(out, geometry=source.geometry.to_numpy(), crs=source.crs).to_crs(settings.crs)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -440,8 +447,7 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         "status": status,
         "reason": reason.astype(str),
     })
-    if isinstance(communes, gpd.GeoDataFrame) and communes.geometry is not None and communes.crs is not None:
-        out = gpd.GeoDataFrame(out, geometry=communes.geometry.to_numpy(), crs=communes.crs).to_crs(settings.crs)
+    out = _with_geometry(out, communes)
 
     s_reasons = pd.Series(s_reasons, dtype=object)
     s_reasons.index = s_reasons.index.astype(str)
@@ -466,8 +472,7 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         "status": s_status,
         "reason": s_reason.astype(str),
     })
-    if isinstance(sites, gpd.GeoDataFrame) and sites.geometry is not None and sites.crs is not None:
-        site_out = gpd.GeoDataFrame(site_out, geometry=sites.geometry.to_numpy(), crs=sites.crs).to_crs(settings.crs)
+    site_out = _with_geometry(site_out, sites)
 
     out.attrs["fsgeo"] = {
         "method": method,
