@@ -889,17 +889,21 @@ def notebook_html(m: folium.Map, height=520, width="100%", inline_assets: bool =
     Returns
     -------
     str
-        The iframe HTML, in a ``<div>``.
+        The iframe in a ``<div>`` of the given size, over a short hint for viewers that do not show iframes.
     """
     h, w = _css_length(height, "height"), _css_length(width, "width")
     page = map_html(m, inline_assets=inline_assets)
     if stable_ids:
         page = _stable_ids(page)
-    # wrapped in a <div>: IPython warns about HTML output that starts with <iframe>
+    # in a <div> (IPython warns about HTML output starting with <iframe>) holding a hint that the drawn map covers:
+    # it shows where the viewer strips iframes (an untrusted notebook, a static notebook renderer)
     return (
-        f'<div class="fsgeo-map-output"><iframe class="fsgeo-map-frame" srcdoc="{_html.escape(page, quote=True)}" '
-        f'style="width:{w};height:{h};border:1px solid #ddd;box-sizing:border-box" '
-        'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox"></iframe></div>'
+        f'<div class="fsgeo-map-output" style="position:relative;width:{w};height:{h}">'
+        '<span style="color:#565656;font:13px sans-serif">Map not shown? Trust the notebook (File &gt; Trust '
+        "Notebook) or write it to a file with fsgeo.maps.save_map.</span>"
+        f'<iframe class="fsgeo-map-frame" srcdoc="{_html.escape(page, quote=True)}" '
+        'style="position:absolute;left:0;top:0;width:100%;height:100%;border:1px solid #ddd;box-sizing:border-box;'
+        'background:#ffffff" sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox"></iframe></div>'
     )
 
 
