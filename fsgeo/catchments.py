@@ -364,15 +364,12 @@ def band_polygon(
         if r > 0:
             x, y = float(site_xy[0]), float(site_xy[1])
             parts.append(_tapered(np.array([x]), np.array([y]), np.array([r]), np.array([x]), np.array([y]), np.array([r])))
-    if inner is not None and inner[0] is not None and not inner[0].is_empty:
-        parts.append(np.array([inner[0]], dtype=object))
-    if not parts:
-        return shapely.Polygon()
-    geoms = np.concatenate(parts)
+    has_inner = inner is not None and inner[0] is not None and not inner[0].is_empty
+    geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
     geoms = geoms[np.isin(shapely.get_type_id(geoms), (3, 6))]  # polygons only (degenerate hulls are points/lines)
-    if not len(geoms):
-        return shapely.Polygon()
-    return shapely.union_all(geoms)
+    out = shapely.union_all(geoms) if len(geoms) else shapely.Polygon()
+    # the smaller band last: one overlay with the finished union is cheaper than carrying it through the cascade
+    return shapely.union(out, inner[0]) if has_inner else out
 
 
 # --------------------------------------------------------------------------------------------------------------------
