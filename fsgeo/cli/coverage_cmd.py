@@ -547,7 +547,7 @@ def run_timeline(args) -> int:
         emit(_csv(tl), args.out)
     else:
         lines = [
-            f"How the France Services network got finer - {_departement_label(args, communes)}",
+            f"How the France Services network got finer — {_departement_label(args, communes)}",
             f"coverage at each labellisation date of the département's sites ({_n(communes['population'].sum())} inhabitants)",
             "",
         ]
