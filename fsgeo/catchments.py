@@ -144,6 +144,7 @@ def _pace(network, connector_speed_kmh=None, detour_factor=None, max_radius_m=No
 # geometry of one band
 # --------------------------------------------------------------------------------------------------------------------
 _ANGLES = np.linspace(0, 2 * np.pi, CIRCLE_VERTICES, endpoint=False)
+_COS, _SIN = np.cos(_ANGLES), np.sin(_ANGLES)
 
 
 def _tapered(ax, ay, ra, bx, by, rb):
@@ -170,10 +171,10 @@ def _tapered(ax, ay, ra, bx, by, rb):
     start = phi - beta
     # grid directions measured from the first tangent direction, sorted: the first ones (< 2 beta) are on B's arc
     rel = np.mod(_ANGLES[None, :] - start[:, None], 2 * np.pi)
-    rel.sort(axis=1)
+    order = np.argsort(rel, axis=1)
+    rel = np.take_along_axis(rel, order, axis=1)
     on_b = rel < (2 * beta)[:, None]
     nb = on_b.sum(axis=1)
-    ang = start[:, None] + rel
     cx = np.where(on_b, bx[:, None], ax[:, None])
     cy = np.where(on_b, by[:, None], ay[:, None])
     r = np.where(on_b, rb[:, None], ra[:, None])
@@ -181,15 +182,34 @@ def _tapered(ax, ay, ra, bx, by, rb):
     j = np.arange(k)[None, :]
     pos = np.where(j < nb[:, None], j + 1, j + 3)
     rows = np.repeat(np.arange(n)[:, None], k, axis=1)
-    out[rows, pos, 0] = cx + r * np.cos(ang)
-    out[rows, pos, 1] = cy + r * np.sin(ang)
+    # grid vertices from the tabulated directions: pieces sharing a circle (a junction) share these vertices bit for
+    # bit, which the overlay handles far faster than near-coincident ones
+    out[rows, pos, 0] = cx + r * _COS[order]
+    out[rows, pos, 1] = cy + r * _SIN[order]
     end = phi + beta
     i = np.arange(n)
-    out[i, 0] = np.stack([bx + rb * np.cos(start), by + rb * np.sin(start)], axis=1)
-    out[i, nb + 1] = np.stack([bx + rb * np.cos(end), by + rb * np.sin(end)], axis=1)
-    out[i, nb + 2] = np.stack([ax + ra * np.cos(end), ay + ra * np.sin(end)], axis=1)
-    out[i, k + 3] = np.stack([ax + ra * np.cos(start), ay + ra * np.sin(start)], axis=1)
-    out[i, k + 4] = out[i, 0]
+    t_bs = np.stack([bx + rb * np.cos(start), by + rb * np.sin(start)], axis=1)
+    t_be = np.stack([bx + rb * np.cos(end), by + rb * np.sin(end)], axis=1)
+    t_ae = np.stack([ax + ra * np.cos(end), ay + ra * np.sin(end)], axis=1)
+    t_as = np.stack([ax + ra * np.cos(start), ay + ra * np.sin(start)], axis=1)
+    out[i, 0] = t_bs
+    out[i, nb + 1] = t_be
+    out[i, nb + 2] = t_ae
+    out[i, k + 3] = t_as
+    out[i, k + 4] = t_bs
+    # a grid direction (almost) on a tangent direction would give a near-duplicate of the tangent point, which can
+    # fold the ring: use an exact copy of the tangent point instead
+    eps = 1e-9
+    two_b = (2 * beta)[:, None]
+    for mask, pt in (
+        (rel < eps, t_bs),
+        (on_b & (rel > two_b - eps), t_be),
+        (~on_b & (rel < two_b + eps), t_ae),
+        (rel > 2 * np.pi - eps, t_as),
+    ):
+        if mask.any():
+            rr, jj = np.nonzero(mask)
+            out[rr, pos[rr, jj]] = pt[rr]
     return shapely.polygons(out)
 
 

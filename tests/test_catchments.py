@@ -170,6 +170,19 @@ def test_tapered_polygons_are_valid_inscribed_hulls():
         assert polys[i].area >= 0.97 * exact.area
 
 
+def test_tapered_polygons_valid_when_tangents_hit_grid_directions():
+    # roads along the grid directions and equal radii put tangent points exactly on grid directions
+    rng = np.random.default_rng(0)
+    n = 4000
+    ax, ay = rng.uniform(0, 1000, (2, n))
+    ang = rng.choice(C._ANGLES, n) + rng.choice([0, np.pi / 2, 1e-12, -1e-12], n)
+    d = rng.uniform(0, 500, n)
+    ra, rb = rng.uniform(1, 800, (2, n))
+    ra[::7] = rb[::7]
+    polys = C._tapered(ax, ay, ra, ax + d * np.cos(ang), ay + d * np.sin(ang), rb)
+    assert shapely.is_valid(polys).all()
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # through RoadNetwork + routing.node_times
 # ---------------------------------------------------------------------------------------------------------------------
