@@ -182,8 +182,7 @@ def _tapered(ax, ay, ra, bx, by, rb):
     j = np.arange(k)[None, :]
     pos = np.where(j < nb[:, None], j + 1, j + 3)
     rows = np.repeat(np.arange(n)[:, None], k, axis=1)
-    # grid vertices from the tabulated directions: pieces sharing a circle (a junction) share these vertices bit for
-    # bit, which the overlay handles far faster than near-coincident ones
+    # grid vertices from the tabulated directions: pieces sharing a circle (a junction) share these vertices exactly
     out[rows, pos, 0] = cx + r * _COS[order]
     out[rows, pos, 1] = cy + r * _SIN[order]
     end = phi + beta
