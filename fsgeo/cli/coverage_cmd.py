@@ -80,7 +80,7 @@ def register(subparsers) -> None:
         help="bands, minutes (default: %s)" % ",".join(f"{b:g}" for b in settings.bands_min),
     )
     p.add_argument("--service-areas", action="store_true", help="service areas instead of drive-time catchments")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="threads for the polygons (-1: one per CPU)")
+    p.add_argument("--jobs", type=int, default=-1, metavar="N", help="threads for the polygons (default -1: one per CPU)")
     add_data_args(p)
     add_output_args(p, formats=("table", "csv", "geojson"))
     p.set_defaults(func=run_catchments)
