@@ -32,13 +32,14 @@ def raw_departement_outline(raw: Path, code: str = DEPARTEMENT) -> gpd.GeoDataFr
 
 
 def build_all(raw: Path, out: Path, log: Callable[[str], None] = print) -> None:
-    """Run every build step: communes and outline, sites, network."""
-    from fsgeo.build_data import communes, network, sites
+    """Run every build step: communes and outline, neighbouring communes, sites, network."""
+    from fsgeo.build_data import communes, neighbours, network, sites
 
     raw, out = Path(raw), Path(out)
     if not raw.is_dir():
         raise FileNotFoundError(f"raw data folder not found: {raw}")
     out.mkdir(parents=True, exist_ok=True)
     communes.build(raw, out, log)
+    neighbours.build(raw, out, log)  # after communes: adds its entry to their manifest
     sites.build(raw, out, log)
     network.build(raw, out, log)

@@ -6,9 +6,11 @@ Sources (``raw`` folder, see its ``SOURCES.md``):
   their INSEE *population municipale*, and the delegated / associated communes with the ``chefLieu`` they belong to;
 - ``france-geojson/departements/NN-*/communes-NN-*.geojson``: IGN ADMIN EXPRESS 2018 commune polygons (simplified).
 
-The 2018 polygons predate several mergers, so each one is mapped to the current commune that contains it and the
+The 2018 polygons predate several mergers, so each one is mapped to the current commune that contains it
+(:meth:`CommuneList.current_of`: ``chefLieu`` of a delegated / associated commune, else ``anciensCodes``) and the
 polygons are dissolved per current commune. A polygon that maps to nothing, a current commune without a polygon or
-without a population is an error: nothing is dropped silently.
+without a population is an error: nothing is dropped silently. :func:`polygons_2018` and :func:`dissolve` serve any
+set of départements (``neighbours.py`` uses them for the neighbouring communes).
 
 Outputs, under ``out/communes/``: ``communes.geojson``, ``outline.geojson`` and ``manifest.json`` (source totals and
 counts, used by the data tests when the raw sources are absent).
@@ -33,7 +35,8 @@ STORAGE_CRS = "EPSG:4326"
 METRIC_CRS = "EPSG:2154"  # Lambert-93
 
 #: 2018 codes that merged into a current commune but are not listed as delegated / associated communes in the
-#: etalab package (SOURCES.md): Motey-sur-Saône merged into Seveux-Motey on 1 January 2019.
+#: etalab package (SOURCES.md): Motey-sur-Saône merged into Seveux-Motey on 1 January 2019. (Seveux-Motey's
+#: ``anciensCodes`` list it too; this documented table comes first.)
 UNLISTED_MERGES = {"70375": "70491"}
 
 DEPARTEMENT_NAMES = {"70": "Haute-Saône"}
@@ -92,6 +95,146 @@ def _demand_point(geom_4326, to_metric: Transformer, to_geo: Transformer) -> tup
     return lon, lat
 
 
+class CommuneList:
+    """The etalab commune list (``etalab/communes.json``): current communes and where a former code went.
+
+    A 2018 code maps to the current commune that holds its land (:meth:`current_of`), by these rules in order: it is
+    a current commune itself; it is in :data:`UNLISTED_MERGES`; a delegated / associated commune row names its
+    ``chefLieu``; a current commune lists it in its ``anciensCodes`` (former codes: mergers without delegated
+    communes, e.g. 90073 Moval -> 90068 Meroux-Moval).
+    """
+
+    def __init__(self, raw: Path):
+        self.path = Path(raw) / "etalab" / "communes.json"
+        self.rows = json.loads(self.path.read_text(encoding="utf-8"))
+        self.by_code: dict[str, list[dict]] = {}
+        for r in self.rows:
+            self.by_code.setdefault(r["code"], []).append(r)
+        #: every current commune of France, by code
+        self.current = {r["code"]: r for r in self.rows if r.get("type") == "commune-actuelle"}
+        #: former code -> current commune listing it in ``anciensCodes``
+        self.former = {old: r["code"] for r in self.current.values() for old in (r.get("anciensCodes") or ())}
+
+    def of_departements(self, departements) -> dict[str, dict]:
+        """Current communes of the départements, ``{code: row}``."""
+        return {c: r for c, r in self.current.items() if r.get("departement") in departements}
+
+    def current_of(self, code: str) -> str | None:
+        """Current commune holding the land of ``code`` (a 2018 code), or None when the list has no trace of it."""
+        if code in self.current:
+            return code
+        if code in UNLISTED_MERGES:
+            return UNLISTED_MERGES[code]
+        for r in self.by_code.get(code, []):
+            if r.get("type") in ("commune-deleguee", "commune-associee") and r.get("chefLieu") in self.current:
+                return r["chefLieu"]
+        return self.former.get(code)
+
+    def describe(self, code: str) -> str:
+        """``name, type of chefLieu`` of a delegated / associated code, else ``former code of X``."""
+        r = next((r for r in self.by_code.get(code, []) if r.get("chefLieu")), None)
+        if r is not None:
+            return f"{r.get('nom')}, {r.get('type')} of {r.get('chefLieu')}"
+        return f"former code of {self.former.get(code)}"
+
+
+def check_populations(current: dict[str, dict], path: Path) -> int:
+    """Total population of ``current`` (``{code: row}``); a missing or negative population is a :class:`BuildError`."""
+    for code, r in current.items():
+        pop = r.get("population")
+        if not isinstance(pop, int) or pop < 0:
+            raise BuildError(f"{path}: commune {code} ({r.get('nom')}): population {pop!r} is not an int >= 0")
+    return sum(r["population"] for r in current.values())
+
+
+def _departement_of_code(code: str) -> str:
+    return code[:3] if code[:2] in ("97", "2A", "2B") else code[:2]
+
+
+def polygons_2018(raw: Path, clist: CommuneList, departements, current: dict[str, dict],
+                  log: Callable[[str], None], tag: str = "communes") -> gpd.GeoDataFrame:
+    """The 2018 polygons of the départements, mapped to current communes.
+
+    Parameters
+    ----------
+    raw : Path
+        Raw sources folder.
+    clist : CommuneList
+        The etalab list.
+    departements : sequence of str
+        Départements whose france-geojson files are read, in this order.
+    current : dict
+        The current communes studied (``{code: row}``): polygons of other départements' files whose code now belongs
+        to one of them are added (e.g. 52210 Frettes -> 70122 Champlitte); their absence is logged.
+    log : callable
+        Receives one line per file and per such polygon.
+    tag : str
+        Prefix of the log lines.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326: ``code`` (2018), ``nom``, ``source`` (file name), ``current`` (current commune code, None when it
+        maps to nothing; it may be a commune outside ``current``), geometry; rows in file order.
+    """
+    frames = []
+    for dep in departements:
+        path = _communes_file(raw, dep)
+        poly = _read_polygons(path)
+        poly["source"] = path.name
+        log(f"{tag}: {path.name}: {len(poly)} polygons (2018)")
+        frames.append(poly)
+    # codes of other départements that now belong to a studied commune (chefLieu or anciensCodes)
+    foreign = ({r["code"] for r in clist.rows if r.get("chefLieu") in current}
+               | {old for old, new in clist.former.items() if new in current})
+    foreign = sorted(c for c in foreign if _departement_of_code(c) not in departements and c not in clist.current)
+    cache: dict[str, gpd.GeoDataFrame | None] = {}
+    for code in foreign:
+        other = _departement_of_code(code)
+        if other not in cache:
+            try:
+                opath = _communes_file(raw, other)
+                cache[other] = _read_polygons(opath).assign(source=opath.name)
+            except FileNotFoundError:
+                cache[other] = None
+        odata = cache[other]
+        found = odata[odata["code"] == code] if odata is not None else []
+        if len(found):
+            frames.append(found)
+            log(f"{tag}: {code} has a polygon in {found['source'].iat[0]}: merged into {clist.current_of(code)}")
+        else:
+            where = odata["source"].iat[0] if odata is not None and len(odata) else "no file"
+            owner = clist.current_of(code)
+            log(f"{tag}: {code} ({clist.describe(code)}) has no 2018 polygon of its own ({where}): its land is "
+                f"already in {owner}'s")
+    poly = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    poly["current"] = [clist.current_of(c) for c in poly["code"]]
+    return poly
+
+
+def dissolve(poly: gpd.GeoDataFrame, current: dict[str, dict], codes, what: str) -> gpd.GeoDataFrame:
+    """One row per current commune of ``codes`` (sorted): its 2018 polygons (``poly.current == code``) dissolved.
+
+    Returns the COMMUNES schema (EPSG:4326): ``code``, ``name``, ``departement``, ``population`` (inhabitants),
+    ``area_km2`` (km², Lambert-93), ``point_lon``, ``point_lat`` (degrees, :func:`_demand_point`), geometry.
+    ``what`` names the source in errors.
+    """
+    to_metric = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
+    to_geo = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
+    records = []
+    for code in sorted(codes):
+        r = current[code]
+        parts = poly.geometry[poly["current"] == code].tolist()
+        geom = _polygonal(shapely.union_all([shapely.make_valid(g) for g in parts]), f"{what} commune {code}")
+        lon, lat = _demand_point(geom, to_metric, to_geo)
+        records.append({"code": code, "name": r["nom"], "departement": r["departement"],
+                        "population": int(r["population"]), "point_lon": lon, "point_lat": lat, "geometry": geom})
+    gdf = gpd.GeoDataFrame(records, geometry="geometry", crs=STORAGE_CRS)
+    gdf.insert(4, "area_km2", (gdf.to_crs(METRIC_CRS).area / 1e6).round(4))
+    gdf["population"] = gdf["population"].astype("int64")
+    return gdf
+
+
 def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement: str = DEPARTEMENT) -> gpd.GeoDataFrame:
     """Build ``out/communes/communes.geojson``, ``outline.geojson`` and ``manifest.json``.
 
@@ -113,62 +256,17 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement:
         ``area_km2`` (km², Lambert-93), ``point_lon``, ``point_lat`` (degrees), geometry.
     """
     raw, out = Path(raw), Path(out)
-    etalab_path = raw / "etalab" / "communes.json"
-    rows = json.loads(etalab_path.read_text(encoding="utf-8"))
-    by_code: dict[str, list[dict]] = {}
-    for r in rows:
-        by_code.setdefault(r["code"], []).append(r)
-
-    current = {r["code"]: r for r in rows
-               if r.get("type") == "commune-actuelle" and r.get("departement") == departement}
+    clist = CommuneList(raw)
+    etalab_path = clist.path
+    current = clist.of_departements([departement])
     if not current:
         raise BuildError(f"{etalab_path}: no commune-actuelle for département {departement}")
-    for code, r in current.items():
-        pop = r.get("population")
-        if not isinstance(pop, int) or pop < 0:
-            raise BuildError(f"{etalab_path}: commune {code} ({r.get('nom')}): population {pop!r} is not an int >= 0")
-    source_total = sum(r["population"] for r in current.values())
+    source_total = check_populations(current, etalab_path)
     log(f"communes: {etalab_path.name}: {len(current)} current communes of {departement}, population {source_total}")
 
-    def current_of(code: str) -> str | None:
-        if code in current:
-            return code
-        if code in UNLISTED_MERGES:
-            return UNLISTED_MERGES[code]
-        for r in by_code.get(code, []):
-            if r.get("type") in ("commune-deleguee", "commune-associee") and r.get("chefLieu") in current:
-                return r["chefLieu"]
-        return None
-
-    # polygons of the département, plus any polygon of another département's file whose code now belongs to it
-    # (an etalab row of another département's code whose chefLieu is here, e.g. 52210 Frettes -> 70122)
     path = _communes_file(raw, departement)
-    poly = _read_polygons(path)
-    poly["source"] = path.name
-    log(f"communes: {path.name}: {len(poly)} polygons (2018)")
-    foreign = sorted({r["code"] for r in rows
-                      if r.get("chefLieu") in current and not r["code"].startswith(departement)})
-    extra = []
-    for code in foreign:
-        other = code[:3] if code[:2] in ("97", "2A", "2B") else code[:2]
-        try:
-            opath = _communes_file(raw, other)
-        except FileNotFoundError:
-            opath = None
-        found = _read_polygons(opath).query("code == @code") if opath else []
-        if len(found):
-            found = found.assign(source=opath.name)
-            extra.append(found)
-            log(f"communes: {code} has a polygon in {opath.name}: merged into {current_of(code)}")
-        else:
-            log(f"communes: {code} ({by_code[code][0].get('nom')}, {by_code[code][0].get('type')} of "
-                f"{by_code[code][0].get('chefLieu')}) has no 2018 polygon of its own "
-                f"({opath.name if opath else 'no file'}): its land is already in {by_code[code][0].get('chefLieu')}'s")
-    if extra:
-        poly = pd.concat([poly, *extra], ignore_index=True)
-
-    poly["current"] = [current_of(c) for c in poly["code"]]
-    orphans = poly[poly["current"].isna()]
+    poly = polygons_2018(raw, clist, [departement], current, log)
+    orphans = poly[~poly["current"].isin(list(current))]
     if len(orphans):
         raise BuildError(f"{path}: 2018 polygons map to no current commune of {departement}: "
                          + ", ".join(f"{c} ({n})" for c, n in zip(orphans["code"], orphans["nom"])))
@@ -183,19 +281,7 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement:
     invalid = poly[~poly.geometry.is_valid]
     if len(invalid):
         log(f"communes: {len(invalid)} source polygons invalid, repaired with make_valid: {sorted(invalid['code'])}")
-    to_metric = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
-    to_geo = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
-    records = []
-    for code in sorted(current):
-        r = current[code]
-        parts = poly.geometry[poly["current"] == code].tolist()
-        geom = _polygonal(shapely.union_all([shapely.make_valid(g) for g in parts]), f"{path} commune {code}")
-        lon, lat = _demand_point(geom, to_metric, to_geo)
-        records.append({"code": code, "name": r["nom"], "departement": departement, "population": int(r["population"]),
-                        "point_lon": lon, "point_lat": lat, "geometry": geom})
-    gdf = gpd.GeoDataFrame(records, geometry="geometry", crs=STORAGE_CRS)
-    gdf.insert(4, "area_km2", (gdf.to_crs(METRIC_CRS).area / 1e6).round(4))
-    gdf["population"] = gdf["population"].astype("int64")
+    gdf = dissolve(poly, current, current, str(path))
 
     total = int(gdf["population"].sum())
     if total != source_total or len(gdf) != len(current):
@@ -226,8 +312,13 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement:
         "communes": int(len(gdf)),
         "population": total,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_manifest(folder, manifest)
     return gdf
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    """``folder/manifest.json``: indented JSON, keys in insertion order, UTF-8, final newline."""
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
