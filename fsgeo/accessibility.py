@@ -14,7 +14,9 @@ fsgeo reports ``A_i`` per 1,000 inhabitants: with the default supply it reads "h
 inhabitants within reach". Since the same weights serve both steps, the supply is conserved whatever the decay:
 ``sum_i P_i A_i / 1000 = sum_j S_j`` over the sites with inhabitants within reach, so the population-weighted mean
 accessibility is the total supply per 1,000 inhabitants; ``accessibility_index`` divides by that mean (the
-normalisation of PySAL ``access``'s ``normalize=True``).
+normalisation of PySAL ``access``'s ``normalize=True``). With ``outside_demand`` (inhabitants outside the study area,
+counted in step 1 only), the part of the supply they take (``supply_to_outside`` in the result's attrs) leaves the
+sum: ``sum_i P_i A_i / 1000 + supply_to_outside = sum_j S_j``.
 
 Weights (``decay``):
 
@@ -49,11 +51,19 @@ Input rules (no silent drop, no warning):
 * sites whose catchment holds no inhabitant have ``ratio`` NaN (status ``no_demand_in_reach``) and give nothing;
   sites that could not be routed are ``unroutable``.
 
-Limit: demand outside the communes studied is not counted. Sites of neighbouring départements also serve their own
-département's inhabitants, so their ratios (and the accessibility of the border communes using them) are optimistic
--- on the embedded data a neighbouring site with one Haute-Saône commune in reach shares its 36.5 h among 84 people.
-``accessibility_neighbours`` gives the part of each commune's accessibility owed to such sites; run with the
-département's own sites only (``coverage.select_sites(..., own_departement_only=True)``) for a lower bound.
+Edge effect and ``outside_demand``: the sites of neighbouring départements (and the département's own sites near
+its boundary) also serve the inhabitants across the boundary. Left out of step 1, they make those sites' ratios and
+the accessibility of the border communes using them optimistic. On the embedded data (78 sites, 30-min 2SFCA,
+weekly opening hours), with the 536 communes of Haute-Saône as the only demand, the Longeau antenna (52) shares its
+36.5 h among the 84 inhabitants of Percey-le-Grand, which scores 457.7 h/week per 1,000; the population-weighted
+mean is 7.90 and 59 % of it is owed to neighbouring sites. Counting the 1,220 neighbouring communes within 30 km
+(:func:`fsgeo.datasets.load_neighbour_communes`, 1.25 million inhabitants, 1.07 million of them within 30 min of a
+site) as ``outside_demand``: Percey-le-Grand 2.84, mean 2.75 (maximum 5.93), 19 % owed to neighbouring sites, and
+1,537 of the 2,179 h go to the outside inhabitants. ``fsgeo accessibility`` does that by default on the embedded
+data. What remains: demand beyond 30 km of the boundary (where the embedded network stops) and in départements
+that are not neighbours (Haut-Rhin) is not counted, so sites whose catchment reaches that far stay a little
+optimistic. ``accessibility_neighbours`` gives the part of each commune's accessibility owed to sites of other
+départements; ``coverage.select_sites(..., own_departement_only=True)`` runs with the département's own sites only.
 """
 
 from __future__ import annotations
@@ -90,7 +100,8 @@ COMMUNE_COLUMNS = [
     "nearest_site_id", "nearest_minutes", "status", "reason",
 ]
 SITE_COLUMNS = [
-    "id", "name", "departement", "supply", "demand_within", "communes_in_reach", "ratio", "status", "reason",
+    "id", "name", "departement", "supply", "demand_within", "demand_outside", "communes_in_reach", "ratio", "status",
+    "reason",
 ]
 COMMUNE_STATUSES = ("served", "no_site_in_reach", "unreachable")
 SITE_STATUSES = ("ok", "no_demand_in_reach", "unroutable")
@@ -104,10 +115,15 @@ class FCAResult(NamedTuple):
     #: (accessibility / population-weighted mean: 1 = the average inhabitant), ``accessibility_neighbours`` (the
     #: part of ``accessibility`` owed to sites of other départements than the communes'), ``sites_in_reach``
     #: (sites with a positive weight), ``nearest_site_id``, ``nearest_minutes`` (minutes, may exceed the threshold;
-    #: NaN when none), ``status`` (``served`` | ``no_site_in_reach`` | ``unreachable``), ``reason``.
+    #: NaN when none), ``status`` (``served`` | ``no_site_in_reach`` | ``unreachable``), ``reason``. ``attrs["fsgeo"]``
+    #: also counts the outside demand: ``outside_communes``, ``outside_population``, ``outside_communes_in_reach``,
+    #: ``outside_population_in_reach`` (inhabitants with a positive weight to some site),
+    #: ``outside_communes_not_routed``, ``outside_population_not_routed``, ``supply_to_outside`` (supply units taken
+    #: by outside inhabitants).
     communes: pd.DataFrame
     #: one row per site (order of the input): ``id``, ``name``, ``departement``, ``supply`` (supply units),
-    #: ``demand_within`` (weighted inhabitants within the catchment), ``communes_in_reach``, ``ratio`` (supply per
+    #: ``demand_within`` (weighted inhabitants within the catchment, outside demand included), ``demand_outside``
+    #: (the part of it living outside the study area), ``communes_in_reach`` (communes studied), ``ratio`` (supply per
     #: 1,000 inhabitants within reach; NaN when nobody is within reach), ``status`` (``ok`` | ``no_demand_in_reach``
     #: | ``unroutable``), ``reason``; Point geometry (EPSG:4326) when the input had one.
     sites: pd.DataFrame
@@ -193,19 +209,21 @@ def decay_function(decay, threshold_min: float):
 # --------------------------------------------------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------------------------------------------------
-def _commune_frame(communes) -> pd.DataFrame:
+def _commune_frame(communes, what: str = "commune") -> pd.DataFrame:
+    if not isinstance(communes, pd.DataFrame):
+        raise ValueError(f"{what}s must be a pandas DataFrame or GeoDataFrame, got {type(communes).__name__}")
     missing = [c for c in ("code", "population") if c not in communes.columns]
     if missing:
-        raise InputError(f"communes lack column(s) {', '.join(missing)}")
+        raise InputError(f"{what}s lack column(s) {', '.join(missing)}")
     codes = communes["code"].astype(str)
     dup = codes[codes.duplicated()]
     if len(dup):
-        raise InputError(f"duplicate commune code(s): {', '.join(sorted(set(dup))[:5])}")
+        raise InputError(f"duplicate {what} code(s): {', '.join(sorted(set(dup))[:5])}")
     raw = communes["population"].to_numpy()
     pop = pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
     if len(bad):
-        raise InputError(f"commune {codes.iat[bad[0]]}: population missing, infinite or negative ({raw[bad[0]]!r})")
+        raise InputError(f"{what} {codes.iat[bad[0]]}: population missing, infinite or negative ({raw[bad[0]]!r})")
 
     def text(col):
         return communes[col].astype(str).to_numpy()
@@ -261,7 +279,8 @@ def _supply(sites, st: pd.DataFrame, supply) -> tuple[np.ndarray, str]:
 
 
 def _align(minutes: pd.DataFrame, labels: np.ndarray, own_index: pd.Index, axis: str, what: str) -> np.ndarray:
-    """Positions of ``labels`` (codes / ids) in the minutes' index or columns, else of the frame's own index."""
+    """Positions of ``labels`` (codes / ids) in the minutes' index or columns, else of the frame's own index
+    (``own_index`` empty: codes only)."""
     have = minutes.index if axis == "index" else minutes.columns
     as_str = pd.Index(have.astype(str))
     if as_str.is_unique and pd.Index(labels).isin(as_str).all():
@@ -270,22 +289,42 @@ def _align(minutes: pd.DataFrame, labels: np.ndarray, own_index: pd.Index, axis:
     if have.is_unique and len(own_index) and own_index.isin(have).all():
         return have.get_indexer(own_index)
     missing = pd.Index(labels).difference(as_str)
+    if not len(own_index):
+        raise InputError(f"minutes matrix lacks {what}(s) {', '.join(map(str, missing[:5]))}: its {axis} must hold "
+                         f"their codes")
     raise InputError(f"minutes matrix lacks {what}(s) {', '.join(map(str, missing[:5]))}: its {axis} must hold the "
                      f"{'commune codes' if what == 'commune' else 'site ids'} (or the index of the "
                      f"{what}s frame)")
 
 
-def _matrix(communes, sites, ct, st, network, minutes):
-    """Minutes (n x k float array), commune reasons and site reasons."""
+def _points_table(communes, what: str) -> pd.DataFrame:
+    missing = [c for c in ("point_lon", "point_lat") if c not in communes.columns]
+    if missing:
+        raise InputError(f"{what}s lack column(s) {', '.join(missing)} (demand point, degrees) to be routed: "
+                         "load them with fsgeo.datasets, or give a minutes matrix")
+    return pd.DataFrame({"code": communes["code"].astype(str).to_numpy(),
+                         "point_lon": communes["point_lon"].to_numpy(), "point_lat": communes["point_lat"].to_numpy()})
+
+
+def _matrix(communes, sites, ct, st, network, minutes, outside=None, ot=None):
+    """Minutes (n x k float array), commune reasons, site reasons and the outside-demand minutes (m x k, or None)."""
     c_reasons = pd.Series(dtype=object)
     s_reasons = pd.Series(dtype=object)
+    m_out = None
     if minutes is None:
         from fsgeo import coverage
 
-        # routing.travel_time_matrix(network, demand_points(communes), sites) plus the snapping reasons
-        m, c_reasons, s_reasons = coverage.commune_site_matrix(communes, sites, network=network)
+        # routing.travel_time_matrix(network, demand_points(communes), sites) plus the snapping reasons; the
+        # outside-demand points go in the same call (one snapping of the sites, one search)
+        origins = communes
+        if outside is not None:
+            origins = pd.concat([_points_table(communes, "commune"), _points_table(outside, "outside-demand commune")],
+                                ignore_index=True)
+        m, c_reasons, s_reasons = coverage.commune_site_matrix(origins, sites, network=network)
         m.index = m.index.astype(str)
         m.columns = m.columns.astype(str)
+        if outside is not None:
+            m_out = m.loc[ot["code"], st["id"]]
         m = m.loc[ct["code"], st["id"]]
     elif network is not None:
         raise ValueError("give either a road network or a minutes matrix, not both")
@@ -295,15 +334,24 @@ def _matrix(communes, sites, ct, st, network, minutes):
         rows = _align(minutes, ct["code"].to_numpy(), communes.index, "index", "commune")
         cols = _align(minutes, st["id"].to_numpy(), sites.index, "columns", "site")
         m = minutes.iloc[rows, cols]
-    try:
-        M = m.to_numpy(dtype=float, copy=True)
-    except (TypeError, ValueError):
-        raise InputError("minutes matrix holds non-numeric values") from None
-    if (M < 0).any():
-        i, j = np.argwhere(M < 0)[0]
-        raise InputError(f"minutes matrix: negative time {float(M[i, j])!r} from commune {ct['code'].iat[i]} "
-                         f"to site {st['id'].iat[j]}")
-    return M, c_reasons, s_reasons
+        if outside is not None:
+            m_out = minutes.iloc[_align(minutes, ot["code"].to_numpy(), pd.Index([]), "index",
+                                        "outside-demand commune"), cols]
+    arrays = []
+    for frame, codes in ((m, ct["code"]), (m_out, None if ot is None else ot["code"])):
+        if frame is None:
+            arrays.append(None)
+            continue
+        try:
+            M = frame.to_numpy(dtype=float, copy=True)
+        except (TypeError, ValueError):
+            raise InputError("minutes matrix holds non-numeric values") from None
+        if (M < 0).any():
+            i, j = np.argwhere(M < 0)[0]
+            raise InputError(f"minutes matrix: negative time {float(M[i, j])!r} from commune {codes.iat[i]} "
+                             f"to site {st['id'].iat[j]}")
+        arrays.append(M)
+    return arrays[0], c_reasons, s_reasons, arrays[1]
 
 
 def _with_geometry(out: pd.DataFrame, source) -> pd.DataFrame:
@@ -317,7 +365,7 @@ def _with_geometry(out: pd.DataFrame, source) -> pd.DataFrame:
 # the method
 # --------------------------------------------------------------------------------------------------------------------
 def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None, supply="weekly_open_hours",
-                 decay=None) -> FCAResult:
+                 decay=None, outside_demand=None) -> FCAResult:
     """Two-step floating catchment area accessibility of every commune (supply per 1,000 inhabitants in reach).
 
     Parameters
@@ -343,6 +391,11 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         must be finite and > 0), or one number for every site (``1``: count sites).
     decay : None, {"2sfca", "e2sfca", "gaussian"}, dict or callable
         Distance-decay weights inside the catchment; ``None`` = classic 2SFCA (see the module documentation).
+    outside_demand : geopandas.GeoDataFrame or pandas.DataFrame, optional
+        Demand outside the study area (``code``, ``population`` in inhabitants, ``point_lon``/``point_lat`` when
+        routed here; e.g. :func:`fsgeo.datasets.load_neighbour_communes`): counted in step 1 (each site's demand
+        within reach) but given no result row. Codes must differ from the communes'. With ``minutes``, its index
+        must hold these codes too.
 
     Returns
     -------
@@ -353,8 +406,8 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
     Raises
     ------
     fsgeo.io.InputError
-        Missing columns, duplicate codes or ids, bad populations, a site without usable supply (named), a minutes
-        matrix lacking communes or sites or holding negative times.
+        Missing columns, duplicate codes or ids (also between ``communes`` and ``outside_demand``), bad populations,
+        a site without usable supply (named), a minutes matrix lacking communes or sites or holding negative times.
     ValueError
         Bad ``threshold_min``, ``supply`` or ``decay``; both ``network`` and ``minutes`` given.
     """
@@ -371,24 +424,42 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
     weight_fn, method, weights_text = decay_function(decay, threshold)
 
     ct = _commune_frame(communes)
+    ot = None
+    if outside_demand is not None:
+        ot = _commune_frame(outside_demand, "outside-demand commune")
+        both = np.intersect1d(ct["code"].to_numpy(), ot["code"].to_numpy())
+        if len(both):
+            raise InputError(f"commune code(s) {', '.join(map(str, both[:5]))} are both in the communes and in the "
+                             "outside demand: each inhabitant must count once")
     st = _site_frame(sites)
     S, unit = _supply(sites, st, supply)
-    M, c_reasons, s_reasons = _matrix(communes, sites, ct, st, network, minutes)
+    M, c_reasons, s_reasons, M_out = _matrix(communes, sites, ct, st, network, minutes, outside_demand, ot)
     n, k = M.shape
     P = ct["population"].to_numpy(dtype=float)
 
-    # weights: 0 beyond the threshold, for inf (unreachable) and NaN (not routed)
-    within = np.isfinite(M) & (M <= threshold)
-    W = np.zeros((n, k))
-    if within.any():
-        w = np.asarray(weight_fn(M[within]), dtype=float)
-        if w.shape != (int(within.sum()),) or not np.isfinite(w).all() or (w < 0).any():
-            raise ValueError("decay weights must be finite and >= 0, one per time")
-        W[within] = w
-    reach = W > 0
+    def weights(times: np.ndarray) -> np.ndarray:
+        # 0 beyond the threshold, for inf (unreachable) and NaN (not routed)
+        within = np.isfinite(times) & (times <= threshold)
+        out = np.zeros(times.shape)
+        if within.any():
+            w = np.asarray(weight_fn(times[within]), dtype=float)
+            if w.shape != (int(within.sum()),) or not np.isfinite(w).all() or (w < 0).any():
+                raise ValueError("decay weights must be finite and >= 0, one per time")
+            out[within] = w
+        return out
 
-    # step 1: demand within each catchment and supply-to-demand ratio; step 2: sum of the ratios in reach
-    demand = P @ W
+    W = weights(M)
+    reach = W > 0
+    if ot is not None:
+        P_out = ot["population"].to_numpy(dtype=float)
+        W_out = weights(M_out)
+    else:
+        P_out, W_out = np.zeros(0), np.zeros((0, k))
+
+    # step 1: demand within each catchment (outside demand included) and supply-to-demand ratio;
+    # step 2: sum of the ratios in reach, for the communes studied only
+    demand_out = P_out @ W_out
+    demand = P @ W + demand_out
     has_demand = demand > 0
     ratio = np.full(k, np.nan)
     ratio[has_demand] = S[has_demand] / demand[has_demand]
@@ -457,7 +528,7 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         if col_failed[j]:
             r = s_reasons.get(st["id"].iat[j])
             s_reason[j] = str(r) if r is not None and str(r) not in ("", "nan") else "site could not be routed"
-        elif reach[:, j].any():
+        elif reach[:, j].any() or (W_out[:, j] > 0).any():
             s_reason[j] = "only communes without inhabitants within reach"
         else:
             s_reason[j] = f"no commune within {threshold:g} min"
@@ -467,6 +538,7 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         "departement": st["departement"],
         "supply": S,
         "demand_within": demand,
+        "demand_outside": demand_out,
         "communes_in_reach": reach.sum(axis=0).astype("int64"),
         "ratio": ratio * PER_INHABITANTS,
         "status": s_status,
@@ -490,8 +562,30 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         "total_supply": float(S.sum()),
         "supply_reaching_someone": float(S[has_demand].sum()),
         "sites_not_routed": st["id"][col_failed].tolist(),
+        **_outside_meta(ot, P_out, W_out, M_out, S, demand, demand_out, has_demand),
     }
     return FCAResult(out, site_out)
+
+
+def _outside_meta(ot, P_out, W_out, M_out, S, demand, demand_out, has_demand) -> dict:
+    """Totals of the outside demand (inhabitants; supply in its units), for ``communes.attrs["fsgeo"]``."""
+    if ot is None:
+        return {"outside_communes": 0, "outside_population": 0.0, "outside_communes_in_reach": 0,
+                "outside_population_in_reach": 0.0, "outside_communes_not_routed": 0,
+                "outside_population_not_routed": 0.0, "supply_to_outside": 0.0}
+    in_reach = (W_out > 0).any(axis=1)
+    failed = np.isnan(M_out).all(axis=1) if M_out.shape[1] else np.zeros(len(ot), bool)
+    # each site's supply splits between the study area and the outside in proportion to their demand within reach
+    share_out = np.divide(demand_out, demand, out=np.zeros_like(demand), where=has_demand)
+    return {
+        "outside_communes": int(len(ot)),
+        "outside_population": float(P_out.sum()),
+        "outside_communes_in_reach": int(in_reach.sum()),
+        "outside_population_in_reach": float(P_out[in_reach].sum()),
+        "outside_communes_not_routed": int(failed.sum()),
+        "outside_population_not_routed": float(P_out[failed].sum()),
+        "supply_to_outside": float(S @ share_out),
+    }
 
 
 def summary(result) -> dict:
@@ -508,7 +602,8 @@ def summary(result) -> dict:
         ``method``, ``weights``, ``threshold_min``, ``unit``, ``n_communes``, ``population``, population-weighted
         ``mean``, ``median``, ``p10``, ``p90`` accessibility, ``min`` / ``max`` over communes, and ``communes`` /
         ``population`` per status, ``neighbour_share`` (share of the population-weighted accessibility owed to
-        sites of other départements).
+        sites of other départements), ``outside_population`` and ``outside_population_in_reach`` (inhabitants of
+        the outside demand, all / within reach of a site), ``supply_to_outside`` (supply units they take).
     """
     from fsgeo.coverage import weighted_quantile
 
@@ -535,4 +630,7 @@ def summary(result) -> dict:
         "status": by_status,
         "neighbour_share": float(p @ communes["accessibility_neighbours"].to_numpy(dtype=float) / (p @ a))
         if "accessibility_neighbours" in communes.columns and p @ a > 0 else float("nan"),
+        "outside_population": int(round(meta.get("outside_population", 0.0))),
+        "outside_population_in_reach": int(round(meta.get("outside_population_in_reach", 0.0))),
+        "supply_to_outside": meta.get("supply_to_outside", 0.0),
     }

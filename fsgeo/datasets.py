@@ -15,7 +15,8 @@ import pandas as pd
 from fsgeo import io
 from fsgeo.settings import settings
 
-__all__ = ["load_sites", "load_communes", "load_outline", "load_network", "sites_as_of", "demand_points"]
+__all__ = ["load_sites", "load_communes", "load_neighbour_communes", "load_outline", "load_network", "sites_as_of",
+           "demand_points"]
 
 
 def load_sites(path=None, communes=None) -> gpd.GeoDataFrame:
@@ -37,6 +38,14 @@ def load_communes(path=None) -> gpd.GeoDataFrame:
     """Communes (COMMUNES schema: ``code``, ``name``, ``departement``, ``population``, ``area_km2`` in km²,
     ``point_lon``/``point_lat`` in degrees, polygons; EPSG:4326, RangeIndex). Default: the embedded communes of 70."""
     return io.read_communes(path or settings.communes_path)
+
+
+def load_neighbour_communes(path=None) -> gpd.GeoDataFrame:
+    """Communes of the neighbouring départements (21, 25, 39, 52, 88, 90) within 30 km (Lambert-93) of the
+    département outline, in the COMMUNES schema (EPSG:4326, RangeIndex): the demand outside the study area that the
+    sites near the border also serve (``accessibility.two_step_fca(..., outside_demand=...)``). Default: the embedded
+    ``data/communes/neighbours.geojson``."""
+    return io.read_communes(path or Path(settings.data_dir) / "communes" / "neighbours.geojson")
 
 
 def load_outline(path=None) -> gpd.GeoDataFrame:

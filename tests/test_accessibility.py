@@ -1,5 +1,6 @@
-"""Floating-catchment accessibility: a hand-computed instance, input rules, a cross-check against PySAL ``access`` on
-hand-made, random and the embedded Haute-Saône data, and the ``fsgeo accessibility`` console script."""
+"""Floating-catchment accessibility: a hand-computed instance (with and without demand outside the study area), input
+rules, a cross-check against PySAL ``access`` on hand-made, random and the embedded Haute-Saône data (with its
+neighbouring communes as outside demand), and the ``fsgeo accessibility`` console script."""
 
 from __future__ import annotations
 
@@ -126,6 +127,80 @@ def test_neighbour_part_and_geometry():
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# demand outside the study area: counted in step 1, no result row
+# ---------------------------------------------------------------------------------------------------------------------
+def _outside():
+    return pd.DataFrame({"code": ["X", "Y", "Z"], "name": ["Xx", "Yy", "Zz"], "departement": "25",
+                         "population": [1000, 3000, 700]})
+
+
+def _minutes_with_outside():
+    out = pd.DataFrame([[8.0, 50.0, 12.0],  # X: s1 and s3
+                        [INF, 28.0, NAN],  # Y: s2 only
+                        [NAN, NAN, NAN]],  # Z: not routed
+                       index=["X", "Y", "Z"], columns=["s1", "s2", "s3"])
+    return pd.concat([_minutes(), out])
+
+
+def test_outside_demand_by_hand():
+    communes, sites = two_step_fca(_communes(), _sites(), minutes=_minutes_with_outside(), outside_demand=_outside())
+    # s1: 30 h for A + B + X = 5000 people -> 6 h per 1,000; s2: 10 h for B + C + Y = 8000 -> 1.25;
+    # s3: 5 h for X alone = 1000 -> 5 (it now has demand, but no commune studied in reach)
+    assert communes["code"].tolist() == ["A", "B", "C", "D", "E"]  # no row for X, Y, Z
+    assert communes["accessibility"].tolist() == pytest.approx([6.0, 7.25, 1.25, 0.0, 0.0], rel=1e-12)
+    assert sites["demand_within"].tolist() == [5000.0, 8000.0, 1000.0]
+    assert sites["demand_outside"].tolist() == [1000.0, 3000.0, 1000.0]
+    assert sites["ratio"].tolist() == pytest.approx([6.0, 1.25, 5.0], rel=1e-12)
+    assert sites["status"].tolist() == ["ok", "ok", "ok"] and sites["communes_in_reach"].tolist() == [2, 2, 0]
+    meta = communes.attrs["fsgeo"]
+    assert meta["outside_communes"] == 3 and meta["outside_population"] == 4700
+    assert meta["outside_communes_in_reach"] == 2 and meta["outside_population_in_reach"] == 4000
+    assert meta["outside_communes_not_routed"] == 1 and meta["outside_population_not_routed"] == 700
+    # supply taken outside: s1 30 x 1000/5000 + s2 10 x 3000/8000 + s3 5 x 1000/1000 = 6 + 3.75 + 5
+    assert meta["supply_to_outside"] == pytest.approx(14.75, rel=1e-12)
+    inside = (communes["population"] * communes["accessibility"]).sum() / 1000
+    assert inside == pytest.approx(30.25, rel=1e-12) and inside + meta["supply_to_outside"] == pytest.approx(45.0)
+    s = summary(communes)
+    assert s["mean"] == pytest.approx(30.25 * 1000 / 6600, rel=1e-12)
+    assert s["outside_population"] == 4700 and s["outside_population_in_reach"] == 4000
+    # index: over the communes studied only (their mean is 1)
+    assert (communes["population"] * communes["accessibility_index"]).sum() / 6600 == pytest.approx(1.0, rel=1e-12)
+
+
+def test_outside_demand_neutral_cases():
+    base = two_step_fca(_communes(), _sites(), minutes=_minutes())
+    # nobody outside, or outside communes out of reach: the same answer as without
+    empty = _outside().assign(population=0)
+    far = _minutes_with_outside()
+    far.loc[["X", "Y", "Z"]] = 45.0
+    for outside, minutes in ((empty, _minutes_with_outside()), (_outside(), far)):
+        res = two_step_fca(_communes(), _sites(), minutes=minutes, outside_demand=outside)
+        pd.testing.assert_series_equal(res.communes["accessibility"], base.communes["accessibility"])
+        assert res.communes.attrs["fsgeo"]["supply_to_outside"] == 0.0
+    assert base.communes.attrs["fsgeo"]["outside_communes"] == 0 and "demand_outside" in base.sites.columns
+    assert (base.sites["demand_outside"] == 0).all()
+
+
+def test_outside_demand_bad_inputs():
+    clash = _outside()
+    clash.loc[0, "code"] = "B"
+    with pytest.raises(InputError, match="B are both in the communes and in the outside demand"):
+        two_step_fca(_communes(), _sites(), minutes=_minutes_with_outside(), outside_demand=clash)
+    with pytest.raises(InputError, match=r"lacks outside-demand commune\(s\) Y: its index must hold their codes"):
+        two_step_fca(_communes(), _sites(), minutes=_minutes_with_outside().drop(index="Y"), outside_demand=_outside())
+    bad = _outside()
+    bad.loc[2, "population"] = -1
+    with pytest.raises(InputError, match="outside-demand commune Z: population"):
+        two_step_fca(_communes(), _sites(), minutes=_minutes_with_outside(), outside_demand=bad)
+    neg = _minutes_with_outside()
+    neg.loc["X", "s3"] = -2.0
+    with pytest.raises(InputError, match="negative time -2.0 from commune X to site s3"):
+        two_step_fca(_communes(), _sites(), minutes=neg, outside_demand=_outside())
+    with pytest.raises(InputError, match="outside-demand communes lack column"):
+        two_step_fca(_communes(), _sites(), minutes=_minutes_with_outside(), outside_demand=_outside()[["code"]])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # input rules
 # ---------------------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [NAN, 0.0, -3.0])
@@ -203,11 +278,15 @@ def test_decay_functions():
 # ---------------------------------------------------------------------------------------------------------------------
 # cross-check against PySAL access
 # ---------------------------------------------------------------------------------------------------------------------
-def _access_reference(communes, sites, minutes, supply, max_cost, method, weight_fn=None, normalize=False):
-    """Accessibility per commune code from PySAL access, on the same inputs (cost in long format)."""
+def _access_reference(communes, sites, minutes, supply, max_cost, method, weight_fn=None, normalize=False,
+                      outside=None):
+    """Accessibility per commune code from PySAL access, on the same inputs (cost in long format); ``outside``
+    communes are part of access's demand table, and only the rows of ``communes`` are returned."""
     access = pytest.importorskip("access")
-    demand = pd.DataFrame({"population": communes["population"].astype(float).to_numpy()},
-                          index=pd.Index(communes["code"].astype(str), name="geoid"))
+    everyone = communes if outside is None else pd.concat([pd.DataFrame(communes[["code", "population"]]),
+                                                          pd.DataFrame(outside[["code", "population"]])])
+    demand = pd.DataFrame({"population": everyone["population"].astype(float).to_numpy()},
+                          index=pd.Index(everyone["code"].astype(str), name="geoid"))
     supply_df = pd.DataFrame({"supply": sites[supply].astype(float).to_numpy()},
                              index=pd.Index(sites["id"].astype(str), name="geoid"))
     m = minutes.copy()
@@ -233,11 +312,13 @@ def _gaussian_dai(t0):
     return lambda t: (np.exp(-0.5 * (t / t0) ** 2) - np.exp(-0.5)) / (1 - np.exp(-0.5))
 
 
-def _cross_check(communes, sites, minutes, threshold, decay, supply="weekly_open_hours"):
-    """Max relative difference with access, raw (per 1,000) and normalised (index)."""
+def _cross_check(communes, sites, minutes, threshold, decay, supply="weekly_open_hours", outside=None):
+    """Max relative difference with access, raw (per 1,000) and normalised (index; None with outside demand, which
+    access's normalisation averages over too)."""
     from access import weights
 
-    res = two_step_fca(communes, sites, minutes=minutes, threshold_min=threshold, supply=supply, decay=decay)
+    res = two_step_fca(communes, sites, minutes=minutes, threshold_min=threshold, supply=supply, decay=decay,
+                       outside_demand=outside)
     method, fn = "2sfca", None  # access: no weight, hard max_cost
     if decay == "e2sfca":  # access's enhanced_two_stage_fca defaults to the Luo & Qi steps for 30 min
         method = "e2sfca"
@@ -247,7 +328,9 @@ def _cross_check(communes, sites, minutes, threshold, decay, supply="weekly_open
         fn = _gaussian_dai(threshold)
     elif isinstance(decay, dict):
         fn = weights.step_fn(decay)
-    raw = _access_reference(communes, sites, minutes, supply, threshold, method, fn)
+    raw = _access_reference(communes, sites, minutes, supply, threshold, method, fn, outside=outside)
+    if outside is not None:
+        return _max_rel(res.communes["accessibility"] / 1000, raw), None
     norm = _access_reference(communes, sites, minutes, supply, threshold, method, fn, normalize=True)
     return (_max_rel(res.communes["accessibility"] / 1000, raw),
             _max_rel(res.communes["accessibility_index"], norm))
@@ -258,6 +341,13 @@ def test_same_as_access_by_hand(decay):
     pytest.importorskip("access")
     raw, norm = _cross_check(_communes(), _sites(), _minutes(), 30.0, decay)
     assert raw <= 1e-9 and norm <= 1e-9
+
+
+@pytest.mark.parametrize("decay", [None, "e2sfca", "gaussian"])
+def test_same_as_access_with_outside_demand_by_hand(decay):
+    pytest.importorskip("access")
+    raw, _ = _cross_check(_communes(), _sites(), _minutes_with_outside(), 30.0, decay, outside=_outside())
+    assert raw <= 1e-9
 
 
 def test_same_as_access_random():
@@ -275,6 +365,14 @@ def test_same_as_access_random():
         for decay in (None, "e2sfca", "gaussian"):
             raw, norm = _cross_check(communes, sites, minutes, 30.0, decay)
             assert raw <= 1e-9 and norm <= 1e-9, (trial, decay)
+        # a random outside demand, counted by access as ordinary demand rows
+        n_out = int(rng.integers(1, 20))
+        outside = pd.DataFrame({"code": [f"o{i}" for i in range(n_out)], "population": rng.integers(0, 9000, n_out)})
+        m_out = rng.uniform(0, 50, (n_out, k)).round(1)
+        m_out[rng.random((n_out, k)) < 0.2] = INF
+        both = pd.concat([minutes, pd.DataFrame(m_out, index=outside["code"], columns=sites["id"])])
+        raw, _ = _cross_check(communes, sites, both, 30.0, ("e2sfca", None)[trial % 2], outside=outside)
+        assert raw <= 1e-9, trial
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +385,18 @@ def embedded():
     return communes, sites, network, minutes
 
 
+@pytest.fixture(scope="module")
+def embedded_outside(embedded):
+    """The neighbouring communes and the minutes of communes + neighbours (index = codes, columns = site ids)."""
+    from fsgeo import routing
+
+    communes, sites, network, _ = embedded
+    outside = datasets.load_neighbour_communes()
+    points = datasets.demand_points(pd.concat([communes, outside], ignore_index=True))
+    minutes = routing.travel_time_matrix(network, points, sites, on_snap_error="nan")
+    return outside, minutes.set_axis(points["code"], axis=0).set_axis(sites["id"], axis=1)
+
+
 @pytest.mark.parametrize("threshold,decay", [(30.0, None), (30.0, "e2sfca"), (30.0, "gaussian"), (15.0, None),
                                              (15.0, "e2sfca")])
 def test_same_as_access_on_embedded_data(embedded, threshold, decay):
@@ -295,6 +405,48 @@ def test_same_as_access_on_embedded_data(embedded, threshold, decay):
     m = minutes.set_axis(communes["code"], axis=0).set_axis(sites["id"], axis=1)
     raw, norm = _cross_check(communes, sites, m, threshold, decay)
     assert raw <= 1e-9 and norm <= 1e-9
+
+
+@pytest.mark.parametrize("decay", [None, "e2sfca"])
+def test_same_as_access_on_embedded_data_with_neighbours(embedded, embedded_outside, decay):
+    pytest.importorskip("access")
+    communes, sites, _, _ = embedded
+    outside, minutes = embedded_outside
+    raw, _ = _cross_check(communes, sites, minutes, 30.0, decay, outside=outside)
+    assert raw <= 1e-9
+
+
+def test_embedded_data_with_neighbours(embedded, embedded_outside):
+    communes, sites, network, _ = embedded
+    outside, minutes = embedded_outside
+    alone = two_step_fca(communes, sites, minutes=minutes)
+    res = two_step_fca(communes, sites, minutes=minutes, outside_demand=outside)
+    # routed inside the function: the same answer
+    routed = two_step_fca(communes, sites, network=network, outside_demand=outside)
+    np.testing.assert_allclose(routed.communes["accessibility"], res.communes["accessibility"], rtol=1e-12)
+    c, s = res
+    meta = c.attrs["fsgeo"]
+    assert len(c) == 536 and meta["outside_communes"] == len(outside)
+    assert meta["outside_population"] == outside["population"].sum()
+    # what the outside inhabitants take is each site's supply times their share of its demand
+    ok = s["status"] == "ok"
+    taken = (s["supply"] * s["demand_outside"] / s["demand_within"])[ok].sum()
+    assert meta["supply_to_outside"] == pytest.approx(taken, rel=1e-12)
+    inside = (c["population"] * c["accessibility"]).sum() / 1000
+    assert inside + taken == pytest.approx(s.loc[ok, "supply"].sum(), rel=1e-12)
+    # the edge effect: Percey-le-Grand (70406) reaches the Longeau antenna (295), which "served" its 84 people
+    # alone; with the Haute-Marne inhabitants around Longeau counted it falls to the level of its neighbours
+    a0 = alone.communes.set_index("code")["accessibility"]
+    a1 = c.set_index("code")["accessibility"]
+    s0, s1 = alone.sites.set_index("id"), s.set_index("id")
+    assert s0.loc["295", "demand_within"] == 84 and s1.loc["295", "demand_outside"] > 10_000
+    assert a0["70406"] > 400 and a1["70406"] < 10
+    assert a1.max() < 10 < a0.max()
+    assert summary(res)["neighbour_share"] < 0.3 < 0.5 < summary(alone)["neighbour_share"]
+    # adding demand never raises anyone's accessibility (the ratios can only fall)
+    assert (a1 <= a0 * (1 + 1e-12)).all()
+    had = s0["ratio"].notna()
+    assert (s1["ratio"][had] <= s0["ratio"][had] * (1 + 1e-12)).all() and s1["ratio"].notna().sum() > had.sum()
 
 
 def test_embedded_data(embedded):
@@ -342,6 +494,12 @@ def test_cli_table_and_json():
     assert "opening hours per week per 1,000 inhabitants within reach" in text
     assert "Lowest accessibility (5 of 536 communes" in text and "Most loaded sites" in text
     assert "Antenne de Vauvillers" in text
+    # the embedded neighbouring communes count in the sites' catchments by default
+    outside = datasets.load_neighbour_communes()
+    inhabitants = f"{outside['population'].sum():,}".replace(",", " ")
+    assert f"Outside demand: {len(outside)} communes of neighbouring départements, {inhabitants} inhabitants" in text
+    old = _run("--top", 5, "--no-outside-demand").stdout
+    assert "Outside demand: none" in old and "drop --no-outside-demand" in old
     out = json.loads(_run("--method", "e2sfca", "--threshold", 15, "--own-departement-only", "--format",
                           "json").stdout)
     assert out["method"] == "e2sfca" and out["threshold_min"] == 15 and out["n_sites"] == 26
@@ -349,17 +507,22 @@ def test_cli_table_and_json():
     assert {r["departement"] for r in out["sites"]} == {"70"}
     pop = sum(r["population"] for r in out["communes"])
     total = sum(r["population"] * r["accessibility"] for r in out["communes"]) / 1000
-    assert total == pytest.approx(sum(r["supply"] for r in out["sites"] if r["status"] == "ok"), rel=1e-9)
     assert out["summary"]["mean"] == pytest.approx(total * 1000 / pop, rel=1e-9)
     zero = [r for r in out["communes"] if r["status"] == "no_site_in_reach"]
     assert zero and all(r["accessibility"] == 0 and r["reason"] for r in zero)
     assert out["summary"]["status"]["no_site_in_reach"]["communes"] == len(zero)
+    # the 26 sites of 70 also serve neighbouring inhabitants: the supply splits between them and the communes of 70
+    assert out["outside_communes"] > 1000 and 0 < out["supply_to_outside"] < sum(r["supply"] for r in out["sites"])
+    assert total + out["supply_to_outside"] == pytest.approx(
+        sum(r["supply"] for r in out["sites"] if r["status"] == "ok"), rel=1e-9)
 
 
 @needs_cli
 def test_cli_csv_sites_count_and_errors(tmp_path):
     path = tmp_path / "out" / "acc.csv"
-    proc = _run("--supply", 1, "--as-of", "2020-06-30", "--kind", "principal", "--format", "csv", "--out", path)
+    # without outside demand (the old behaviour), the supply of every site with someone in reach goes to 70
+    proc = _run("--supply", 1, "--as-of", "2020-06-30", "--kind", "principal", "--format", "csv", "--out", path,
+                "--no-outside-demand")
     assert proc.stdout == ""
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert len(rows) == 536 and rows[0]["code"].startswith("70")

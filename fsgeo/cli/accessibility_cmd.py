@@ -56,6 +56,9 @@ def register(subparsers) -> None:
     p.add_argument("--supply", type=_supply, default="weekly_open_hours", metavar="COLUMN|NUMBER",
                    help="site supply: a column of the sites (default weekly_open_hours) or a number for every site "
                         "(1 counts sites)")
+    p.add_argument("--no-outside-demand", action="store_true",
+                   help="with the embedded communes, do not count the inhabitants of the neighbouring communes "
+                        "within 30 km in the sites' catchments (the old, optimistic behaviour at the border)")
     p.add_argument("--top", type=_count, default=15, metavar="N",
                    help="table format: how many lowest-accessibility communes and most loaded sites to list "
                         "(default 15)")
@@ -75,11 +78,17 @@ def run(args) -> int:
                                      as_of=as_of)
     if len(selected) == 0:
         raise CliError("no site selected (check --as-of, --kind and --own-departement-only)")
+    # the embedded communes come with their neighbours across the boundary: the sites serve them too
+    outside = None
+    if args.communes is None and not args.no_outside_demand:
+        outside = datasets.load_neighbour_communes()
     network = datasets.load_network(args.network)
     result = accessibility.two_step_fca(communes, selected, network=network, threshold_min=args.threshold,
-                                        supply=args.supply, decay=None if args.method == "2sfca" else args.method)
+                                        supply=args.supply, decay=None if args.method == "2sfca" else args.method,
+                                        outside_demand=outside)
     meta = {
         **result.communes.attrs["fsgeo"],
+        "outside_demand": None if outside is None else "neighbouring communes within 30 km (embedded)",
         "as_of": as_of,
         "kind": args.kind,
         "own_departement_only": bool(args.own_departement_only),
@@ -126,6 +135,17 @@ def _table(result, meta: dict, s: dict, args) -> str:
                                                if own is not None else "")
                  + f", {s['n_communes']} communes, {_n(s['population'])} inhabitants; total supply "
                  f"{_n(meta['total_supply'], 1)} {meta['supply_unit']}")
+    if meta.get("outside_communes"):
+        lines.append(f"Outside demand: {meta['outside_communes']} communes of neighbouring départements, "
+                     f"{_n(meta['outside_population'])} inhabitants, counted in the sites' catchments: "
+                     f"{_n(meta['outside_population_in_reach'])} of them within reach of a site, taking "
+                     f"{_n(meta['supply_to_outside'], 1)} {meta['supply_unit']}"
+                     + (f"; {meta['outside_communes_not_routed']} commune(s) not routed "
+                        f"({_n(meta['outside_population_not_routed'])} inhabitants)"
+                        if meta["outside_communes_not_routed"] else ""))
+    else:
+        lines.append("Outside demand: none (only the inhabitants of the communes studied count in the sites' "
+                     "catchments)")
     lines.append("")
     lines.append(f"Accessibility = {unit} within reach")
     lines.append(f"  population-weighted mean {_n(s['mean'], 2)}, median {_n(s['median'], 2)}, "
@@ -133,7 +153,9 @@ def _table(result, meta: dict, s: dict, args) -> str:
     lines.append(f"  lowest commune {_n(s['min'], 2)}, highest {_n(s['max'], 2)}")
     if meta.get("n_sites_neighbour"):
         lines.append(f"  {_n(100 * s['neighbour_share'], 0)} % of it owed to the {meta['n_sites_neighbour']} sites of "
-                     "neighbouring départements, whose own inhabitants are not counted (optimistic: see the note)")
+                     "neighbouring départements"
+                     + ("" if meta.get("outside_communes") else
+                        ", whose own inhabitants are not counted (optimistic: see the note)"))
     for status, text in (("no_site_in_reach", f"no site within {t:g} min (accessibility 0)"),
                          ("unreachable", "not routed (accessibility 0)")):
         b = s["status"][status]
@@ -152,19 +174,31 @@ def _table(result, meta: dict, s: dict, args) -> str:
         lines.append("Why:")
         lines.extend(f"  {r.code} {r.name}: {r.reason}" for r in reasons.itertuples())
     lines.append("")
-    ok = st[st["status"] == "ok"].sort_values("ratio", kind="stable").head(args.top)
+    # sites reaching no commune studied give it nothing, even when their ratio is defined by outside demand
+    useful = (st["status"] == "ok") & (st["communes_in_reach"] > 0)
+    ok = st[useful].sort_values("ratio", kind="stable").head(args.top)
     lines.append(f"Most loaded sites: lowest supply per 1,000 inhabitants within reach ({len(ok)} of {len(st)}):")
-    lines.append(table(pd.DataFrame(ok[["id", "name", "departement", "supply", "demand_within", "communes_in_reach",
-                                        "ratio"]]).set_index("id"), float_format="{:.2f}"))
-    other = st[st["status"] != "ok"]
+    cols = ["id", "name", "departement", "supply", "demand_within"] + \
+        (["demand_outside"] if meta.get("outside_communes") else []) + ["communes_in_reach", "ratio"]
+    lines.append(table(pd.DataFrame(ok[cols]).set_index("id"), float_format="{:.2f}"))
+    other = st[~useful]
     if len(other):
         lines.append("")
-        lines.append(f"Sites giving nothing ({len(other)}" + (f", first {args.top} listed" if len(other) > args.top
-                                                             else "") + "):")
-        lines.extend(f"  {r.id} {r.name}: {r.status}, {r.reason}" for r in other.head(args.top).itertuples())
-    if meta.get("n_sites_neighbour"):
-        lines.append("")
-        lines.append("Note: sites of neighbouring départements also serve their own inhabitants, not counted here, so "
-                     "their ratios and the accessibility of the border communes using them are optimistic (column "
-                     "accessibility_neighbours in csv/json); --own-departement-only gives a lower bound.")
+        lines.append(f"Sites giving nothing to the communes studied ({len(other)}"
+                     + (f", first {args.top} listed" if len(other) > args.top else "") + "):")
+        for r in other.head(args.top).itertuples():
+            why = r.reason if r.status != "ok" else \
+                f"no commune studied within {t:g} min (outside demand within reach: {_n(r.demand_outside)})"
+            lines.append(f"  {r.id} {r.name}: {r.status}, {why}")
+    lines.append("")
+    if meta.get("outside_communes"):
+        lines.append("Note: the inhabitants of the neighbouring communes within 30 km of the boundary share the "
+                     "sites' supply (step 1) but get no row here. Demand farther away (beyond the embedded network) "
+                     "or in départements that are not neighbours is not counted, so sites whose catchment reaches "
+                     "that far remain slightly optimistic; --no-outside-demand shows the uncorrected edge effect.")
+    elif meta.get("n_sites_neighbour") or meta.get("n_sites"):
+        lines.append("Note: sites near the boundary also serve inhabitants outside the communes studied, not counted "
+                     "here, so their ratios and the accessibility of the border communes using them are optimistic "
+                     "(column accessibility_neighbours in csv/json for the sites of other départements)"
+                     + ("" if args.communes is not None else "; drop --no-outside-demand to count them") + ".")
     return "\n".join(lines)
