@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fsgeo.build_data import build_all, communes
+from fsgeo.build_data import build_all, communes, neighbours
 from fsgeo.build_data.travelmapping import TravelMappingError, parse_wpt
 from fsgeo.settings import settings
 
@@ -32,7 +32,7 @@ def rebuilt(tmp_path_factory):
 def test_build_reproduces_committed_data(rebuilt):
     out, lines = rebuilt
     assert {"communes/communes.geojson", "communes/outline.geojson", "communes/manifest.json",
-            "network/haute-saone.gpkg", "sites.geojson"} <= {str(p) for p in BUILT}
+            "communes/neighbours.geojson", "network/haute-saone.gpkg", "sites.geojson"} <= {str(p) for p in BUILT}
     produced = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert produced == BUILT
     differ = [str(p) for p in BUILT if _sha(out / p) != _sha(DATA / p)]
@@ -47,6 +47,12 @@ def test_build_log_reports_merges_and_drops(rebuilt):
     total = json.loads((DATA / "communes" / "manifest.json").read_text(encoding="utf-8"))["source_population"]
     assert f"population {total} (= source)" in text
     assert "largest component" in text and "dropped" in text
+    # neighbouring communes: a merger known only from anciensCodes, the kept total, what is left out and why
+    assert "neighbours: merge 90073 (Moval) -> 90068 (Meroux-Moval), 4.4 km from the outline" in text
+    entry = json.loads((DATA / "communes" / "manifest.json").read_text(encoding="utf-8"))["neighbours"]
+    assert f"neighbours: {entry['communes']} communes written" in text and f"population {entry['population']}" in text
+    assert "straddle the 30.0 km line (kept whole)" in text
+    assert "département 68 (Haut-Rhin) comes 1.4 km from the outline but is not a neighbour" in text
 
 
 def _fake_raw(tmp_path: Path, edit) -> Path:
@@ -59,19 +65,64 @@ def _fake_raw(tmp_path: Path, edit) -> Path:
     return raw
 
 
+def _drop_former_code(rows, current: str, old: str):
+    for r in rows:
+        if r["code"] == current and r["type"] == "commune-actuelle":
+            r["anciensCodes"].remove(old)
+    return rows
+
+
 @needs_raw
 def test_polygon_mapping_to_nothing_is_an_error(tmp_path, monkeypatch):
-    # without the documented 2019 merge, Motey-sur-Saône's polygon belongs to no current commune: refuse
+    # without the documented 2019 merge (nor Seveux-Motey's anciensCodes), Motey-sur-Saône's polygon belongs to no
+    # current commune: refuse
     monkeypatch.setattr(communes, "UNLISTED_MERGES", {})
+    raw = _fake_raw(tmp_path, lambda rows: _drop_former_code(rows, "70491", "70375"))
     with pytest.raises(communes.BuildError, match=r"70375 \(Motey-sur-Saône\)"):
-        communes.build(RAW, tmp_path, lambda s: None)
+        communes.build(raw, tmp_path / "out", lambda s: None)
+    # anciensCodes alone is enough (the table is still emptied here)
+    communes.build(_fake_raw(tmp_path / "b", lambda rows: rows), tmp_path / "out_b", lambda s: None)
+    assert _sha(tmp_path / "out_b" / "communes" / "communes.geojson") == _sha(settings.communes_path)
+
+
+@needs_raw
+def test_neighbour_polygon_mapping_to_nothing(tmp_path):
+    # Moval (4.4 km from 70) loses its owner: an error; Quemigny-Poisot (44.5 km) too: logged, beyond the margin
+    raw = _fake_raw(tmp_path, lambda rows: _drop_former_code(_drop_former_code(rows, "90068", "90073"),
+                                                             "21178", "21513"))
+    lines = []
+    with pytest.raises(communes.BuildError, match=r"within 30.0 km of the outline map to no current commune: "
+                                                  r"90073 \(Moval, communes-90"):
+        neighbours.select_neighbours(raw, lines.append)
+    text = "\n".join(lines)
+    assert "2018 polygon 21513 (Quemigny-Poisot, communes-21-cote-d-or.geojson) maps to no current commune, " \
+           "44.5 km from the outline: beyond the margin, not needed" in text
+    assert "90073 (Moval, communes-90-territoire-de-belfort.geojson) maps to no current commune, 4.4 km from the " \
+           "outline: ERROR, within the margin" in text
+
+
+@needs_raw
+def test_neighbour_commune_without_polygon_is_an_error(tmp_path):
+    # a current commune no polygon maps to cannot be placed, so it cannot be said to lie beyond the margin
+    def edit(rows):
+        return rows + [{"code": "25999", "nom": "Nulle-Part", "type": "commune-actuelle", "departement": "25",
+                        "population": 12}]
+
+    with pytest.raises(communes.BuildError, match=r"without any 2018 polygon .*: 25999 \(Nulle-Part\)"):
+        neighbours.select_neighbours(_fake_raw(tmp_path, edit), lambda s: None)
 
 
 @needs_raw
 def test_unknown_delegated_commune_is_an_error(tmp_path):
-    raw = _fake_raw(tmp_path, lambda rows: [r for r in rows if r["code"] != "70264"])
+    # Georfans (70264) is a delegated commune of Belles-Fontaines (70180), which also lists it in anciensCodes:
+    # either trace is enough, neither is an error
+    without_row = _fake_raw(tmp_path / "a", lambda rows: [r for r in rows if r["code"] != "70264"])
+    built = communes.build(without_row, tmp_path / "a" / "out", lambda s: None)
+    assert _sha(tmp_path / "a" / "out" / "communes" / "communes.geojson") == _sha(settings.communes_path)
+    raw = _fake_raw(tmp_path / "b", lambda rows: _drop_former_code([r for r in rows if r["code"] != "70264"],
+                                                                   "70180", "70264"))
     with pytest.raises(communes.BuildError, match="70264"):
-        communes.build(raw, tmp_path / "out", lambda s: None)
+        communes.build(raw, tmp_path / "b" / "out", lambda s: None)
 
 
 @needs_raw
