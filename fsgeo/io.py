@@ -7,6 +7,10 @@ is an error, not a gap.
 
 Files whose declared CRS is projected (Lambert-93, UTM, ...) are reprojected to EPSG:4326. Files with no CRS, or
 declaring WGS84, whose coordinates are clearly metres are an error ("wrong CRS?").
+
+:func:`read_points` reads the point files of sites and of candidates (:mod:`fsgeo.siting`); other modules validate
+their inputs with :func:`check_unique_ids`, :func:`check_geometries`, :func:`normalise_kind`, :func:`clean_text` /
+:func:`clean_id`, and word their errors with :meth:`InputError.at`.
 """
 
 from __future__ import annotations
@@ -31,9 +35,15 @@ __all__ = [
     "COMMUNE_COLUMNS",
     "KINDS",
     "FORMATS",
+    "read_points",
     "read_sites",
     "read_anct_csv",
     "read_communes",
+    "check_unique_ids",
+    "check_geometries",
+    "normalise_kind",
+    "clean_text",
+    "clean_id",
     "parse_date",
     "in_france",
 ]
@@ -80,21 +90,25 @@ _FRANCE_BOXES = {
 class InputError(ValueError):
     """A user file is wrong. The message names the file, the row or id, and the problem."""
 
+    @classmethod
+    def at(cls, source, problem: str, row=None, ident=None) -> InputError:
+        """``"<source>: row <row> (id <ident>): <problem>"``, the parts not given left out.
+
+        ``source`` is a path, or a name such as ``"candidates"`` for a GeoDataFrame; ``row`` the 1-based data row
+        (the CSV header or the GeoJSON envelope is not counted); ``ident`` the row's id.
+        """
+        parts = [] if source is None else [str(source)]
+        if row is not None:
+            parts.append(f"row {row}" + (f" (id {ident!r})" if ident not in (None, "") else ""))
+        elif ident not in (None, ""):
+            parts.append(f"id {ident!r}")
+        return cls(": ".join([*parts, problem]))
+
+
+_error = InputError.at  # short name for the many raises below
+
 
 # --- small helpers -------------------------------------------------------------------------------------------------
-
-def _where(path, row=None, ident=None) -> str:
-    parts = [str(path)]
-    if row is not None:
-        parts.append(f"row {row}" + (f" (id {ident!r})" if ident not in (None, "") else ""))
-    elif ident not in (None, ""):
-        parts.append(f"id {ident!r}")
-    return ": ".join(parts)
-
-
-def _error(path, problem: str, row=None, ident=None) -> InputError:
-    return InputError(f"{_where(path, row, ident)}: {problem}")
-
 
 def _key(text: str) -> str:
     """Case- and accent-insensitive key: 'Itinérante' -> 'itinerante'."""
@@ -110,17 +124,51 @@ def _blank(value) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
-def _text(value) -> str:
+def clean_text(value) -> str:
+    """A cell as stripped text; ``""`` when blank (None, NaN, NA, white space)."""
     return "" if _blank(value) else str(value).strip()
 
 
-def _id_text(value) -> str:
-    """Ids read as numbers by GDAL (413 or 413.0) become '413'."""
+def clean_id(value) -> str:
+    """An id or code cell as text; ``""`` when blank. Ids read as numbers by GDAL (413 or 413.0) become '413'."""
     if _blank(value):
         return ""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+_text, _id_text = clean_text, clean_id  # old private names, still used by fsgeo.datasets.load_outline
+
+
+def _commune_code(value) -> str:
+    """INSEE code as text; one read as a number (1004) gets its leading zero back ('01004')."""
+    code = clean_id(value)
+    return "0" + code if code.isdigit() and len(code) == 4 else code
+
+
+def normalise_kind(value, default: str = "principal", source=None, row=None, ident=None) -> str:
+    """``"principal"`` or ``"antenna"`` from our spelling or the ANCT's (``Principal`` / ``Antenne``, any case or
+    accents); ``default`` when blank. Any other value raises :class:`InputError` at ``source``/``row``/``ident``."""
+    kind = _KIND_ALIASES.get(_key(clean_text(value) or default))
+    if kind is None:
+        raise _error(source, f"unknown kind {value!r} (expected one of {', '.join(KINDS)}, or the ANCT Principal / "
+                             "Antenne)", row, ident)
+    return kind
+
+
+def check_unique_ids(values, source, what: str = "id") -> list[str]:
+    """``values`` as ids (:func:`clean_id`). A blank or repeated one raises :class:`InputError` naming ``source``
+    (a path or a name), the 1-based row and the id: "missing id", "duplicate id 'A' (also on row 1)"."""
+    ids = [clean_id(v) for v in values]
+    seen: dict[str, int] = {}
+    for row, ident in enumerate(ids, start=1):
+        if not ident:
+            raise _error(source, f"missing {what}", row)
+        if ident in seen:
+            raise _error(source, f"duplicate {what} {ident!r} (also on row {seen[ident]})", row, ident)
+        seen[ident] = row
+    return ids
 
 
 def in_france(lon, lat) -> np.ndarray:
@@ -194,7 +242,7 @@ _FALSE = {"false", "0", "no", "non", "faux", "n", "f"}
 def _parse_bool(path, row, ident, value, column: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    k = _text(value).casefold()
+    k = clean_text(value).casefold()
     if k in _TRUE:
         return True
     if k in _FALSE:
@@ -203,20 +251,20 @@ def _parse_bool(path, row, ident, value, column: str) -> bool:
 
 
 def _departement_of(code: str) -> str:
-    code = _text(code)
+    code = clean_text(code)
     if not code:
         return ""
     return code[:3] if code.startswith("97") else code[:2]
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
     """CSV as strings (codes keep their leading zeros); separator ',', ';' or tab detected from the header."""
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             with path.open(encoding=encoding, newline="") as f:
                 header = f.readline()
             sep = max([",", ";", "\t"], key=header.count)
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding=encoding)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding=encoding, nrows=nrows)
             break
         except UnicodeDecodeError:
             continue
@@ -242,14 +290,6 @@ def _pick(columns, *names):
         if n.casefold() in lower:
             return lower[n.casefold()]
     return None
-
-
-def _check_unique(path, ids, what: str = "id") -> None:
-    seen: dict[str, int] = {}
-    for i, ident in enumerate(ids, start=1):
-        if ident in seen:
-            raise _error(path, f"duplicate {what} {ident!r} (also on row {seen[ident]})", i, ident)
-        seen[ident] = i
 
 
 # --- geo files and CRS ---------------------------------------------------------------------------------------------
@@ -301,14 +341,160 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def _check_geometries(path, gdf, ids, allowed: tuple[str, ...]) -> None:
+def check_geometries(source, gdf, ids, allowed: tuple[str, ...] = ("Point",)) -> None:
+    """Every geometry of ``gdf`` present, non-empty, valid and of an ``allowed`` type, else :class:`InputError`
+    naming ``source`` (a path or a name), the 1-based row, its id (from ``ids``) and the problem."""
     for i, (geom, ident) in enumerate(zip(gdf.geometry, ids), start=1):
         if geom is None or geom.is_empty:
-            raise _error(path, "missing or empty geometry", i, ident)
+            raise _error(source, "missing or empty geometry", i, ident)
         if geom.geom_type not in allowed:
-            raise _error(path, f"geometry is a {geom.geom_type}, expected {' or '.join(allowed)}", i, ident)
+            raise _error(source, f"geometry is a {geom.geom_type}, expected {' or '.join(allowed)}", i, ident)
         if not geom.is_valid:
-            raise _error(path, f"invalid geometry: {shapely.is_valid_reason(geom)}", i, ident)
+            raise _error(source, f"invalid geometry: {shapely.is_valid_reason(geom)}", i, ident)
+
+
+_check_geometries = check_geometries  # old private name, still used by fsgeo.datasets.load_outline
+
+
+# --- point files ---------------------------------------------------------------------------------------------------
+
+_GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
+_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def read_points(path, *, communes=None, required=("id",), what: str = "site",
+                layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read a user file of points (sites, candidates...), ids and coordinates checked, into EPSG:4326.
+
+    Parameters
+    ----------
+    path : str or Path
+        - GeoJSON / GeoPackage (``.geojson``, ``.json``, ``.gpkg``, also ``.shp``, ``.fgb``) of Points in any
+          declared CRS (reprojected to EPSG:4326);
+        - CSV (``,`` ``;`` or tab; UTF-8 or Windows-1252) with ``lat``/``lon`` (or ``latitude``/``longitude``,
+          ``lng``: WGS84 degrees, decimal comma accepted) and/or an INSEE commune code column (``commune_code``,
+          ``insee``, ``code_insee`` or ``insee_com``, renamed ``commune_code``): a row without coordinates is placed
+          at its commune's demand point (``point_lon``/``point_lat``) and takes its ``commune_name`` when blank.
+    communes : GeoDataFrame, str or Path, optional
+        Communes (COMMUNES schema) placing code-only CSV rows. Default: the embedded communes, loaded only when needed.
+    required : tuple of str, default ("id",)
+        Columns the file must have. A file without ``id`` (when not required) gets ids "1", "2", ... (row numbers).
+    what : str, default "site"
+        What a row is, in messages ("no candidates in the file") and the default ``layer`` (``what + "s"``).
+    layer : str, optional
+        GeoPackage layer to read when there are several (default ``what + "s"``).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``id`` (text: GDAL's 413.0 becomes "413") then the file's other columns (a CSV's as text, without its
+        lat/lon columns), ``commune_code`` (when present) as text keeping its leading zero, Point geometry;
+        EPSG:4326, RangeIndex, file order.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the 1-based row / id and the problem: file missing, unreadable, of another type or empty;
+        missing column; missing or duplicate id; geometry not a Point; missing or unreadable coordinates; unknown
+        commune code; metres in a file declaring degrees (wrong CRS); a point outside France.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in _GEO_SUFFIXES:
+        gdf = _read_geo(path, layer or f"{what}s")
+        _require(path, gdf.columns, required)
+        ids = _row_ids(gdf)
+        check_geometries(path, gdf, ids)
+        gdf = _to_wgs84(gdf, path)
+        raw, lons, lats = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), gdf.geometry.x, gdf.geometry.y
+    elif suffix in _CSV_SUFFIXES:
+        raw = _read_csv(path)
+        _require(path, raw.columns, required)
+        ids = _row_ids(raw)
+        raw, lons, lats = _csv_coordinates(raw, path, ids, communes, what)
+    else:
+        raise InputError(f"{path}: unsupported {what}s file type {suffix!r} (use .geojson, .gpkg or .csv)")
+    return _points_frame(path, raw, ids, lons, lats, what)
+
+
+def _row_ids(df) -> list[str]:
+    """The ``id`` column as text (unchecked), else the 1-based row numbers."""
+    return [clean_id(v) for v in df["id"]] if "id" in df.columns else [str(i) for i in range(1, len(df) + 1)]
+
+
+def _csv_coordinates(df: pd.DataFrame, path: Path, ids: list[str], communes, what: str):
+    """(frame without its lat/lon columns, code column renamed ``commune_code``, lons, lats) of a CSV of points."""
+    lat_col, lon_col = _pick(df.columns, "lat", "latitude"), _pick(df.columns, "lon", "lng", "longitude")
+    code_col = _pick(df.columns, "commune_code", "insee", "code_insee", "insee_com")
+    if (lat_col is None) != (lon_col is None):
+        raise InputError(f"{path}: missing column {'lon' if lon_col is None else 'lat'!r}: a CSV of {what}s needs "
+                         "both lat and lon (or latitude and longitude)")
+    if lat_col is None and code_col is None:
+        raise InputError(f"{path}: missing columns: a CSV of {what}s needs 'lat'/'lon' (or 'latitude'/'longitude') "
+                         f"or an INSEE commune code column 'commune_code' or 'insee' (columns found: "
+                         f"{', '.join(df.columns)})")
+    raw = df.rename(columns={code_col: "commune_code"}) if code_col else df.copy()
+    raw = raw.drop(columns=[c for c in (lat_col, lon_col) if c is not None])
+    lons, lats = [], []
+    communes_idx = None
+    for i, ident in enumerate(ids):
+        has_xy = lat_col is not None and not (_blank(df[lat_col].iat[i]) and _blank(df[lon_col].iat[i]))
+        if has_xy:
+            lons.append(_parse_float(path, i + 1, ident, df[lon_col].iat[i], lon_col))
+            lats.append(_parse_float(path, i + 1, ident, df[lat_col].iat[i], lat_col))
+            continue
+        code = clean_text(raw["commune_code"].iat[i]) if code_col is not None else ""
+        if not code:
+            if lat_col is None:
+                problem = f"missing commune code in column {code_col!r}"
+            elif code_col is None:
+                problem = f"missing value in columns {lat_col!r}/{lon_col!r}"
+            else:
+                problem = f"missing coordinates: give {lat_col}/{lon_col} or a commune code ({code_col!r})"
+            raise _error(path, problem, i + 1, ident)
+        if communes_idx is None:
+            communes_idx = _communes_index(communes)
+        if code not in communes_idx.index:
+            raise _error(path, f"unknown commune code {code!r} (not among the {len(communes_idx)} communes used to "
+                               f"place {what}s; give lat/lon instead)", i + 1, ident)
+        c = communes_idx.loc[code]
+        lons.append(float(c["point_lon"]))
+        lats.append(float(c["point_lat"]))
+        if "commune_name" not in raw.columns:
+            raw["commune_name"] = ""
+        if _blank(raw["commune_name"].iat[i]):
+            raw.loc[raw.index[i], "commune_name"] = str(c["name"])
+    return raw, lons, lats
+
+
+def _communes_index(communes) -> pd.DataFrame:
+    if communes is None:
+        from fsgeo.datasets import load_communes
+
+        communes = load_communes()
+    elif not isinstance(communes, pd.DataFrame):
+        communes = read_communes(communes)
+    missing = [c for c in ("code", "name", "point_lon", "point_lat") if c not in communes.columns]
+    if missing:
+        raise ValueError(f"communes given to place sites lack column(s) {missing}")
+    return pd.DataFrame(communes[["code", "name", "point_lon", "point_lat"]]).set_index("code")
+
+
+def _points_frame(path, raw: pd.DataFrame, ids, lons, lats, what: str) -> gpd.GeoDataFrame:
+    """``raw`` as a GeoDataFrame of Points at ``lons``/``lats`` (degrees), after checking ids and points."""
+    if len(raw) == 0:
+        raise InputError(f"{path}: no {what}s in the file")
+    ids = check_unique_ids(ids, path)
+    lons, lats = np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)
+    for i, (ident, lon, lat) in enumerate(zip(ids, lons, lats), start=1):
+        _check_point(path, i, ident, float(lon), float(lat))
+    raw = raw.drop(columns=["id", "geometry"], errors="ignore").reset_index(drop=True)  # a CSV's text "geometry"
+    raw.insert(0, "id", ids)
+    if "commune_code" in raw.columns:
+        raw["commune_code"] = [_commune_code(v) for v in raw["commune_code"]]
+    return gpd.GeoDataFrame(raw, geometry=gpd.points_from_xy(lons, lats, crs=settings.crs), crs=settings.crs)
 
 
 # --- sites ---------------------------------------------------------------------------------------------------------
@@ -322,7 +508,7 @@ def read_sites(path, communes=None, departement: str | None = None) -> gpd.GeoDa
         ``.geojson`` / ``.json`` / ``.gpkg`` (the schema of ``data/sites.geojson``; ``id``, ``name`` and a Point
         geometry required, other columns filled with defaults), the ANCT CSV (detected by its ``id_fs`` column), or
         a plain CSV with ``id``, ``name`` and either ``lat``/``lon`` (or ``latitude``/``longitude``, WGS84 degrees)
-        or an INSEE commune code column (``commune_code`` or ``insee``).
+        or an INSEE commune code column (``commune_code`` or ``insee``); see :func:`read_points`.
     communes : GeoDataFrame, str or Path, optional
         Communes (COMMUNES schema) used to place plain-CSV rows that only give a commune code, at the commune's
         demand point (``point_lon``/``point_lat``). Default: the embedded communes, loaded only when needed.
@@ -344,17 +530,11 @@ def read_sites(path, communes=None, departement: str | None = None) -> gpd.GeoDa
         Naming the file, the row / id and the problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    if suffix in (".geojson", ".json", ".gpkg", ".shp", ".fgb"):
-        return _read_geo_sites(path, departement)
-    if suffix in (".csv", ".txt", ".tsv"):
-        df = _read_csv(path)
-        if "id_fs" in df.columns:
-            return _anct_frame(df, path, departement)
-        return _plain_csv_sites(df, path, communes, departement)
-    raise InputError(f"{path}: unsupported sites file type {suffix!r} (use .geojson, .gpkg or .csv)")
+    if path.suffix.lower() in _CSV_SUFFIXES and path.is_file() and "id_fs" in _read_csv(path, nrows=0).columns:
+        return read_anct_csv(path, departement)
+    points = read_points(path, communes=communes, required=("id", "name"), what="site")
+    return _finish_sites(points, path, departement,
+                         weekly_from_file=not any(c in points.columns for c in HOURS_COLUMNS))
 
 
 def read_anct_csv(path, departement: str | None = None) -> gpd.GeoDataFrame:
@@ -383,125 +563,44 @@ def read_anct_csv(path, departement: str | None = None) -> gpd.GeoDataFrame:
 
 def _anct_frame(df: pd.DataFrame, path: Path, departement: str | None) -> gpd.GeoDataFrame:
     _require(path, df.columns, ANCT_COLUMNS)
-    rows = []
+    rows, lons, lats = [], [], []
     for col in ("adresse", "complement_adresse"):
         df[col] = df[col].str.replace(r"\s+", " ", regex=True).str.strip()
     for i, r in enumerate(df.itertuples(index=False), start=1):
-        ident = _text(r.id_fs)
+        ident = clean_text(r.id_fs)
         for col in ("type_fs", "format_fs"):  # no silent default for the ANCT's own kind / format
             if _blank(getattr(r, col)):
                 raise _error(path, f"missing value in column {col!r}", i, ident)
-        street = ", ".join(p for p in (_text(r.adresse), _text(r.complement_adresse)) if p)
-        town = " ".join(p for p in (_text(r.code_postal), _text(r.lib_com)) if p)
+        street = ", ".join(p for p in (clean_text(r.adresse), clean_text(r.complement_adresse)) if p)
+        town = " ".join(p for p in (clean_text(r.code_postal), clean_text(r.lib_com)) if p)
         rec = {
-            "id": ident, "name": _text(r.lib_fs), "kind": r.type_fs, "format": r.format_fs, "parent_id": None,
-            "departement": _text(r.insee_dep), "commune_code": _text(r.insee_com), "commune_name": _text(r.lib_com),
+            "id": ident, "name": clean_text(r.lib_fs), "kind": r.type_fs, "format": r.format_fs, "parent_id": None,
+            "departement": clean_text(r.insee_dep), "commune_code": clean_text(r.insee_com),
+            "commune_name": clean_text(r.lib_com),
             "address": ", ".join(p for p in (street, town) if p), "labelled_on": r.labellisation_fs,
-            "comment": _text(r.commentaire), "_group": _text(r.groupe_fs),
+            "comment": clean_text(r.commentaire), "_group": clean_text(r.groupe_fs),
         }
         for day, col in _hours.ANCT_DAY_COLUMNS.items():
             rec[f"hours_{day}"] = getattr(r, col)
-        rec["_lon"] = _parse_float(path, i, ident, r.longitude, "longitude")
-        rec["_lat"] = _parse_float(path, i, ident, r.latitude, "latitude")
+        lons.append(_parse_float(path, i, ident, r.longitude, "longitude"))
+        lats.append(_parse_float(path, i, ident, r.latitude, "latitude"))
         rows.append(rec)
     raw = pd.DataFrame(rows, columns=[*rows[0].keys()] if rows else ["id"])
-    gdf = _finish_sites(raw, path, departement, weekly_from_file=False)
-    parents, report = match_antenna_parents(gdf, raw.get("_group", pd.Series([""] * len(raw))).tolist())
+    gdf = _finish_sites(_points_frame(path, raw, raw["id"], lons, lats, "site"), path, departement, False)
+    parents, report = match_antenna_parents(gdf, raw["_group"].tolist())
     gdf["parent_id"] = pd.Series(parents, index=gdf.index, dtype=object)
     gdf.attrs["antenna_matches"] = report
     return gdf
 
 
-def _read_geo_sites(path: Path, departement: str | None) -> gpd.GeoDataFrame:
-    gdf = _read_geo(path, "sites")
-    _require(path, gdf.columns, ("id", "name"))
-    ids = [_id_text(v) for v in gdf["id"]]
-    _check_geometries(path, gdf, ids, ("Point",))
-    gdf = _to_wgs84(gdf, path)
-    raw = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    raw["id"] = ids
-    raw["_lon"] = gdf.geometry.x.to_numpy()
-    raw["_lat"] = gdf.geometry.y.to_numpy()
-    return _finish_sites(raw.reset_index(drop=True), path, departement,
-                         weekly_from_file=not any(c in raw.columns for c in HOURS_COLUMNS))
-
-
-def _plain_csv_sites(df: pd.DataFrame, path: Path, communes, departement: str | None) -> gpd.GeoDataFrame:
-    _require(path, df.columns, ("id", "name"))
-    lat_col, lon_col = _pick(df.columns, "lat", "latitude"), _pick(df.columns, "lon", "lng", "longitude")
-    code_col = _pick(df.columns, "commune_code", "insee", "code_insee", "insee_com")
-    if (lat_col is None) != (lon_col is None):
-        raise InputError(f"{path}: missing column {'lon' if lon_col is None else 'lat'!r}: a CSV of sites needs "
-                         "both lat and lon (or latitude and longitude)")
-    if lat_col is None and code_col is None:
-        raise InputError(f"{path}: missing columns: a CSV of sites needs 'lat'/'lon' (or 'latitude'/'longitude') or "
-                         f"an INSEE commune code column 'commune_code' or 'insee' (columns found: "
-                         f"{', '.join(df.columns)})")
-    raw = df.copy()
-    if code_col is not None and code_col != "commune_code":
-        raw = raw.rename(columns={code_col: "commune_code"})
-    drop = [c for c in (lat_col, lon_col) if c is not None]
-    raw = raw.drop(columns=drop)
-    lons, lats = [], []
-    communes_idx = None
-    for i in range(len(df)):
-        ident = _text(df["id"].iat[i])
-        has_xy = lat_col is not None and not (_blank(df[lat_col].iat[i]) and _blank(df[lon_col].iat[i]))
-        if has_xy:
-            lons.append(_parse_float(path, i + 1, ident, df[lon_col].iat[i], lon_col))
-            lats.append(_parse_float(path, i + 1, ident, df[lat_col].iat[i], lat_col))
-            continue
-        code = _text(raw["commune_code"].iat[i]) if code_col is not None else ""
-        if not code:
-            if lat_col is None:
-                problem = f"missing commune code in column {code_col!r}"
-            elif code_col is None:
-                problem = f"missing value in columns {lat_col!r}/{lon_col!r}"
-            else:
-                problem = f"missing coordinates: give {lat_col}/{lon_col} or a commune code ({code_col!r})"
-            raise _error(path, problem, i + 1, ident)
-        if communes_idx is None:
-            communes_idx = _communes_index(communes)
-        if code not in communes_idx.index:
-            raise _error(path, f"unknown commune code {code!r} (not among the {len(communes_idx)} communes used to "
-                               "place sites; give lat/lon instead)", i + 1, ident)
-        c = communes_idx.loc[code]
-        lons.append(float(c["point_lon"]))
-        lats.append(float(c["point_lat"]))
-        if "commune_name" not in raw.columns:
-            raw["commune_name"] = ""
-        if _blank(raw["commune_name"].iat[i]):
-            raw.loc[raw.index[i], "commune_name"] = str(c["name"])
-    raw["_lon"], raw["_lat"] = lons, lats
-    return _finish_sites(raw, path, departement, weekly_from_file=not any(c in raw.columns for c in HOURS_COLUMNS))
-
-
-def _communes_index(communes) -> pd.DataFrame:
-    if communes is None:
-        from fsgeo.datasets import load_communes
-
-        communes = load_communes()
-    elif not isinstance(communes, pd.DataFrame):
-        communes = read_communes(communes)
-    missing = [c for c in ("code", "name", "point_lon", "point_lat") if c not in communes.columns]
-    if missing:
-        raise ValueError(f"communes given to place sites lack column(s) {missing}")
-    return pd.DataFrame(communes[["code", "name", "point_lon", "point_lat"]]).set_index("code")
-
-
-def _finish_sites(raw: pd.DataFrame, path: Path, departement: str | None, weekly_from_file: bool) -> gpd.GeoDataFrame:
-    """Validate and default every SITES column; raw holds strings/values plus ``_lon``/``_lat`` (degrees)."""
+def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
+                  weekly_from_file: bool) -> gpd.GeoDataFrame:
+    """Validate and default every SITES column of ``points`` (from :func:`_points_frame`: ids and points checked)."""
     dep_of_interest = departement or settings.departement
-    n = len(raw)
-    if n == 0:
-        raise InputError(f"{path}: no sites in the file")
-    col = lambda c, default="": raw[c].tolist() if c in raw.columns else [default] * n  # noqa: E731
-    ids = [_id_text(v) for v in col("id")]
+    n = len(points)
+    col = lambda c, default="": points[c].tolist() if c in points.columns else [default] * n  # noqa: E731
+    ids = points["id"].tolist()
     out: dict[str, list] = {c: [] for c in SITE_COLUMNS}
-    for i, ident in enumerate(ids, start=1):
-        if not ident:
-            raise _error(path, "missing id", i)
-    _check_unique(path, ids)
     names, kinds, formats = col("name"), col("kind", "principal"), col("format", "fixed")
     parents = col("parent_id", None)
     codes, deps, in_deps = col("commune_code"), col("departement"), col("in_departement", None)
@@ -510,21 +609,16 @@ def _finish_sites(raw: pd.DataFrame, path: Path, departement: str | None, weekly
     hours_cols = {h: col(h) for h in HOURS_COLUMNS}
     for i in range(n):
         row, ident = i + 1, ids[i]
-        name = _text(names[i])
+        name = clean_text(names[i])
         if not name:
             raise _error(path, "missing name", row, ident)
-        kind = _KIND_ALIASES.get(_key(_text(kinds[i]) or "principal"))
-        if kind is None:
-            raise _error(path, f"unknown kind {kinds[i]!r} (expected one of {', '.join(KINDS)}, or the ANCT "
-                               "Principal / Antenne)", row, ident)
-        fmt = _FORMAT_ALIASES.get(_key(_text(formats[i]) or "fixed"))
+        kind = normalise_kind(kinds[i], "principal", path, row, ident)
+        fmt = _FORMAT_ALIASES.get(_key(clean_text(formats[i]) or "fixed"))
         if fmt is None:
             raise _error(path, f"unknown format {formats[i]!r} (expected one of {', '.join(FORMATS)}, or the ANCT "
                                "Fixe / Multisites / Fixe_antenne(s) / Itinérante / Bus_équivalent)", row, ident)
-        code = _id_text(codes[i])
-        if code.isdigit() and len(code) == 4:  # a code read as a number lost its leading zero
-            code = "0" + code
-        dep = _id_text(deps[i]) or _departement_of(code) or dep_of_interest
+        code = codes[i]  # normalised by _points_frame
+        dep = clean_id(deps[i]) or _departement_of(code) or dep_of_interest
         if dep.isdigit() and len(dep) == 1:
             dep = "0" + dep
         in_dep = (dep == dep_of_interest) if _blank(in_deps[i]) else _parse_bool(path, row, ident, in_deps[i],
@@ -547,27 +641,25 @@ def _finish_sites(raw: pd.DataFrame, path: Path, departement: str | None, weekly
             labelled = parse_date(dates[i])
         except ValueError as exc:
             raise _error(path, f"labelled_on: {exc}", row, ident) from None
-        _check_point(path, row, ident, float(raw["_lon"].iat[i]), float(raw["_lat"].iat[i]))
         values = {
             "id": ident, "name": name, "kind": kind, "format": fmt,
-            "parent_id": _id_text(parents[i]) or None, "departement": dep, "in_departement": bool(in_dep),
-            "commune_code": code, "commune_name": _text(cnames[i]), "address": _text(addresses[i]),
-            **day_values, "weekly_open_hours": float(weekly), "labelled_on": labelled, "comment": _text(comments[i]),
+            "parent_id": clean_id(parents[i]) or None, "departement": dep, "in_departement": bool(in_dep),
+            "commune_code": code, "commune_name": clean_text(cnames[i]), "address": clean_text(addresses[i]),
+            **day_values, "weekly_open_hours": float(weekly), "labelled_on": labelled,
+            "comment": clean_text(comments[i]),
         }
         for c in SITE_COLUMNS:
             out[c].append(values[c])
-    extra = [c for c in raw.columns if c not in SITE_COLUMNS and not str(c).startswith("_")
-             and c != "geometry"]
+    extra = [c for c in points.columns if c not in SITE_COLUMNS and not str(c).startswith("_") and c != "geometry"]
     data = pd.DataFrame(out, columns=list(SITE_COLUMNS))
     for c in extra:
-        data[c] = raw[c].to_numpy()
+        data[c] = points[c].to_numpy()
     data["in_departement"] = data["in_departement"].astype(bool)
     data["weekly_open_hours"] = data["weekly_open_hours"].astype(float)
     # nullable text columns: object dtype with None (pandas would otherwise infer str with NaN)
     data["parent_id"] = pd.Series(out["parent_id"], index=data.index, dtype=object)
     data["labelled_on"] = pd.Series(out["labelled_on"], index=data.index, dtype=object)
-    geometry = gpd.points_from_xy(raw["_lon"].astype(float), raw["_lat"].astype(float), crs=settings.crs)
-    return gpd.GeoDataFrame(data, geometry=geometry, crs=settings.crs)
+    return gpd.GeoDataFrame(data, geometry=points.geometry.values, crs=settings.crs)
 
 
 # --- antennas → principal spaces -----------------------------------------------------------------------------------
@@ -695,7 +787,7 @@ def read_communes(path) -> gpd.GeoDataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found")
-    if path.suffix.lower() not in (".geojson", ".json", ".gpkg", ".shp", ".fgb"):
+    if path.suffix.lower() not in _GEO_SUFFIXES:
         raise InputError(f"{path}: unsupported communes file type {path.suffix!r} (use .geojson or .gpkg)")
     gdf = _read_geo(path, "communes")
     code_col = _pick(gdf.columns, "code", "insee", "code_insee")
@@ -703,16 +795,7 @@ def read_communes(path) -> gpd.GeoDataFrame:
     _require(path, [c for c in gdf.columns] + (["code"] if code_col else []) + (["name"] if name_col else []),
              ("code", "name", "population"))
     gdf = gdf.rename(columns={code_col: "code", name_col: "name"}).reset_index(drop=True)
-    codes = []
-    for i, v in enumerate(gdf["code"], start=1):
-        code = _id_text(v)
-        if code.isdigit() and len(code) == 4:
-            code = "0" + code
-        if not code:
-            raise _error(path, "missing commune code", i)
-        codes.append(code)
-    _check_unique(path, codes, "commune code")
-    gdf["code"] = codes
+    gdf["code"] = codes = check_unique_ids([_commune_code(v) for v in gdf["code"]], path, "commune code")
     pops = []
     for i, (v, code) in enumerate(zip(gdf["population"], codes), start=1):
         if _blank(v):
@@ -728,10 +811,10 @@ def read_communes(path) -> gpd.GeoDataFrame:
         if _blank(v):
             raise _error(path, "missing name", i, code)
     gdf["name"] = [str(v).strip() for v in gdf["name"]]
-    _check_geometries(path, gdf, codes, ("Polygon", "MultiPolygon"))
+    check_geometries(path, gdf, codes, ("Polygon", "MultiPolygon"))
     gdf = _to_wgs84(gdf, path)
     deps = gdf["departement"].tolist() if "departement" in gdf.columns else [None] * len(gdf)
-    gdf["departement"] = [_id_text(d) or _departement_of(c) for d, c in zip(deps, codes)]
+    gdf["departement"] = [clean_id(d) or _departement_of(c) for d, c in zip(deps, codes)]
     metric = gdf.geometry.to_crs(settings.metric_crs)
     if "area_km2" not in gdf.columns:
         gdf["area_km2"] = metric.area.to_numpy() / 1e6

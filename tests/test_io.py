@@ -15,7 +15,20 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
-from fsgeo.io import COMMUNE_COLUMNS, SITE_COLUMNS, InputError, read_anct_csv, read_communes, read_sites
+from fsgeo.io import (
+    COMMUNE_COLUMNS,
+    SITE_COLUMNS,
+    InputError,
+    check_geometries,
+    check_unique_ids,
+    clean_id,
+    clean_text,
+    normalise_kind,
+    read_anct_csv,
+    read_communes,
+    read_points,
+    read_sites,
+)
 
 # the real ANCT header (same order as liste-fs-20240801.csv)
 ANCT_HEADER = ["id_fs", "insee_dep", "lib_fs", "adresse", "complement_adresse", "insee_com", "code_postal", "lib_com",
@@ -413,3 +426,86 @@ def test_read_communes_geometry_errors(tmp_path):
                           geoms=[_l93_square(x0, y0, 1000)], crs=None, name="nocrs.gpkg")
     with raises_naming(path, "row 1", "wrong CRS?"):
         read_communes(path)
+
+
+# --- the public point reader and validation helpers (shared with fsgeo.siting) --------------------------------------
+
+def test_read_points_candidates_csv_with_commune_codes(tmp_path, small_communes):
+    path = tmp_path / "c.csv"
+    path.write_text("name;insee;lat;lon;kind;note\nMairie;70550;;;;a\n;70279;;;Antenne;b\nSalle;;47,62;6,15;;c\n",
+                    encoding="utf-8")
+    pts = read_points(path, communes=small_communes, required=(), what="candidate")
+    assert list(pts.columns) == ["id", "name", "commune_code", "kind", "note", "commune_name", "geometry"]
+    assert pts["id"].tolist() == ["1", "2", "3"] and pts.crs == "EPSG:4326" and list(pts.index) == [0, 1, 2]
+    # code-only rows sit at the commune's demand point and take its name; a lat/lon row keeps its own point
+    assert [(p.x, p.y) for p in pts.geometry] == [(6.05, 47.55), (5.59, 47.43), (6.15, 47.62)]
+    assert pts["commune_name"].tolist() == ["Vesoul", "Gray", ""]
+    assert pts["commune_code"].tolist() == ["70550", "70279", ""]
+    assert pts["kind"].tolist() == ["", "Antenne", ""]  # other columns untouched: the caller validates them
+    with raises_naming(path, "row 2", "'2'", "unknown commune code '70279'", "place candidates"):
+        read_points(path, communes=small_communes.iloc[:1], required=(), what="candidate")
+    with raises_naming(path, "missing column", "'id'"):
+        read_points(path, communes=small_communes)  # id required by default
+
+
+def test_read_points_geojson_projected_crs_reprojected(tmp_path):
+    lon, lat = 6.1545, 47.6193  # Vesoul
+    x, y = TO_L93.transform(lon, lat)
+    path = write_geojson(tmp_path / "c.geojson", [({"id": 7.0, "commune_code": 1004}, pt(x, y)),
+                                                  ({"id": 8.0, "commune_code": None}, pt(x + 1000, y))],
+                         crs="urn:ogc:def:crs:EPSG::2154")
+    pts = read_points(path, what="candidate")
+    assert pts.crs == "EPSG:4326" and pts["id"].tolist() == ["7", "8"]  # GDAL's floats become text ids
+    assert (pts.geometry.x.iat[0], pts.geometry.y.iat[0]) == pytest.approx((lon, lat), abs=1e-7)
+    x1, y1 = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True).transform(x + 1000, y)
+    assert (pts.geometry.x.iat[1], pts.geometry.y.iat[1]) == pytest.approx((x1, y1), abs=1e-9)
+    assert pts["commune_code"].tolist() == ["01004", ""]  # a code read as a number gets its leading zero back
+    # a GeoPackage with several layers: the `what` layer by default, or the one named
+    gpkg = tmp_path / "multi.gpkg"
+    for layer, ident in (("other", "o"), ("candidates", "c")):
+        gpd.GeoDataFrame({"id": [ident]}, geometry=[Point(x, y)], crs="EPSG:2154").to_file(gpkg, layer=layer)
+    assert read_points(gpkg, what="candidate")["id"].tolist() == ["c"]
+    assert read_points(gpkg, what="candidate", layer="other")["id"].tolist() == ["o"]
+    with raises_naming(gpkg, "2 layers", "'sites'"):
+        read_points(gpkg)
+
+
+@pytest.mark.parametrize("make, fragments", [
+    (lambda d: write_csv(d / "c.csv", [{"id": "A", "lat": "47.6", "lon": "6.1"},
+                                       {"id": "B", "lat": "47.7", "lon": "6.2"},
+                                       {"id": "A", "lat": "47.8", "lon": "6.3"}]),
+     ["row 3", "'A'", "duplicate id", "also on row 1"]),
+    (lambda d: write_geojson(d / "c.geojson", [({"id": 1}, pt(6.1, 47.6)), ({"id": 1.0}, pt(6.2, 47.6))]),
+     ["row 2", "'1'", "duplicate id", "also on row 1"]),
+    (lambda d: write_csv(d / "c.csv", [], ["id", "lat", "lon"]), ["no candidates in the file"]),
+    (lambda d: write_csv(d / "c.csv", [{"id": "A", "lat": "47.6"}]), ["missing column 'lon'", "CSV of candidates"]),
+    (lambda d: write_geojson(d / "c.geojson", [({"id": "A"}, pt(-3.7, 40.4))]), ["row 1", "'A'", "outside France"]),
+    (lambda d: write_geojson(d / "c.geojson", [({"id": "A"}, {"type": "LineString",
+                                                              "coordinates": [[6.1, 47.6], [6.2, 47.7]]})]),
+     ["row 1", "'A'", "LineString, expected Point"]),
+])
+def test_read_points_errors_name_file_row_and_id(tmp_path, make, fragments):
+    path = make(tmp_path)
+    with raises_naming(path, *fragments):
+        read_points(path, what="candidate")
+
+
+def test_validation_helpers():
+    assert str(InputError.at("f.csv", "bad", 2, "A")) == "f.csv: row 2 (id 'A'): bad"
+    assert str(InputError.at("f.csv", "bad", ident="A")) == "f.csv: id 'A': bad"
+    assert str(InputError.at(None, "bad", 2)) == "row 2: bad"
+    assert check_unique_ids([12.0, " b ", "c"], "f") == ["12", "b", "c"]
+    with pytest.raises(InputError, match=r"^f: row 3 \(id 'a'\): duplicate id 'a' \(also on row 1\)$"):
+        check_unique_ids(["a", "b", "a"], "f")
+    with pytest.raises(InputError, match=r"^f: row 2: missing commune code$"):
+        check_unique_ids(["70001", float("nan")], "f", "commune code")
+    assert [normalise_kind(v) for v in ("Antenne", " PRINCIPAL ", "antenna", None, "")] == [
+        "antenna", "principal", "antenna", "principal", "principal"]
+    assert normalise_kind("", default="antenna") == "antenna"
+    with pytest.raises(InputError, match=r"^f: row 4 \(id 'x'\): unknown kind 'kiosk'"):
+        normalise_kind("kiosk", "principal", "f", 4, "x")
+    gdf = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[Point(6, 47), box(6, 47, 7, 48)], crs="EPSG:4326")
+    with pytest.raises(InputError, match=r"^g: row 2 \(id 'b'\): geometry is a Polygon, expected Point$"):
+        check_geometries("g", gdf, ["a", "b"])
+    check_geometries("g", gdf, ["a", "b"], ("Point", "Polygon"))  # allowed: no error
+    assert (clean_text(float("nan")), clean_text("  x "), clean_id(413.0), clean_id(" 07 ")) == ("", "x", "413", "07")

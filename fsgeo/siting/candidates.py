@@ -18,8 +18,6 @@ from fsgeo import io
 from fsgeo.settings import settings
 
 CANDIDATE_COLUMNS = ("id", "name", "kind", "parent_id", "commune_code", "commune_name", "lon", "lat")
-_GEO_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
-_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 
 
 def read_candidates(path, communes=None) -> gpd.GeoDataFrame:
@@ -37,7 +35,7 @@ def read_candidates(path, communes=None) -> gpd.GeoDataFrame:
         Optional columns: ``id`` (default: the 1-based row number), ``name`` (default: the commune's name, else the
         id), ``kind`` (``principal`` | ``antenna``, French ``Antenne`` accepted; default ``principal``, or
         ``antenna`` when a parent is given), ``parent`` (or ``parent_id``: id of the existing principal space that
-        would run the antenna).
+        would run the antenna). Other columns are ignored.
     communes : GeoDataFrame, str or Path, optional
         Communes (COMMUNES schema) to place code-only rows and to find the commune of each candidate. Default: the
         embedded communes.
@@ -53,84 +51,40 @@ def read_candidates(path, communes=None) -> gpd.GeoDataFrame:
         Naming the file, the row / id and the problem (unreadable file, missing coordinates, coordinates outside
         France or in the wrong CRS, unknown commune code or kind, duplicate id, a parent on a principal space).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise io.InputError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    communes = _communes_frame(communes)
-    if suffix in _CSV_SUFFIXES:
-        df, named = _prepare(io._read_csv(path), path)
-        sites = io._plain_csv_sites(df, path, communes, None)
-    elif suffix in _GEO_SUFFIXES:
-        gdf = io._read_geo(path, "candidates")
-        raw, named = _prepare(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), path)
-        io._check_geometries(path, gdf, raw["id"].tolist(), ("Point",))
-        gdf = io._to_wgs84(gdf, path)
-        raw["_lon"], raw["_lat"] = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
-        sites = io._finish_sites(raw.reset_index(drop=True), path, None, weekly_from_file=False)
-    else:
-        raise io.InputError(f"{path}: unsupported candidates file type {suffix!r} (use .geojson, .gpkg or .csv)")
-    if len(sites) == 0:
-        raise io.InputError(f"{path}: no candidate in the file")
-    return _finish(sites, communes, named)
-
-
-def _communes_frame(communes):
-    if communes is None:
+    if communes is None or isinstance(communes, (str, Path)):
         from fsgeo.datasets import load_communes
 
-        return load_communes()
-    if isinstance(communes, (str, Path)):
-        return io.read_communes(communes)
-    return communes
-
-
-def _prepare(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[bool]]:
-    """Default ids and names, ``parent`` -> ``parent_id``, antenna kind implied by a parent.
-
-    Returns the frame and, per row, whether the file named the candidate (else its name is filled later)."""
-    df = df.copy()
-    if "parent" in df.columns:
-        if "parent_id" in df.columns:
+        communes = load_communes(communes)
+    pts = io.read_points(path, communes=communes, required=(), what="candidate")
+    if "parent" in pts.columns:
+        if "parent_id" in pts.columns:
             raise io.InputError(f"{path}: both 'parent' and 'parent_id' columns: keep one")
-        df = df.rename(columns={"parent": "parent_id"})
-    if "id" not in df.columns:
-        df["id"] = [str(i) for i in range(1, len(df) + 1)]
-    df["id"] = [io._id_text(v) for v in df["id"]]
-    named = [not io._blank(v) for v in df["name"]] if "name" in df.columns else [False] * len(df)
-    df["name"] = [io._text(v) if ok else ident for v, ok, ident in zip(df.get("name", [""] * len(df)), named, df["id"])]
-    parents = df["parent_id"].tolist() if "parent_id" in df.columns else [None] * len(df)
-    kinds = df["kind"].tolist() if "kind" in df.columns else [""] * len(df)
-    for i, (kind, parent) in enumerate(zip(kinds, parents), start=1):
-        if io._blank(parent):
-            continue
-        k = io._KIND_ALIASES.get(io._key(io._text(kind))) if not io._blank(kind) else None
-        if k == "principal":
-            raise io._error(path, f"parent {io._id_text(parent)!r} given for a principal space: only antennas have a "
-                                  "parent (set kind to antenna or leave parent empty)", i, df["id"].iat[i - 1])
-        if io._blank(kind):
-            kinds[i - 1] = "antenna"
-    df["kind"] = kinds
-    return df, named
+        pts = pts.rename(columns={"parent": "parent_id"})
+    col = lambda c: pts[c].tolist() if c in pts.columns else [None] * len(pts)  # noqa: E731
+    ids, parents = pts["id"].tolist(), [io.clean_id(v) or None for v in col("parent_id")]
+    kinds = []
+    for i, (ident, kind, parent) in enumerate(zip(ids, col("kind"), parents), start=1):
+        kinds.append(io.normalise_kind(kind, "antenna" if parent else "principal", path, i, ident))
+        if parent and kinds[-1] == "principal":
+            raise io.InputError.at(path, f"parent {parent!r} given for a principal space: only antennas have a "
+                                         "parent (set kind to antenna or leave parent empty)", i, ident)
+    # the commune: the file's, else the one the point lies in; a nameless candidate takes the commune's name
+    codes, cnames = [io.clean_id(v) for v in col("commune_code")], [io.clean_text(v) for v in col("commune_name")]
+    located, located_names, lookup = _commune_of(pts.geometry, communes)
+    for i, code in enumerate(codes):
+        if not code and located[i] is not None:
+            codes[i], cnames[i] = located[i], located_names[i]
+        elif code and not cnames[i]:
+            cnames[i] = lookup.get(code, "")
+    names = [io.clean_text(v) or cname or ident for v, cname, ident in zip(col("name"), cnames, ids)]
+    return _frame(ids, names, kinds, parents, codes, cnames, pts.geometry.x, pts.geometry.y)
 
 
-def _finish(sites: gpd.GeoDataFrame, communes, named: list[bool]) -> gpd.GeoDataFrame:
-    lon, lat = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
-    codes = sites["commune_code"].astype(str).to_numpy(dtype=object)
-    cnames = sites["commune_name"].astype(str).to_numpy(dtype=object)
-    located = _commune_of(sites.geometry, communes)
-    for i in range(len(sites)):
-        if not codes[i] and located[0][i] is not None:
-            codes[i], cnames[i] = located[0][i], located[1][i]
-        elif codes[i] and not cnames[i]:
-            cnames[i] = located[2].get(codes[i], "")
-    names = sites["name"].to_numpy(dtype=object)
-    for i in range(len(sites)):
-        if not named[i]:
-            names[i] = cnames[i] or sites["id"].iat[i]
+def _frame(ids, names, kinds, parents, codes, cnames, lon, lat) -> gpd.GeoDataFrame:
+    """:data:`CANDIDATE_COLUMNS` (blank parent and commune codes as None) with Points at lon/lat (degrees)."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
     out = pd.DataFrame({
-        "id": sites["id"].astype(str).to_numpy(), "name": names, "kind": sites["kind"].to_numpy(),
-        "parent_id": _objects(io._id_text(v) or None for v in sites["parent_id"]),
+        "id": list(ids), "name": names, "kind": kinds, "parent_id": _objects(p or None for p in parents),
         "commune_code": _objects(c or None for c in codes), "commune_name": cnames, "lon": lon, "lat": lat,
     })
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat, crs=settings.crs), crs=settings.crs)
@@ -221,35 +175,17 @@ def as_candidates(candidates, communes=None) -> gpd.GeoDataFrame:
         raise io.InputError("candidates: no CRS; set it first, e.g. candidates.set_crs('EPSG:4326')")
     if "id" not in gdf.columns:
         raise io.InputError("candidates: no 'id' column")
-    ids = [io._id_text(v) for v in gdf["id"]]
-    for i, ident in enumerate(ids, start=1):
-        if not ident:
-            raise io.InputError(f"candidates: row {i}: missing id")
-    io._check_unique("candidates", ids)
-    io._check_geometries("candidates", gdf, ids, ("Point",))
-    out = pd.DataFrame({"id": ids})
-    n = len(gdf)
-
-    def col(c, default):
-        return gdf[c].to_numpy(dtype=object) if c in gdf.columns else np.full(n, default, dtype=object)
-
-    kinds = []
-    for i, (ident, kind) in enumerate(zip(ids, col("kind", "principal")), start=1):
-        k = io._KIND_ALIASES.get(io._key(io._text(kind) or "principal"))
-        if k is None:
-            raise io.InputError(f"candidates: row {i} (id {ident!r}): unknown kind {kind!r} (expected principal or "
-                                "antenna)")
-        kinds.append(k)
-    out["name"] = [io._text(v) or ident for v, ident in zip(col("name", ""), ids)]
-    out["kind"] = kinds
-    out["parent_id"] = _objects(io._id_text(v) or None for v in col("parent_id", None))
-    out["commune_code"] = _objects(io._id_text(v) or None for v in col("commune_code", None))
-    out["commune_name"] = [io._text(v) for v in col("commune_name", "")]
-    out["lon"], out["lat"] = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
-    if out["commune_code"].isna().any() and communes is not None:
-        codes, names, _ = _commune_of(gdf.geometry.reset_index(drop=True), communes)
-        miss = out["commune_code"].isna().to_numpy()
-        out["commune_code"] = _objects(codes[i] if miss[i] else out["commune_code"].iat[i] for i in range(n))
-        out.loc[miss, "commune_name"] = [names[i] for i in np.flatnonzero(miss)]
-    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"], crs=settings.crs),
-                            crs=settings.crs)
+    ids = io.check_unique_ids(gdf["id"], "candidates")
+    io.check_geometries("candidates", gdf, ids)
+    col = lambda c: gdf[c].tolist() if c in gdf.columns else [None] * len(gdf)  # noqa: E731
+    kinds = [io.normalise_kind(k, "principal", "candidates", i, ident)
+             for i, (ident, k) in enumerate(zip(ids, col("kind")), start=1)]
+    codes = [io.clean_id(v) or None for v in col("commune_code")]
+    cnames = [io.clean_text(v) for v in col("commune_name")]
+    if None in codes and communes is not None:  # the commune a point lies in, where the frame gives none
+        located, located_names, _ = _commune_of(gdf.geometry, communes)
+        for i in [i for i, code in enumerate(codes) if code is None]:
+            codes[i], cnames[i] = located[i], located_names[i]
+    names = [io.clean_text(v) or ident for v, ident in zip(col("name"), ids)]
+    parents = [io.clean_id(v) for v in col("parent_id")]
+    return _frame(ids, names, kinds, parents, codes, cnames, gdf.geometry.x, gdf.geometry.y)
