@@ -80,7 +80,8 @@ def baseline_nearest(net, communes, sites):
         sxy = shapely.get_coordinates(sites.to_crs(settings.metric_crs).geometry.to_numpy())
         d = np.hypot(pxy[:, 0][:, None] - sxy[:, 0][None, :], pxy[:, 1][:, None] - sxy[:, 1][None, :])
         gap = cs["snap_distance_m"].to_numpy()[:, None] + ss["snap_distance_m"].to_numpy()[None, :]
-        best = np.minimum(best, np.where(d <= gap, prof.access_s(d), np.inf).min(axis=1))
+        allowed = d <= np.maximum(prof.direct_leg_radius_m, gap)
+        best = np.minimum(best, np.where(allowed, prof.access_s(d), np.inf).min(axis=1))
     return best / 60.0
 
 

@@ -333,7 +333,8 @@ def test_real_nearest_matches_networkx(real):
         for sid, row in ss.iterrows():
             t = cs.loc[code, "access_s"] + dist.get(int(row["node_id"]), np.inf) + row["access_s"]
             d = pxy[code].distance(sxy[sid])
-            if prof.direct_leg and d <= cs.loc[code, "snap_distance_m"] + row["snap_distance_m"]:
+            gap = cs.loc[code, "snap_distance_m"] + row["snap_distance_m"]
+            if prof.direct_leg and d <= max(prof.direct_leg_radius_m, gap):
                 t = min(t, prof.access_s(d))
             best = min(best, t)
         got = a.set_index("code").loc[code, "minutes"]
