@@ -50,20 +50,7 @@ def load_neighbour_communes(path=None) -> gpd.GeoDataFrame:
 
 def load_outline(path=None) -> gpd.GeoDataFrame:
     """Outline of the département (``code``, ``name``, polygon; EPSG:4326). Default: the embedded outline of 70."""
-    path = Path(path or settings.outline_path)
-    if not path.is_file():
-        raise io.InputError(f"{path}: file not found")
-    gdf = io._read_geo(path, "outline")
-    ids = [io._id_text(v) for v in gdf["code"]] if "code" in gdf.columns else [None] * len(gdf)
-    if len(gdf) == 0:
-        raise io.InputError(f"{path}: no feature: expected the outline polygon")
-    io._check_geometries(path, gdf, ids, ("Polygon", "MultiPolygon"))
-    gdf = io._to_wgs84(gdf, path)
-    gdf["code"] = [i or "" for i in ids]
-    gdf["name"] = [io._text(v) for v in gdf["name"]] if "name" in gdf.columns else ""
-    geom = gdf.geometry.name
-    gdf = gdf[["code", "name", *[c for c in gdf.columns if c not in ("code", "name", geom)], geom]]
-    return gdf.rename_geometry("geometry") if geom != "geometry" else gdf
+    return io.read_outline(path or settings.outline_path)
 
 
 def load_network(path=None):

@@ -39,6 +39,7 @@ __all__ = [
     "read_sites",
     "read_anct_csv",
     "read_communes",
+    "read_outline",
     "check_unique_ids",
     "check_geometries",
     "normalise_kind",
@@ -138,7 +139,6 @@ def clean_id(value) -> str:
     return str(value).strip()
 
 
-_text, _id_text = clean_text, clean_id  # old private names, still used by fsgeo.datasets.load_outline
 
 
 def _commune_code(value) -> str:
@@ -353,7 +353,6 @@ def check_geometries(source, gdf, ids, allowed: tuple[str, ...] = ("Point",)) ->
             raise _error(source, f"invalid geometry: {shapely.is_valid_reason(geom)}", i, ident)
 
 
-_check_geometries = check_geometries  # old private name, still used by fsgeo.datasets.load_outline
 
 
 # --- point files ---------------------------------------------------------------------------------------------------
@@ -837,3 +836,21 @@ def read_communes(path) -> gpd.GeoDataFrame:
     if geom_name != "geometry":
         out = out.rename_geometry("geometry")
     return out
+
+
+def read_outline(path) -> gpd.GeoDataFrame:
+    """Read a département outline (``code``, ``name``, (Multi)Polygon), reprojected to EPSG:4326."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+    gdf = _read_geo(path, "outline")
+    ids = [clean_id(v) for v in gdf["code"]] if "code" in gdf.columns else [None] * len(gdf)
+    if len(gdf) == 0:
+        raise InputError(f"{path}: no feature: expected the outline polygon")
+    check_geometries(path, gdf, ids, ("Polygon", "MultiPolygon"))
+    gdf = _to_wgs84(gdf, path)
+    gdf["code"] = [i or "" for i in ids]
+    gdf["name"] = [clean_text(v) for v in gdf["name"]] if "name" in gdf.columns else ""
+    geom = gdf.geometry.name
+    gdf = gdf[["code", "name", *[c for c in gdf.columns if c not in ("code", "name", geom)], geom]]
+    return gdf.rename_geometry("geometry") if geom != "geometry" else gdf

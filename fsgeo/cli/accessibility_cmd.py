@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, positive_minutes, table, to_json
+from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, positive_minutes, table, to_json, whole_number
 
 METHODS = ("2sfca", "e2sfca", "gaussian")
 _METHOD_TEXT = {
@@ -26,16 +26,6 @@ def _supply(text: str):
         return text.strip()
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"numeric supply must be > 0, got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
@@ -59,7 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-outside-demand", action="store_true",
                    help="with the embedded communes, do not count the inhabitants of the neighbouring communes "
                         "within 30 km in the sites' catchments (the old, optimistic behaviour at the border)")
-    p.add_argument("--top", type=_count, default=15, metavar="N",
+    p.add_argument("--top", type=whole_number(0), default=15, metavar="N",
                    help="table format: how many lowest-accessibility communes and most loaded sites to list "
                         "(default 15)")
     add_data_args(p)

@@ -40,6 +40,22 @@ def minutes_list(text: str) -> tuple[float, ...]:
     return tuple(sorted(set(values)))
 
 
+def whole_number(minimum: int = 0):
+    """argparse type: a whole number >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
 def positive_minutes(text: str) -> float:
     try:
         value = float(text)

@@ -10,24 +10,11 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, minutes_list, positive_minutes, to_json
+from fsgeo.coverage import ACCESS_COLUMNS
 from fsgeo.settings import settings
 
 ACCESS_RECORD = ["code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", "status"]
-ACCESS_CSV = [
-    "code",
-    "name",
-    "departement",
-    "population",
-    "nearest_site_id",
-    "nearest_site_name",
-    "nearest_site_departement",
-    "minutes",
-    "second_site_id",
-    "second_site_name",
-    "second_minutes",
-    "status",
-    "reason",
-]
+ACCESS_CSV = ACCESS_COLUMNS  # the per-commune table, in the order coverage.access_times returns it
 
 
 # --------------------------------------------------------------------------------------------------------------------

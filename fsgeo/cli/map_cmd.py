@@ -9,22 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from fsgeo.cli.common import CliError, add_data_args, minutes_list, positive_minutes
+from fsgeo.cli.common import CliError, add_data_args, minutes_list, positive_minutes, whole_number
 from fsgeo.settings import settings
 
 MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
-
-
-def _count(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
 
 
 def register(subparsers) -> None:
@@ -50,7 +38,7 @@ def register(subparsers) -> None:
                      help="candidate sites to score and choose from, as for 'fsgeo rank --candidates'")
     new.add_argument("--rank-json", type=Path, metavar="FILE",
                      help="the output of 'fsgeo rank --format json': its candidates and chosen sites")
-    p.add_argument("--k", type=_count, default=None, help="with --candidates: number of new sites (default 3)")
+    p.add_argument("--k", type=whole_number(1), default=None, help="with --candidates: number of new sites (default 3)")
     p.add_argument("--model", choices=MODELS, default=None,
                    help="with --candidates: how the new sites are chosen (default greedy)")
     p.add_argument("--no-tiles", action="store_true",

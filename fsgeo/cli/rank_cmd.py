@@ -6,7 +6,7 @@ import argparse
 
 import pandas as pd
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, positive_minutes, table, to_json
+from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, positive_minutes, whole_number, table, to_json
 
 MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
 _MODEL_TEXT = {
@@ -24,16 +24,6 @@ _OBJECTIVE_TEXT = {
 }
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "rank",
@@ -48,11 +38,11 @@ def register(subparsers) -> None:
                           "code (optional columns id, name, kind principal|antenna, parent)")
     src.add_argument("--all-communes", action="store_true",
                      help="every commune's demand point that does not already host a site")
-    p.add_argument("--min-population", type=_count, default=None, metavar="N",
+    p.add_argument("--min-population", type=whole_number(0), default=None, metavar="N",
                    help="with --all-communes: only communes with at least N inhabitants")
     p.add_argument("--candidate-kind", choices=["principal", "antenna"], default="principal",
                    help="with --all-communes: kind given to the generated candidates (default principal)")
-    p.add_argument("--k", type=_count, default=3, help="number of new sites (default 3; ignored by lscp)")
+    p.add_argument("--k", type=whole_number(0), default=3, help="number of new sites (default 3; ignored by lscp)")
     p.add_argument("--threshold", type=positive_minutes, default=None, metavar="MIN",
                    help="coverage threshold in minutes (default 20)")
     p.add_argument("--model", choices=MODELS, default="greedy", help="how the new sites are chosen (default greedy)")
@@ -60,7 +50,7 @@ def register(subparsers) -> None:
                    help="objective of the greedy model (default coverage)")
     p.add_argument("--time-limit", type=positive_minutes, default=None, metavar="S",
                    help="time limit per MILP solve, seconds")
-    p.add_argument("--top", type=_count, default=15, metavar="N",
+    p.add_argument("--top", type=whole_number(0), default=15, metavar="N",
                    help="table format: how many ranked candidates to list (default 15)")
     add_data_args(p)
     add_output_args(p)

@@ -146,7 +146,7 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
                                        own_departement_only=own_departement_only, as_of=as_of)
     principal_ids = set(principals["id"].astype(str))
     for ident, parent in zip(cands["id"], cands["parent_id"]):
-        if not io._blank(parent) and str(parent) not in principal_ids:
+        if io.clean_id(parent) and str(parent) not in principal_ids:
             when = f" as of {as_of}" if as_of is not None else ""
             raise io.InputError(f"candidate {ident!r}: parent {parent!r} is not an existing principal space{when} "
                                 "(the parent must be the id of a principal France Services space among the sites)")
