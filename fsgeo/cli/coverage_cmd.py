@@ -325,7 +325,10 @@ def coverage_report(access, summ, areas, label="", top=10, labels=None) -> str:
             )
         n_unr = int(summ.status.loc["unreachable", "communes"])
         if n_unr:
-            parts.append(f"{_n(summ.unreachable_population)} inhabitants in {n_unr} unreachable communes not checked")
+            parts.append(
+                f"{_n(summ.unreachable_population)} inhabitants in {n_unr} commune{'s' if n_unr != 1 else ''} "
+                "with no site reachable (see 'unreachable' below)"
+            )
         lines.append(f"National commitment ({com:g} min for every inhabitant): NOT MET - " + "; ".join(parts) + ".")
     st = summ.status
     lines.append(f"Under-served threshold {thr:g} min (the département's finer target):")
