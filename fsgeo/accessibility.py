@@ -76,7 +76,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from fsgeo.io import InputError
+from fsgeo.io import InputError, commune_table
 from fsgeo.settings import settings
 
 __all__ = [
@@ -209,33 +209,6 @@ def decay_function(decay, threshold_min: float):
 # --------------------------------------------------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------------------------------------------------
-def _commune_frame(communes, what: str = "commune") -> pd.DataFrame:
-    if not isinstance(communes, pd.DataFrame):
-        raise ValueError(f"{what}s must be a pandas DataFrame or GeoDataFrame, got {type(communes).__name__}")
-    missing = [c for c in ("code", "population") if c not in communes.columns]
-    if missing:
-        raise InputError(f"{what}s lack column(s) {', '.join(missing)}")
-    codes = communes["code"].astype(str)
-    dup = codes[codes.duplicated()]
-    if len(dup):
-        raise InputError(f"duplicate {what} code(s): {', '.join(sorted(set(dup))[:5])}")
-    raw = communes["population"].to_numpy()
-    pop = pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
-    if len(bad):
-        raise InputError(f"{what} {codes.iat[bad[0]]}: population missing, infinite or negative ({raw[bad[0]]!r})")
-
-    def text(col):
-        return communes[col].astype(str).to_numpy()
-
-    return pd.DataFrame({
-        "code": codes.to_numpy(),
-        "name": text("name") if "name" in communes.columns else codes.to_numpy(),
-        "departement": text("departement") if "departement" in communes.columns else np.full(len(codes), ""),
-        "population": pop,
-    })
-
-
 def _site_frame(sites) -> pd.DataFrame:
     if "id" not in sites.columns:
         raise InputError("sites have no 'id' column")
@@ -423,10 +396,10 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         raise ValueError(f"threshold must be finite and > 0 minutes, got {threshold_min!r}")
     weight_fn, method, weights_text = decay_function(decay, threshold)
 
-    ct = _commune_frame(communes)
+    ct = commune_table(communes)
     ot = None
     if outside_demand is not None:
-        ot = _commune_frame(outside_demand, "outside-demand commune")
+        ot = commune_table(outside_demand, "outside-demand commune")
         both = np.intersect1d(ct["code"].to_numpy(), ot["code"].to_numpy())
         if len(both):
             raise InputError(f"commune code(s) {', '.join(map(str, both[:5]))} are both in the communes and in the "

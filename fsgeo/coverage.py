@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from fsgeo import io
 from fsgeo.settings import settings
 
 STATUSES = ("covered", "underserved", "unreachable")
@@ -127,27 +128,8 @@ def _site_table(sites) -> pd.DataFrame:
 
 
 def _commune_table(communes) -> pd.DataFrame:
-    missing = [c for c in ("code", "population") if c not in communes.columns]
-    if missing:
-        raise ValueError(f"communes lack column(s) {', '.join(missing)}")
-    codes = communes["code"].astype(str)
-    dup = codes[codes.duplicated()]
-    if len(dup):
-        raise ValueError(f"duplicate commune code(s): {', '.join(sorted(set(dup))[:5])}")
-    pop = pd.to_numeric(communes["population"], errors="coerce")
-    bad = codes[pop.isna() | (pop < 0)]
-    if len(bad):
-        raise ValueError(f"commune {bad.iloc[0]}: population missing or negative")
-    return pd.DataFrame(
-        {
-            "code": codes.to_numpy(),
-            "name": (communes["name"].astype(str) if "name" in communes.columns else codes).to_numpy(),
-            "departement": (
-                communes["departement"].astype(str) if "departement" in communes.columns else pd.Series("", index=communes.index)
-            ).to_numpy(),
-            "population": pop.astype("int64").to_numpy(),
-        }
-    )
+    table = io.commune_table(communes)
+    return table.assign(population=table["population"].astype("int64"))
 
 
 def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=None, cutoff_min=None):

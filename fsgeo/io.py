@@ -40,6 +40,7 @@ __all__ = [
     "read_anct_csv",
     "read_communes",
     "read_outline",
+    "commune_table",
     "check_unique_ids",
     "check_geometries",
     "normalise_kind",
@@ -854,3 +855,37 @@ def read_outline(path) -> gpd.GeoDataFrame:
     geom = gdf.geometry.name
     gdf = gdf[["code", "name", *[c for c in gdf.columns if c not in ("code", "name", geom)], geom]]
     return gdf.rename_geometry("geometry") if geom != "geometry" else gdf
+
+
+def commune_table(communes, what: str = "commune") -> pd.DataFrame:
+    """Validated demand table of communes already in memory: ``code``, ``name``, ``departement``, ``population``
+    (float inhabitants), one row per commune in the given order.
+
+    The analyses (coverage, accessibility) call it on whatever frame they are handed, file-read or hand-made:
+    missing columns, duplicate codes and missing, infinite or negative populations are :class:`InputError`.
+    """
+    if not isinstance(communes, pd.DataFrame):
+        raise InputError(f"{what}s must be a pandas DataFrame or GeoDataFrame, got {type(communes).__name__}")
+    missing = [c for c in ("code", "population") if c not in communes.columns]
+    if missing:
+        raise InputError(f"{what}s lack column(s) {', '.join(missing)}")
+    codes = communes["code"].astype(str)
+    dup = codes[codes.duplicated()]
+    if len(dup):
+        raise InputError(f"duplicate {what} code(s): {', '.join(sorted(set(dup))[:5])}")
+    raw = communes["population"].to_numpy()
+    pop = pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
+    if len(bad):
+        raise InputError(f"{what} {codes.iat[bad[0]]}: population missing, infinite or negative ({raw[bad[0]]!r})")
+
+    def text(col):
+        return communes[col].astype(str).to_numpy() if col in communes.columns else None
+
+    name, dep = text("name"), text("departement")
+    return pd.DataFrame({
+        "code": codes.to_numpy(),
+        "name": codes.to_numpy() if name is None else name,
+        "departement": np.full(len(codes), "") if dep is None else dep,
+        "population": pop,
+    })
