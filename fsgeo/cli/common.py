@@ -89,6 +89,9 @@ def emit(text: str, out: Path | None) -> None:
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        # a word on stderr so a script's stdout stays clean and a person sees where the result went
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)" if out.stat().st_size > 1e5 else f"wrote {out}",
+              file=sys.stderr)
 
 
 def to_json(obj) -> str:
