@@ -160,6 +160,20 @@ def test_unreachable_communes_need_new_sites():
     assert s.loc["X", "newly_reachable_population"] == 10 and s.loc["X", "max_minutes_after"] == INF
 
 
+def test_greedy_weighs_the_time_of_communes_it_newly_reaches():
+    """No existing site in reach (a date before any site opened): a, b, c (1 inhabitant each) are 50 min from far
+    X and 1 min from near Y. Both reach everyone, so only their times tell them apart: greedy k=1 must open Y for
+    p-median (total 3 vs 150) and for coverage at 60 min (same coverage, less time), like the exact models."""
+    inputs = frame({"X": dict.fromkeys("abc", 50), "Y": dict.fromkeys("abc", 1)}, dict.fromkeys("abc", INF),
+                   dict.fromkeys("abc", 1))
+    pm = PMedian(*inputs, k=1).solve()
+    assert pm.chosen == ["Y"] and pm.objective == 3
+    assert pm.greedy_objective == 3 and pm.gap == 0
+    assert Greedy(*inputs, k=1, objective="pmedian").solve().chosen == ["Y"]
+    assert Greedy(*inputs, k=1, threshold=60).solve().chosen == ["Y"]
+    assert Greedy(*inputs, k=1, objective="pcenter").solve().chosen == ["Y"]
+
+
 def test_k_zero_too_large_and_no_candidates(greedy_trap):
     pop, existing, cand = greedy_trap
     for model in (MCLP, PMedian, PCenter, Greedy):

@@ -175,6 +175,8 @@ def _best(instance: Instance, t: np.ndarray, cols: np.ndarray, objective: str, s
     pmedian:  (newly reachable population, person-minutes saved)
     pcenter:  (-new maximum minutes, newly reachable population, person-minutes saved)
 
+    "Person-minutes saved" is over the communes reachable before, less the person-minutes of the communes the
+    candidate newly reaches (their time was infinite: without that term every candidate reaching them would tie).
     Later keys are only computed for the candidates tied on the earlier ones; remaining ties go to the first
     candidate in column order. Returns (position in ``cols``, whether it improves the objective).
     """
@@ -191,7 +193,12 @@ def _best(instance: Instance, t: np.ndarray, cols: np.ndarray, objective: str, s
     def saved(sub):
         fin = np.isfinite(t)
         tf = t[fin][:, None]
-        return w[fin] @ (tf - np.minimum(tf, D[np.ix_(fin, sub)]))
+        out = w[fin] @ (tf - np.minimum(tf, D[np.ix_(fin, sub)]))
+        new = ~fin & servable
+        if new.any():
+            reached = D[np.ix_(new, sub)]
+            out = out - w[new] @ np.where(np.isfinite(reached), reached, 0.0)
+        return out
 
     def lower_max(sub):
         if not servable.any():
