@@ -33,6 +33,7 @@ from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from fsgeo.io import InputError
 from fsgeo.profile import CarProfile, resolve_profile
 from fsgeo.settings import settings
 
@@ -309,23 +310,47 @@ class RoadNetwork:
         ``.gpkg`` (fsgeo's network format, or osmnx's ``save_graph_geopackage``), ``.graphml`` (osmnx),
         ``.osm`` / ``.osm.xml`` / ``.osm.bz2`` (OSM XML through osmnx, ``drive`` filter), ``.osm.pbf`` (pyrosm,
         ``driving`` network; needs ``pip install fsgeo[pbf]``).
+
+        Raises
+        ------
+        FileNotFoundError
+            No such file.
+        ImportError
+            A ``.osm.pbf`` without pyrosm installed.
+        ValueError
+            Unsupported extension, or a file that cannot be read as a road network of its format
+            (:class:`fsgeo.io.InputError` naming the file, the format and the parser's complaint).
         """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"network file not found: {path}")
         name = path.name.lower()
         if name.endswith(".gpkg"):
-            return cls.from_geopackage(path, profile)
-        if name.endswith(".graphml"):
-            import osmnx as ox
+            fmt, read = "GeoPackage", cls.from_geopackage
+        elif name.endswith(".graphml"):
+            fmt, read = "GraphML", cls._from_graphml
+        elif name.endswith((".osm", ".osm.xml", ".osm.bz2", ".xml", ".osm.gz")):
+            fmt, read = "OSM XML", cls.from_osm_xml
+        elif name.endswith(".pbf"):
+            fmt, read = "OSM PBF", cls.from_pbf
+        else:
+            raise ValueError(f"{path}: unsupported network format; use .gpkg, .graphml, .osm, .osm.xml, .osm.bz2 "
+                             "or .osm.pbf")
+        try:
+            return read(path, profile)
+        except ImportError:
+            raise
+        except Exception as exc:  # the parsers' own errors (XML, GDAL, PBF) name neither the file nor the format
+            if isinstance(exc, ValueError) and path.name in str(exc):  # our own checks already name the file
+                raise
+            kind = "" if isinstance(exc, ValueError) else f"{type(exc).__name__}: "
+            raise InputError(f"{path}: cannot read this file as a road network ({fmt}): {kind}{exc}") from exc
 
-            return cls.from_osmnx(ox.load_graphml(path), profile, name=path.name)
-        if name.endswith((".osm", ".osm.xml", ".osm.bz2", ".xml", ".osm.gz")):
-            return cls.from_osm_xml(path, profile)
-        if name.endswith(".pbf"):
-            return cls.from_pbf(path, profile)
-        raise ValueError(f"{path}: unsupported network format; use .gpkg, .graphml, .osm, .osm.xml, .osm.bz2 "
-                         "or .osm.pbf")
+    @classmethod
+    def _from_graphml(cls, path: Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+        import osmnx as ox
+
+        return cls.from_osmnx(ox.load_graphml(path), profile, name=path.name)
 
     @classmethod
     def from_geopackage(cls, path: str | Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:

@@ -154,3 +154,7 @@ def test_cli_datasets_summary(capsys):
 def test_cli_datasets_bad_file(tmp_path, capsys):
     assert main(["datasets", "--sites", str(tmp_path / "none.csv")]) == 2
     assert "none.csv: file not found" in capsys.readouterr().err
+    garbage = tmp_path / "roads.graphml"
+    garbage.write_text("not GraphML")
+    assert main(["datasets", "--network", str(garbage)]) == 2                # one line, no traceback
+    assert f"{garbage}: cannot read this file as a road network (GraphML)" in capsys.readouterr().err

@@ -286,6 +286,24 @@ def test_file_errors(tmp_path, monkeypatch):
         RoadNetwork.from_file(HELSINKI)
 
 
+@pytest.mark.parametrize("name, content", [
+    ("garbage.graphml", b"not xml"),
+    ("garbage.osm", b"not xml"),
+    ("garbage.osm.bz2", b"not bz2"),
+    ("garbage.gpkg", b"not a database"),
+    ("garbage.osm.pbf", b"not a pbf file"),
+    ("pbf_inside.osm", b"\x00\x00\x00\x0d\n\tOSMHeader"),                  # a network file of another format
+])
+def test_unreadable_network_file_names_the_file(tmp_path, name, content):
+    from fsgeo.io import InputError
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=r"cannot read") as info:
+        RoadNetwork.from_file(path)
+    assert str(path) in str(info.value)
+
+
 def test_empty_network_is_an_error():
     nodes = gpd.GeoDataFrame({"x": [6.0], "y": [47.6]}, geometry=gpd.points_from_xy([6.0], [47.6]),
                              index=pd.Index([1], name="node_id"), crs="EPSG:4326")
