@@ -71,6 +71,8 @@ def test_table_output_lscp():
     (["--all-communes", "--k", "-1"], "must be >= 0"),
     (["--all-communes", "--model", "fastest"], "invalid choice"),
     (["--all-communes", "--as-of", "2022-13-01"], "invalid date"),
+    (["--all-communes", "--threshold", "inf"], "minutes must be finite"),
+    (["--all-communes", "--time-limit", "nan"], "seconds must be finite"),
 ])
 def test_errors_are_one_line_exit_2(tmp_path, args, message):
     proc = subprocess.run([FSGEO, "rank", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -35,8 +36,8 @@ def minutes_list(text: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid minutes list {text!r}: expected e.g. 10,20,30") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"invalid minutes list {text!r}: values must be > 0")
+    if not values or not all(0 < v < math.inf for v in values):  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"invalid minutes list {text!r}: values must be finite and > 0")
     return tuple(sorted(set(values)))
 
 
@@ -56,14 +57,26 @@ def whole_number(minimum: int = 0):
     return parse
 
 
-def positive_minutes(text: str) -> float:
+def _positive(text: str, unit: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid minutes {text!r}") from None
+        raise argparse.ArgumentTypeError(f"invalid {unit} {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{unit} must be finite, got {text}")
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"minutes must be > 0, got {text}")
+        raise argparse.ArgumentTypeError(f"{unit} must be > 0, got {text}")
     return value
+
+
+def positive_minutes(text: str) -> float:
+    """argparse type: a finite number of minutes > 0."""
+    return _positive(text, "minutes")
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a finite number of seconds > 0."""
+    return _positive(text, "seconds")
 
 
 def add_data_args(parser: argparse.ArgumentParser) -> None:
@@ -110,8 +123,6 @@ def to_json(obj) -> str:
 
 
 def _clean_floats(obj):
-    import math
-
     if isinstance(obj, float):
         return None if (math.isnan(obj) or math.isinf(obj)) else obj
     if isinstance(obj, dict):

@@ -6,7 +6,9 @@ import argparse
 
 import pandas as pd
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, positive_minutes, whole_number, table, to_json
+from fsgeo.cli.common import (
+    CliError, add_data_args, add_output_args, emit, positive_minutes, positive_seconds, table, to_json, whole_number,
+)
 
 MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
 _MODEL_TEXT = {
@@ -48,7 +50,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", choices=MODELS, default="greedy", help="how the new sites are chosen (default greedy)")
     p.add_argument("--objective", choices=["coverage", "pmedian", "pcenter"], default="coverage",
                    help="objective of the greedy model (default coverage)")
-    p.add_argument("--time-limit", type=positive_minutes, default=None, metavar="S",
+    p.add_argument("--time-limit", type=positive_seconds, default=None, metavar="S",
                    help="time limit per MILP solve, seconds")
     p.add_argument("--top", type=whole_number(0), default=15, metavar="N",
                    help="table format: how many ranked candidates to list (default 15)")
