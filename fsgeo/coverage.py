@@ -129,7 +129,17 @@ def _site_table(sites) -> pd.DataFrame:
 
 def _commune_table(communes) -> pd.DataFrame:
     table = io.commune_table(communes)
-    return table.assign(population=table["population"].astype("int64"))
+    pop = table["population"]
+    # INSEE counts stay integers; other weights (estimates, projections) keep their fractions
+    return table.assign(population=pop.astype("int64")) if (pop % 1 == 0).all() else table
+
+
+def _check_threshold(value) -> float:
+    """``value`` as a finite number of minutes > 0."""
+    threshold = float(value)
+    if not (threshold > 0 and np.isfinite(threshold)):
+        raise ValueError(f"threshold must be a finite number of minutes > 0, got {value}")
+    return threshold
 
 
 def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=None, cutoff_min=None):
@@ -158,9 +168,7 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
         One row per commune, in the order of ``communes`` (index 0..n-1), columns :data:`ACCESS_COLUMNS` (+ geometry
         when ``communes`` has one). ``minutes`` and ``second_minutes`` are NaN when there is no such site.
     """
-    threshold = float(settings.threshold_min if threshold_min is None else threshold_min)
-    if not threshold > 0:
-        raise ValueError(f"threshold must be > 0 minutes, got {threshold_min}")
+    threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
     ct = _commune_table(communes)
     st = _site_table(sites)
     m = minutes.copy()
@@ -476,7 +484,7 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
         rows.append(
             {
                 "band_min": b,
-                "population": int(pop[within].sum()),
+                "population": int(round(pop[within].sum())),
                 "population_share": share(pop[within].sum(), total),
                 "communes": int(within.sum()),
                 "commune_share": share(within.sum(), n),
@@ -486,7 +494,7 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
 
     st = access.groupby("status")["population"].agg(["size", "sum"]).reindex(list(STATUSES), fill_value=0)
     status_df = pd.DataFrame(
-        {"communes": st["size"].astype(int), "population": st["sum"].astype(int)}, index=pd.Index(STATUSES, name="status")
+        {"communes": st["size"].astype(int), "population": st["sum"].round().astype(int)}, index=pd.Index(STATUSES, name="status")
     )
     status_df["population_share"] = status_df["population"] / total if total else np.nan
 
@@ -499,14 +507,16 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
         .reset_index(drop=True)
     )
     beyond = ok & (t > commitment)
-    unreach_pop = int(pop[~ok].sum())
+    unreach_pop = int(round(pop[~ok].sum()))
+    # the commitment is about inhabitants: a commune nobody lives in does not break it
+    inhabited = pop > 0
 
     nb = neighbour_dependency(access)
     return CoverageSummary(
         threshold_min=threshold,
         commitment_min=commitment,
         n_communes=n,
-        population=int(total),
+        population=int(round(total)),
         status=status_df,
         bands=band_df,
         mean_min=mean,
@@ -514,11 +524,11 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
         p90_min=weighted_quantile(t, pop, 0.9),
         max_min=float(t[ok].max()) if ok.any() else float("nan"),
         worst=worst,
-        commitment_met=bool(not beyond.any() and ok.all()),
-        commitment_population_beyond=int(pop[beyond].sum()),
+        commitment_met=bool(not (beyond & inhabited).any() and ok[inhabited].all()),
+        commitment_population_beyond=int(round(pop[beyond].sum())),
         commitment_communes_beyond=int(beyond.sum()),
         unreachable_population=unreach_pop,
-        neighbour_population=int(nb["population"].sum()),
+        neighbour_population=int(round(nb["population"].sum())),
         neighbour_communes=int(nb["communes"].sum()),
         neighbour_sites=nb,
         meta=meta,
@@ -535,9 +545,7 @@ def with_threshold(access, threshold):
     threshold : float
         Under-served threshold, minutes.
     """
-    threshold = float(threshold)
-    if not threshold > 0:
-        raise ValueError(f"threshold must be > 0 minutes, got {threshold}")
+    threshold = _check_threshold(threshold)
     if access.attrs.get("fsgeo", {}).get("threshold_min") == threshold:
         return access
     out = access.copy()

@@ -113,6 +113,11 @@ def test_bad_inputs_named():
         access_from_matrix(_communes(), pd.concat([_sites(), _sites().iloc[:1]]), _matrix())
     with pytest.raises(ValueError, match="threshold"):
         access_from_matrix(_communes(), _sites(), _matrix(), threshold_min=0)
+    for bad in (np.inf, np.nan):
+        with pytest.raises(ValueError, match="threshold"):
+            access_from_matrix(_communes(), _sites(), _matrix(), threshold_min=bad)
+        with pytest.raises(ValueError, match="threshold"):
+            coverage.with_threshold(_access(), bad)
 
 
 def test_weighted_quantile_matches_numpy_inverted_cdf():
@@ -167,6 +172,38 @@ def test_summary_commitment_beyond_and_other_threshold():
     # a summary at another threshold recomputes the statuses
     s15 = summary(a, threshold=15)
     assert s15.status.loc["underserved", "communes"] == 4  # B 18, C 21, D 33, F 20
+
+
+def test_zero_population_communes_count_but_weigh_nothing():
+    """D (unreachable) and E (beyond 30 min) have no inhabitant: they keep their status and count, but the
+    commitment is about inhabitants (nobody is beyond 30 min or unreachable) and the weighted figures skip them."""
+    c = _communes()
+    c["population"] = [1000, 200, 50, 0, 0, 400]
+    m = _matrix()
+    m.loc["70005"] = [55.0, INF, INF]
+    s = summary(access_from_matrix(c, _sites(), m, threshold_min=20))
+    assert s.status["communes"].sum() == 6 and s.status.loc["unreachable", "communes"] == 1
+    assert s.commitment_communes_beyond == 1 and s.commitment_population_beyond == 0
+    assert s.commitment_met is True and s.unreachable_population == 0
+    assert s.mean_min == pytest.approx((5 * 1000 + 18 * 200 + 21 * 50 + 20 * 400) / 1650)
+    assert s.p90_min == 20 and s.max_min == 55  # the longest commune time, inhabited or not
+    # nobody at all: shares and weighted figures are undefined, counts still add up
+    c["population"] = 0
+    s0 = summary(access_from_matrix(c, _sites(), _matrix(), threshold_min=20))
+    assert np.isnan(s0.mean_min) and np.isnan(s0.median_min) and s0.bands["population_share"].isna().all()
+    assert s0.status["communes"].sum() == 6 and s0.commitment_met is True
+
+
+def test_fractional_populations_are_not_truncated():
+    c = _communes()
+    c["population"] = [0.4, 1.6, 2.5, 3.0, 4.0, 5.25]
+    a = access_from_matrix(c, _sites(), _matrix(), threshold_min=20)
+    assert a["population"].tolist() == [0.4, 1.6, 2.5, 3.0, 4.0, 5.25]
+    s = summary(a, bands=(20,))
+    assert s.bands.loc[0, "population"] == 7  # A 0.4 + B 1.6 + F 5.25 = 7.25 inhabitants, rounded
+    assert s.bands.loc[0, "population_share"] == pytest.approx(7.25 / 16.75)
+    # whole numbers keep an integer column
+    assert access_from_matrix(_communes(), _sites(), _matrix())["population"].dtype == np.int64
 
 
 def test_underserved_ranking_by_population_times_excess():
