@@ -46,8 +46,12 @@ _ON_SNAP_ERROR = ("raise", "nan")
 
 
 # -- points and snapping -------------------------------------------------------------------------------------------
-def _metric_xy(points, what: str) -> tuple[pd.Index, np.ndarray]:
-    """Point coordinates in the metric CRS (NaN rows for missing/empty geometries)."""
+def _metric_xy(points, what: str) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Point coordinates in the metric CRS, metres: ``(index, xy, why)``.
+
+    ``xy`` has NaN rows for missing, empty or non-finite points, and for points the reprojection cannot place (outside
+    the declared CRS's range, e.g. metres declared as degrees); ``why`` gives the reason of each such row ("" else).
+    """
     if isinstance(points, gpd.GeoDataFrame):
         geom = points.geometry
     elif isinstance(points, gpd.GeoSeries):
@@ -63,14 +67,23 @@ def _metric_xy(points, what: str) -> tuple[pd.Index, np.ndarray]:
     if wrong.any():
         ids = geom.index[wrong][:10].tolist()
         raise InputError(f"{what}: rows {ids} are not Points (got {sorted(set(geom[wrong].geom_type))})")
-    if len(geom) and not geom.crs.equals(settings.metric_crs):
-        geom = geom.to_crs(settings.metric_crs)
-        values = geom.to_numpy()
     xy = np.full((len(values), 2), np.nan)
     if present.any():
         xy[present, 0] = shapely.get_x(values[present])
         xy[present, 1] = shapely.get_y(values[present])
-    return geom.index, xy
+    why = np.where(np.isfinite(xy).all(axis=1), "", "missing, empty or non-finite coordinates").astype(object)
+    if len(geom) and not geom.crs.equals(settings.metric_crs):
+        given = xy
+        xy = np.full_like(given, np.nan)
+        if present.any():
+            metric = geom[present].to_crs(settings.metric_crs).to_numpy()
+            xy[present] = np.column_stack([shapely.get_x(metric), shapely.get_y(metric)])
+        lost = np.isfinite(given).all(axis=1) & ~np.isfinite(xy).all(axis=1)
+        crs = geom.crs.to_string()
+        for j in np.flatnonzero(lost):
+            why[j] = (f"coordinates ({given[j, 0]:.1f}, {given[j, 1]:.1f}) are outside the range of {crs}: "
+                      f"wrong CRS? (set the CRS the coordinates are really in, e.g. EPSG:2154 for Lambert-93 metres)")
+    return geom.index, xy, why
 
 
 def snap_points(network: RoadNetwork, points, max_snap_m: float | None = None) -> pd.DataFrame:
@@ -91,11 +104,11 @@ def snap_points(network: RoadNetwork, points, max_snap_m: float | None = None) -
         ``snap_distance_m`` (straight distance, metres), ``access_s`` (access-leg time, seconds), ``status`` (``ok`` |
         ``too_far`` | ``off_main_component`` | ``invalid_coordinates``), ``reason`` (human-readable, empty if ok).
     """
-    index, xy = _metric_xy(points, "points")
-    return _snap_xy(network, index, xy, max_snap_m)
+    return _snap_xy(network, *_metric_xy(points, "points"), max_snap_m)
 
 
-def _snap_xy(network: RoadNetwork, index: pd.Index, xy: np.ndarray, max_snap_m: float | None) -> pd.DataFrame:
+def _snap_xy(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.ndarray,
+             max_snap_m: float | None) -> pd.DataFrame:
     prof = network.profile
     max_snap = prof.max_snap_m if max_snap_m is None else float(max_snap_m)
     if not (np.isfinite(max_snap) and max_snap > 0):
@@ -110,7 +123,7 @@ def _snap_xy(network: RoadNetwork, index: pd.Index, xy: np.ndarray, max_snap_m: 
     status = np.full(k, "ok", dtype=object)
     reason = np.full(k, "", dtype=object)
     status[~valid] = "invalid_coordinates"
-    reason[~valid] = "missing, empty or non-finite coordinates"
+    reason[~valid] = why[~valid]
     far = valid & (dist > max_snap)
     off = valid & ~far & ~network.main_component[np.maximum(node, 0)]
     ids = network.node_ids
@@ -144,8 +157,8 @@ class _Snapped:
 def _snap(network: RoadNetwork, points, what: str, on_snap_error: str) -> _Snapped:
     if on_snap_error not in _ON_SNAP_ERROR:
         raise ValueError(f"on_snap_error must be one of {_ON_SNAP_ERROR}, got {on_snap_error!r}")
-    index, xy = _metric_xy(points, what)
-    table = _snap_xy(network, index, xy, None)
+    index, xy, why = _metric_xy(points, what)
+    table = _snap_xy(network, index, xy, why, None)
     ok = (table["status"] == "ok").to_numpy()
     if on_snap_error == "raise" and not ok.all():
         bad = table[~ok]

@@ -396,6 +396,18 @@ def test_bad_input(embedded, communes):
                                   travel_time_matrix(embedded, pts, pts).to_numpy())
 
 
+def test_metres_declared_as_degrees_are_reported_as_a_wrong_crs(embedded, communes):
+    wrong = communes.iloc[:2].to_crs("EPSG:2154").set_crs("EPSG:4326", allow_override=True)  # metres called degrees
+    blank = gpd.GeoDataFrame(geometry=[shapely.Point(np.nan, np.nan)], crs="EPSG:4326")
+    s = snap_points(embedded, pd.concat([wrong, blank]))
+    assert (s.status == "invalid_coordinates").all()
+    assert s.reason.iloc[:2].str.contains(r"outside the range of EPSG:4326: wrong CRS\?").all(), s.reason.tolist()
+    assert s.reason.iloc[:2].str.contains(f"{wrong.geometry.x.iat[0]:.1f}", regex=False).iat[0]
+    assert "missing, empty or non-finite" in s.reason.iat[2]
+    with pytest.raises(InputError, match=r"(?s)origins: 2 point\(s\).*wrong CRS"):
+        travel_time_matrix(embedded, wrong, communes.iloc[:2])
+
+
 # -- cutoffs and nearest ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("n_points", [20, 200])                      # plain and reduced-graph paths
 def test_cutoff_semantics(embedded, communes, n_points):
