@@ -521,8 +521,9 @@ def read_sites(path, communes=None, departement: str | None = None) -> gpd.GeoDa
         Columns :data:`SITE_COLUMNS` (then any extra columns of a GeoJSON / plain CSV), geometry; RangeIndex;
         EPSG:4326. Defaults: ``kind`` principal, ``format`` fixed, ``parent_id`` null, ``departement`` from the
         commune code (else the département of interest), ``in_departement`` = (departement == département of
-        interest), hours ``""`` (closed/unknown), ``weekly_open_hours`` from the hours (NaN when the file gives no
-        hours at all), ``labelled_on`` null, text columns ``""``.
+        interest), hours ``""`` (closed/unknown), ``weekly_open_hours`` (hours) from the day hours, else the file's own
+        ``weekly_open_hours``, else NaN when the file has no hour columns at all; ``labelled_on`` null, text columns
+        ``""``.
 
     Raises
     ------
@@ -533,8 +534,7 @@ def read_sites(path, communes=None, departement: str | None = None) -> gpd.GeoDa
     if path.suffix.lower() in _CSV_SUFFIXES and path.is_file() and "id_fs" in _read_csv(path, nrows=0).columns:
         return read_anct_csv(path, departement)
     points = read_points(path, communes=communes, required=("id", "name"), what="site")
-    return _finish_sites(points, path, departement,
-                         weekly_from_file=not any(c in points.columns for c in HOURS_COLUMNS))
+    return _finish_sites(points, path, departement, hours_given=any(c in points.columns for c in HOURS_COLUMNS))
 
 
 def read_anct_csv(path, departement: str | None = None) -> gpd.GeoDataFrame:
@@ -586,16 +586,24 @@ def _anct_frame(df: pd.DataFrame, path: Path, departement: str | None) -> gpd.Ge
         lats.append(_parse_float(path, i, ident, r.latitude, "latitude"))
         rows.append(rec)
     raw = pd.DataFrame(rows, columns=[*rows[0].keys()] if rows else ["id"])
-    gdf = _finish_sites(_points_frame(path, raw, raw["id"], lons, lats, "site"), path, departement, False)
+    gdf = _finish_sites(_points_frame(path, raw, raw["id"], lons, lats, "site"), path, departement, hours_given=True)
     parents, report = match_antenna_parents(gdf, raw["_group"].tolist())
     gdf["parent_id"] = pd.Series(parents, index=gdf.index, dtype=object)
     gdf.attrs["antenna_matches"] = report
     return gdf
 
 
+_WEEKLY_TOLERANCE_H = 0.01
+
+
 def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
-                  weekly_from_file: bool) -> gpd.GeoDataFrame:
-    """Validate and default every SITES column of ``points`` (from :func:`_points_frame`: ids and points checked)."""
+                  hours_given: bool) -> gpd.GeoDataFrame:
+    """Validate and default every SITES column of ``points`` (from :func:`_points_frame`: ids and points checked).
+
+    ``weekly_open_hours`` (hours): computed from the day hours when any is given (a ``weekly_open_hours`` column that
+    disagrees by more than 0.01 h is an error), else the file's value, else 0 (``hours_given``: the file has hour
+    columns, blank = closed) or NaN (no hour columns at all: unknown).
+    """
     dep_of_interest = departement or settings.departement
     n = len(points)
     col = lambda c, default="": points[c].tolist() if c in points.columns else [default] * n  # noqa: E731
@@ -629,14 +637,22 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
                 day_values[h] = _hours.normalise_hours(hours_cols[h][i] if not _blank(hours_cols[h][i]) else "")
             except ValueError as exc:
                 raise _error(path, f"{h}: {exc}", row, ident) from None
-        if weekly_from_file and not _blank(weekly_given[i]):
-            weekly = _parse_float(path, row, ident, weekly_given[i], "weekly_open_hours")
-            if not (weekly >= 0):
-                raise _error(path, f"negative weekly_open_hours {weekly_given[i]!r}", row, ident)
-        elif weekly_from_file and not any(day_values.values()):
-            weekly = float("nan")  # the file says nothing about opening hours
-        else:
+        given = None
+        if not _blank(weekly_given[i]):
+            given = _parse_float(path, row, ident, weekly_given[i], "weekly_open_hours")
+            if not (given >= 0):
+                raise _error(path, f"weekly_open_hours {weekly_given[i]!r} must be a number of hours >= 0", row,
+                             ident)
+        if any(day_values.values()):
             weekly = _hours.weekly_open_hours(day_values)
+            # both given: one of them is wrong, and the analyses use the total (tolerance: rounding to 0.01 h)
+            if given is not None and abs(given - weekly) > _WEEKLY_TOLERANCE_H:
+                raise _error(path, f"weekly_open_hours {given:g} h disagrees with the opening hours given per day "
+                                   f"({weekly:g} h a week)", row, ident)
+        elif given is not None:
+            weekly = given  # days blank: the file's total is all we know
+        else:
+            weekly = 0.0 if hours_given else float("nan")  # blank days: closed; no hour columns: unknown
         try:
             labelled = parse_date(dates[i])
         except ValueError as exc:

@@ -306,6 +306,29 @@ def test_geojson_defaults_and_round_trip_of_embedded_schema(tmp_path):
     assert g.crs == "EPSG:4326"
 
 
+def test_weekly_open_hours_given_with_the_day_hours(tmp_path):
+    # hours per day and weekly_open_hours both given (the embedded schema): they must agree; blank days keep the total
+    path = write_geojson(tmp_path / "s.geojson", [
+        ({"id": "a", "name": "A", "hours_monday": "09:00-12:00", "weekly_open_hours": 3.0}, pt(6.1, 47.6)),
+        ({"id": "b", "name": "B", "hours_monday": "", "weekly_open_hours": 24.0}, pt(6.2, 47.7)),
+        ({"id": "c", "name": "C", "hours_monday": "", "weekly_open_hours": None}, pt(6.3, 47.7)),
+    ])
+    g = read_sites(path).set_index("id")
+    assert g.loc["a", "weekly_open_hours"] == 3.0
+    assert g.loc["b", "weekly_open_hours"] == 24.0      # the file's total, not 0 from the blank days
+    assert g.loc["c", "weekly_open_hours"] == 0.0       # hour columns present and blank: closed, as before
+    bad = write_geojson(tmp_path / "bad.geojson", [
+        ({"id": "a", "name": "A", "hours_monday": "09:00-12:00", "weekly_open_hours": 3.0}, pt(6.1, 47.6)),
+        ({"id": "b", "name": "B", "hours_monday": "09:00-12:00", "weekly_open_hours": 30.0}, pt(6.2, 47.7)),
+    ])
+    with raises_naming(bad, "row 2", "'b'", "weekly_open_hours 30", "3 h"):
+        read_sites(bad)
+    nan = write_csv(tmp_path / "nan.csv", [{"id": "a", "name": "A", "lat": "47.6", "lon": "6.1",
+                                            "weekly_open_hours": "-2"}])
+    with raises_naming(nan, "row 1", "'a'", "weekly_open_hours", "'-2'", ">= 0"):
+        read_sites(nan)
+
+
 def test_projected_crs_is_reprojected(tmp_path):
     lon, lat = 6.1545, 47.6193  # Vesoul
     x, y = TO_L93.transform(lon, lat)
