@@ -445,7 +445,7 @@ def _csv_coordinates(df: pd.DataFrame, path: Path, ids: list[str], communes, wha
             lons.append(_parse_float(path, i + 1, ident, df[lon_col].iat[i], lon_col))
             lats.append(_parse_float(path, i + 1, ident, df[lat_col].iat[i], lat_col))
             continue
-        code = clean_text(raw["commune_code"].iat[i]) if code_col is not None else ""
+        code = _commune_code(raw["commune_code"].iat[i]) if code_col is not None else ""
         if not code:
             if lat_col is None:
                 problem = f"missing commune code in column {code_col!r}"
@@ -479,7 +479,8 @@ def _communes_index(communes) -> pd.DataFrame:
     missing = [c for c in ("code", "name", "point_lon", "point_lat") if c not in communes.columns]
     if missing:
         raise ValueError(f"communes given to place sites lack column(s) {missing}")
-    return pd.DataFrame(communes[["code", "name", "point_lon", "point_lat"]]).set_index("code")
+    index = pd.DataFrame(communes[["code", "name", "point_lon", "point_lat"]])
+    return index.set_index(pd.Index([_commune_code(c) for c in index["code"]], name="code"))
 
 
 def _points_frame(path, raw: pd.DataFrame, ids, lons, lats, what: str) -> gpd.GeoDataFrame:

@@ -230,6 +230,14 @@ def test_plain_csv_commune_code_only(tmp_path, small_communes):
     assert (g.geometry.x.iat[0], g.geometry.y.iat[0]) == (5.59, 47.43) and g["departement"].iat[0] == "70"
 
 
+def test_plain_csv_commune_code_that_lost_its_leading_zero(tmp_path, small_communes):
+    communes = small_communes.assign(code=["01004", "70279"])
+    path = write_csv(tmp_path / "s.csv", [{"id": "p1", "name": "P", "commune_code": "1004"}])  # as Excel saves it
+    g = read_sites(path, communes=communes)
+    assert g["commune_code"].iat[0] == "01004" and (g.geometry.x.iat[0], g.geometry.y.iat[0]) == (6.05, 47.55)
+    assert g["departement"].iat[0] == "01"
+
+
 def test_plain_csv_unknown_commune_code(tmp_path, small_communes):
     path = write_csv(tmp_path / "s.csv", [{"id": "p1", "name": "P", "commune_code": "70279"},
                                           {"id": "p2", "name": "Q", "commune_code": "99999"}])
