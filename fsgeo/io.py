@@ -277,8 +277,10 @@ def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
     return df
 
 
-def _require(path, columns, required) -> None:
-    missing = [c for c in required if c not in columns]
+def _require(path, columns, required, aliased=()) -> None:
+    """InputError naming the ``required`` columns absent from ``columns`` (the file's, listed in the message) and not
+    in ``aliased`` (required names the file gives under another accepted name)."""
+    missing = [c for c in required if c not in columns and c not in aliased]
     if missing:
         raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
                          f"{', '.join(repr(c) for c in missing)} (columns found: {', '.join(map(str, columns))})")
@@ -809,8 +811,8 @@ def read_communes(path) -> gpd.GeoDataFrame:
     gdf = _read_geo(path, "communes")
     code_col = _pick(gdf.columns, "code", "insee", "code_insee")
     name_col = _pick(gdf.columns, "name", "nom")
-    _require(path, [c for c in gdf.columns] + (["code"] if code_col else []) + (["name"] if name_col else []),
-             ("code", "name", "population"))
+    _require(path, gdf.columns, ("code", "name", "population"),
+             aliased=[n for n, col in (("code", code_col), ("name", name_col)) if col is not None])
     gdf = gdf.rename(columns={code_col: "code", name_col: "name"}).reset_index(drop=True)
     gdf["code"] = codes = check_unique_ids([_commune_code(v) for v in gdf["code"]], path, "commune code")
     pops = []

@@ -443,6 +443,12 @@ def test_read_communes_errors(tmp_path, props, fragments):
         read_communes(path)
 
 
+def test_read_communes_missing_column_lists_the_file_columns(tmp_path):
+    path = _communes_file(tmp_path, [{"nom": "A", "population": 1}])
+    with raises_naming(path, "missing column 'code' (columns found: nom, population, geometry)"):
+        read_communes(path)
+
+
 @pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_read_communes_geometry_errors(tmp_path):
     x0, y0 = TO_L93.transform(6.1, 47.6)
