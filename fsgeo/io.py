@@ -46,6 +46,7 @@ __all__ = [
     "normalise_kind",
     "clean_text",
     "clean_id",
+    "departement_of",
     "parse_date",
     "in_france",
 ]
@@ -251,7 +252,8 @@ def _parse_bool(path, row, ident, value, column: str) -> bool:
     raise _error(path, f"cannot read {column} {value!r} as true/false", row, ident)
 
 
-def _departement_of(code: str) -> str:
+def departement_of(code) -> str:
+    """Département of an INSEE commune code: its first 2 characters ("70", "2A"), 3 overseas ("974"); "" if blank."""
     code = clean_text(code)
     if not code:
         return ""
@@ -629,7 +631,7 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
             raise _error(path, f"unknown format {formats[i]!r} (expected one of {', '.join(FORMATS)}, or the ANCT "
                                "Fixe / Multisites / Fixe_antenne(s) / Itinérante / Bus_équivalent)", row, ident)
         code = codes[i]  # normalised by _points_frame
-        dep = clean_id(deps[i]) or _departement_of(code) or dep_of_interest
+        dep = clean_id(deps[i]) or departement_of(code) or dep_of_interest
         if dep.isdigit() and len(dep) == 1:
             dep = "0" + dep
         in_dep = (dep == dep_of_interest) if _blank(in_deps[i]) else _parse_bool(path, row, ident, in_deps[i],
@@ -833,7 +835,7 @@ def read_communes(path) -> gpd.GeoDataFrame:
     check_geometries(path, gdf, codes, ("Polygon", "MultiPolygon"))
     gdf = _to_wgs84(gdf, path)
     deps = gdf["departement"].tolist() if "departement" in gdf.columns else [None] * len(gdf)
-    gdf["departement"] = [clean_id(d) or _departement_of(c) for d, c in zip(deps, codes)]
+    gdf["departement"] = [clean_id(d) or departement_of(c) for d, c in zip(deps, codes)]
     metric = gdf.geometry.to_crs(settings.metric_crs)
     if "area_km2" not in gdf.columns:
         gdf["area_km2"] = metric.area.to_numpy() / 1e6

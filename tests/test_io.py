@@ -23,6 +23,7 @@ from fsgeo.io import (
     check_unique_ids,
     clean_id,
     clean_text,
+    departement_of,
     normalise_kind,
     read_anct_csv,
     read_communes,
@@ -546,3 +547,6 @@ def test_validation_helpers():
         check_geometries("g", gdf, ["a", "b"])
     check_geometries("g", gdf, ["a", "b"], ("Point", "Polygon"))  # allowed: no error
     assert (clean_text(float("nan")), clean_text("  x "), clean_id(413.0), clean_id(" 07 ")) == ("", "x", "413", "07")
+    # the département of an INSEE commune code (the build maps 2018 codes of other départements with it too)
+    assert [departement_of(c) for c in ("70550", "01004", "2A004", "2B033", "97411", "97611", "")] == [
+        "70", "01", "2A", "2B", "974", "976", ""]

@@ -30,6 +30,7 @@ from pyproj import Transformer
 from shapely.ops import polylabel
 
 from fsgeo.build_data import DEPARTEMENT
+from fsgeo.io import departement_of
 
 STORAGE_CRS = "EPSG:4326"
 METRIC_CRS = "EPSG:2154"  # Lambert-93
@@ -147,10 +148,6 @@ def check_populations(current: dict[str, dict], path: Path) -> int:
     return sum(r["population"] for r in current.values())
 
 
-def _departement_of_code(code: str) -> str:
-    return code[:3] if code[:2] in ("97", "2A", "2B") else code[:2]
-
-
 def polygons_2018(raw: Path, clist: CommuneList, departements, current: dict[str, dict],
                   log: Callable[[str], None], tag: str = "communes") -> gpd.GeoDataFrame:
     """The 2018 polygons of the départements, mapped to current communes.
@@ -187,10 +184,10 @@ def polygons_2018(raw: Path, clist: CommuneList, departements, current: dict[str
     # codes of other départements that now belong to a studied commune (chefLieu or anciensCodes)
     foreign = ({r["code"] for r in clist.rows if r.get("chefLieu") in current}
                | {old for old, new in clist.former.items() if new in current})
-    foreign = sorted(c for c in foreign if _departement_of_code(c) not in departements and c not in clist.current)
+    foreign = sorted(c for c in foreign if departement_of(c) not in departements and c not in clist.current)
     cache: dict[str, gpd.GeoDataFrame | None] = {}
     for code in foreign:
-        other = _departement_of_code(code)
+        other = departement_of(code)
         if other not in cache:
             try:
                 opath = _communes_file(raw, other)
