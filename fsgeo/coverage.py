@@ -100,6 +100,15 @@ def select_sites(sites, communes=None, kind="all", own_departement_only=False, a
     return out
 
 
+def selection_text(kind="all", own_departement_only=False, as_of=None) -> str:
+    """Why a selection of sites came out empty, in words (e.g. ``"none labelled on or before 2019-01-01
+    (principal spaces only)"``): completes ``"no site selected: "`` in reasons and error messages."""
+    filters = [text for text, on in (("principal spaces only", kind == "principal"),
+                                     ("own département only", own_departement_only)) if on]
+    text = "none" if as_of is None else f"none labelled on or before {_as_date(as_of).isoformat()}"
+    return text + (f" ({', '.join(filters)})" if filters else "")
+
+
 def _as_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -348,6 +357,8 @@ def access_times(
     selected = select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only, as_of=as_of)
     minutes, c_reasons, s_reasons = commune_site_matrix(communes, selected, network=network, cutoff_min=cutoff_min)
     access = access_from_matrix(communes, selected, minutes, threshold_min=threshold_min, reasons=c_reasons, cutoff_min=cutoff_min)
+    if len(selected) == 0 and len(sites):  # say which filter left no site (e.g. a date before the first one)
+        access["reason"] = "no site selected: " + selection_text(kind, own_departement_only, as_of)
     access.attrs["fsgeo"].update(_selection_attrs(selected, communes, kind, own_departement_only, as_of, s_reasons))
     return access
 

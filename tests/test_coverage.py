@@ -343,6 +343,16 @@ def test_real_own_departement_and_kind_filters(real):
         coverage.select_sites(sites, kind="antennas")
 
 
+def test_real_as_of_before_any_site(real):
+    """Before the first labellisation no site is counted: every commune is unreachable, and says why."""
+    communes, sites, net, _ = real
+    a = coverage.access_times(communes, sites, net, as_of="1999-01-01", kind="principal")
+    assert (a["status"] == "unreachable").all() and len(a) == len(communes)
+    assert set(a["reason"]) == {"no site selected: none labelled on or before 1999-01-01 (principal spaces only)"}
+    s = summary(a)
+    assert s.status.loc["unreachable", "population"] == s.population and s.commitment_met is False
+
+
 def test_real_nearest_matches_networkx(real):
     """Nearest-site minutes against networkx Dijkstra on the same graph (access legs from the snapping)."""
     import networkx as nx

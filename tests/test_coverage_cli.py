@@ -109,6 +109,8 @@ def test_coverage_csv_to_file_as_of_own_departement(tmp_path):
         (["coverage", "--format", "xml"], "invalid choice"),
         (["underserved", "--as-of", "31/12/2022"], "invalid date"),
         (["coverage", "--network", "/nonexistent/net.gpkg"], "/nonexistent/net.gpkg"),
+        (["timeline", "--as-of", "1999-01-01"], "no site selected"),
+        (["catchments", "--as-of", "1999-01-01", "--format", "geojson"], "no site selected"),
         (["catchments", "--bands", "10,abc"], "invalid minutes list"),
         (["timeline", "--communes", "/nonexistent/c.geojson"], "/nonexistent/c.geojson"),
     ],

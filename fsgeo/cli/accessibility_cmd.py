@@ -6,7 +6,9 @@ import argparse
 
 import pandas as pd
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, positive_minutes, table, to_json, whole_number
+from fsgeo.cli.common import (
+    add_data_args, add_output_args, emit, positive_minutes, require_sites, table, to_json, whole_number,
+)
 
 METHODS = ("2sfca", "e2sfca", "gaussian")
 _METHOD_TEXT = {
@@ -66,8 +68,7 @@ def run(args) -> int:
     as_of = args.as_of.isoformat() if args.as_of is not None else None
     selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
                                      as_of=as_of)
-    if len(selected) == 0:
-        raise CliError("no site selected (check --as-of, --kind and --own-departement-only)")
+    require_sites(selected, args)
     # the embedded communes come with their neighbours across the boundary: the sites serve them too
     outside = None
     if args.communes is None and not args.no_outside_demand:

@@ -90,6 +90,15 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--own-departement-only", action="store_true", help="ignore sites of neighbouring départements")
 
 
+def require_sites(selected, args) -> None:
+    """One-line error when ``--as-of``, ``--kind`` or ``--own-departement-only`` left no site to work with."""
+    if len(selected) == 0:
+        from fsgeo.coverage import selection_text
+
+        raise CliError(f"no site selected: {selection_text(args.kind, args.own_departement_only, args.as_of)}; "
+                       "check --as-of, --kind and --own-departement-only")
+
+
 def add_output_args(parser: argparse.ArgumentParser, formats=("table", "json", "csv")) -> None:
     parser.add_argument("--format", choices=list(formats), default=formats[0], help="output format")
     parser.add_argument("--out", type=Path, help="write to this file instead of standard output")

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, minutes_list, positive_minutes, to_json
+from fsgeo.cli.common import (
+    CliError, add_data_args, add_output_args, emit, minutes_list, positive_minutes, require_sites, to_json,
+)
 from fsgeo.coverage import ACCESS_COLUMNS
 from fsgeo.settings import settings
 
@@ -465,7 +467,7 @@ def run_underserved(args) -> int:
 # fsgeo catchments
 # --------------------------------------------------------------------------------------------------------------------
 def run_catchments(args) -> int:
-    from fsgeo import catchments, coverage
+    from fsgeo import catchments, coverage, datasets
 
     fmt = _format_for(args)
     if fmt == "json":
@@ -489,9 +491,11 @@ def run_catchments(args) -> int:
                   [5, 36, 4, 8, 7, 8, 7], "lllrrrr")
             emit("\n".join(lines) + "\n", args.out)
         return 0
-    communes, sites, network = _load(args)
+    communes, sites, _ = _load(args, need_network=False)
     selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
                                      as_of=args.as_of)
+    require_sites(selected, args)
+    network = datasets.load_network(args.network)
     out = catchments.catchments(network, selected, bands=args.bands, communes=communes, n_jobs=args.jobs)
     if fmt == "geojson":
         emit(_geojson(out), args.out)
@@ -523,11 +527,14 @@ def run_catchments(args) -> int:
 # fsgeo timeline
 # --------------------------------------------------------------------------------------------------------------------
 def run_timeline(args) -> int:
-    from fsgeo import coverage, timeline
+    from fsgeo import coverage, datasets, timeline
 
-    communes, sites, network = _load(args)
+    communes, sites, _ = _load(args, need_network=False)
     if args.as_of is not None:
         sites = coverage.select_sites(sites, as_of=args.as_of)
+    require_sites(coverage.select_sites(sites, communes, kind=args.kind,
+                                        own_departement_only=args.own_departement_only), args)
+    network = datasets.load_network(args.network)
     tl = timeline.timeline(communes, sites, network, bands=args.bands, own_departement_only=args.own_departement_only,
                            kind=args.kind)
     fmt = _format_for(args)
