@@ -76,6 +76,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from fsgeo.coverage import commune_site_matrix, site_table, weighted_quantile
 from fsgeo.io import InputError, commune_table
 from fsgeo.settings import settings
 
@@ -209,21 +210,6 @@ def decay_function(decay, threshold_min: float):
 # --------------------------------------------------------------------------------------------------------------------
 # inputs
 # --------------------------------------------------------------------------------------------------------------------
-def _site_frame(sites) -> pd.DataFrame:
-    if "id" not in sites.columns:
-        raise InputError("sites have no 'id' column")
-    ids = sites["id"].astype(str)
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise InputError(f"duplicate site id(s): {', '.join(sorted(set(dup))[:5])}")
-    return pd.DataFrame({
-        "id": ids.to_numpy(),
-        "name": (sites["name"].astype(str) if "name" in sites.columns else ids).to_numpy(),
-        "departement": (sites["departement"].astype(str).to_numpy() if "departement" in sites.columns
-                        else np.full(len(ids), "")),
-    })
-
-
 def _supply(sites, st: pd.DataFrame, supply) -> tuple[np.ndarray, str]:
     """Supply per site (its units) and a label of those units."""
     if isinstance(supply, bool):
@@ -285,15 +271,13 @@ def _matrix(communes, sites, ct, st, network, minutes, outside=None, ot=None):
     s_reasons = pd.Series(dtype=object)
     m_out = None
     if minutes is None:
-        from fsgeo import coverage
-
         # routing.travel_time_matrix(network, demand_points(communes), sites) plus the snapping reasons; the
         # outside-demand points go in the same call (one snapping of the sites, one search)
         origins = communes
         if outside is not None:
             origins = pd.concat([_points_table(communes, "commune"), _points_table(outside, "outside-demand commune")],
                                 ignore_index=True)
-        m, c_reasons, s_reasons = coverage.commune_site_matrix(origins, sites, network=network)
+        m, c_reasons, s_reasons = commune_site_matrix(origins, sites, network=network)
         m.index = m.index.astype(str)
         m.columns = m.columns.astype(str)
         if outside is not None:
@@ -404,7 +388,7 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         if len(both):
             raise InputError(f"commune code(s) {', '.join(map(str, both[:5]))} are both in the communes and in the "
                              "outside demand: each inhabitant must count once")
-    st = _site_frame(sites)
+    st = site_table(sites)
     S, unit = _supply(sites, st, supply)
     M, c_reasons, s_reasons, M_out = _matrix(communes, sites, ct, st, network, minutes, outside_demand, ot)
     n, k = M.shape
@@ -578,8 +562,6 @@ def summary(result) -> dict:
         sites of other départements), ``outside_population`` and ``outside_population_in_reach`` (inhabitants of
         the outside demand, all / within reach of a site), ``supply_to_outside`` (supply units they take).
     """
-    from fsgeo.coverage import weighted_quantile
-
     communes = result.communes if isinstance(result, FCAResult) else result
     meta = dict(communes.attrs.get("fsgeo", {}))
     a = communes["accessibility"].to_numpy(dtype=float)

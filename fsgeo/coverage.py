@@ -105,11 +105,13 @@ def selection_text(kind="all", own_departement_only=False, as_of=None) -> str:
     (principal spaces only)"``): completes ``"no site selected: "`` in reasons and error messages."""
     filters = [text for text, on in (("principal spaces only", kind == "principal"),
                                      ("own département only", own_departement_only)) if on]
-    text = "none" if as_of is None else f"none labelled on or before {_as_date(as_of).isoformat()}"
+    text = "none" if as_of is None else f"none labelled on or before {as_date(as_of).isoformat()}"
     return text + (f" ({', '.join(filters)})" if filters else "")
 
 
-def _as_date(value) -> dt.date:
+def as_date(value) -> dt.date:
+    """``value`` (ISO ``YYYY-MM-DD`` string, date or datetime) as a ``datetime.date``; ``ValueError`` naming it
+    otherwise."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -123,14 +125,15 @@ def _as_date(value) -> dt.date:
 # --------------------------------------------------------------------------------------------------------------------
 # access times
 # --------------------------------------------------------------------------------------------------------------------
-def _site_table(sites) -> pd.DataFrame:
-    """id (str), name, departement of each site, checked."""
+def site_table(sites) -> pd.DataFrame:
+    """``id`` (str), ``name`` (the id when there is none) and ``departement`` (``""`` when unknown) of every site,
+    in order (index 0..k-1); :class:`fsgeo.io.InputError` when ids are missing or duplicated."""
     if "id" not in sites.columns:
-        raise ValueError("sites have no 'id' column")
+        raise io.InputError("sites have no 'id' column")
     ids = sites["id"].astype(str)
     dup = ids[ids.duplicated()]
     if len(dup):
-        raise ValueError(f"duplicate site id(s): {', '.join(sorted(set(dup))[:5])}")
+        raise io.InputError(f"duplicate site id(s): {', '.join(sorted(set(dup))[:5])}")
     name = sites["name"].astype(str) if "name" in sites.columns else ids
     dep = sites["departement"].astype(str) if "departement" in sites.columns else pd.Series("", index=sites.index)
     return pd.DataFrame({"id": ids.to_numpy(), "name": name.to_numpy(), "departement": dep.to_numpy()})
@@ -179,7 +182,7 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
     """
     threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
     ct = _commune_table(communes)
-    st = _site_table(sites)
+    st = site_table(sites)
     m = minutes.copy()
     m.index = m.index.astype(str)
     m.columns = m.columns.astype(str)
@@ -299,7 +302,7 @@ def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
         network = datasets.load_network()
     points = datasets.demand_points(communes)
     points = points.set_axis(points["code"].astype(str).to_numpy(), axis=0)
-    site_pts = sites.set_axis(_site_table(sites)["id"].to_numpy(), axis=0)
+    site_pts = sites.set_axis(site_table(sites)["id"].to_numpy(), axis=0)
     if site_pts.crs is not None and points.crs is not None and site_pts.crs != points.crs:
         site_pts = site_pts.to_crs(points.crs)
     c_snap = routing.snap_points(network, points)
@@ -364,13 +367,13 @@ def access_times(
 
 
 def _selection_attrs(selected, communes, kind, own_departement_only, as_of, site_reasons) -> dict:
-    st = _site_table(selected)
+    st = site_table(selected)
     deps = set(communes["departement"].astype(str)) if "departement" in communes.columns else {settings.departement}
     n_own = int(st["departement"].isin(deps).sum())
     return {
         "kind": kind,
         "own_departement_only": bool(own_departement_only),
-        "as_of": None if as_of is None else _as_date(as_of).isoformat(),
+        "as_of": None if as_of is None else as_date(as_of).isoformat(),
         "n_sites_own": n_own,
         "n_sites_neighbour": int(len(st) - n_own),
         "n_antennas": int((selected["kind"].astype(str) == "antenna").sum()) if "kind" in selected.columns else 0,

@@ -77,7 +77,7 @@ def timeline(
     bands = tuple(float(b) for b in bands)
     selected = coverage.select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only)
     labelled = _labelled_dates(selected)
-    st = coverage._site_table(selected)
+    st = coverage.site_table(selected)
     if departement is None:
         deps = set(communes["departement"].astype(str)) if "departement" in communes.columns else {settings.departement}
     else:
@@ -91,7 +91,7 @@ def timeline(
             dates.add(max(known))
         dates = sorted(dates)
     else:
-        dates = sorted(coverage._as_date(d) for d in dates)
+        dates = sorted(coverage.as_date(d) for d in dates)
     minutes, c_reasons, _ = coverage.commune_site_matrix(communes, selected, network=network)
     names = st["name"].to_numpy()
     lab = labelled.to_numpy()
@@ -120,4 +120,7 @@ def timeline(
             }
         )
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["date", "new_sites", "new_sites_neighbours", "sites_open", "sites_open_departement",
+               *[f"{what}_within_{b:g}" for b in bands for what in ("population", "share")],
+               "mean_min", "max_min", "underserved_communes", "unreachable_population"]
+    return pd.DataFrame(rows, columns=columns)  # no row (and these columns) when no site has a date

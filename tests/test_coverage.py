@@ -351,6 +351,11 @@ def test_real_as_of_before_any_site(real):
     assert set(a["reason"]) == {"no site selected: none labelled on or before 1999-01-01 (principal spaces only)"}
     s = summary(a)
     assert s.status.loc["unreachable", "population"] == s.population and s.commitment_met is False
+    from fsgeo import timeline
+
+    full = timeline.timeline(communes, sites.iloc[:3], net)
+    empty = timeline.timeline(communes, sites.iloc[:0], net)
+    assert len(empty) == 0 and list(empty.columns) == list(full.columns)
 
 
 def test_real_nearest_matches_networkx(real):
