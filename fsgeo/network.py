@@ -359,7 +359,8 @@ class RoadNetwork:
         fsgeo's format (the embedded network): nodes ``node_id``, ``x``, ``y``; edges ``u``, ``v``, ``road_class``
         (Travel Mapping class), ``length_m`` (straight waypoint-line length, multiplied by the profile's
         ``circuity``), ``oneway`` (False: both directions from one row). osmnx's ``save_graph_geopackage`` output
-        (nodes ``osmid``; directed edges with ``highway``, ``maxspeed``, ``length``) is read too.
+        (nodes ``osmid``; directed edges with ``highway``, ``maxspeed``, ``length``) is read too. Errors name the
+        file, the layer and its rows by feature id (1-based, as a GIS shows them).
         """
         import pyogrio
 
@@ -369,8 +370,9 @@ class RoadNetwork:
         for layer in ("nodes", "edges"):
             if layer not in layers:
                 raise ValueError(f"{path}: no layer {layer!r} (layers: {layers})")
-        nodes = gpd.read_file(path, layer="nodes")
-        edges = gpd.read_file(path, layer="edges")
+        # indexed by feature id (1-based rows, as a GIS shows them): the row numbers of the errors below
+        nodes = gpd.read_file(path, layer="nodes", fid_as_index=True)
+        edges = gpd.read_file(path, layer="edges", fid_as_index=True)
         if nodes.crs is None or edges.crs is None:
             raise ValueError(f"{path}: layers must declare a CRS")
         nodes = nodes.to_crs("EPSG:4326")

@@ -263,12 +263,15 @@ def test_geopackage_errors_name_file_and_rows(tmp_path):
     assert net.csr[0, 1] == net.csr[1, 0] == pytest.approx(750 * 1.2 / (65 / 3.6))
     assert not net.main_component[2]                                          # node 3 is isolated
 
-    with pytest.raises(ValueError, match=r"bad_class\.gpkg.*rows \[1\].*autobahn"):
+    # rows are 1-based, as in fsgeo.io's messages (and the GeoPackage fid a GIS shows): the second edge is row 2
+    with pytest.raises(ValueError, match=r"bad_class\.gpkg.*rows \[2\].*autobahn"):
         RoadNetwork.from_file(_tiny_gpkg(tmp_path / "bad_class.gpkg", [ok, dict(ok, road_class="autobahn")]))
-    with pytest.raises(ValueError, match=r"rows \[0\] reference node ids absent"):
+    with pytest.raises(ValueError, match=r"rows \[1\] reference node ids absent"):
         RoadNetwork.from_file(_tiny_gpkg(tmp_path / "bad_node.gpkg", [dict(ok, v=99)]))
-    with pytest.raises(ValueError, match=r"neg\.gpkg.*rows \[0\].*length_m"):
-        RoadNetwork.from_file(_tiny_gpkg(tmp_path / "neg.gpkg", [dict(ok, length_m=-3.0)]))
+    with pytest.raises(ValueError, match=r"neg\.gpkg.*rows \[2\].*length_m"):
+        RoadNetwork.from_file(_tiny_gpkg(tmp_path / "neg.gpkg", [ok, dict(ok, length_m=-3.0)]))
+    with pytest.raises(ValueError, match=r"nullid\.gpkg.*layer 'nodes' rows \[3\].*integer node_id"):
+        RoadNetwork.from_file(_tiny_gpkg(tmp_path / "nullid.gpkg", [ok], nodes_ids=(1, 2, None)))
     one = tmp_path / "one_layer.gpkg"
     gpd.read_file(tmp_path / "ok.gpkg", layer="nodes").to_file(one, layer="nodes")
     with pytest.raises(ValueError, match="no layer 'edges'"):
