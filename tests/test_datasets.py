@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -131,8 +131,6 @@ def test_load_outline_embedded(sites):
 
 
 def test_load_network_delegates(monkeypatch, tmp_path):
-    if importlib.util.find_spec("fsgeo.network") is None:
-        pytest.skip("fsgeo.network not written yet")
     import fsgeo.network
 
     calls = []
@@ -158,3 +156,11 @@ def test_cli_datasets_bad_file(tmp_path, capsys):
     garbage.write_text("not GraphML")
     assert main(["datasets", "--network", str(garbage)]) == 2                # one line, no traceback
     assert f"{garbage}: cannot read this file as a road network (GraphML)" in capsys.readouterr().err
+
+
+def test_cli_datasets_pbf_without_pyrosm(tmp_path, capsys, monkeypatch):
+    pbf = tmp_path / "region.osm.pbf"
+    pbf.write_bytes(b"\x00")
+    monkeypatch.setitem(sys.modules, "pyrosm", None)                           # the pbf extra not installed
+    assert main(["datasets", "--network", str(pbf)]) == 2                    # one line, no traceback
+    assert "needs pyrosm: pip install 'fsgeo[pbf]'" in capsys.readouterr().err

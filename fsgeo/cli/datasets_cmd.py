@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from fsgeo.cli.common import add_data_args, add_output_args, emit, to_json
+from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, to_json
 from fsgeo.settings import settings
 
 
@@ -67,15 +67,15 @@ def _communes_summary(args) -> dict:
 
 
 def _network_summary(args) -> dict:
+    from fsgeo.datasets import load_network
+
     path = args.network or settings.network_path
-    try:
-        from fsgeo.datasets import load_network
-        import fsgeo.network  # noqa: F401  (fail here, clearly, if the module is not there yet)
-    except ImportError as exc:
-        return {"path": str(path), "available": False, "reason": f"fsgeo.network module not available ({exc})"}
     if args.network is None and not Path(path).is_file():
         return {"path": str(path), "available": False, "reason": "embedded network not built yet (file missing)"}
-    net = load_network(path)
+    try:
+        net = load_network(path)
+    except ImportError as exc:  # an optional extra (pyrosm for .osm.pbf) is missing: say which, in one line
+        raise CliError(str(exc)) from None
     edges = net.edges
     oneway = edges["oneway"].astype(bool) if "oneway" in edges.columns else None
     # .edges holds one row per direction: a two-way road counts once
