@@ -131,6 +131,20 @@ def test_classify_minutes_is_right_closed_with_unreachable():
         maps.band_edges((10, -5))
 
 
+def test_exactly_at_the_threshold_is_within_it(inputs):
+    """A commune at exactly the threshold is covered (as in fsgeo.coverage): it falls in the class ending at the
+    threshold, which the legend does not flag, and gets no 'above the threshold' outline."""
+    access = inputs["access"].copy()
+    access.loc[3, "minutes"], access.loc[4, "minutes"] = 20.0, 20.000001
+    m = maps.coverage_map(access, inputs["sites"], tiles=False, threshold_min=20)
+    props = [f["properties"] for f in _layers(m)["Communes: minutes to the nearest site"].data["features"]]
+    colors = maps.band_colors(len(maps.band_edges(None, 20)) + 1)
+    assert props[3]["above"] is False and props[3]["fill"] == colors[2]  # 15–20 min
+    assert props[4]["above"] is True and props[4]["fill"] == colors[3]  # 20–30 min
+    legend = next(c for c in m._children.values() if isinstance(c, maps._Legend)).html
+    assert "15–20 min <span" in legend and "20–30 min ⚠" in legend
+
+
 def test_layers_present(full_map):
     names = set(_layers(full_map))
     assert names == {

@@ -160,6 +160,20 @@ def test_unreachable_communes_need_new_sites():
     assert s.loc["X", "newly_reachable_population"] == 10 and s.loc["X", "max_minutes_after"] == INF
 
 
+def test_exactly_at_the_threshold_is_covered():
+    """Like coverage (minutes <= threshold is covered): a at exactly 20 min of the existing site counts as covered,
+    X brings b to exactly 20 min (a gain), c at 20.000001 min of Y stays beyond (LSCP excludes it)."""
+    inputs = frame({"X": {"a": 30, "b": 20}, "Y": {"c": 20.000001}}, {"a": 20, "b": 25, "c": 30},
+                   {"a": 10, "b": 20, "c": 5})
+    r = MCLP(*inputs, k=1, threshold=20).solve()
+    assert r.baseline == 10 and r.objective == 30 and r.chosen == ["X"]
+    assert r.communes["status"].to_dict() == {"a": "covered_before", "b": "newly_covered", "c": "under_served"}
+    lscp = LSCP(*inputs, threshold=20).solve()
+    assert lscp.chosen == ["X"] and list(lscp.excluded["code"]) == ["c"]
+    s = score_candidates(*inputs, threshold=20)
+    assert s.loc["X", "gain_population"] == 20 and s.loc["Y", "gain_population"] == 0
+
+
 def test_greedy_weighs_the_time_of_communes_it_newly_reaches():
     """No existing site in reach (a date before any site opened): a, b, c (1 inhabitant each) are 50 min from far
     X and 1 min from near Y. Both reach everyone, so only their times tell them apart: greedy k=1 must open Y for
