@@ -524,7 +524,14 @@ class RoadNetwork:
             with _osmnx_settings(use_cache=True, cache_folder=str(cache_dir / "osmnx")):
                 G = download()
             graph_path.parent.mkdir(parents=True, exist_ok=True)
-            ox.save_graphml(G, graph_path)
+            # written aside then renamed: an interrupted save must not leave a truncated graph that every later
+            # (offline) call would fail to read
+            partial = graph_path.with_suffix(".graphml.partial")
+            try:
+                ox.save_graphml(G, partial)
+                partial.replace(graph_path)
+            finally:
+                partial.unlink(missing_ok=True)
         return cls.from_osmnx(G, profile, name=name)
 
 

@@ -4,6 +4,7 @@ downloads (monkeypatched), bad input."""
 import bz2
 import json
 import sys
+from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
@@ -242,6 +243,22 @@ def test_from_place_and_polygon_are_cached(helsinki_xml, monkeypatch, tmp_path):
     assert [c[0] for c in calls] == ["place", "place", "polygon"]
     with pytest.raises(ValueError, match="CRS"):
         RoadNetwork.from_polygon(gpd.GeoSeries([poly]))
+
+    # a save interrupted half-way leaves no graph file behind: the next call downloads again instead of failing
+    # on a truncated GraphML for ever
+    def interrupted(G, filepath, **kwargs):
+        Path(filepath).write_text("<?xml version='1.0'?><graphml><graph")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ox, "save_graphml", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        RoadNetwork.from_place("Kallio, Helsinki, Finland")
+    assert len(calls) == 4
+    monkeypatch.undo()
+    monkeypatch.setattr(settings, "cache_dir", tmp_path / "cache")
+    monkeypatch.setattr(ox, "graph_from_place", fake("place"))
+    RoadNetwork.from_place("Kallio, Helsinki, Finland")
+    assert len(calls) == 5 and len(list((tmp_path / "cache" / "graphs").iterdir())) == 4
 
 
 # -- bad input ------------------------------------------------------------------------------------------------------
