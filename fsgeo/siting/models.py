@@ -432,16 +432,12 @@ class LocationModel:
 
     Parameters
     ----------
-    population : pandas.Series
-        Inhabitants per commune (index: commune code).
-    existing_minutes : pandas.Series
-        Minutes from each commune to its nearest existing site, ``inf`` if none (index: commune code).
-    candidate_minutes : pandas.DataFrame
-        Minutes commune -> candidate (rows: commune codes, columns: candidate ids), ``inf`` beyond reach.
+    population, existing_minutes, candidate_minutes, threshold
+        The problem, validated by :func:`~fsgeo.siting.instance.make_instance` (which documents them): inhabitants
+        per commune, minutes to the nearest existing site (``inf`` if none), minutes commune -> candidate (``inf``
+        beyond reach), all indexed by commune code; coverage threshold in minutes.
     k : int, default 3
         Number of new sites (at most; clamped to the number of candidates, with a note in the message).
-    threshold : float, optional
-        Coverage threshold, minutes (default ``fsgeo.settings.threshold_min``).
     time_limit_s : float, optional
         Wall-time limit per MILP solve, seconds; the best solution found is returned with status ``time_limit``.
     """

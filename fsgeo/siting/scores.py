@@ -20,14 +20,10 @@ def score_candidates(population=None, existing_minutes=None, candidate_minutes=N
 
     Parameters
     ----------
-    population : pandas.Series
-        Inhabitants per commune (index: commune code).
-    existing_minutes : pandas.Series
-        Minutes from each commune to its nearest existing site, ``inf`` if none (index: commune code).
-    candidate_minutes : pandas.DataFrame
-        Minutes commune -> candidate (rows: commune codes, columns: candidate ids), ``inf`` beyond reach.
-    threshold : float, optional
-        Coverage threshold, minutes (default ``fsgeo.settings.threshold_min``).
+    population, existing_minutes, candidate_minutes, threshold
+        The problem, validated by :func:`~fsgeo.siting.instance.make_instance` (which documents them): inhabitants
+        per commune, minutes to the nearest existing site (``inf`` if none), minutes commune -> candidate (``inf``
+        beyond reach), all indexed by commune code; coverage threshold in minutes.
     instance : Instance, optional
         An already validated instance, instead of the three inputs.
 
