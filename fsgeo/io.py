@@ -883,22 +883,27 @@ def commune_table(communes, what: str = "commune") -> pd.DataFrame:
     (float inhabitants), one row per commune in the given order.
 
     The analyses (coverage, accessibility) call it on whatever frame they are handed, file-read or hand-made:
-    missing columns, duplicate codes and missing, infinite or negative populations are :class:`InputError`.
+    missing columns, missing or duplicate codes and missing, infinite or negative populations are
+    :class:`InputError`. Codes are text (:func:`clean_id`: 70001.0 read by GDAL becomes "70001").
     """
     if not isinstance(communes, pd.DataFrame):
         raise InputError(f"{what}s must be a pandas DataFrame or GeoDataFrame, got {type(communes).__name__}")
     missing = [c for c in ("code", "population") if c not in communes.columns]
     if missing:
         raise InputError(f"{what}s lack column(s) {', '.join(missing)}")
-    codes = communes["code"].astype(str)
+    codes = pd.Series([clean_id(v) for v in communes["code"]], dtype=object)  # 70001.0 (GDAL, NaN column) too
+    blank = np.flatnonzero(codes.to_numpy() == "")
+    if len(blank):
+        raise InputError(f"{what} on row {blank[0] + 1} has no code")
     dup = codes[codes.duplicated()]
     if len(dup):
         raise InputError(f"duplicate {what} code(s): {', '.join(sorted(set(dup))[:5])}")
-    raw = communes["population"].to_numpy()
     pop = pd.to_numeric(communes["population"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
     if len(bad):
-        raise InputError(f"{what} {codes.iat[bad[0]]}: population missing, infinite or negative ({raw[bad[0]]!r})")
+        value = communes["population"].iat[bad[0]]
+        value = value.item() if isinstance(value, np.generic) else value  # nan, not np.float64(nan)
+        raise InputError(f"{what} {codes.iat[bad[0]]}: population missing, infinite or negative ({value!r})")
 
     def text(col):
         return communes[col].astype(str).to_numpy() if col in communes.columns else None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
@@ -23,6 +24,7 @@ from fsgeo.io import (
     check_unique_ids,
     clean_id,
     clean_text,
+    commune_table,
     departement_of,
     normalise_kind,
     read_anct_csv,
@@ -526,6 +528,22 @@ def test_read_points_errors_name_file_row_and_id(tmp_path, make, fragments):
     path = make(tmp_path)
     with raises_naming(path, *fragments):
         read_points(path, what="candidate")
+
+
+def test_commune_table_validates_in_memory_communes():
+    t = commune_table(pd.DataFrame({"code": ["70001", "70002"], "population": [10, 0], "name": ["A", "B"]}))
+    assert t.columns.tolist() == ["code", "name", "departement", "population"]
+    assert t["code"].tolist() == ["70001", "70002"] and t["population"].tolist() == [10.0, 0.0]
+    assert commune_table(pd.DataFrame({"code": [70001.0], "population": [1]}))["code"].tolist() == ["70001"]
+    for codes in (["70001", None], ["70001", float("nan")], ["70001", " "]):
+        with pytest.raises(InputError, match=r"^commune on row 2 has no code$"):
+            commune_table(pd.DataFrame({"code": codes, "population": [1, 2]}))
+    with pytest.raises(InputError, match=r"^duplicate commune code\(s\): 70001$"):
+        commune_table(pd.DataFrame({"code": ["70001", "70001"], "population": [1, 2]}))
+    with pytest.raises(InputError, match=r"^commune 70002: population missing, infinite or negative \(nan\)"):
+        commune_table(pd.DataFrame({"code": ["70001", "70002"], "population": [1, float("nan")]}))
+    with pytest.raises(InputError, match=r"^communes lack column\(s\) population$"):
+        commune_table(pd.DataFrame({"code": ["70001"]}))
 
 
 def test_validation_helpers():
