@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from fsgeo.cli.common import CliError, add_data_args, minutes_list, positive_minutes, whole_number
+from fsgeo.cli.rank_cmd import MODELS
 from fsgeo.settings import settings
-
-MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
 
 
 def register(subparsers) -> None:

@@ -134,10 +134,7 @@ OBJECTIVES_SENSE = {name: sense for name, sense, _ in OBJECTIVES.values()} | {"n
 
 
 def _py(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value
+    return None if value is None else float(value)
 
 
 # ----------------------------------------------------------------------------------------------------- evaluation
@@ -267,11 +264,6 @@ def greedy_order(instance: Instance, cols, objective: str, k: int | None = None,
         t = after
         avail = np.delete(avail, b)
     return chosen, pd.DataFrame(rows, columns=STEP_COLUMNS)
-
-
-def _prune_order(instance: Instance, cols, objective: str):
-    """Order an optimal set like greedy would and drop trailing sites that improve nothing."""
-    return greedy_order(instance, cols, objective, stop=True)
 
 
 # --------------------------------------------------------------------------------------------------- MILP helpers
@@ -481,7 +473,7 @@ class LocationModel:
             notes.append(f"k = {self.k} exceeds the {self.instance.m} candidates: at most {self.instance.m} sites")
         return notes
 
-    def _result(self, chosen_cols, status, message, objective=None, *, ordered=False, n_var=0, n_con=0,
+    def _result(self, chosen_cols, status, message, objective=None, *, keep_all=False, n_var=0, n_con=0,
                 greedy_objective=None, excluded=None, k=None) -> SitingResult:
         inst = self.instance
         objective = objective or self.objective
@@ -496,12 +488,9 @@ class LocationModel:
                 chosen_cols, status = fallback, "time_limit"
                 message = (message + "; " if message else "") + ("time limit reached before the MILP beat greedy: "
                                                                  "greedy's sites are returned")
-        if ordered:
-            order, steps = list(chosen_cols), None
-        else:
-            order, steps = _prune_order(inst, chosen_cols, objective)
-        if steps is None:
-            order, steps = greedy_order(inst, order, objective, stop=False)
+        # the chosen set in greedy order (each site the best next one), without the trailing sites that improve
+        # nothing unless every site must stay (greedy's own picks, an LSCP cover)
+        order, steps = greedy_order(inst, chosen_cols, objective, stop=not keep_all)
         before = inst.existing
         after = inst.times_with(order) if status not in ("infeasible", "error", "time_limit_no_solution") else before
         name, sense, _ = OBJECTIVES[objective]
@@ -571,7 +560,7 @@ class Greedy(LocationModel):
     def _solve(self):
         inst = self.instance
         order, steps = greedy_order(inst, np.arange(inst.m), self.objective, self.k)
-        res = self._result(order, "heuristic", "", ordered=True)
+        res = self._result(order, "heuristic", "", keep_all=True)
         res.greedy_objective = res.objective
         return res
 
@@ -694,7 +683,7 @@ class LSCP(LocationModel):
             notes.append("time limit reached before the MILP beat the greedy set cover: greedy's sites are returned")
         # an LSCP solution has no useless site, but order it like greedy (population first) for readability
         order, steps = greedy_order(inst, chosen, "coverage", stop=False)
-        res = self._result(order, status, "; ".join(notes), ordered=True, n_var=n_var, n_con=n_con,
+        res = self._result(order, status, "; ".join(notes), keep_all=True, n_var=n_var, n_con=n_con,
                            excluded=excluded, k=len(order))
         res.objective_name = "new_sites"
         res.baseline = 0.0
