@@ -19,6 +19,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -261,13 +262,23 @@ def departement_of(code) -> str:
 
 
 def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
-    """CSV as strings (codes keep their leading zeros); separator ',', ';' or tab detected from the header."""
+    """CSV as strings (codes keep their leading zeros); separator ',', ';' or tab detected from the header.
+
+    Rows ending with an extra separator (``a,b,c,`` under ``x,y,z``) are read as they are meant; a value beyond the
+    header's last column is an :class:`InputError` naming the row. (pandas would otherwise take the first column as
+    an index and shift every other column left.)
+    """
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             with path.open(encoding=encoding, newline="") as f:
                 header = f.readline()
             sep = max([",", ";", "\t"], key=header.count)
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding=encoding, nrows=nrows)
+            read = dict(dtype=str, keep_default_na=False, sep=sep, encoding=encoding, nrows=nrows)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                df = pd.read_csv(path, index_col=False, **read)
+            if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+                _check_beyond_header(path, pd.read_csv(path, header=None, skiprows=1, **read), len(df.columns))
             break
         except UnicodeDecodeError:
             continue
@@ -277,6 +288,16 @@ def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
         raise InputError(f"{path}: cannot decode the file as UTF-8 or Windows-1252 text")
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _check_beyond_header(path: Path, rows: pd.DataFrame, n_columns: int) -> None:
+    """InputError at the first row (of the header-less ``rows``) with a value beyond the header's ``n_columns``."""
+    beyond = rows.iloc[:, n_columns:]
+    filled = beyond.apply(lambda col: col.str.strip() != "").to_numpy()
+    if filled.any():
+        i, j = np.argwhere(filled)[0]
+        raise _error(path, f"more fields than the header ({n_columns} columns): value {beyond.iat[i, j]!r} beyond "
+                           f"the last column", int(i) + 1)
 
 
 def _require(path, columns, required, aliased=()) -> None:

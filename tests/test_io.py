@@ -207,6 +207,20 @@ def test_plain_csv_semicolon_decimal_comma_and_long_names(tmp_path):
     assert g["hours_monday"].iat[0] == "09:00-12:00" and g["weekly_open_hours"].iat[0] == 3.0
 
 
+def test_plain_csv_trailing_separators(tmp_path):
+    # every row ends with a separator (a common export): pandas would take the first column as an index and shift
+    # every other column left
+    path = tmp_path / "s.csv"
+    path.write_text("id,name,lat,lon\na,A,47.43,5.59,\nb,B,47.62,6.15,\n", encoding="utf-8")
+    g = read_sites(path)
+    assert g["id"].tolist() == ["a", "b"] and g["name"].tolist() == ["A", "B"]
+    assert g.geometry.x.tolist() == [5.59, 6.15] and g.geometry.y.tolist() == [47.43, 47.62]
+    extra = tmp_path / "extra.csv"
+    extra.write_text("id,name,lat,lon\na,A,47.43,5.59,\nb,B,47.62,6.15,Vesoul\n", encoding="utf-8")
+    with raises_naming(extra, "row 2", "more fields than the header", "'Vesoul'"):
+        read_sites(extra)
+
+
 @pytest.fixture
 def small_communes():
     sq = box(6.0, 47.5, 6.1, 47.6)
