@@ -515,6 +515,16 @@ def test_rank_antennas_attached_to_nearest_principal(real, tmp_path):
     bad = write(tmp_path, "bad.csv", "id,insee,parent\nX,70013,9999\n")
     with pytest.raises(InputError, match="candidate 'X': parent '9999' is not an existing principal space"):
         rank_candidates(bad, **real)
+    # a parent that exists but cannot run the antenna: the error says why
+    for parent, options, why in (
+        ("682", {}, "parent '682' is an antenna, not a principal space"),
+        ("583", {"own_departement_only": True}, "parent '583' is a principal space of département 52, left out by "
+                                                "own_departement_only"),
+        ("3200", {"as_of": "2023-01-01"}, "parent '3200' was labelled on 2023-12-08, after 2023-01-01"),
+    ):
+        path = write(tmp_path, "p.csv", f"id,insee,parent\nX,70013,{parent}\n")
+        with pytest.raises(InputError, match=f"candidate 'X': {why}"):
+            rank_candidates(path, **options, **real)
 
 
 def test_rank_unplaced_candidates_are_reported(real, tmp_path):

@@ -147,9 +147,8 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     principal_ids = set(principals["id"].astype(str))
     for ident, parent in zip(cands["id"], cands["parent_id"]):
         if io.clean_id(parent) and str(parent) not in principal_ids:
-            when = f" as of {as_of}" if as_of is not None else ""
-            raise io.InputError(f"candidate {ident!r}: parent {parent!r} is not an existing principal space{when} "
-                                "(the parent must be the id of a principal France Services space among the sites)")
+            raise io.InputError(f"candidate {ident!r}: parent {parent!r} "
+                                + _why_not_a_parent(str(parent), sites, as_of, own_departement_only))
 
     # candidates the router cannot place: reported by id, never silently dropped
     pts = cands.set_axis(cands["id"].to_numpy(), axis=0)
@@ -220,6 +219,25 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
         "population_within_threshold_before": float(population[existing <= threshold].sum()),
     }
     return RankResult(scores=scores, chosen=chosen, result=result, candidates=cands, unplaced=unplaced, meta=meta)
+
+
+def _why_not_a_parent(parent: str, sites, as_of, own_departement_only) -> str:
+    """Why the site ``parent`` cannot run a new antenna (it is not among the principal spaces selected)."""
+    from fsgeo import coverage
+
+    row = sites[sites["id"].astype(str) == parent]
+    if not len(row):
+        return ("is not an existing principal space (the parent must be the id of a principal France Services "
+                "space among the sites)")
+    row = row.iloc[0]
+    if str(row.get("kind", "principal")) != "principal":
+        return "is an antenna, not a principal space (only a principal France Services space runs antennas)"
+    labelled = io.parse_date(row.get("labelled_on"))
+    if as_of is not None and labelled is not None and labelled > coverage.as_date(as_of).isoformat():
+        return f"was labelled on {labelled}, after {coverage.as_date(as_of).isoformat()} (as_of)"
+    if own_departement_only:
+        return f"is a principal space of département {row.get('departement', '?')}, left out by own_departement_only"
+    return "is not among the principal spaces selected"
 
 
 def _chosen_table(result: SitingResult, attrs: pd.DataFrame) -> pd.DataFrame:
