@@ -861,8 +861,11 @@ def read_communes(path) -> gpd.GeoDataFrame:
     if "area_km2" not in gdf.columns:
         gdf["area_km2"] = metric.area.to_numpy() / 1e6
     else:
-        gdf["area_km2"] = [_parse_float(path, i, c, v, "area_km2")
-                           for i, (v, c) in enumerate(zip(gdf["area_km2"], codes), start=1)]
+        areas = [_parse_float(path, i, c, v, "area_km2") for i, (v, c) in enumerate(zip(gdf["area_km2"], codes), 1)]
+        for i, (a, v, c) in enumerate(zip(areas, gdf["area_km2"], codes), start=1):
+            if not (math.isfinite(a) and a >= 0):
+                raise _error(path, f"area_km2 {v!r} must be a finite number of km² >= 0", i, c)
+        gdf["area_km2"] = areas
     if "point_lon" not in gdf.columns or "point_lat" not in gdf.columns:
         pts = gpd.GeoSeries(metric.representative_point(), crs=settings.metric_crs).to_crs(settings.crs)
         gdf["point_lon"], gdf["point_lat"] = pts.x.to_numpy(), pts.y.to_numpy()

@@ -452,6 +452,10 @@ def test_read_communes_computes_area_and_point(tmp_path):
         ([{"code": "70001", "name": "A", "population": 5.5}], ["row 1", "'70001'", "whole number"]),
         ([{"code": "70001", "name": "A", "population": 5}, {"code": "70001", "name": "B", "population": 6}],
          ["row 2", "'70001'", "duplicate commune code"]),
+        ([{"code": "70001", "name": "A", "population": 5, "area_km2": 3.2},
+          {"code": "70002", "name": "B", "population": 6, "area_km2": -1.5}],
+         ["row 2", "'70002'", "area_km2 -1.5", ">= 0"]),
+        ([{"code": "70001", "name": "A", "population": 5, "area_km2": "nan"}], ["row 1", "'70001'", "area_km2 'nan'"]),
     ],
 )
 def test_read_communes_errors(tmp_path, props, fragments):
