@@ -94,6 +94,29 @@ def test_coverage_csv_to_file_as_of_own_departement(tmp_path):
     assert (df["status"] == "underserved").sum() > 100
 
 
+def test_report_counts_only_the_sites_routed():
+    """A site that could not be placed on the road network is selected but not counted: the report and the JSON
+    say so instead of counting it."""
+    import numpy as np
+
+    from fsgeo import coverage
+    from fsgeo.cli.coverage_cmd import _summary_json, coverage_report
+
+    communes = pd.DataFrame({"code": ["70001", "70002"], "name": ["A", "B"], "departement": "70",
+                             "population": [100, 50]})
+    sites = pd.DataFrame({"id": ["s1", "s2"], "name": ["One", "Lost"], "departement": "70"})
+    minutes = pd.DataFrame({"s1": [5.0, 25.0], "s2": [np.nan, np.nan]}, index=["70001", "70002"])
+    access = coverage.access_from_matrix(communes, sites, minutes)
+    access.attrs["fsgeo"].update(n_sites_own=2, n_sites_neighbour=0,
+                                 site_issues=[{"id": "s2", "reason": "missing, empty or non-finite coordinates"}])
+    summ = coverage.summary(access)
+    text = coverage_report(access, summ, None, label="test")
+    assert "Sites      1 counted of 2 selected (antennas included): 2 in the département" in text
+    assert "site s2 not counted: missing, empty or non-finite coordinates" in text
+    counts = _summary_json(summ, access)["sites"]
+    assert (counts["selected"], counts["counted"]) == (2, 1) and counts["not_routed"][0]["id"] == "s2"
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

@@ -251,7 +251,8 @@ def _summary_json(summ, access) -> dict:
     d = summ.to_dict()
     meta = d.pop("meta", {})
     d["sites"] = {
-        "counted": meta.get("n_sites"),
+        "selected": meta.get("n_sites"),
+        "counted": meta.get("n_sites_routed", meta.get("n_sites")),  # selected and placed on the road network
         "in_departement": meta.get("n_sites_own"),
         "neighbouring": meta.get("n_sites_neighbour"),
         "antennas": meta.get("n_antennas"),
@@ -285,7 +286,10 @@ def coverage_report(access, summ, areas, label="", top=10, labels=None) -> str:
     lines.append(f"Communes   {summ.n_communes} communes, {_n(summ.population)} inhabitants (INSEE population municipale)")
     n_own, n_nb = meta.get("n_sites_own", 0), meta.get("n_sites_neighbour", 0)
     what = "principal spaces only" if meta.get("kind") == "principal" else "antennas included"
-    sites_line = f"Sites      {meta.get('n_sites', 0)} counted ({what}): {n_own} in the département"
+    n_sites = meta.get("n_sites", 0)
+    n_routed = meta.get("n_sites_routed", n_sites)
+    counted = f"{n_routed} counted of {n_sites} selected" if n_routed < n_sites else f"{n_sites} counted"
+    sites_line = f"Sites      {counted} ({what}): {n_own} in the département"
     if meta.get("own_departement_only"):
         sites_line += ", neighbouring départements' sites ignored"
     else:
