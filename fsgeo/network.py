@@ -473,13 +473,8 @@ class RoadNetwork:
             "oneway": is_oneway, "highway": highway, "maxspeed": maxspeed, "name": tag("name").to_numpy(dtype=object),
             "osmid": pedges["id"].to_numpy(np.int64),
         })
-        geoms = np.asarray(_segments(lon[iu], lat[iu], lon[iv], lat[iv]), dtype=object)
-        fwd = ~is_reversed
-        back = ~is_oneway | is_reversed
-        forward = base[fwd].assign(geometry=geoms[fwd])
-        backward = base[back].rename(columns={"u": "v", "v": "u"}).assign(geometry=shapely.reverse(geoms[back]))
-        edges = gpd.GeoDataFrame(pd.concat([forward, backward], ignore_index=True), geometry="geometry",
-                                 crs="EPSG:4326")
+        geoms = _segments(lon[iu], lat[iu], lon[iv], lat[iv])
+        edges = _directed(base, geoms, forward=~is_reversed, backward=~is_oneway | is_reversed)
         return cls(node_frame, edges, prof, name=path.name)
 
     # -- downloads -----------------------------------------------------------------------------------------------
@@ -566,6 +561,15 @@ def _segments(lon1, lat1, lon2, lat2):
     lon1, lat1, lon2, lat2 = (np.atleast_1d(np.asarray(a, float)) for a in (lon1, lat1, lon2, lat2))
     coords = np.stack([np.column_stack([lon1, lat1]), np.column_stack([lon2, lat2])], axis=1)
     return shapely.linestrings(coords)
+
+
+def _directed(rows: pd.DataFrame, geoms, forward: np.ndarray, backward: np.ndarray) -> gpd.GeoDataFrame:
+    """One row per driving direction (EPSG:4326): ``rows[forward]`` as they are, then ``rows[backward]`` with ``u`` and
+    ``v`` swapped and their geometry reversed."""
+    geoms = np.asarray(geoms, dtype=object)
+    ahead = rows[forward].assign(geometry=geoms[forward])
+    back = rows[backward].rename(columns={"u": "v", "v": "u"}).assign(geometry=shapely.reverse(geoms[backward]))
+    return gpd.GeoDataFrame(pd.concat([ahead, back], ignore_index=True), geometry="geometry", crs="EPSG:4326")
 
 
 def _nodes_frame(ids: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> gpd.GeoDataFrame:
@@ -674,10 +678,7 @@ def _tm_edges(edges: gpd.GeoDataFrame, prof: CarProfile, source: str) -> gpd.Geo
     })
     if "routes" in edges.columns:
         out["routes"] = edges["routes"].to_numpy(dtype=object)
-    geoms = edges.geometry.to_numpy()
-    fwd = out.assign(geometry=geoms)
-    back = out[~oneway].rename(columns={"u": "v", "v": "u"}).assign(geometry=shapely.reverse(geoms[~oneway]))
-    return gpd.GeoDataFrame(pd.concat([fwd, back], ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    return _directed(out, edges.geometry.to_numpy(), forward=np.ones(len(out), bool), backward=~oneway)
 
 
 def _osm_edges_from_frame(edges: gpd.GeoDataFrame, prof: CarProfile, source: str) -> gpd.GeoDataFrame:
@@ -699,12 +700,9 @@ def _osm_edges_from_frame(edges: gpd.GeoDataFrame, prof: CarProfile, source: str
         "oneway": edges["oneway"].map(_truthy).to_numpy(bool) if "oneway" in edges.columns else False,
         "highway": edges["highway"].to_numpy(dtype=object), "maxspeed": maxspeed.to_numpy(dtype=object),
     })
-    geoms = edges.geometry.to_numpy()
+    everyone = np.ones(len(out), bool)
     if {"from", "to"} <= set(edges.columns):
         out["u"] = pd.to_numeric(edges["from"]).to_numpy(np.int64)
         out["v"] = pd.to_numeric(edges["to"]).to_numpy(np.int64)
-        two_way = ~out["oneway"].to_numpy(bool)
-        back = out[two_way].rename(columns={"u": "v", "v": "u"}).assign(geometry=shapely.reverse(geoms[two_way]))
-        out = pd.concat([out.assign(geometry=geoms), back], ignore_index=True)
-        return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
-    return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
+        return _directed(out, edges.geometry.to_numpy(), forward=everyone, backward=~out["oneway"].to_numpy(bool))
+    return _directed(out, edges.geometry.to_numpy(), forward=everyone, backward=~everyone)

@@ -173,6 +173,8 @@ def test_osmnx_round_trips_and_osmnx_functions(helsinki_pbf, tmp_path):
     assert abs(RoadNetwork.from_file(tmp_path / "h.graphml").csr - net.csr).max() < 1e-9
     ox.save_graph_geopackage(G, tmp_path / "h.gpkg")         # osmnx default: undirected with from/to
     assert abs(RoadNetwork.from_file(tmp_path / "h.gpkg").csr - net.csr).max() < 1e-9
+    ox.save_graph_geopackage(G, tmp_path / "hd.gpkg", directed=True)  # one row per direction
+    assert abs(RoadNetwork.from_file(tmp_path / "hd.gpkg").csr - net.csr).max() < 1e-9
     # osmnx routing on the exported graph agrees with our CSR
     main = net.node_ids[net.main_component]
     o, d = int(main[0]), int(main[-1])
