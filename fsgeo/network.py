@@ -210,7 +210,7 @@ class RoadNetwork:
         pos = {nid: i for i, nid in enumerate(node_ids)}
 
         rows = []
-        cache: dict[tuple, float] = {}
+        osm_speed = _osm_speed_memo(prof)
         directed = G.is_directed()
         multi = G.is_multigraph()
         edge_iter = G.edges(keys=True, data=True) if multi else ((u, v, 0, d) for u, v, d in G.edges(data=True))
@@ -229,10 +229,7 @@ class RoadNetwork:
                 speed = length / tt * 3.6 if tt > 0 else math.inf
                 rc = _join(highway) if highway is not None else road_class_tm
             elif highway is not None:
-                key = (repr(highway), repr(data.get("maxspeed")))
-                if key not in cache:
-                    cache[key] = prof.osm_speed_kmh(highway, data.get("maxspeed"))
-                speed = cache[key]
+                speed = osm_speed(highway, data.get("maxspeed"))
                 tt = length / (speed / 3.6)
                 rc = _join(highway)
             elif road_class_tm in prof.road_class_speeds_kmh:
@@ -613,16 +610,23 @@ def _truthy(value) -> bool:
     return bool(value) if not _is_null(value) else False
 
 
-def _osm_speeds(prof: CarProfile, highways, maxspeeds) -> np.ndarray:
-    """``prof.osm_speed_kmh`` for every edge, computed once per distinct (highway, maxspeed) pair, km/h."""
+def _osm_speed_memo(prof: CarProfile):
+    """``prof.osm_speed_kmh`` (km/h) computed once per distinct (highway, maxspeed) pair: few pairs, many edges."""
     memo: dict = {}
-    out = np.empty(len(highways))
-    for i, (h, m) in enumerate(zip(highways, maxspeeds)):
-        key = (repr(h), repr(m))
+
+    def speed(highway, maxspeed) -> float:
+        key = (repr(highway), repr(maxspeed))  # repr: lists of merged segments are keys too
         if key not in memo:
-            memo[key] = prof.osm_speed_kmh(h, m)
-        out[i] = memo[key]
-    return out
+            memo[key] = prof.osm_speed_kmh(highway, maxspeed)
+        return memo[key]
+
+    return speed
+
+
+def _osm_speeds(prof: CarProfile, highways, maxspeeds) -> np.ndarray:
+    """Speed of every edge, km/h (see :func:`_osm_speed_memo`)."""
+    speed = _osm_speed_memo(prof)
+    return np.array([speed(h, m) for h, m in zip(highways, maxspeeds)], dtype=float)
 
 
 def _drivable(d: Mapping) -> bool:
