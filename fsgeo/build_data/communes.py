@@ -29,11 +29,8 @@ import shapely
 from pyproj import Transformer
 from shapely.ops import polylabel
 
-from fsgeo.build_data import DEPARTEMENT
+from fsgeo.build_data import DEPARTEMENT, METRIC_CRS, STORAGE_CRS, departement_file
 from fsgeo.io import departement_of
-
-STORAGE_CRS = "EPSG:4326"
-METRIC_CRS = "EPSG:2154"  # Lambert-93
 
 #: 2018 codes that merged into a current commune but are not listed as delegated / associated communes in the
 #: etalab package (SOURCES.md): Motey-sur-Saône merged into Seveux-Motey on 1 January 2019. (Seveux-Motey's
@@ -48,13 +45,7 @@ class BuildError(ValueError):
 
 
 def _communes_file(raw: Path, dep: str) -> Path:
-    folder = next((raw / "france-geojson" / "departements").glob(f"{dep}-*"), None)
-    if folder is None:
-        raise FileNotFoundError(f"{raw / 'france-geojson' / 'departements'}: no folder for département {dep}")
-    path = next(folder.glob(f"communes-{dep}-*.geojson"), None)
-    if path is None:
-        raise FileNotFoundError(f"{folder}: no communes-{dep}-*.geojson")
-    return path
+    return departement_file(raw, dep, f"communes-{dep}-*.geojson")
 
 
 def _read_polygons(path: Path) -> gpd.GeoDataFrame:

@@ -30,9 +30,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from fsgeo.build_data import DEPARTEMENT, NEIGHBOURS, NETWORK_MARGIN_M, raw_departement_outline
+from fsgeo.build_data import DEPARTEMENT, METRIC_CRS, NEIGHBOURS, NETWORK_MARGIN_M, raw_departement_outline
 from fsgeo.build_data.communes import (
-    METRIC_CRS,
     BuildError,
     CommuneList,
     _write_geojson,

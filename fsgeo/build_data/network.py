@@ -33,11 +33,16 @@ from pyproj import Geod
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from fsgeo.build_data import DEPARTEMENT, NETWORK_MARGIN_M, NEIGHBOURS, raw_departement_outline
+from fsgeo.build_data import (
+    DEPARTEMENT,
+    METRIC_CRS,
+    NEIGHBOURS,
+    NETWORK_MARGIN_M,
+    STORAGE_CRS,
+    raw_departement_outline,
+)
 from fsgeo.build_data.travelmapping import HighwayData, Route
 
-STORAGE_CRS = "EPSG:4326"
-METRIC_CRS = "EPSG:2154"  # Lambert-93
 FILE_NAME = "haute-saone.gpkg"
 ARCHIVE = Path("travelmapping") / "highwaydata-fra.tar.gz"
 

@@ -17,9 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from fsgeo.build_data import DEPARTEMENT, NEIGHBOURS, SITE_MARGIN_M, raw_departement_outline
+from fsgeo.build_data import DEPARTEMENT, METRIC_CRS, NEIGHBOURS, SITE_MARGIN_M, raw_departement_outline
 from fsgeo.io import SITE_COLUMNS, read_anct_csv
-from fsgeo.settings import settings
 
 ANCT_FILE = Path("anct") / "liste-fs-20240801.csv"
 
@@ -33,8 +32,8 @@ def select_sites(raw: Path, log: Callable[[str], None] = print) -> gpd.GeoDataFr
     log(f"sites: {path.name}: {len(sites)} structures in France ({kinds['principal']} principal, "
         f"{kinds['antenna']} antennas)")
 
-    outline = raw_departement_outline(raw).to_crs(settings.metric_crs).union_all()
-    metric = sites.geometry.to_crs(settings.metric_crs)
+    outline = raw_departement_outline(raw).to_crs(METRIC_CRS).union_all()
+    metric = sites.geometry.to_crs(METRIC_CRS)
     # 0 inside the outline, else metres to its boundary
     dist = np.asarray(metric.distance(outline), dtype=float)
     sites["dist_m"] = dist
