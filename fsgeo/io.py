@@ -818,8 +818,9 @@ def read_communes(path) -> gpd.GeoDataFrame:
 
     Required: ``code`` (INSEE; also accepted: ``insee``, ``code_insee``), ``name`` (or ``nom``), ``population``
     (integer >= 0), polygon geometry. ``departement`` defaults to the code's first 2 (overseas: 3) characters;
-    ``area_km2`` (km², Lambert-93) and ``point_lon``/``point_lat`` (degrees; ``representative_point()`` computed in
-    Lambert-93, so it lies inside the polygon) are computed when absent.
+    ``area_km2`` (km², Lambert-93; finite and >= 0 when given) and ``point_lon``/``point_lat`` (degrees, both or
+    neither; ``representative_point()`` computed in Lambert-93, so it lies inside the polygon) are computed when
+    absent.
 
     Returns
     -------
@@ -857,23 +858,28 @@ def read_communes(path) -> gpd.GeoDataFrame:
     gdf = _to_wgs84(gdf, path)
     deps = gdf["departement"].tolist() if "departement" in gdf.columns else [None] * len(gdf)
     gdf["departement"] = [clean_id(d) or departement_of(c) for d, c in zip(deps, codes)]
+    def numbers(column: str) -> list[float]:
+        return [_parse_float(path, i, c, v, column) for i, (v, c) in enumerate(zip(gdf[column], codes), start=1)]
+
     metric = gdf.geometry.to_crs(settings.metric_crs)
     if "area_km2" not in gdf.columns:
         gdf["area_km2"] = metric.area.to_numpy() / 1e6
     else:
-        areas = [_parse_float(path, i, c, v, "area_km2") for i, (v, c) in enumerate(zip(gdf["area_km2"], codes), 1)]
+        areas = numbers("area_km2")
         for i, (a, v, c) in enumerate(zip(areas, gdf["area_km2"], codes), start=1):
             if not (math.isfinite(a) and a >= 0):
                 raise _error(path, f"area_km2 {v!r} must be a finite number of km² >= 0", i, c)
         gdf["area_km2"] = areas
-    if "point_lon" not in gdf.columns or "point_lat" not in gdf.columns:
+    given = [c for c in ("point_lon", "point_lat") if c in gdf.columns]
+    if len(given) == 1:  # half a point: computing both would silently drop the given half
+        other = "point_lat" if given == ["point_lon"] else "point_lon"
+        raise InputError(f"{path}: missing column {other!r} ({given[0]} is given: give both, or neither to have the "
+                         "demand point computed inside each polygon)")
+    if not given:
         pts = gpd.GeoSeries(metric.representative_point(), crs=settings.metric_crs).to_crs(settings.crs)
         gdf["point_lon"], gdf["point_lat"] = pts.x.to_numpy(), pts.y.to_numpy()
     else:
-        gdf["point_lon"] = [_parse_float(path, i, c, v, "point_lon")
-                            for i, (v, c) in enumerate(zip(gdf["point_lon"], codes), start=1)]
-        gdf["point_lat"] = [_parse_float(path, i, c, v, "point_lat")
-                            for i, (v, c) in enumerate(zip(gdf["point_lat"], codes), start=1)]
+        gdf["point_lon"], gdf["point_lat"] = numbers("point_lon"), numbers("point_lat")
     for i, (x, y, c) in enumerate(zip(gdf["point_lon"], gdf["point_lat"], codes), start=1):
         _check_point(path, i, c, float(x), float(y), what="demand point")
     geom_name = gdf.geometry.name

@@ -456,6 +456,8 @@ def test_read_communes_computes_area_and_point(tmp_path):
           {"code": "70002", "name": "B", "population": 6, "area_km2": -1.5}],
          ["row 2", "'70002'", "area_km2 -1.5", ">= 0"]),
         ([{"code": "70001", "name": "A", "population": 5, "area_km2": "nan"}], ["row 1", "'70001'", "area_km2 'nan'"]),
+        ([{"code": "70001", "name": "A", "population": 5, "point_lon": 6.15}],
+         ["missing column 'point_lat'", "point_lon is given"]),
     ],
 )
 def test_read_communes_errors(tmp_path, props, fragments):
