@@ -16,7 +16,7 @@ from fsgeo import io
 from fsgeo.settings import settings
 
 __all__ = ["load_sites", "load_communes", "load_neighbour_communes", "load_outline", "load_network", "sites_as_of",
-           "demand_points"]
+           "labelled_dates", "demand_points"]
 
 
 def load_sites(path=None, communes=None) -> gpd.GeoDataFrame:
@@ -100,17 +100,26 @@ def sites_as_of(sites: gpd.GeoDataFrame, date, keep_undated: bool = True) -> gpd
         Naming the value when ``date`` is not a date, or the first unreadable ``labelled_on``.
     """
     day = _as_date(date)
+    keep = [(d is None and keep_undated) or (d is not None and d <= day) for d in labelled_dates(sites)]
+    return sites[keep]
+
+
+def labelled_dates(sites) -> pd.Series:
+    """``labelled_on`` of every site as a ``datetime.date`` (None when undated), indexed like ``sites``.
+
+    Accepts what :func:`fsgeo.io.parse_date` reads (ISO strings, ``DD/MM/YYYY``, dates). Raises ``ValueError``
+    naming the site (its ``id``, else its index label) whose date cannot be read, or when the column is absent.
+    """
     if "labelled_on" not in sites.columns:
         raise ValueError("sites have no 'labelled_on' column: cannot select them by date")
-    labelled = []
+    out = []
     for ident, value in zip(sites["id"] if "id" in sites.columns else sites.index, sites["labelled_on"]):
         try:
             iso = io.parse_date(value)
         except ValueError as exc:
             raise ValueError(f"site {ident!r}: labelled_on: {exc}") from None
-        labelled.append(None if iso is None else dt.date.fromisoformat(iso))
-    keep = [(d is None and keep_undated) or (d is not None and d <= day) for d in labelled]
-    return sites[keep]
+        out.append(None if iso is None else dt.date.fromisoformat(iso))
+    return pd.Series(out, index=sites.index, dtype=object)
 
 
 def demand_points(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

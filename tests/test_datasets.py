@@ -86,9 +86,13 @@ def test_sites_as_of_undated_and_bad_rows(sites):
     s["labelled_on"] = pd.Series(["2021-01-01", None, "2024-01-01"], index=s.index, dtype=object)
     assert len(datasets.sites_as_of(s, "2022-01-01")) == 2
     assert len(datasets.sites_as_of(s, "2022-01-01", keep_undated=False)) == 1
+    assert datasets.labelled_dates(s).tolist() == [dt.date(2021, 1, 1), None, dt.date(2024, 1, 1)]
+    assert datasets.labelled_dates(s).index.equals(s.index)
     s["labelled_on"] = pd.Series(["2021-01-01", "soon", "2024-01-01"], index=s.index, dtype=object)
     with pytest.raises(ValueError, match=re.escape(repr(s["id"].iat[1])) + ".*'soon'"):
         datasets.sites_as_of(s, "2022-01-01")
+    with pytest.raises(ValueError, match="no 'labelled_on' column"):
+        datasets.sites_as_of(s.drop(columns="labelled_on"), "2022-01-01")
 
 
 def test_demand_points():
