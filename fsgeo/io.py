@@ -708,7 +708,7 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
 
 _STEM_END = re.compile(r"\s*[-–—]\s*(?:antenne|site)\b.*$|\s+antenne\b.*$", re.IGNORECASE)
 _PREFIX_WORDS = {"france", "services", "bus", "multisites", "multisite", "itinerante", "la", "poste", "de", "d",
-                 "du", "des", "la", "le", "l"}
+                 "du", "des", "le", "l"}
 
 
 def _norm_words(text: str) -> list[str]:
@@ -740,7 +740,7 @@ def _tail(stem: list[str]) -> list[str]:
     """Words after the first preposition of a stem ([] if none or nothing significant follows)."""
     for j, w in enumerate(stem):
         if w in ("d", "de", "du", "des"):
-            rest = [x for x in stem[j + 1:]]
+            rest = stem[j + 1:]
             while rest and rest[0] in _PREFIX_WORDS:
                 rest.pop(0)
             return rest

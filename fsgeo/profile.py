@@ -92,7 +92,7 @@ DEFAULT_MAXSPEED_ZONES_KMH: dict[str, float] = {
 _MPH_TO_KMH = 1.609344
 _KNOT_TO_KMH = 1.852
 _NUMBER_RE = re.compile(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.IGNORECASE)
-_ZONE_RE = re.compile(r"^(?:zone:?|zone)([0-9]+)$", re.IGNORECASE)
+_ZONE_RE = re.compile(r"^zone:?([0-9]+)$", re.IGNORECASE)
 _NO_LIMIT = {"none", "signals", "variable", "unposted", "no", "implicit"}
 
 
