@@ -54,7 +54,15 @@ def load_outline(path=None) -> gpd.GeoDataFrame:
 
 
 def load_network(path=None):
-    """Road network as a :class:`fsgeo.network.RoadNetwork` (default: the embedded Travel Mapping network)."""
+    """Road network as a :class:`fsgeo.network.RoadNetwork` (travel times in seconds, EPSG:4326).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Any file :meth:`fsgeo.network.RoadNetwork.from_file` reads (``.gpkg``, ``.graphml``, ``.osm``, ``.osm.pbf``).
+        Default: the embedded Travel Mapping network of Haute-Saône and a 30 km margin (classified roads; straight
+        waypoint lengths x ``circuity`` 1.2).
+    """
     from fsgeo.network import RoadNetwork  # imported here: the network stack is heavier than the data loaders
 
     return RoadNetwork.from_file(path or settings.network_path)

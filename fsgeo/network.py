@@ -308,6 +308,18 @@ class RoadNetwork:
         ``.osm`` / ``.osm.xml`` / ``.osm.bz2`` (OSM XML through osmnx, ``drive`` filter), ``.osm.pbf`` (pyrosm,
         ``driving`` network; needs ``pip install fsgeo[pbf]``).
 
+        Parameters
+        ----------
+        path : str or Path
+            The network file.
+        profile : CarProfile or dict, optional
+            Speeds (km/h), circuity and snapping settings (default :class:`fsgeo.profile.CarProfile`).
+
+        Returns
+        -------
+        RoadNetwork
+            Travel times in seconds, node and edge tables in EPSG:4326.
+
         Raises
         ------
         FileNotFoundError
@@ -358,6 +370,9 @@ class RoadNetwork:
         ``circuity``), ``oneway`` (False: both directions from one row). osmnx's ``save_graph_geopackage`` output
         (nodes ``osmid``; directed edges with ``highway``, ``maxspeed``, ``length``) is read too. Errors name the
         file, the layer and its rows by feature id (1-based, as a GIS shows them).
+
+        Parameters and return as :meth:`from_file`; travel time = ``length_m`` (x ``circuity`` for Travel Mapping
+        edges) / speed of the class (km/h), seconds.
         """
         import pyogrio
 
@@ -410,7 +425,10 @@ class RoadNetwork:
     @classmethod
     def from_osm_xml(cls, path: str | Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
         """Read OSM XML (``.osm``, ``.osm.xml``, ``.osm.bz2``) with osmnx, keep drivable ways (osmnx ``drive``
-        filter, car access hierarchy), simplify without merging edges of different ``highway``/``maxspeed``."""
+        filter, car access hierarchy), simplify without merging edges of different ``highway``/``maxspeed``.
+
+        Parameters and return as :meth:`from_file`; edge lengths are osmnx's great-circle lengths, metres.
+        """
         import osmnx as ox
 
         path = Path(path)
@@ -430,7 +448,11 @@ class RoadNetwork:
 
     @classmethod
     def from_pbf(cls, path: str | Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
-        """Read an ``.osm.pbf`` extract with pyrosm (``driving`` network; one-way rules as osmnx)."""
+        """Read an ``.osm.pbf`` extract with pyrosm (``driving`` network; one-way rules as osmnx).
+
+        Parameters and return as :meth:`from_file`; segment lengths are great-circle lengths (osmnx's formula),
+        metres. Needs pyrosm (``pip install fsgeo[pbf]``): ``ImportError`` saying so otherwise.
+        """
         try:
             import pyrosm
         except ImportError:
@@ -481,6 +503,18 @@ class RoadNetwork:
 
         osmnx's HTTP cache goes to ``settings.cache_dir / "osmnx"`` and the graph is saved as GraphML under
         ``settings.cache_dir / "graphs"``; a second call with the same query reads that file and needs no network.
+
+        Parameters
+        ----------
+        query : str, dict or list
+            What ``osmnx.graph_from_place`` accepts (a Nominatim query).
+        profile : CarProfile or dict, optional
+            As in :meth:`from_file`.
+
+        Returns
+        -------
+        RoadNetwork
+            Travel times in seconds, EPSG:4326.
         """
         import osmnx as ox
 
