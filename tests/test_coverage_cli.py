@@ -132,14 +132,18 @@ def test_report_counts_only_the_sites_routed():
         (["coverage", "--format", "xml"], "invalid choice"),
         (["underserved", "--as-of", "31/12/2022"], "invalid date"),
         (["coverage", "--network", "/nonexistent/net.gpkg"], "/nonexistent/net.gpkg"),
+        (["coverage", "--out", "{tmp}/out.geojson"], "fsgeo coverage writes table, json or csv"),
+        (["timeline", "--out", "{tmp}/out.geojson"], "fsgeo timeline writes table, json or csv"),
+        (["catchments", "--out", "{tmp}/out.json"], "fsgeo catchments writes table, csv or geojson"),
         (["timeline", "--as-of", "1999-01-01"], "no site selected"),
         (["catchments", "--as-of", "1999-01-01", "--format", "geojson"], "no site selected"),
         (["catchments", "--bands", "10,abc"], "invalid minutes list"),
         (["timeline", "--communes", "/nonexistent/c.geojson"], "/nonexistent/c.geojson"),
     ],
 )
-def test_bad_input_one_line_exit_2(args, words):
-    res = run(*args, check=False)
+def test_bad_input_one_line_exit_2(args, words, tmp_path):
+    res = run(*[a.format(tmp=tmp_path) for a in args], check=False)
+    assert not any(tmp_path.iterdir())  # nothing written
     assert res.returncode == 2
     err = res.stderr.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err

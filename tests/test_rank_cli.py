@@ -56,6 +56,17 @@ def test_candidates_file_csv_output_with_antenna(tmp_path):
     assert rows["C"]["name"] == "Salle des fêtes" and rows["C"]["commune_code"] == "70550"
 
 
+def test_out_file_ending_sets_the_format(tmp_path):
+    """--out rank.json without --format writes JSON (not the text table), as the coverage commands do."""
+    out = tmp_path / "rank.json"
+    fsgeo("--all-communes", "--min-population", 1000, "--k", 1, "--threshold", 12, "--out", out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["model"] == "greedy" and len(data["chosen"]) == 1
+    proc = fsgeo("--all-communes", "--out", tmp_path / "rank.geojson", check=False)
+    assert proc.returncode == 2 and "fsgeo rank writes table, json or csv" in proc.stderr
+    assert not (tmp_path / "rank.geojson").exists()
+
+
 def test_table_output_lscp():
     text = fsgeo("--all-communes", "--min-population", 1000, "--model", "lscp", "--threshold", 15).stdout
     assert "set covering (exact, HiGHS)" in text and "status optimal" in text

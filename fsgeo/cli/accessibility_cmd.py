@@ -7,7 +7,8 @@ import argparse
 import pandas as pd
 
 from fsgeo.cli.common import (
-    add_data_args, add_output_args, emit, positive_minutes, require_sites, table, to_json, whole_number,
+    add_data_args, add_output_args, emit, output_format, positive_minutes, require_sites, table, to_json,
+    whole_number,
 )
 
 METHODS = ("2sfca", "e2sfca", "gaussian")
@@ -62,6 +63,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from fsgeo import accessibility, coverage, datasets
 
+    fmt = output_format(args)
     # cheap inputs first, so that a bad file fails before the network is loaded
     communes = datasets.load_communes(args.communes)
     sites = datasets.load_sites(args.sites, communes=communes)
@@ -86,14 +88,14 @@ def run(args) -> int:
         "n_sites_in_departement": int(selected["in_departement"].astype(bool).sum())
         if "in_departement" in selected.columns else None,
     }
-    if args.format == "json":
+    if fmt == "json":
         emit(to_json({
             **meta,
             "summary": accessibility.summary(result),
             "communes": _plain(result.communes).to_dict(orient="records"),
             "sites": _plain(result.sites).to_dict(orient="records"),
         }), args.out)
-    elif args.format == "csv":
+    elif fmt == "csv":
         emit(_plain(result.communes).to_csv(index=False), args.out)
     else:
         emit(_table(result, meta, accessibility.summary(result), args), args.out)

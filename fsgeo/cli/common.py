@@ -100,8 +100,30 @@ def require_sites(selected, args) -> None:
 
 
 def add_output_args(parser: argparse.ArgumentParser, formats=("table", "json", "csv")) -> None:
+    """--format (first of ``formats`` by default) and --out; read the choice with :func:`output_format`."""
     parser.add_argument("--format", choices=list(formats), default=formats[0], help="output format")
     parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    parser.set_defaults(_output=(parser.prog, tuple(formats)))
+
+
+_ENDINGS = {".json": "json", ".geojson": "geojson", ".csv": "csv"}
+
+
+def output_format(args) -> str:
+    """The output format: ``--format``, or the one the ``--out`` file ending asks for (``.json``, ``.geojson``,
+    ``.csv``) when ``--format`` is left to its default; a one-line error when the command cannot write it (rather
+    than a text report in a ``.geojson`` file). Call it before any computation."""
+    prog, formats = args._output
+    if args.out is None or args.format != formats[0]:
+        return args.format
+    wanted = next((f for ending, f in _ENDINGS.items() if str(args.out).lower().endswith(ending)), None)
+    if wanted is None or wanted == args.format:
+        return args.format
+    if wanted not in formats:
+        either = ", ".join(formats[:-1]) + " or " + formats[-1]
+        raise CliError(f"--out {args.out}: {prog} writes {either}, not {wanted}; choose --format, or a file "
+                       f"ending that matches it")
+    return wanted
 
 
 def emit(text: str, out: Path | None) -> None:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.cli.common import (
-    CliError, add_data_args, add_output_args, emit, minutes_list, positive_minutes, require_sites, to_json,
+    CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes, require_sites,
+    to_json,
 )
 from fsgeo.coverage import ACCESS_COLUMNS
 from fsgeo.settings import settings
@@ -125,14 +126,6 @@ def _access(args):
     return communes, sites, network, access
 
 
-def _format_for(args) -> str:
-    if args.out is not None and str(args.out).lower().endswith((".geojson", ".json")) and args.format == "table":
-        return "geojson" if str(args.out).lower().endswith(".geojson") else "json"
-    if args.out is not None and str(args.out).lower().endswith(".csv") and args.format == "table":
-        return "csv"
-    return args.format
-
-
 def _geojson(gdf) -> str:
     return gdf.to_crs(settings.crs).to_json(drop_id=True, na="null")
 
@@ -224,9 +217,9 @@ def run_coverage(args) -> int:
 
     if args.top < 0:
         raise CliError("--top must be >= 0")
+    fmt = output_format(args)
     communes, sites, network, access = _access(args)
     summ = coverage.summary(access, bands=args.bands, n_worst=max(args.top, 1))
-    fmt = _format_for(args)
     if fmt == "json":
         out = {"summary": _summary_json(summ, access), "communes": _records(access)}
         emit(to_json(out), args.out)
@@ -414,6 +407,7 @@ def coverage_report(access, summ, areas, label="", top=10, labels=None) -> str:
 def run_underserved(args) -> int:
     from fsgeo import coverage
 
+    fmt = output_format(args)
     communes, sites, network, access = _access(args)
     thr = access.attrs["fsgeo"]["threshold_min"]
     under = coverage.underserved(access, thr)
@@ -423,7 +417,6 @@ def run_underserved(args) -> int:
     cols = ["rank", "code", "name", "population", "minutes", "excess_min", "priority", "zone_id", "nearest_site_id",
             "nearest_site_name", "second_site_name", "second_minutes"]
     zcols = ["zone_id", "n_communes", "population", "max_minutes", "mean_minutes", "priority", "area_km2", "communes", "names"]
-    fmt = _format_for(args)
     if fmt == "geojson":
         emit(_geojson(zones[zcols + ["geometry"]] if args.zones else under[cols + ["geometry"]]), args.out)
     elif fmt == "csv":
@@ -473,9 +466,7 @@ def run_underserved(args) -> int:
 def run_catchments(args) -> int:
     from fsgeo import catchments, coverage, datasets
 
-    fmt = _format_for(args)
-    if fmt == "json":
-        raise CliError("catchments: use --format geojson (or an --out file ending in .geojson)")
+    fmt = output_format(args)
     if args.service_areas:
         communes, sites, network, access = _access(args)
         areas = catchments.service_areas(access)
@@ -533,6 +524,7 @@ def run_catchments(args) -> int:
 def run_timeline(args) -> int:
     from fsgeo import coverage, datasets, timeline
 
+    fmt = output_format(args)
     communes, sites, _ = _load(args, need_network=False)
     if args.as_of is not None:
         sites = coverage.select_sites(sites, as_of=args.as_of)
@@ -541,7 +533,6 @@ def run_timeline(args) -> int:
     network = datasets.load_network(args.network)
     tl = timeline.timeline(communes, sites, network, bands=args.bands, own_departement_only=args.own_departement_only,
                            kind=args.kind)
-    fmt = _format_for(args)
     if fmt == "json":
         emit(to_json(tl.round(4).to_dict("records")), args.out)
     elif fmt == "csv":

@@ -7,7 +7,8 @@ import argparse
 import pandas as pd
 
 from fsgeo.cli.common import (
-    CliError, add_data_args, add_output_args, emit, positive_minutes, positive_seconds, table, to_json, whole_number,
+    CliError, add_data_args, add_output_args, emit, output_format, positive_minutes, positive_seconds, table, to_json,
+    whole_number,
 )
 
 MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
@@ -65,6 +66,7 @@ def run(args) -> int:
 
     if args.min_population is not None and not args.all_communes:
         raise CliError("--min-population only applies with --all-communes")
+    fmt = output_format(args)
     # cheap inputs first, so that a bad file fails before the network is loaded
     communes = datasets.load_communes(args.communes)
     candidates = None if args.all_communes else read_candidates(args.candidates, communes)
@@ -83,9 +85,9 @@ def run(args) -> int:
         objective=args.objective, on_unplaced="skip" if args.all_communes else "raise",
         time_limit_s=args.time_limit,
     )
-    if args.format == "json":
+    if fmt == "json":
         emit(to_json(result.to_dict()), args.out)
-    elif args.format == "csv":
+    elif fmt == "csv":
         emit(_csv(result), args.out)
     else:
         emit(_table(result, args), args.out)
