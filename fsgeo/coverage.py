@@ -557,7 +557,13 @@ def with_threshold(access, threshold):
     access : pandas.DataFrame
         Result of :func:`access_times`.
     threshold : float
-        Under-served threshold, minutes.
+        Under-served threshold, minutes (finite, > 0).
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        A copy with ``status`` recomputed (``minutes <= threshold`` is covered) and ``attrs["fsgeo"]["threshold_min"]``
+        updated, or ``access`` itself when it was computed with that threshold.
     """
     threshold = _check_threshold(threshold)
     if access.attrs.get("fsgeo", {}).get("threshold_min") == threshold:
@@ -572,6 +578,11 @@ def with_threshold(access, threshold):
 
 def neighbour_dependency(access) -> pd.DataFrame:
     """Inhabitants whose nearest site lies in another département than their commune.
+
+    Parameters
+    ----------
+    access : pandas.DataFrame
+        Result of :func:`access_times` (``departement``, ``nearest_site_departement``, ``population``...).
 
     Returns
     -------

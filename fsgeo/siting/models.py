@@ -139,11 +139,22 @@ def _py(value):
 
 # ----------------------------------------------------------------------------------------------------- evaluation
 def evaluate(instance: Instance, times: np.ndarray) -> dict:
-    """Summary figures of per-commune ``times`` (minutes).
+    """Summary figures of per-commune ``times``.
 
-    Returns ``population_within_threshold``, ``total_weighted_minutes`` (person-minutes over the servable communes,
-    ``inf`` if a populated servable commune has no finite time), ``mean_minutes`` (population-weighted),
-    ``max_minutes`` (over the servable communes) and ``unreachable_population``.
+    Parameters
+    ----------
+    instance : Instance
+        The problem (populations, threshold).
+    times : numpy.ndarray of float, shape (n,)
+        Minutes from each commune to its nearest facility (``inf`` when none is reachable).
+
+    Returns
+    -------
+    dict
+        ``population_within_threshold`` (inhabitants), ``total_weighted_minutes`` (person-minutes over the servable
+        communes, ``inf`` if a populated servable commune has no finite time), ``mean_minutes`` (population-weighted,
+        minutes), ``max_minutes`` (over the servable communes, minutes) and ``unreachable_population``
+        (inhabitants).
     """
     w = instance.population
     servable = instance.servable
