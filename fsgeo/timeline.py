@@ -74,7 +74,7 @@ def timeline(
         routed communes), ``max_min``, ``underserved_communes`` (beyond ``settings.threshold_min``),
         ``unreachable_population``.
     """
-    bands = tuple(float(b) for b in bands)
+    bands = tuple(sorted({float(b) for b in bands}))
     selected = coverage.select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only)
     labelled = _labelled_dates(selected)
     st = coverage.site_table(selected)

@@ -156,6 +156,8 @@ def test_summary_known_answer():
     assert st["communes"].sum() == 6 and st["population"].sum() == total
     d = s.to_dict()
     assert d["bands"][0]["band_min"] == 10 and d["status"][0]["status"] == "covered"
+    # bands are a set of minutes: repeats and order do not matter
+    assert summary(_access(), bands=(20, 10, 20.0)).bands["band_min"].tolist() == [10, 20]
 
 
 def test_summary_commitment_beyond_and_other_threshold():
