@@ -67,6 +67,25 @@ def test_out_file_ending_sets_the_format(tmp_path):
     assert not (tmp_path / "rank.geojson").exists()
 
 
+def test_csv_keeps_the_declared_parent_of_candidates_not_chosen():
+    import types
+
+    import pandas as pd
+
+    from fsgeo.cli.rank_cmd import _csv
+
+    scores = pd.DataFrame({"id": ["A", "B"], "name": ["a", "b"], "commune_code": ["70001", "70002"],
+                           "commune_name": ["", ""], "lon": [6.0, 6.1], "lat": [47.6, 47.7],
+                           "kind": ["antenna", "antenna"], "parent_id": [None, "2494"], "rank": [1, 2],
+                           "takeover_codes": [["70001"], []], "chosen_rank": [1.0, float("nan")]})
+    chosen = pd.DataFrame({"id": ["A"], "parent_id": ["417"], "parent_name": ["P"], "parent_minutes": [9.5],
+                           "parent_source": ["nearest"]})
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(_csv(types.SimpleNamespace(scores=scores,
+                                                                                          chosen=chosen))))}
+    assert rows["A"]["parent_id"] == "417" and rows["A"]["parent_source"] == "nearest"
+    assert rows["B"]["parent_id"] == "2494" and rows["B"]["chosen_rank"] == ""
+
+
 def test_table_output_lscp():
     text = fsgeo("--all-communes", "--min-population", 1000, "--model", "lscp", "--threshold", 15).stdout
     assert "set covering (exact, HiGHS)" in text and "status optimal" in text

@@ -99,7 +99,10 @@ def _csv(result) -> str:
     scores = result.scores.copy()
     scores["takeover_codes"] = scores["takeover_codes"].map(lambda codes: ";".join(codes))
     parents = result.chosen.set_index("id")[["parent_id", "parent_name", "parent_minutes", "parent_source"]]
+    declared = scores["parent_id"]
     scores = scores.drop(columns="parent_id").join(parents, on="id")
+    # a chosen antenna's parent as attached; a candidate not chosen keeps the parent its file declared
+    scores["parent_id"] = scores["parent_id"].where(scores["parent_id"].notna(), declared)
     front = ["chosen_rank", "id", "name", "commune_code", "commune_name", "lon", "lat", "kind", "parent_id",
              "parent_name", "parent_minutes", "parent_source"]
     scores = scores[[*front, *[c for c in scores.columns if c not in front]]]
