@@ -422,6 +422,22 @@ def test_cli_map_bad_input(tmp_path, capsys, content, args, message):
     assert not (tmp_path / "m.html").exists()
 
 
+def test_cli_map_bad_candidates_fail_before_the_work(tmp_path, capsys, monkeypatch):
+    """A bad candidates file is reported before any drive time is computed (not after the slow catchments)."""
+    from fsgeo import coverage
+    from fsgeo.cli import main
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("drive times computed before the candidates file was read")
+
+    monkeypatch.setattr(coverage, "access_times", no_work)
+    bad = tmp_path / "c.csv"
+    bad.write_text("id,lat,lon\nA,abc,6\n", encoding="utf-8")
+    assert main(["map", "--candidates", str(bad), "--out", str(tmp_path / "m.html")]) == 2
+    err = capsys.readouterr().err
+    assert "c.csv: row 1 (id 'A'): cannot read lat 'abc' as a number" in err and len(err.strip().splitlines()) == 1
+
+
 def test_unknown_external_assets_are_kept_with_a_warning(inputs):
     from folium.plugins import Fullscreen
 

@@ -105,6 +105,12 @@ def run(args) -> int:
     as_of = args.as_of.isoformat() if args.as_of is not None else None
 
     communes = datasets.load_communes(args.communes)
+    # the user's files first, so that a bad one fails before the drive times and catchments are computed
+    proposals = None
+    if args.candidates is not None:
+        from fsgeo.siting import read_candidates
+
+        proposals = read_candidates(args.candidates, communes)
     sites = datasets.load_sites(args.sites, communes=communes)
     network = datasets.load_network(args.network)
     if args.communes is None:
@@ -120,10 +126,10 @@ def run(args) -> int:
     if not args.no_catchments and len(selected):
         catch = catchments_mod.catchments(network, selected, bands=args.catchment_bands, communes=communes,
                                           progress=args.progress)
-    if args.candidates is not None:
+    if proposals is not None:
         from fsgeo.siting import rank_candidates
 
-        ranked = rank_candidates(str(args.candidates), communes=communes, sites=sites, network=network, k=args.k or 3,
+        ranked = rank_candidates(proposals, communes=communes, sites=sites, network=network, k=args.k or 3,
                                  threshold=threshold, model=args.model or "greedy", as_of=as_of, kind=args.kind,
                                  own_departement_only=args.own_departement_only)
         candidates, chosen = ranked.scores, ranked.chosen
