@@ -6,29 +6,11 @@ columns of the sites labelled on or before it (undated sites count as always ope
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 
-from fsgeo import coverage
+from fsgeo import coverage, datasets
 from fsgeo.settings import settings
-
-
-def _labelled_dates(sites) -> pd.Series:
-    """``labelled_on`` of every site as ``datetime.date`` (None when undated), indexed like ``sites``."""
-    from fsgeo import io
-
-    if "labelled_on" not in sites.columns:
-        raise ValueError("sites have no 'labelled_on' column: cannot build a timeline")
-    out = []
-    for ident, value in zip(sites["id"], sites["labelled_on"]):
-        try:
-            iso = io.parse_date(value)
-        except ValueError as exc:
-            raise ValueError(f"site {ident!r}: labelled_on: {exc}") from None
-        out.append(None if iso is None else dt.date.fromisoformat(iso))
-    return pd.Series(out, index=sites.index, dtype=object)
 
 
 def timeline(
@@ -76,7 +58,7 @@ def timeline(
     """
     bands = tuple(sorted({float(b) for b in bands}))
     selected = coverage.select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only)
-    labelled = _labelled_dates(selected)
+    labelled = datasets.labelled_dates(selected)
     st = coverage.site_table(selected)
     if departement is None:
         deps = set(communes["departement"].astype(str)) if "departement" in communes.columns else {settings.departement}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pandas as pd
 
 from fsgeo.cli.common import (
