@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo import io
+from fsgeo.datasets import as_date  # one date parser for the package; re-exported here
 from fsgeo.settings import settings
 
 STATUSES = ("covered", "underserved", "unreachable")
@@ -107,19 +108,6 @@ def selection_text(kind="all", own_departement_only=False, as_of=None) -> str:
                                      ("own département only", own_departement_only)) if on]
     text = "none" if as_of is None else f"none labelled on or before {as_date(as_of).isoformat()}"
     return text + (f" ({', '.join(filters)})" if filters else "")
-
-
-def as_date(value) -> dt.date:
-    """``value`` (ISO ``YYYY-MM-DD`` string, date or datetime) as a ``datetime.date``; ``ValueError`` naming it
-    otherwise."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
 
 
 # --------------------------------------------------------------------------------------------------------------------

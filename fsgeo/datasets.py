@@ -68,7 +68,9 @@ def load_network(path=None):
     return RoadNetwork.from_file(path or settings.network_path)
 
 
-def _as_date(value) -> dt.date:
+def as_date(value) -> dt.date:
+    """``value`` (ISO ``YYYY-MM-DD`` string, date, datetime or pandas Timestamp) as a ``datetime.date``;
+    ``ValueError`` naming the value otherwise (NaT included)."""
     if value is pd.NaT:  # NaT passes for a datetime
         raise ValueError(f"invalid date {value!r}: expected 'YYYY-MM-DD', a date, datetime or pandas Timestamp")
     if isinstance(value, pd.Timestamp):
@@ -107,7 +109,7 @@ def sites_as_of(sites: gpd.GeoDataFrame, date, keep_undated: bool = True) -> gpd
     ValueError
         Naming the value when ``date`` is not a date, or the first unreadable ``labelled_on``.
     """
-    day = _as_date(date)
+    day = as_date(date)
     keep = [(d is None and keep_undated) or (d is not None and d <= day) for d in labelled_dates(sites)]
     return sites[keep]
 

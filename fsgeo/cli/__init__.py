@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, ValueError, OSError, KeyError) as exc:
-        # bad input of any kind: one line, exit 2, no traceback
+    except (CliError, ValueError, OSError, KeyError, ImportError) as exc:
+        # bad input of any kind (or an optional extra missing, e.g. pyrosm for .osm.pbf): one line, exit 2
         msg = str(exc).strip().splitlines()
         print(f"fsgeo: error: {msg[0] if msg else type(exc).__name__}", file=sys.stderr)
         return 2
