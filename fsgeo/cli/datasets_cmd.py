@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, to_json
+from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, output_format, to_json
 from fsgeo.settings import settings
 
 
@@ -137,6 +137,7 @@ def _table(summary: dict) -> str:
 
 
 def run(args) -> int:
+    fmt = output_format(args)  # before the work: an --out ending the command cannot write is an error
     summary = {"sites": _sites_summary(args), "communes": _communes_summary(args), "network": _network_summary(args)}
-    emit(to_json(summary) if args.format == "json" else _table(summary), args.out)
+    emit(to_json(summary) if fmt == "json" else _table(summary), args.out)
     return 0
