@@ -11,7 +11,8 @@ network itself, not from a convex hull (which claims valleys and forests no road
    (``connector_speed_kmh / snap_detour_factor``, capped at ``max_snap_m`` like the snapping itself): the piece
    between two points with remaining times ``r0`` and ``r1`` becomes the convex hull of their two circles of radius
    ``r * pace`` (exact for a straight piece, since the radius varies linearly along it);
-4. the site's own surroundings (straight access, radius ``band * pace``) are added, everything is unioned.
+4. the site's own surroundings (straight access, radius ``band * pace``) are added, everything is unioned (the
+   widest pieces, nearly all inside the others, only where they stick out: same polygon, fewer overlays).
 
 Bands nest by construction: each band's polygon is unioned with the next smaller band's.
 
@@ -371,6 +372,7 @@ def band_polygon(
         # identical pieces in the smaller band: fully reachable there with at least cap / pace seconds to spare
         sel = np.maximum(p["ta"], p["tb"]) > inner[1] - cap_m / pace_mps
     parts = _piece_polygons(seg, p, ra, rb, sel)
+    radii = [np.minimum(ra, rb)[sel]] if parts else []
     # reachable nodes where no piece ends (no edge leads into them in this direction): their own disc
     ok = np.isfinite(node_s) & (node_s <= band_s)
     lone = np.flatnonzero(ok & ~(seg["has_in"] if to_site else seg["has_out"]))
@@ -378,17 +380,46 @@ def band_polygon(
         r = np.maximum(np.minimum((band_s - node_s[lone]) * pace_mps, cap_m), min_radius_m)
         xy = seg["nodes_xy"][lone]
         parts.append(_tapered(xy[:, 0], xy[:, 1], r, xy[:, 0], xy[:, 1], r))
+        radii.append(r)
     if site_xy is not None:
         r = min(band_s * pace_mps, cap_m if site_cap_m is None else site_cap_m)
         if r > 0:
             x, y = float(site_xy[0]), float(site_xy[1])
             parts.append(_tapered(np.array([x]), np.array([y]), np.array([r]), np.array([x]), np.array([y]), np.array([r])))
+            radii.append(np.array([r]))
     has_inner = inner is not None and inner[0] is not None and not inner[0].is_empty
     geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
-    geoms = geoms[np.isin(shapely.get_type_id(geoms), (3, 6))]  # polygons only (degenerate hulls are points/lines)
-    out = shapely.union_all(geoms) if len(geoms) else shapely.Polygon()
-    # the smaller band last: one overlay with the finished union is cheaper than carrying it through the cascade
-    return shapely.union(out, inner[0]) if has_inner else out
+    radii = np.concatenate(radii) if radii else np.empty(0)
+    poly = np.isin(shapely.get_type_id(geoms), (3, 6))  # polygons only (degenerate hulls are points/lines)
+    geoms, radii = geoms[poly], radii[poly]
+    return _union_pieces(geoms, radii, min(band_s * pace_mps, cap_m), inner[0] if has_inner else None)
+
+
+#: pieces whose smaller radius is at least this share of the band's largest radius are unioned only where needed
+DEFER_RADIUS_SHARE = 0.8
+
+
+def _union_pieces(geoms, radii, max_radius_m, inner=None):
+    """Union of the piece polygons (and of ``inner``), the same set as ``union_all(geoms) | inner``, computed faster.
+
+    The union's cost is the overlays, and the wide pieces (near the site, where the radius is large or capped) lie
+    almost all inside the union of the narrower ones and of the smaller band: they are left out of the first union,
+    then each is tested (prepared ``contains``, cheap) and only those that stick out are unioned in. The result is the
+    same polygon: every piece is either inside the first union or part of the second one.
+    """
+    if not len(geoms):
+        return inner if inner is not None else shapely.Polygon()
+    wide = radii >= DEFER_RADIUS_SHARE * max_radius_m
+    out = shapely.union_all(geoms[~wide]) if (~wide).any() else shapely.Polygon()
+    # the smaller band after the pieces: one overlay with the finished union is cheaper than carrying it through
+    if inner is not None:
+        out = shapely.union(out, inner)
+    if wide.any():
+        shapely.prepare(out)
+        stick_out = geoms[wide][~shapely.contains(out, geoms[wide])]
+        if len(stick_out):
+            out = shapely.union(out, shapely.union_all(stick_out))
+    return out
 
 
 # --------------------------------------------------------------------------------------------------------------------

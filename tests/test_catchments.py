@@ -183,6 +183,32 @@ def test_tapered_polygons_valid_when_tangents_hit_grid_directions():
     assert shapely.is_valid(polys).all()
 
 
+def test_deferred_union_equals_the_plain_union():
+    # wide pieces (large radius) are unioned only where they stick out of the rest: the set must not change
+    rng = np.random.default_rng(7)
+    n = 400
+    ax, ay = rng.uniform(0, 20_000, (2, n))
+    ang, length = rng.uniform(0, 2 * np.pi, n), rng.uniform(50, 2_000, n)
+    ra, rb = rng.uniform(1, 3_000, (2, n))
+    ra[:60] = rb[:60] = 3_000  # wide ones, most inside the others
+    ax[:5], ay[:5] = rng.uniform(30_000, 40_000, (2, 5))  # wide ones far from everything: they must be kept
+    pieces = C._tapered(ax, ay, ra, ax + length * np.cos(ang), ay + length * np.sin(ang), rb)
+    radii = np.minimum(ra, rb)
+    inner = shapely.Point(10_000, 10_000).buffer(4_000)
+    narrow = shapely.union(shapely.union_all(pieces[radii < 0.8 * 3_000]), inner)
+    wide = pieces[radii >= 0.8 * 3_000]
+    inside = shapely.contains(narrow, wide)
+    assert inside.sum() > 10 and (~inside).sum() >= 5  # both branches are exercised
+    for inn in (None, inner):
+        got = C._union_pieces(pieces, radii, 3_000, inn)
+        ref = shapely.union_all(pieces) if inn is None else shapely.union(shapely.union_all(pieces), inn)
+        assert got.is_valid
+        assert shapely.symmetric_difference(got, ref).area < 1e-6 * ref.area
+    # all pieces wide, or none given
+    assert shapely.symmetric_difference(C._union_pieces(wide, np.full(len(wide), 3_000.0), 3_000), shapely.union_all(wide)).area < 1e-3
+    assert C._union_pieces(np.empty(0, dtype=object), np.empty(0), 3_000, inner).equals(inner)
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # through RoadNetwork + routing.node_times
 # ---------------------------------------------------------------------------------------------------------------------
