@@ -82,7 +82,7 @@ def main(argv=None):
 
     G = net.to_osmnx()
     snap = routing.snap_points(net, communes)
-    xy = np.column_stack(routing._metric_xy(communes, "communes")[1].T)
+    xy = np.column_stack(routing._metric_xy(communes, "communes", net.metric_crs)[1].T)
     nx_best, nx_med, base = timed(lambda: baseline_matrix(G, snap, snap, xy, xy, net.profile),
                                   max(1, min(args.repeat, 2)))
 

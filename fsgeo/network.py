@@ -1,8 +1,9 @@
 """Road networks as compact directed travel-time graphs.
 
 A :class:`RoadNetwork` keeps the graph as a ``scipy.sparse.csr_matrix`` of travel times (seconds, row = from, column =
-to) plus the node and edge tables as GeoDataFrames (EPSG:4326), the node coordinates in Lambert-93 for snapping, and a
-mask of the main (largest strongly connected) component. Ways to get one:
+to) plus the node and edge tables as GeoDataFrames (EPSG:4326), the node coordinates in the network's metric CRS for
+snapping (:attr:`RoadNetwork.metric_crs`: Lambert-93 in metropolitan France, the local UTM zone elsewhere), and a mask
+of the main (largest strongly connected) component. Ways to get one:
 
 - ``fsgeo.datasets.load_network()``: the embedded Haute-Saône network (Travel Mapping, ``RoadNetwork.from_file``);
 - ``RoadNetwork.from_osmnx(G)`` / ``net.to_osmnx()``: to and from any osmnx ``MultiDiGraph``;
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
@@ -68,13 +70,24 @@ class RoadNetwork:
         The profile the travel times come from (kept for snapping: detour factor, connector speed, max snap distance).
     name : str, optional
         Where the network comes from (file name, query), used in messages.
+    metric_crs : str, int or pyproj.CRS, optional
+        Force the metric CRS (a *projected* CRS in metres, e.g. ``"EPSG:3067"``); ``ValueError`` otherwise, or when
+        it cannot place every node. Default: chosen from the nodes' extent, see :attr:`metric_crs`. Every
+        constructor (``from_file``, ``from_osmnx``, ``from_geopackage``, ``from_place``, ``from_polygon``, ...)
+        takes the same keyword.
 
     Attributes
     ----------
+    metric_crs : pyproj.CRS
+        The CRS of every distance on this network (snapping, snap distances, access and direct legs, metres),
+        chosen at construction: ``settings.metric_crs`` (Lambert-93, EPSG:2154) when all nodes lie within its area
+        of use (``CRS.area_of_use``: metropolitan France and Corsica with their offshore margin, where Lambert-93's
+        scale error stays under 0.4 %), otherwise the local UTM zone (``estimate_utm_crs`` on the nodes' extent,
+        e.g. EPSG:32635 for Helsinki, where Lambert-93 would overstate distances by 3 %).
     node_ids : numpy.ndarray
         Node ids (int64); a node's *position* in every array is its index here.
     xy_metric : numpy.ndarray
-        ``n x 2`` node coordinates in ``settings.metric_crs`` (Lambert-93), metres.
+        ``n x 2`` node coordinates (easting, northing) in :attr:`metric_crs`, metres.
     csr : scipy.sparse.csr_matrix
         ``n x n`` directed travel times, seconds (``csr[i, j]``: fastest edge from position ``i`` to ``j``).
     main_component : numpy.ndarray
@@ -82,7 +95,7 @@ class RoadNetwork:
     """
 
     def __init__(self, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, profile: CarProfile | Mapping | None = None,
-                 name: str = "network"):
+                 name: str = "network", *, metric_crs=None):
         self.name = str(name)
         self.profile = resolve_profile(profile)
         if len(nodes) == 0:
@@ -137,9 +150,15 @@ class RoadNetwork:
         self.csr = sparse.csr_matrix((t_s[first], vi_s[first].astype(np.int32), np.cumsum(indptr).astype(np.int32)),
                                      shape=(n, n))
 
-        to_metric = Transformer.from_crs("EPSG:4326", settings.metric_crs, always_xy=True)
+        self.metric_crs = _choose_metric_crs(metric_crs, lon, lat, self.name)
+        to_metric = Transformer.from_crs("EPSG:4326", self.metric_crs, always_xy=True)
         mx, my = to_metric.transform(lon, lat)
         self.xy_metric = np.column_stack([mx, my])
+        lost = ~np.isfinite(self.xy_metric).all(axis=1)
+        if lost.any():
+            raise ValueError(f"{self.name}: metric_crs {self.metric_crs.to_string()} ({self.metric_crs.name}) cannot "
+                             f"place nodes {node_ids[lost][:10].tolist()}: choose a projected CRS made for where the "
+                             "network lies (or leave metric_crs to None)")
         ncomp, labels = connected_components(self.csr, directed=True, connection="strong")
         counts = np.bincount(labels, minlength=ncomp)
         self.main_component = labels == counts.argmax()
@@ -174,7 +193,7 @@ class RoadNetwork:
     # -- osmnx interoperability ----------------------------------------------------------------------------------
     @classmethod
     def from_osmnx(cls, G: nx.MultiDiGraph, profile: CarProfile | Mapping | None = None, weight: str | None = None,
-                   name: str = "osmnx graph") -> RoadNetwork:
+                   name: str = "osmnx graph", *, metric_crs=None) -> RoadNetwork:
         """Network from an osmnx graph (any ``MultiDiGraph`` with node ``x``/``y``; one-way streets respected).
 
         Parameters
@@ -188,8 +207,14 @@ class RoadNetwork:
         weight : str, optional
             Use this edge attribute as the travel time in seconds instead (e.g. ``"travel_time"`` after
             ``ox.add_edge_travel_times``).
+        name : str
+            Used in messages.
+        metric_crs : str, int or pyproj.CRS, optional
+            Force the metric CRS (projected, metres); default chosen from the extent (see :class:`RoadNetwork`). A
+            projected graph's own CRS is not used for that: only the nodes' position decides.
         """
         prof = resolve_profile(profile)
+        metric_crs = _checked_metric_crs(metric_crs)
         if G.number_of_nodes() == 0:
             raise ValueError(f"{name}: the graph has no nodes")
         crs = G.graph.get("crs")
@@ -272,7 +297,7 @@ class RoadNetwork:
             vals = [G.nodes[n].get(attr) for n in node_ids]
             if any(v is not None for v in vals):
                 nodes[attr] = vals
-        return cls(nodes, edges, prof, name=name)
+        return cls(nodes, edges, prof, name=name, metric_crs=metric_crs)
 
     def to_osmnx(self) -> nx.MultiDiGraph:
         """The network as an osmnx-style ``MultiDiGraph`` (EPSG:4326).
@@ -301,7 +326,8 @@ class RoadNetwork:
 
     # -- files ---------------------------------------------------------------------------------------------------
     @classmethod
-    def from_file(cls, path: str | Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+    def from_file(cls, path: str | Path, profile: CarProfile | Mapping | None = None, *,
+                  metric_crs=None) -> RoadNetwork:
         """Read a network file; the format follows the extension.
 
         ``.gpkg`` (fsgeo's network format, or osmnx's ``save_graph_geopackage``), ``.graphml`` (osmnx),
@@ -314,6 +340,9 @@ class RoadNetwork:
             The network file.
         profile : CarProfile or dict, optional
             Speeds (km/h), circuity and snapping settings (default :class:`fsgeo.profile.CarProfile`).
+        metric_crs : str, int or pyproj.CRS, optional
+            Force the metric CRS used for snapping and every distance (a projected CRS in metres); default: Lambert-93
+            in metropolitan France, the local UTM zone elsewhere (see :class:`RoadNetwork`).
 
         Returns
         -------
@@ -328,11 +357,13 @@ class RoadNetwork:
             A ``.osm.pbf`` without pyrosm installed.
         ValueError
             Unsupported extension, or a file that cannot be read as a road network of its format
-            (:class:`fsgeo.io.InputError` naming the file, the format and the parser's complaint).
+            (:class:`fsgeo.io.InputError` naming the file, the format and the parser's complaint), or a
+            ``metric_crs`` that is not a projected CRS in metres.
         """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"network file not found: {path}")
+        metric_crs = _checked_metric_crs(metric_crs)  # before parsing: a bad argument is not a bad file
         name = path.name.lower()
         if name.endswith(".gpkg"):
             fmt, read = "GeoPackage", cls.from_geopackage
@@ -346,7 +377,7 @@ class RoadNetwork:
             raise ValueError(f"{path}: unsupported network format; use .gpkg, .graphml, .osm, .osm.xml, .osm.bz2 "
                              "or .osm.pbf")
         try:
-            return read(path, profile)
+            return read(path, profile, metric_crs=metric_crs)
         except ImportError:
             raise
         except Exception as exc:  # the parsers' own errors (XML, GDAL, PBF) name neither the file nor the format
@@ -356,13 +387,15 @@ class RoadNetwork:
             raise InputError(f"{path}: cannot read this file as a road network ({fmt}): {kind}{exc}") from exc
 
     @classmethod
-    def _from_graphml(cls, path: Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+    def _from_graphml(cls, path: Path, profile: CarProfile | Mapping | None = None, *,
+                      metric_crs=None) -> RoadNetwork:
         import osmnx as ox
 
-        return cls.from_osmnx(ox.load_graphml(path), profile, name=path.name)
+        return cls.from_osmnx(ox.load_graphml(path), profile, name=path.name, metric_crs=metric_crs)
 
     @classmethod
-    def from_geopackage(cls, path: str | Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+    def from_geopackage(cls, path: str | Path, profile: CarProfile | Mapping | None = None, *,
+                        metric_crs=None) -> RoadNetwork:
         """Read a GeoPackage with layers ``nodes`` and ``edges``.
 
         fsgeo's format (the embedded network): nodes ``node_id``, ``x``, ``y``; edges ``u``, ``v``, ``road_class``
@@ -371,8 +404,9 @@ class RoadNetwork:
         (nodes ``osmid``; directed edges with ``highway``, ``maxspeed``, ``length``) is read too. Errors name the
         file, the layer and its rows by feature id (1-based, as a GIS shows them).
 
-        Parameters and return as :meth:`from_file`; travel time = ``length_m`` (x ``circuity`` for Travel Mapping
-        edges) / speed of the class (km/h), seconds.
+        Parameters (``metric_crs`` included) and return as :meth:`from_file`; travel time = ``length_m`` (x
+        ``circuity`` for Travel Mapping edges) / speed of the class (km/h), seconds. The embedded Haute-Saône network
+        lies in France: its metric CRS is Lambert-93.
         """
         import pyogrio
 
@@ -420,14 +454,16 @@ class RoadNetwork:
             edges = _tm_edges(edges, prof, str(path))
         else:
             raise ValueError(f"{path}: layer 'edges' needs a 'road_class' (Travel Mapping) or 'highway' (OSM) column")
-        return cls(node_frame, edges, prof, name=path.name)
+        return cls(node_frame, edges, prof, name=path.name, metric_crs=metric_crs)
 
     @classmethod
-    def from_osm_xml(cls, path: str | Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+    def from_osm_xml(cls, path: str | Path, profile: CarProfile | Mapping | None = None, *,
+                     metric_crs=None) -> RoadNetwork:
         """Read OSM XML (``.osm``, ``.osm.xml``, ``.osm.bz2``) with osmnx, keep drivable ways (osmnx ``drive``
         filter, car access hierarchy), simplify without merging edges of different ``highway``/``maxspeed``.
 
-        Parameters and return as :meth:`from_file`; edge lengths are osmnx's great-circle lengths, metres.
+        Parameters (``metric_crs`` included) and return as :meth:`from_file`; edge lengths are osmnx's great-circle
+        lengths, metres.
         """
         import osmnx as ox
 
@@ -444,14 +480,16 @@ class RoadNetwork:
         if G.number_of_edges() == 0:
             raise ValueError(f"{path}: no drivable way in this OSM file")
         G = ox.simplify_graph(G, edge_attrs_differ=["highway", "maxspeed", "oneway"])
-        return cls.from_osmnx(G, profile, name=path.name)
+        return cls.from_osmnx(G, profile, name=path.name, metric_crs=metric_crs)
 
     @classmethod
-    def from_pbf(cls, path: str | Path, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+    def from_pbf(cls, path: str | Path, profile: CarProfile | Mapping | None = None, *,
+                 metric_crs=None) -> RoadNetwork:
         """Read an ``.osm.pbf`` extract with pyrosm (``driving`` network; one-way rules as osmnx).
 
-        Parameters and return as :meth:`from_file`; segment lengths are great-circle lengths (osmnx's formula),
-        metres. Needs pyrosm (``pip install fsgeo[pbf]``): ``ImportError`` saying so otherwise.
+        Parameters (``metric_crs`` included) and return as :meth:`from_file`; segment lengths are great-circle
+        lengths (osmnx's formula), metres. Needs pyrosm (``pip install fsgeo[pbf]``): ``ImportError`` saying so
+        otherwise.
         """
         try:
             import pyrosm
@@ -494,11 +532,12 @@ class RoadNetwork:
         })
         geoms = _segments(lon[iu], lat[iu], lon[iv], lat[iv])
         edges = _directed(base, geoms, forward=~is_reversed, backward=~is_oneway | is_reversed)
-        return cls(node_frame, edges, prof, name=path.name)
+        return cls(node_frame, edges, prof, name=path.name, metric_crs=metric_crs)
 
     # -- downloads -----------------------------------------------------------------------------------------------
     @classmethod
-    def from_place(cls, query: str | dict | list, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+    def from_place(cls, query: str | dict | list, profile: CarProfile | Mapping | None = None, *,
+                   metric_crs=None) -> RoadNetwork:
         """Download the ``drive`` network of a place with osmnx (e.g. ``"Haute-Saône, France"``).
 
         osmnx's HTTP cache goes to ``settings.cache_dir / "osmnx"`` and the graph is saved as GraphML under
@@ -510,6 +549,8 @@ class RoadNetwork:
             What ``osmnx.graph_from_place`` accepts (a Nominatim query).
         profile : CarProfile or dict, optional
             As in :meth:`from_file`.
+        metric_crs : str, int or pyproj.CRS, optional
+            As in :meth:`from_file` (not part of the cache key: the saved graph is the same).
 
         Returns
         -------
@@ -518,15 +559,18 @@ class RoadNetwork:
         """
         import osmnx as ox
 
+        metric_crs = _checked_metric_crs(metric_crs)  # before any download
         key = "place-" + _digest(repr(query))
         return cls._cached_download(key, lambda: ox.graph_from_place(query, network_type="drive"), profile,
-                                    name=str(query))
+                                    name=str(query), metric_crs=metric_crs)
 
     @classmethod
-    def from_polygon(cls, polygon, profile: CarProfile | Mapping | None = None) -> RoadNetwork:
+    def from_polygon(cls, polygon, profile: CarProfile | Mapping | None = None, *, metric_crs=None) -> RoadNetwork:
         """Download the ``drive`` network inside a polygon (shapely, EPSG:4326 lon/lat) with osmnx; cached like
-        :meth:`from_place`."""
+        :meth:`from_place`, same ``profile`` and ``metric_crs`` keywords."""
         import osmnx as ox
+
+        metric_crs = _checked_metric_crs(metric_crs)
 
         if isinstance(polygon, (gpd.GeoDataFrame, gpd.GeoSeries)):
             if polygon.crs is None:
@@ -536,10 +580,10 @@ class RoadNetwork:
             raise ValueError(f"from_polygon needs a Polygon or MultiPolygon, got {type(polygon).__name__}")
         key = "polygon-" + _digest(shapely.normalize(polygon).wkb_hex)
         return cls._cached_download(key, lambda: ox.graph_from_polygon(polygon, network_type="drive"), profile,
-                                    name="polygon")
+                                    name="polygon", metric_crs=metric_crs)
 
     @classmethod
-    def _cached_download(cls, key: str, download, profile, name: str) -> RoadNetwork:
+    def _cached_download(cls, key: str, download, profile, name: str, metric_crs=None) -> RoadNetwork:
         import osmnx as ox
 
         cache_dir = Path(settings.cache_dir)
@@ -558,10 +602,62 @@ class RoadNetwork:
                 partial.replace(graph_path)
             finally:
                 partial.unlink(missing_ok=True)
-        return cls.from_osmnx(G, profile, name=name)
+        return cls.from_osmnx(G, profile, name=name, metric_crs=metric_crs)
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
+def _checked_metric_crs(value, what: str = "metric_crs") -> CRS | None:
+    """``value`` as a ``pyproj.CRS`` (None stays None: chosen later from the extent); ``ValueError`` unless it is a
+    projected CRS whose axes are in metres (every distance, radius and speed of fsgeo is in metres)."""
+    if value is None:
+        return None
+    try:
+        crs = CRS.from_user_input(value)
+    except CRSError as exc:
+        raise ValueError(f"{what} {value!r} is not a coordinate reference system pyproj knows: {exc}") from None
+    hint = "e.g. a UTM zone (EPSG:326xx north, EPSG:327xx south) or Lambert-93 (EPSG:2154)"
+    if not crs.is_projected:
+        kind = "a geographic CRS (degrees)" if crs.is_geographic else f"not projected ({crs.type_name})"
+        raise ValueError(f"{what} {value!r} ({crs.name}) is {kind}: distances need a projected CRS in metres, "
+                         f"{hint}")
+    units = sorted({a.unit_name for a in crs.axis_info if a.unit_conversion_factor != 1.0})
+    if units:
+        raise ValueError(f"{what} {value!r} ({crs.name}) has axes in {', '.join(units)}, not metres: distances "
+                         f"need a projected CRS in metres, {hint}")
+    return crs
+
+
+def _choose_metric_crs(value, lon: np.ndarray, lat: np.ndarray, name: str) -> CRS:
+    """The metric CRS of a network whose nodes are at ``lon``, ``lat`` (degrees): ``value`` when given, else
+    ``settings.metric_crs`` when every node lies within its area of use, else the local UTM zone."""
+    forced = _checked_metric_crs(value)
+    if forced is not None:
+        return forced
+    default = _checked_metric_crs(settings.metric_crs, "settings.metric_crs")
+    if _within_area_of_use(default, lon, lat):
+        return default
+    corners = gpd.GeoSeries(shapely.points([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326")
+    try:
+        return corners.estimate_utm_crs()  # UTM zone of the extent's centre, as geopandas picks it
+    except RuntimeError:
+        raise ValueError(f"{name}: no UTM zone covers this network (lon {lon.min():.3f}..{lon.max():.3f}, lat "
+                         f"{lat.min():.3f}..{lat.max():.3f}): pass metric_crs= (a projected CRS in metres)"
+                         ) from None
+
+
+def _within_area_of_use(crs: CRS, lon: np.ndarray, lat: np.ndarray) -> bool:
+    """Whether every point lies within ``crs.area_of_use`` (its lon/lat bounds; a CRS without one fits anywhere)."""
+    area = crs.area_of_use
+    if area is None:
+        return True
+    west, south, east, north = area.bounds
+    if not (south <= lat.min() and lat.max() <= north):
+        return False
+    if west <= east:
+        return bool(west <= lon.min() and lon.max() <= east)
+    return bool(((lon >= west) | (lon <= east)).all())  # an area across the antimeridian
+
+
 @contextlib.contextmanager
 def _osmnx_settings(**values):
     """Temporarily set ``osmnx.settings`` values (restored afterwards: the user's osmnx configuration is theirs)."""

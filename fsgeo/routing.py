@@ -14,9 +14,15 @@ the pair reachable); :func:`node_times` gives times to *nodes*, not points, and 
 ``direct_leg=False`` every time is exactly access leg + shortest network path + access leg. Direct legs are two-way:
 on a full OSM street network, ``direct_leg_max_m=0`` keeps one-way streets from being short-cut.
 
-Points snap with a KD-tree in Lambert-93 (``settings.metric_crs``). A point is routed only when its ``status`` is
-``ok``; otherwise (``too_far``, ``off_main_component``, ``invalid_coordinates``) it is reported by id, never silently
-dropped: the queries raise :class:`fsgeo.io.InputError` naming the ids, or with ``on_snap_error="nan"`` give NaN.
+Units and CRS: every distance here is metres in the network's own metric CRS, ``network.metric_crs`` (Lambert-93,
+EPSG:2154, for a network in metropolitan France such as the embedded one; the local UTM zone elsewhere, see
+:class:`fsgeo.network.RoadNetwork`): points in any CRS are reprojected to it, snap with a KD-tree over
+``network.xy_metric``, and their snap distances, access legs, direct legs and the profile's ``max_snap_m`` and
+``direct_leg_max_m`` are all measured there. Times are seconds inside, minutes in the public results.
+
+A point is routed only when its ``status`` is ``ok``; otherwise (``too_far``, ``off_main_component``,
+``invalid_coordinates``) it is reported by id, never silently dropped: the queries raise
+:class:`fsgeo.io.InputError` naming the ids, or with ``on_snap_error="nan"`` give NaN.
 
 Shortest paths: C Dijkstra from ``scipy.sparse.csgraph`` with ``limit`` for cutoffs, from unique snapped nodes only,
 from the smaller side (on the transposed graph when searching backwards). Many-to-many queries first shrink the
@@ -37,7 +43,6 @@ from scipy.sparse.csgraph import dijkstra
 
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
-from fsgeo.settings import settings
 
 __all__ = ["snap_points", "travel_time_matrix", "nearest", "node_times", "InputError", "SNAP_STATUSES"]
 
@@ -46,8 +51,8 @@ _ON_SNAP_ERROR = ("raise", "nan")
 
 
 # -- points and snapping -------------------------------------------------------------------------------------------
-def _metric_xy(points, what: str) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-    """Point coordinates in the metric CRS, metres: ``(index, xy, why)``.
+def _metric_xy(points, what: str, crs) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Point coordinates in ``crs`` (the network's ``metric_crs``), metres: ``(index, xy, why)``.
 
     ``xy`` has NaN rows for missing, empty or non-finite points, and for points the reprojection cannot place (outside
     the declared CRS's range, e.g. metres declared as degrees); ``why`` gives the reason of each such row ("" else).
@@ -72,22 +77,22 @@ def _metric_xy(points, what: str) -> tuple[pd.Index, np.ndarray, np.ndarray]:
         xy[present, 0] = shapely.get_x(values[present])
         xy[present, 1] = shapely.get_y(values[present])
     why = np.where(np.isfinite(xy).all(axis=1), "", "missing, empty or non-finite coordinates").astype(object)
-    if len(geom) and not geom.crs.equals(settings.metric_crs):
+    if len(geom) and not geom.crs.equals(crs):
         given = xy
         xy = np.full_like(given, np.nan)
         if present.any():
-            metric = geom[present].to_crs(settings.metric_crs).to_numpy()
+            metric = geom[present].to_crs(crs).to_numpy()
             xy[present] = np.column_stack([shapely.get_x(metric), shapely.get_y(metric)])
         lost = np.isfinite(given).all(axis=1) & ~np.isfinite(xy).all(axis=1)
-        crs = geom.crs.to_string()
+        declared = geom.crs.to_string()
         for j in np.flatnonzero(lost):
-            why[j] = (f"coordinates ({given[j, 0]:.1f}, {given[j, 1]:.1f}) are outside the range of {crs}: "
+            why[j] = (f"coordinates ({given[j, 0]:.1f}, {given[j, 1]:.1f}) are outside the range of {declared}: "
                       f"wrong CRS? (set the CRS the coordinates are really in, e.g. EPSG:2154 for Lambert-93 metres)")
     return geom.index, xy, why
 
 
 def snap_points(network: RoadNetwork, points, max_snap_m: float | None = None) -> pd.DataFrame:
-    """Snap points to their nearest network node (KD-tree, Lambert-93).
+    """Snap points to their nearest network node (KD-tree in ``network.metric_crs``, metres).
 
     Parameters
     ----------
@@ -101,10 +106,11 @@ def snap_points(network: RoadNetwork, points, max_snap_m: float | None = None) -
     -------
     pandas.DataFrame
         Indexed like ``points``: ``node`` (position in the node arrays, -1 if none), ``node_id`` (Int64),
-        ``snap_distance_m`` (straight distance, metres), ``access_s`` (access-leg time, seconds), ``status`` (``ok`` |
-        ``too_far`` | ``off_main_component`` | ``invalid_coordinates``), ``reason`` (human-readable, empty if ok).
+        ``snap_distance_m`` (straight distance in ``network.metric_crs``, metres), ``access_s`` (access-leg time,
+        seconds), ``status`` (``ok`` | ``too_far`` | ``off_main_component`` | ``invalid_coordinates``), ``reason``
+        (human-readable, empty if ok).
     """
-    return _snap_xy(network, *_metric_xy(points, "points"), max_snap_m)
+    return _snap_xy(network, *_metric_xy(points, "points", network.metric_crs), max_snap_m)
 
 
 def _snap_xy(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.ndarray,
@@ -157,7 +163,7 @@ class _Snapped:
 def _snap(network: RoadNetwork, points, what: str, on_snap_error: str) -> _Snapped:
     if on_snap_error not in _ON_SNAP_ERROR:
         raise ValueError(f"on_snap_error must be one of {_ON_SNAP_ERROR}, got {on_snap_error!r}")
-    index, xy, why = _metric_xy(points, what)
+    index, xy, why = _metric_xy(points, what, network.metric_crs)
     table = _snap_xy(network, index, xy, why, None)
     ok = (table["status"] == "ok").to_numpy()
     if on_snap_error == "raise" and not ok.all():
@@ -349,7 +355,7 @@ def travel_time_matrix(network: RoadNetwork, origins, destinations, cutoff_min: 
     ----------
     network : RoadNetwork
     origins, destinations : GeoDataFrame or GeoSeries of Points
-        Any CRS (reprojected to Lambert-93 for snapping).
+        Any CRS (reprojected to ``network.metric_crs`` for snapping).
     cutoff_min : float, optional
         Times above this are ``inf`` (and cheaper to compute), minutes; must be > 0.
     on_snap_error : {"raise", "nan"}

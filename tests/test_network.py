@@ -14,6 +14,7 @@ import osmnx as ox
 import pandas as pd
 import pytest
 import shapely
+from pyproj import CRS, Geod, Transformer
 from scipy.sparse.csgraph import dijkstra
 
 from fsgeo.network import DRIVE_EXCLUDED_HIGHWAYS, RoadNetwork
@@ -98,8 +99,12 @@ def test_embedded_network_structure(embedded):
     back = e[(e.u == row.v) & (e.v == row.u)].iloc[0]
     assert fwd.travel_time_s == back.travel_time_s
     assert shapely.equals(back.geometry, shapely.reverse(fwd.geometry))
-    # Lambert-93 coordinates
+    # Lambert-93 coordinates: a network in France keeps settings.metric_crs, the same numbers as before metric_crs
+    assert net.metric_crs.to_epsg() == 2154 and net.metric_crs == settings.metric_crs
     assert 800_000 < net.xy_metric[:, 0].mean() < 1_100_000 and 6_600_000 < net.xy_metric[:, 1].mean() < 6_900_000
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True).transform(net.nodes.x.to_numpy(),
+                                                                                    net.nodes.y.to_numpy())
+    assert np.array_equal(net.xy_metric, np.column_stack([x, y]))
 
 
 def test_profile_changes_travel_times(embedded):
@@ -134,6 +139,63 @@ def test_pbf_one_way_streets(helsinki_pbf):
     assert set(sec.maxspeed.dropna()) <= {"30", "40"}
     np.testing.assert_array_equal(sec.speed_kmh, sec.maxspeed.astype(float))
     np.testing.assert_allclose(net.edges.travel_time_s, net.edges.length_m / (net.edges.speed_kmh / 3.6))
+
+
+def test_helsinki_gets_its_utm_zone(helsinki_pbf):
+    net = helsinki_pbf
+    assert net.metric_crs.to_epsg() == 32635                                 # WGS 84 / UTM zone 35N
+    assert net.metric_crs == net.nodes.estimate_utm_crs()                     # geopandas' choice on the same extent
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32635", always_xy=True).transform(net.nodes.x.to_numpy(),
+                                                                                     net.nodes.y.to_numpy())
+    assert np.array_equal(net.xy_metric, np.column_stack([x, y]))
+    assert np.array_equal(net.kdtree.data, net.xy_metric)
+
+
+def _tiny(lon, lat, **kw):
+    """Two nodes joined both ways, at (lon[i], lat[i]) degrees."""
+    nodes = gpd.GeoDataFrame({"x": lon, "y": lat}, geometry=gpd.points_from_xy(lon, lat),
+                             index=pd.Index([1, 2], name="node_id"), crs="EPSG:4326")
+    edges = gpd.GeoDataFrame({"u": [1, 2], "v": [2, 1], "travel_time_s": [60.0, 60.0]}, geometry=[None, None],
+                             crs="EPSG:4326")
+    return RoadNetwork(nodes, edges, name="tiny", **kw)
+
+
+@pytest.mark.parametrize("lon, lat, epsg, rel", [
+    ((-4.49, -4.47), (48.38, 48.40), 2154, 4e-3),      # Brest
+    ((9.43, 9.46), (42.69, 42.71), 2154, 4e-3),        # Bastia, Corsica (Lambert-93 scale 1.0012 there)
+    ((10.0, 10.5), (48.0, 48.1), 32632, 1e-3),         # across EPSG:2154's eastern bound (10.38 E): not all inside
+    ((13.38, 13.42), (52.50, 52.53), 32633, 1e-3),     # Berlin
+    ((151.19, 151.22), (-33.88, -33.85), 32756, 1e-3), # Sydney: southern hemisphere
+])
+def test_metric_crs_follows_the_extent(lon, lat, epsg, rel):
+    net = _tiny(lon, lat)
+    assert net.metric_crs.to_epsg() == epsg
+    # distances come out right: node spacing equals the geodesic one (UTM within 0.1 %; Lambert-93 is within 0.4 %
+    # anywhere in its area of use, 0.08 % in Haute-Saone)
+    geodesic = Geod(ellps="WGS84").inv(lon[0], lat[0], lon[1], lat[1])[2]
+    assert np.hypot(*(net.xy_metric[1] - net.xy_metric[0])) == pytest.approx(geodesic, rel=rel)
+
+
+def test_metric_crs_can_be_forced_and_is_checked(helsinki_pbf, monkeypatch):
+    tm35fin = _tiny((24.94, 24.95), (60.17, 60.17), metric_crs="EPSG:3067")   # Finland's national CRS
+    assert tm35fin.metric_crs.to_epsg() == 3067
+    assert _tiny((24.94, 24.95), (60.17, 60.17), metric_crs=CRS(2154)).metric_crs.to_epsg() == 2154
+    for bad, why in [("EPSG:4326", "geographic CRS"), (4326, "geographic CRS"), ("EPSG:4978", "not projected"),
+                     ("EPSG:2249", "US survey foot, not metres"), ("no such crs", "not a coordinate reference system")]:
+        with pytest.raises(ValueError, match=why):
+            _tiny((24.94, 24.95), (60.17, 60.17), metric_crs=bad)
+    # the argument is checked before the file is parsed: a clear ValueError, not "cannot read this file"
+    with pytest.raises(ValueError, match=r"'EPSG:4326' \(WGS 84\) is a geographic CRS \(degrees\)") as info:
+        RoadNetwork.from_file(HELSINKI, metric_crs="EPSG:4326")
+    assert "cannot read" not in str(info.value)
+    # a CRS that cannot place the nodes (Lambert-93 at the South Pole), and no UTM zone there by default
+    with pytest.raises(ValueError, match=r"tiny: metric_crs EPSG:2154 .* cannot place nodes \[1\]"):
+        _tiny((0.0, 0.1), (-90.0, -89.99), metric_crs="EPSG:2154")
+    with pytest.raises(ValueError, match="no UTM zone covers this network.*pass metric_crs="):
+        _tiny((0.0, 0.1), (-90.0, -89.99))
+    monkeypatch.setattr(settings, "metric_crs", "EPSG:4326")
+    with pytest.raises(ValueError, match="settings.metric_crs 'EPSG:4326'"):
+        _tiny((6.0, 6.1), (47.6, 47.6))
 
 
 def test_osm_xml_matches_pbf(helsinki_xml, helsinki_pbf):
@@ -171,10 +233,19 @@ def test_osmnx_round_trips_and_osmnx_functions(helsinki_pbf, tmp_path):
     assert abs(RoadNetwork.from_osmnx(G).csr - net.csr).max() == 0
     ox.save_graphml(G, tmp_path / "h.graphml")
     assert abs(RoadNetwork.from_file(tmp_path / "h.graphml").csr - net.csr).max() < 1e-9
+    # metric_crs: chosen from the extent again, or forced through every constructor
+    assert RoadNetwork.from_osmnx(G).metric_crs == net.metric_crs
+    forced = RoadNetwork.from_osmnx(G, metric_crs="EPSG:3067")
+    assert forced.metric_crs.to_epsg() == 3067 and abs(forced.csr - net.csr).max() == 0
+    assert RoadNetwork.from_file(tmp_path / "h.graphml", metric_crs=3067).metric_crs.to_epsg() == 3067
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:3067", always_xy=True).transform(net.nodes.x.to_numpy(),
+                                                                                    net.nodes.y.to_numpy())
+    np.testing.assert_array_equal(forced.xy_metric, np.column_stack([x, y]))
     ox.save_graph_geopackage(G, tmp_path / "h.gpkg")         # osmnx default: undirected with from/to
     assert abs(RoadNetwork.from_file(tmp_path / "h.gpkg").csr - net.csr).max() < 1e-9
     ox.save_graph_geopackage(G, tmp_path / "hd.gpkg", directed=True)  # one row per direction
     assert abs(RoadNetwork.from_file(tmp_path / "hd.gpkg").csr - net.csr).max() < 1e-9
+    assert RoadNetwork.from_geopackage(tmp_path / "hd.gpkg", metric_crs="EPSG:3067").metric_crs.to_epsg() == 3067
     # osmnx routing on the exported graph agrees with our CSR
     main = net.node_ids[net.main_component]
     o, d = int(main[0]), int(main[-1])
@@ -236,12 +307,19 @@ def test_from_place_and_polygon_are_cached(helsinki_xml, monkeypatch, tmp_path):
     second = RoadNetwork.from_place("Kamppi, Helsinki, Finland")
     assert len(calls) == 1                                                    # offline: read from the saved graph
     assert np.array_equal(second.node_ids, first.node_ids) and abs(second.csr - first.csr).max() < 1e-9
+    assert first.metric_crs.to_epsg() == 32635
+    forced = RoadNetwork.from_place("Kamppi, Helsinki, Finland", metric_crs="EPSG:3067")  # same saved graph
+    assert forced.metric_crs.to_epsg() == 3067 and len(calls) == 1
+    with pytest.raises(ValueError, match="geographic"):
+        RoadNetwork.from_place("Kamppi, Helsinki, Finland", metric_crs="EPSG:4326")
     RoadNetwork.from_place("Töölö, Helsinki, Finland")
     assert len(calls) == 2                                                    # another query downloads
 
     poly = shapely.box(24.92, 60.16, 24.96, 60.18)
-    RoadNetwork.from_polygon(poly)
-    RoadNetwork.from_polygon(poly)
+    with pytest.raises(ValueError, match="geographic"):
+        RoadNetwork.from_polygon(poly, metric_crs="EPSG:4326")              # checked before any download
+    assert RoadNetwork.from_polygon(poly).metric_crs.to_epsg() == 32635
+    assert RoadNetwork.from_polygon(poly, metric_crs="EPSG:3067").metric_crs.to_epsg() == 3067
     assert [c[0] for c in calls] == ["place", "place", "polygon"]
     with pytest.raises(ValueError, match="CRS"):
         RoadNetwork.from_polygon(gpd.GeoSeries([poly]))
@@ -280,6 +358,8 @@ def test_geopackage_errors_name_file_and_rows(tmp_path):
           "oneway": False}
     net = RoadNetwork.from_file(_tiny_gpkg(tmp_path / "ok.gpkg", [ok]))
     assert net.csr[0, 1] == net.csr[1, 0] == pytest.approx(750 * 1.2 / (65 / 3.6))
+    assert net.metric_crs.to_epsg() == 2154
+    assert RoadNetwork.from_file(tmp_path / "ok.gpkg", metric_crs="EPSG:32631").metric_crs.to_epsg() == 32631
     assert not net.main_component[2]                                          # node 3 is isolated
 
     # rows are 1-based, as in fsgeo.io's messages (and the GeoPackage fid a GIS shows): the second edge is row 2
