@@ -255,33 +255,37 @@ def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
         slope = te
     c = a0 + slope * f0  # tau at the segment's start (seconds)
     d = slope * (f1 - f0)  # change of tau along the segment (seconds)
-    lo = np.zeros(len(c))
-    hi = np.ones(len(c))
     finite = np.isfinite(c)
+    # only segments with some point within the band can keep a piece: work on those (a few % of the network)
+    with np.errstate(invalid="ignore"):
+        rows = np.flatnonzero(finite & (np.minimum(c, c + d) <= band_s))
+    cf, df = c[rows], d[rows]
+    lo = np.zeros(len(rows))
+    hi = np.ones(len(rows))
     with np.errstate(divide="ignore", invalid="ignore"):
         # cut: c + d s <= band
-        s_cut = (band_s - c) / d
-        lo = np.where(d < 0, np.maximum(lo, s_cut), lo)
-        hi = np.where(d > 0, np.minimum(hi, s_cut), hi)
-        flat_out = (d == 0) & (c > band_s)
+        s_cut = (band_s - cf) / df
+        lo = np.where(df < 0, np.maximum(lo, s_cut), lo)
+        hi = np.where(df > 0, np.minimum(hi, s_cut), hi)
+        flat_out = (df == 0) & (cf > band_s)
         # twin: keep where c + d s <= c' + d' (1 - s), i.e. (d + d') s <= c' + d' - c
-        tw = seg["twin"]
-        has = (tw >= 0) & finite
-        has[has] = np.isfinite(c[tw[has]])
-        ct = np.where(has, c[np.where(tw >= 0, tw, 0)], np.inf)
-        dt_ = np.where(has, d[np.where(tw >= 0, tw, 0)], 0.0)
-        ee = d + dt_
-        rhs = ct + dt_ - c
+        tw = seg["twin"][rows]
+        has = tw >= 0
+        has[has] = finite[tw[has]]
+        twi = np.where(has, tw, 0)
+        ct = np.where(has, c[twi], np.inf)
+        dt_ = np.where(has, d[twi], 0.0)
+        ee = df + dt_
+        rhs = ct + dt_ - cf
         s_tw = rhs / ee
         lo = np.where(has & (ee < 0), np.maximum(lo, s_tw), lo)
         hi = np.where(has & (ee > 0), np.minimum(hi, s_tw), hi)
         # equal slopes: one way is faster all along; on a tie the lower segment row keeps it
-        rows = np.arange(len(c))
         loses = has & (ee == 0) & ((rhs < 0) | ((rhs == 0) & (rows > tw)))
     # (lo == hi: a single point, e.g. where the other way wins from the very start, which that way already covers)
-    keep = finite & ~flat_out & ~loses & (hi - lo > 1e-9)
-    idx = np.flatnonzero(keep)
-    lo, hi, c, d = lo[idx], hi[idx], c[idx], d[idx]
+    keep = ~flat_out & ~loses & (hi - lo > 1e-9)
+    idx = rows[keep]
+    lo, hi, c, d = lo[keep], hi[keep], cf[keep], df[keep]
     ax0, ay0, bx0, by0 = seg["ax"][idx], seg["ay"][idx], seg["bx"][idx], seg["by"][idx]
     ax = ax0 + lo * (bx0 - ax0)
     ay = ay0 + lo * (by0 - ay0)
