@@ -371,6 +371,11 @@ def band_polygon(
     p = reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=to_site)
     ra = np.maximum(p["ra"], min_radius_m)
     rb = np.maximum(p["rb"], min_radius_m)
+    # pieces meeting at a junction share its circle: their arcs would overlap edge on edge, which GEOS's overlay
+    # resolves far more slowly than parallel edges. Each piece is narrowed by its own amount (at most 1 mm: nothing
+    # at map scale, and the polygons stay inscribed), so shared arcs become concentric instead (~10 % faster unions).
+    shrink = 1e-6 * (1 + (np.arange(len(ra)) * 7919) % 1000)
+    ra, rb = ra - shrink, rb - shrink
     sel = slice(None)
     if inner is not None:
         # identical pieces in the smaller band: fully reachable there with at least cap / pace seconds to spare

@@ -183,6 +183,26 @@ def test_tapered_polygons_valid_when_tangents_hit_grid_directions():
     assert shapely.is_valid(polys).all()
 
 
+def test_band_polygon_is_the_plain_union_of_its_pieces_within_a_millimetre():
+    # band_polygon narrows each piece by <= 1 mm (shared junction arcs become concentric) and defers the wide
+    # pieces: the result must stay the union of the pieces, never larger, off by at most 1 mm along its boundary
+    xy = [(0, 0), (8_000, 0), (16_000, 2_000), (8_000, 9_000), (-6_000, 5_000), (20_000, 9_000)]
+    und = [(0, 1), (1, 2), (1, 3), (0, 4), (2, 5), (3, 5)]
+    net = _net(xy, und, [90, 60, 40, 50, 70, 80], oneway=(5,))
+    seg = C._network_segments(net)
+    t = _times_to(net, 0)
+    for band_s in (600, 1200, 2400):
+        p = C.reachable_pieces(seg, t, band_s, PACE, 5000)
+        pieces = C._tapered(p["ax"], p["ay"], np.maximum(p["ra"], 1), p["bx"], p["by"], np.maximum(p["rb"], 1))
+        site = shapely.Point(0, 0).buffer(min(band_s * PACE, 5000), quad_segs=4)  # a 16-gon on the same grid
+        plain = shapely.union(shapely.union_all(pieces), site)
+        got = C.band_polygon(seg, t, band_s, PACE, 5000, site_xy=(0, 0))
+        assert got.is_valid and len(pieces) >= 4
+        assert shapely.difference(got, plain).area < 1e-6
+        assert shapely.difference(plain, got).area < 1e-3 * plain.length
+        assert plain.hausdorff_distance(got) < 2e-3
+
+
 def test_deferred_union_equals_the_plain_union():
     # wide pieces (large radius) are unioned only where they stick out of the rest: the set must not change
     rng = np.random.default_rng(7)
