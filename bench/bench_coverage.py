@@ -76,8 +76,8 @@ def baseline_nearest(net, communes, sites):
     # direct legs between close points, as the routing does
     prof = net.profile
     if prof.direct_leg:
-        pxy = shapely.get_coordinates(pts.to_crs(settings.metric_crs).geometry.to_numpy())
-        sxy = shapely.get_coordinates(sites.to_crs(settings.metric_crs).geometry.to_numpy())
+        pxy = shapely.get_coordinates(pts.to_crs(net.metric_crs).geometry.to_numpy())
+        sxy = shapely.get_coordinates(sites.to_crs(net.metric_crs).geometry.to_numpy())
         d = np.hypot(pxy[:, 0][:, None] - sxy[:, 0][None, :], pxy[:, 1][:, None] - sxy[:, 1][None, :])
         gap = cs["snap_distance_m"].to_numpy()[:, None] + ss["snap_distance_m"].to_numpy()[None, :]
         allowed = d <= np.maximum(prof.direct_leg_radius_m, gap)
@@ -100,7 +100,7 @@ def hull_catchments(net, sites, bands):
 def loop_catchments(net, sites, bands, pace, cap):
     """Baseline: the same kind of network polygon built edge by edge in Python (substring + buffer + union)."""
     times = routing.node_times(net, sites, cutoff_min=max(bands), reverse=True)
-    edges = net.edges.to_crs(settings.metric_crs)
+    edges = net.edges.to_crs(net.metric_crs)
     pos = {n: i for i, n in enumerate(np.asarray(net.node_ids))}
     u = np.array([pos[x] for x in edges["u"]])
     v = np.array([pos[x] for x in edges["v"]])

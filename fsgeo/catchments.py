@@ -16,7 +16,8 @@ network itself, not from a convex hull (which claims valleys and forests no road
 
 Bands nest by construction: each band's polygon is unioned with the next smaller band's.
 
-All metric work is in Lambert-93 (``settings.metric_crs``); outputs are EPSG:4326.
+All metric work is in the network's metric CRS (``network.metric_crs``: Lambert-93 for French networks, the local
+UTM zone elsewhere), in metres; outputs are EPSG:4326.
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ CIRCLE_VERTICES = 16
 # --------------------------------------------------------------------------------------------------------------------
 # network -> road segments (metric), computed once per call
 # --------------------------------------------------------------------------------------------------------------------
+def _metric_crs(network):
+    """The CRS of ``network.xy_metric`` (metres); Lambert-93 for stand-in networks that do not say."""
+    return getattr(network, "metric_crs", None) or settings.metric_crs
+
+
 def _network_segments(network):
     """Straight road segments of every directed edge, oriented u -> v, in Lambert-93.
 
@@ -57,7 +63,7 @@ def _network_segments(network):
     has_geom = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     lines = np.empty(len(edges), dtype=object)
     if has_geom.any():
-        g = gpd.GeoSeries(geoms[has_geom], crs=edges.crs or settings.crs).to_crs(settings.metric_crs).to_numpy()
+        g = gpd.GeoSeries(geoms[has_geom], crs=edges.crs or settings.crs).to_crs(_metric_crs(network)).to_numpy()
         lines[has_geom] = g
     # edges without a geometry: the straight line between their nodes
     if (~has_geom).any():
@@ -491,7 +497,7 @@ def catchments(
     pace, cap = _pace(network, connector_speed_kmh, detour_factor, max_radius_m)
     seg = _network_segments(network)
     pts = sites.set_axis(ids, axis=0)
-    site_xy = shapely.get_coordinates(pts.to_crs(settings.metric_crs).geometry.to_numpy())
+    site_xy = shapely.get_coordinates(pts.to_crs(_metric_crs(network)).geometry.to_numpy())
     reasons = pd.Series("", index=ids, dtype=object)
     times = np.full((len(pts), len(seg["nodes_xy"])), np.inf)
     if len(pts):
@@ -528,13 +534,13 @@ def catchments(
             geoms.append(poly)
     geoms = np.array(geoms, dtype=object)
     out = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]), geometry=list(geoms), crs=settings.metric_crs
+        pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]), geometry=list(geoms), crs=_metric_crs(network)
     )
     out["area_km2"] = out.geometry.area / 1e6
     if communes is None:
         communes = datasets.load_communes()
     if communes is not False:
-        out["population"] = _population_inside(geoms, communes)
+        out["population"] = _population_inside(geoms, communes, _metric_crs(network))
     else:
         out["population"] = np.nan
     out = out[["site_id", "site_name", "band_min", "population", "area_km2", "reason", "geometry"]].to_crs(settings.crs)
@@ -550,11 +556,11 @@ def _progress(iterable, show, total):
     return tqdm(iterable, total=total, desc="catchments", unit="site")
 
 
-def _population_inside(polys_metric, communes) -> np.ndarray:
-    """Inhabitants of the communes whose demand point lies inside each polygon (Lambert-93 polygons)."""
+def _population_inside(polys_metric, communes, metric_crs) -> np.ndarray:
+    """Inhabitants of the communes whose demand point lies inside each polygon (polygons in ``metric_crs``, metres)."""
     from fsgeo.datasets import demand_points
 
-    pts = demand_points(communes).to_crs(settings.metric_crs)
+    pts = demand_points(communes).to_crs(metric_crs)
     xy = shapely.get_coordinates(pts.geometry.to_numpy())
     pop = pd.to_numeric(communes["population"]).to_numpy(dtype=float)
     out = np.zeros(len(polys_metric), dtype="int64")

