@@ -20,7 +20,6 @@ point (the demand point).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import geopandas as gpd

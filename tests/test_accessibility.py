@@ -7,12 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
+from _cli import run_fsgeo
 
 from fsgeo import accessibility, datasets
 from fsgeo.accessibility import LUO_QI_2009_STEPS, decay_function, summary, two_step_fca
@@ -476,18 +475,10 @@ def test_embedded_data(embedded):
 # ---------------------------------------------------------------------------------------------------------------------
 # fsgeo accessibility
 # ---------------------------------------------------------------------------------------------------------------------
-FSGEO = shutil.which("fsgeo")
-needs_cli = pytest.mark.skipif(FSGEO is None, reason="the fsgeo console script is not installed (pip install -e .)")
-
-
 def _run(*args, check=True):
-    proc = subprocess.run([FSGEO, "accessibility", *map(str, args)], capture_output=True, text=True, timeout=120)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    return run_fsgeo("accessibility", *args, check=check)
 
 
-@needs_cli
 def test_cli_table_and_json():
     text = _run("--top", 5).stdout
     assert text.startswith("fsgeo accessibility: classic 2SFCA (Luo & Wang 2003), catchment 30 min")
@@ -517,7 +508,6 @@ def test_cli_table_and_json():
         sum(r["supply"] for r in out["sites"] if r["status"] == "ok"), rel=1e-9)
 
 
-@needs_cli
 def test_cli_csv_sites_count_and_errors(tmp_path):
     path = tmp_path / "out" / "acc.csv"
     # without outside demand (the old behaviour), the supply of every site with someone in reach goes to 70

@@ -117,7 +117,7 @@ def test_unknown_delegated_commune_is_an_error(tmp_path):
     # Georfans (70264) is a delegated commune of Belles-Fontaines (70180), which also lists it in anciensCodes:
     # either trace is enough, neither is an error
     without_row = _fake_raw(tmp_path / "a", lambda rows: [r for r in rows if r["code"] != "70264"])
-    built = communes.build(without_row, tmp_path / "a" / "out", lambda s: None)
+    communes.build(without_row, tmp_path / "a" / "out", lambda s: None)
     assert _sha(tmp_path / "a" / "out" / "communes" / "communes.geojson") == _sha(settings.communes_path)
     raw = _fake_raw(tmp_path / "b", lambda rows: _drop_former_code([r for r in rows if r["code"] != "70264"],
                                                                    "70180", "70264"))

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
-
-FSGEO = shutil.which("fsgeo")
+from _cli import run_fsgeo
 
 
 def run(*args, check=True):
-    cmd = [FSGEO, *args] if FSGEO else [sys.executable, "-m", "fsgeo", *args]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if check:
-        assert res.returncode == 0, res.stderr
-    return res
+    return run_fsgeo(*args, check=check)
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
-import subprocess
 
 import pytest
-
-FSGEO = shutil.which("fsgeo")
-pytestmark = pytest.mark.skipif(FSGEO is None, reason="the fsgeo console script is not installed (pip install -e .)")
+from _cli import run_fsgeo
 
 
 def fsgeo(*args, check=True):
-    proc = subprocess.run([FSGEO, "rank", *map(str, args)], capture_output=True, text=True, timeout=120)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+    return run_fsgeo("rank", *args, check=check)
 
 
 def test_all_communes_mclp_json():
@@ -105,7 +98,7 @@ def test_table_output_lscp():
     (["--all-communes", "--time-limit", "nan"], "seconds must be finite"),
 ])
 def test_errors_are_one_line_exit_2(tmp_path, args, message):
-    proc = subprocess.run([FSGEO, "rank", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = run_fsgeo("rank", *args, check=False, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 

@@ -365,7 +365,7 @@ def coverage_report(access, summ, areas, label="", top=10, labels=None) -> str:
         _rows(lines, ["code", "commune", "inhab.", "reason"], rows, [5, 24, 7, 60], "llrl")
         lines.append("")
 
-    lines.append(f"Longest drive times")
+    lines.append("Longest drive times")
     rows = [
         [r.code, r.name, _n(r.population), _min(r.minutes), site(r.nearest_site_id, r.nearest_site_name)]
         for r in summ.worst.head(top).itertuples()
