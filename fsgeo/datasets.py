@@ -7,7 +7,6 @@ through the validating readers of :mod:`fsgeo.io` (bad files raise :class:`fsgeo
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -45,7 +44,7 @@ def load_neighbour_communes(path=None) -> gpd.GeoDataFrame:
     département outline, in the COMMUNES schema (EPSG:4326, RangeIndex): the demand outside the study area that the
     sites near the border also serve (``accessibility.two_step_fca(..., outside_demand=...)``). Default: the embedded
     ``data/communes/neighbours.geojson``."""
-    return io.read_communes(path or Path(settings.data_dir) / "communes" / "neighbours.geojson")
+    return io.read_communes(path or settings.neighbour_communes_path)
 
 
 def load_outline(path=None) -> gpd.GeoDataFrame:

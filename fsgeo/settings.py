@@ -49,6 +49,10 @@ class Settings:
         return self.data_dir / "communes" / "communes.geojson"
 
     @property
+    def neighbour_communes_path(self) -> Path:
+        return self.data_dir / "communes" / "neighbours.geojson"
+
+    @property
     def outline_path(self) -> Path:
         return self.data_dir / "communes" / "outline.geojson"
 

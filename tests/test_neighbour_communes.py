@@ -17,7 +17,7 @@ from fsgeo.settings import settings
 RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 needs_raw = pytest.mark.skipif(not RAW.is_dir(),
                                reason=f"raw sources absent ({RAW}): checked against the manifest only")
-PATH = settings.data_dir / "communes" / "neighbours.geojson"
+PATH = settings.neighbour_communes_path
 #: the committed outline (union of the simplified commune polygons) differs from the france-geojson outline the build
 #: measures against by about 200 m (Hausdorff distance)
 OUTLINE_SLACK_M = 500.0
