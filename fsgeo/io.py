@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 
 from fsgeo import hours as _hours
+from fsgeo.errors import InputError
 from fsgeo.settings import settings
 
 __all__ = [
@@ -89,24 +90,6 @@ _FRANCE_BOXES = {
     "La Réunion": (55.15, -21.45, 55.9, -20.8),
     "Mayotte": (44.9, -13.1, 45.35, -12.55),
 }
-
-
-class InputError(ValueError):
-    """A user file is wrong. The message names the file, the row or id, and the problem."""
-
-    @classmethod
-    def at(cls, source, problem: str, row=None, ident=None) -> InputError:
-        """``"<source>: row <row> (id <ident>): <problem>"``, the parts not given left out.
-
-        ``source`` is a path, or a name such as ``"candidates"`` for a GeoDataFrame; ``row`` the 1-based data row
-        (the CSV header or the GeoJSON envelope is not counted); ``ident`` the row's id.
-        """
-        parts = [] if source is None else [str(source)]
-        if row is not None:
-            parts.append(f"row {row}" + (f" (id {ident!r})" if ident not in (None, "") else ""))
-        elif ident not in (None, ""):
-            parts.append(f"id {ident!r}")
-        return cls(": ".join([*parts, problem]))
 
 
 _error = InputError.at  # short name for the many raises below

@@ -1,0 +1,32 @@
+"""Errors shared by every layer (a low module: it imports nothing from fsgeo).
+
+:class:`InputError` is the one error type for bad user input; its message names the file, the row or id, and the
+problem. ``fsgeo.io.InputError`` is the same class (re-exported).
+"""
+
+from __future__ import annotations
+
+__all__ = ["InputError", "OutputError"]
+
+
+class InputError(ValueError):
+    """A user file is wrong. The message names the file, the row or id, and the problem."""
+
+    @classmethod
+    def at(cls, source, problem: str, row=None, ident=None) -> "InputError":
+        """``"<source>: row <row> (id <ident>): <problem>"``, the parts not given left out.
+
+        ``source`` is a path, or a name such as ``"candidates"`` for a GeoDataFrame; ``row`` the 1-based data row
+        (the CSV header or the GeoJSON envelope is not counted); ``ident`` the row's id.
+        """
+        parts = [] if source is None else [str(source)]
+        if row is not None:
+            parts.append(f"row {row}" + (f" (id {ident!r})" if ident not in (None, "") else ""))
+        elif ident not in (None, ""):
+            parts.append(f"id {ident!r}")
+        return cls(": ".join([*parts, problem]))
+
+
+class OutputError(OSError):
+    """An output file cannot be written (missing or non-folder parent, no permission, disk full). The message names
+    the file."""
