@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo import io
-from fsgeo.datasets import as_date  # one date parser for the package; re-exported here
+from fsgeo.schema import as_date  # one date parser for the package (fsgeo.schema); re-exported here
 from fsgeo.settings import settings
 
 STATUSES = ("covered", "underserved", "unreachable")

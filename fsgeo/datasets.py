@@ -6,12 +6,11 @@ through the validating readers of :mod:`fsgeo.io` (bad files raise :class:`fsgeo
 
 from __future__ import annotations
 
-import datetime as dt
-
 import geopandas as gpd
 import pandas as pd
 
 from fsgeo import io
+from fsgeo.schema import as_date, to_date
 from fsgeo.settings import settings
 
 __all__ = ["load_sites", "load_communes", "load_neighbour_communes", "load_outline", "load_network", "sites_as_of",
@@ -67,25 +66,6 @@ def load_network(path=None):
     return RoadNetwork.from_file(path or settings.network_path)
 
 
-def as_date(value) -> dt.date:
-    """``value`` (ISO ``YYYY-MM-DD`` string, date, datetime or pandas Timestamp) as a ``datetime.date``;
-    ``ValueError`` naming the value otherwise (NaT included)."""
-    if value is pd.NaT:  # NaT passes for a datetime
-        raise ValueError(f"invalid date {value!r}: expected 'YYYY-MM-DD', a date, datetime or pandas Timestamp")
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"invalid date {value!r}: expected 'YYYY-MM-DD', a date, datetime or pandas Timestamp")
-
-
 def sites_as_of(sites: gpd.GeoDataFrame, date, keep_undated: bool = True) -> gpd.GeoDataFrame:
     """Sites labelled on or before ``date`` (the network of France Services as it stood that day).
 
@@ -116,7 +96,7 @@ def sites_as_of(sites: gpd.GeoDataFrame, date, keep_undated: bool = True) -> gpd
 def labelled_dates(sites) -> pd.Series:
     """``labelled_on`` of every site as a ``datetime.date`` (None when undated), indexed like ``sites``.
 
-    Accepts what :func:`fsgeo.io.parse_date` reads (ISO strings, ``DD/MM/YYYY``, dates). Raises ``ValueError``
+    Accepts what :func:`fsgeo.schema.to_date` reads (ISO strings, ``DD/MM/YYYY``, dates). Raises ``ValueError``
     naming the site (its ``id``, else its index label) whose date cannot be read, or when the column is absent.
     """
     if "labelled_on" not in sites.columns:
@@ -124,10 +104,9 @@ def labelled_dates(sites) -> pd.Series:
     out = []
     for ident, value in zip(sites["id"] if "id" in sites.columns else sites.index, sites["labelled_on"]):
         try:
-            iso = io.parse_date(value)
+            out.append(to_date(value))
         except ValueError as exc:
             raise ValueError(f"site {ident!r}: labelled_on: {exc}") from None
-        out.append(None if iso is None else dt.date.fromisoformat(iso))
     return pd.Series(out, index=sites.index, dtype=object)
 
 

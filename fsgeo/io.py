@@ -15,7 +15,6 @@ their inputs with :func:`check_unique_ids`, :func:`check_geometries`, :func:`nor
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 import unicodedata
@@ -29,6 +28,21 @@ import shapely
 
 from fsgeo import hours as _hours
 from fsgeo.errors import InputError
+from fsgeo.schema import (  # the shared schema helpers; re-exported here (public names) for existing callers
+    COMMUNE_COLUMNS,
+    FORMATS,
+    HOURS_COLUMNS,
+    KINDS,
+    SITE_COLUMNS,
+    clean_id,
+    clean_text,
+    departement_of,
+    parse_date,
+    to_storage_crs,
+)
+from fsgeo.schema import commune_code as _commune_code
+from fsgeo.schema import is_blank as _blank
+from fsgeo.schema import parse_bool as _bool_word
 from fsgeo.settings import settings
 
 __all__ = [
@@ -53,16 +67,6 @@ __all__ = [
     "in_france",
 ]
 
-HOURS_COLUMNS = tuple(f"hours_{d}" for d in _hours.WEEKDAYS)
-#: SITES schema, in order (geometry last)
-SITE_COLUMNS = (
-    "id", "name", "kind", "format", "parent_id", "departement", "in_departement", "commune_code", "commune_name",
-    "address", *HOURS_COLUMNS, "weekly_open_hours", "labelled_on", "comment",
-)
-#: COMMUNES schema, in order (geometry last)
-COMMUNE_COLUMNS = ("code", "name", "departement", "population", "area_km2", "point_lon", "point_lat")
-KINDS = ("principal", "antenna")
-FORMATS = ("fixed", "multisite", "fixed_with_antennas", "itinerant", "bus")
 
 # ANCT spellings (and our own) -> schema values; keys compared after _key()
 _KIND_ALIASES = {"principal": "principal", "antenne": "antenna", "antenna": "antenna"}
@@ -101,36 +105,6 @@ def _key(text: str) -> str:
     """Case- and accent-insensitive key: 'Itinérante' -> 'itinerante'."""
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
     return text.strip().casefold().replace(" ", "_")
-
-
-def _blank(value) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
-
-
-def clean_text(value) -> str:
-    """A cell as stripped text; ``""`` when blank (None, NaN, NA, white space)."""
-    return "" if _blank(value) else str(value).strip()
-
-
-def clean_id(value) -> str:
-    """An id or code cell as text; ``""`` when blank. Ids read as numbers by GDAL (413 or 413.0) become '413'."""
-    if _blank(value):
-        return ""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-
-
-def _commune_code(value) -> str:
-    """INSEE code as text; one read as a number (1004) gets its leading zero back ('01004')."""
-    code = clean_id(value)
-    return "0" + code if code.isdigit() and len(code) == 4 else code
 
 
 def normalise_kind(value, default: str = "principal", source=None, row=None, ident=None) -> str:
@@ -194,54 +168,11 @@ def _parse_float(path, row, ident, value, column: str) -> float:
         raise _error(path, f"cannot read {column} {value!r} as a number", row, ident) from None
 
 
-_DATE_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-
-
-def parse_date(value) -> str | None:
-    """ISO ``YYYY-MM-DD`` from an ISO date, ``DD/MM/YYYY``, ``"Espace labellisé DD/MM/YYYY"`` or a date object.
-
-    Blank → None. Raises ``ValueError`` naming the value when it is not a date.
-    """
-    if _blank(value):
-        return None
-    if isinstance(value, (dt.datetime, pd.Timestamp)):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    m = _DATE_DMY.search(text)
-    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+Z-]*)?", text)
-    try:
-        if m:
-            return dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1))).isoformat()
-        if iso:
-            return dt.date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3))).isoformat()
-    except ValueError:  # 31/02/2022 and the like
-        pass
-    raise ValueError(f"cannot read date {value!r} (expected YYYY-MM-DD or DD/MM/YYYY)")
-
-
-_TRUE = {"true", "1", "yes", "oui", "vrai", "y", "t"}
-_FALSE = {"false", "0", "no", "non", "faux", "n", "f"}
-
-
 def _parse_bool(path, row, ident, value, column: str) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    k = clean_text(value).casefold()
-    if k in _TRUE:
-        return True
-    if k in _FALSE:
-        return False
-    raise _error(path, f"cannot read {column} {value!r} as true/false", row, ident)
-
-
-def departement_of(code) -> str:
-    """Département of an INSEE commune code: its first 2 characters ("70", "2A"), 3 overseas ("974"); "" if blank."""
-    code = clean_text(code)
-    if not code:
-        return ""
-    return code[:3] if code.startswith("97") else code[:2]
+    try:
+        return _bool_word(value)
+    except ValueError:
+        raise _error(path, f"cannot read {column} {value!r} as true/false", row, ident) from None
 
 
 def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
@@ -322,34 +253,6 @@ def _read_geo(path: Path, preferred_layer: str) -> gpd.GeoDataFrame:
         raise InputError(f"{path}: cannot read as a GeoJSON / GeoPackage file: {exc}") from None
 
 
-def _to_wgs84(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
-    """Reproject a declared projected/other geographic CRS; refuse metres declared (or defaulted) as degrees."""
-    crs = gdf.crs
-    geoms = gdf.geometry
-    ok = geoms.notna() & ~geoms.is_empty
-    if crs is not None and not crs.is_geographic:
-        try:
-            return gdf.to_crs(settings.crs)
-        except Exception as exc:
-            raise InputError(f"{path}: cannot reproject from {crs.to_string()} to {settings.crs}: {exc}") from None
-    if ok.any():
-        b = geoms[ok].bounds
-        bad = (b[["minx", "maxx"]].abs().max(axis=1) > 180) | (b[["miny", "maxy"]].abs().max(axis=1) > 90)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            pos = int(np.flatnonzero(ok.to_numpy())[i])
-            x, y = b.iloc[i]["minx"], b.iloc[i]["miny"]
-            declared = "no CRS" if crs is None else f"CRS {crs.to_string()} (degrees)"
-            raise InputError(f"{path}: row {pos + 1}: coordinates ({x:.1f}, {y:.1f}) look like projected metres but "
-                             f"the file declares {declared}: wrong CRS? Declare the real CRS (e.g. EPSG:2154) "
-                             "or give WGS84 longitude/latitude")
-    if crs is None:
-        return gdf.set_crs(settings.crs)
-    if not crs.equals(settings.crs):
-        return gdf.to_crs(settings.crs)
-    return gdf
-
-
 def check_geometries(source, gdf, ids, allowed: tuple[str, ...] = ("Point",)) -> None:
     """Every geometry of ``gdf`` present, non-empty, valid and of an ``allowed`` type, else :class:`InputError`
     naming ``source`` (a path or a name), the 1-based row, its id (from ``ids``) and the problem."""
@@ -415,7 +318,7 @@ def read_points(path, *, communes=None, required=("id",), what: str = "site",
         _require(path, gdf.columns, required)
         ids = _row_ids(gdf)
         check_geometries(path, gdf, ids)
-        gdf = _to_wgs84(gdf, path)
+        gdf = to_storage_crs(gdf, path)
         raw, lons, lats = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), gdf.geometry.x, gdf.geometry.y
     elif suffix in _CSV_SUFFIXES:
         raw = _read_csv(path)
@@ -478,10 +381,8 @@ def _csv_coordinates(df: pd.DataFrame, path: Path, ids: list[str], communes, wha
 
 
 def _communes_index(communes) -> pd.DataFrame:
-    if communes is None:
-        from fsgeo.datasets import load_communes
-
-        communes = load_communes()
+    if communes is None:  # the embedded communes, read here: io never imports datasets (no import cycle)
+        communes = read_communes(settings.communes_path)
     elif not isinstance(communes, pd.DataFrame):
         communes = read_communes(communes)
     missing = [c for c in ("code", "name", "point_lon", "point_lat") if c not in communes.columns]
@@ -838,7 +739,7 @@ def read_communes(path) -> gpd.GeoDataFrame:
             raise _error(path, "missing name", i, code)
     gdf["name"] = [str(v).strip() for v in gdf["name"]]
     check_geometries(path, gdf, codes, ("Polygon", "MultiPolygon"))
-    gdf = _to_wgs84(gdf, path)
+    gdf = to_storage_crs(gdf, path)
     deps = gdf["departement"].tolist() if "departement" in gdf.columns else [None] * len(gdf)
     gdf["departement"] = [clean_id(d) or departement_of(c) for d, c in zip(deps, codes)]
     def numbers(column: str) -> list[float]:
@@ -883,7 +784,7 @@ def read_outline(path) -> gpd.GeoDataFrame:
     if len(gdf) == 0:
         raise InputError(f"{path}: no feature: expected the outline polygon")
     check_geometries(path, gdf, ids, ("Polygon", "MultiPolygon"))
-    gdf = _to_wgs84(gdf, path)
+    gdf = to_storage_crs(gdf, path)
     gdf["code"] = [i or "" for i in ids]
     gdf["name"] = [clean_text(v) for v in gdf["name"]] if "name" in gdf.columns else ""
     geom = gdf.geometry.name

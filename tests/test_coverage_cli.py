@@ -122,7 +122,7 @@ def test_report_counts_only_the_sites_routed():
         (["timeline", "--bands", "20,inf"], "invalid minutes list"),
         (["coverage", "--top", "-1"], "--top must be >= 0"),
         (["coverage", "--format", "xml"], "invalid choice"),
-        (["underserved", "--as-of", "31/12/2022"], "invalid date"),
+        (["underserved", "--as-of", "31/02/2022"], "invalid date"),
         (["coverage", "--network", "/nonexistent/net.gpkg"], "/nonexistent/net.gpkg"),
         (["coverage", "--out", "{tmp}/out.geojson"], "fsgeo coverage writes table, json or csv"),
         (["timeline", "--out", "{tmp}/out.geojson"], "fsgeo timeline writes table, json or csv"),

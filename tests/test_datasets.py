@@ -66,7 +66,7 @@ def test_sites_as_of_known_dates(sites):
 
 
 @pytest.mark.parametrize("date", ["2022-12-31", dt.date(2022, 12, 31), dt.datetime(2022, 12, 31, 18, 0),
-                                  pd.Timestamp("2022-12-31")])
+                                  pd.Timestamp("2022-12-31"), "31/12/2022"])  # one date parser: DD/MM/YYYY too
 def test_sites_as_of_accepts_date_types(sites, date):
     kept = datasets.sites_as_of(sites, date)
     assert list(kept.index) == list(datasets.sites_as_of(sites, "2022-12-31").index)
@@ -74,7 +74,7 @@ def test_sites_as_of_accepts_date_types(sites, date):
     assert isinstance(kept, gpd.GeoDataFrame) and kept.crs == "EPSG:4326"
 
 
-@pytest.mark.parametrize("bad", ["2022-13-01", "31/12/2022", "yesterday", 20221231, None, pd.NaT])
+@pytest.mark.parametrize("bad", ["2022-13-01", "31/02/2022", "yesterday", 20221231, None, pd.NaT])
 def test_sites_as_of_bad_date(sites, bad):
     with pytest.raises(ValueError) as exc:
         datasets.sites_as_of(sites, bad)

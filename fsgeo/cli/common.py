@@ -25,10 +25,12 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def iso_date(text: str) -> dt.date:
+    from fsgeo.schema import as_date  # the package's one date parser
+
     try:
-        return dt.date.fromisoformat(text)
+        return as_date(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: expected YYYY-MM-DD or DD/MM/YYYY") from None
 
 
 def minutes_list(text: str) -> tuple[float, ...]:
