@@ -77,6 +77,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.coverage import commune_site_matrix, site_table, weighted_quantile
+from fsgeo.errors import require
 from fsgeo.io import InputError, commune_table
 from fsgeo.settings import settings
 
@@ -271,6 +272,7 @@ def _matrix(communes, sites, ct, st, network, minutes, outside=None, ot=None):
     s_reasons = pd.Series(dtype=object)
     m_out = None
     if minutes is None:
+        require(network, "network", "two_step_fca", "a fsgeo.network.RoadNetwork, or give minutes= instead")
         # routing.travel_time_matrix(network, demand_points(communes), sites) plus the snapping reasons; the
         # outside-demand points go in the same call (one snapping of the sites, one search)
         origins = communes
@@ -334,7 +336,7 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
         ``id`` (str), optionally ``name``, ``departement``, the ``supply`` column, Point geometry when routed here.
         Every site given counts: select them first (e.g. :func:`fsgeo.coverage.select_sites`).
     network : fsgeo.network.RoadNetwork, optional
-        Road network for the drive times (default: the embedded one) when ``minutes`` is not given.
+        Road network for the drive times when ``minutes`` is not given (one of the two is required).
     minutes : pandas.DataFrame, optional
         Drive times in **minutes**, communes x sites: index = commune codes, columns = site ids (or the index of
         ``communes`` / ``sites``, as returned by ``routing.travel_time_matrix(network, demand_points(communes),

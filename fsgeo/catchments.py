@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from fsgeo.errors import require
+from fsgeo.schema import LAMBERT93
 from fsgeo.settings import settings
 
 #: vertices per circle used to widen road pieces (a 16-gon loses < 2 % of the disc's area)
@@ -40,7 +42,7 @@ CIRCLE_VERTICES = 16
 # --------------------------------------------------------------------------------------------------------------------
 def _metric_crs(network):
     """The CRS of ``network.xy_metric`` (metres); Lambert-93 for stand-in networks that do not say."""
-    return getattr(network, "metric_crs", None) or settings.metric_crs
+    return getattr(network, "metric_crs", None) or LAMBERT93
 
 
 def _network_segments(network):
@@ -455,16 +457,17 @@ def catchments(
 
     Parameters
     ----------
-    network : fsgeo.network.RoadNetwork or None
-        Road network (``None``: the embedded one).
+    network : fsgeo.network.RoadNetwork
+        Road network (required; e.g. ``datasets.load_study().network``).
     sites : geopandas.GeoDataFrame
         Sites with ``id``, ``name`` and Point geometry (antennas included if present).
     bands : sequence of float, optional
         Bands in minutes (default ``settings.bands_min``: 10, 20, 30).
-    communes : geopandas.GeoDataFrame or False, optional
+    communes : geopandas.GeoDataFrame or False
         Communes (``load_communes()`` schema) for ``population``: inhabitants of the communes whose demand point (the
         representative point, where :mod:`fsgeo.coverage` routes from) lies inside the polygon -- whole communes,
-        not area-weighted. Default: the embedded communes; ``False`` skips it (``population`` is then NaN).
+        not area-weighted. Required: ``False`` says to compute no population (``population`` is then NaN); left
+        out, ``TypeError`` (the population of another study's communes is never counted in their place).
     connector_speed_kmh, detour_factor, max_radius_m : float, optional
         Off-road widening (default: the network profile's ``connector_speed_kmh``, ``snap_detour_factor``,
         ``max_snap_m``): radius = remaining seconds x speed / detour, in metres, capped at ``max_radius_m``.
@@ -481,10 +484,11 @@ def catchments(
         network: its polygons are then empty), geometry (EPSG:4326). For each site, the polygon of a band contains
         the polygons of the smaller bands.
     """
-    from fsgeo import datasets, routing
+    from fsgeo import routing
 
-    if network is None:
-        network = datasets.load_network()
+    require(network, "network", "catchments", "a fsgeo.network.RoadNetwork")
+    require(communes, "communes", "catchments", "to count the population inside each polygon; communes=False "
+                                                "computes no population")
     bands = tuple(sorted({float(b) for b in (settings.bands_min if bands is None else bands)}))
     if not bands or any(not b > 0 for b in bands):
         raise ValueError(f"bands must be positive minutes, got {bands}")
@@ -537,8 +541,6 @@ def catchments(
         pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]), geometry=list(geoms), crs=_metric_crs(network)
     )
     out["area_km2"] = out.geometry.area / 1e6
-    if communes is None:
-        communes = datasets.load_communes()
     if communes is not False:
         out["population"] = _population_inside(geoms, communes, _metric_crs(network))
     else:
@@ -575,7 +577,7 @@ def _population_inside(polys_metric, communes, metric_crs) -> np.ndarray:
     return out
 
 
-def service_areas(access, dissolve=True):
+def service_areas(access, dissolve=True, metric_crs=None):
     """Each site's service area: the communes whose nearest site it is.
 
     Parameters
@@ -584,6 +586,9 @@ def service_areas(access, dissolve=True):
         Result of :func:`fsgeo.coverage.access_times`.
     dissolve : bool
         Dissolve the communes' polygons into one per site (needs polygons).
+    metric_crs : str or pyproj.CRS, optional
+        CRS of the dissolve (default: the network's, recorded by ``access_times``; see
+        :func:`fsgeo.coverage.underserved_zones`).
 
     Returns
     -------
@@ -611,7 +616,10 @@ def service_areas(access, dissolve=True):
     cols = ["site_id", "site_name", "departement", "n_communes", "population", "mean_minutes", "max_minutes", "communes"]
     out = out[cols]
     if dissolve and isinstance(access, gpd.GeoDataFrame):
-        geom = reach.to_crs(settings.metric_crs).dissolve(by="nearest_site_id").geometry
-        geom = gpd.GeoSeries(geom.reindex(out["site_id"]).to_numpy(), crs=settings.metric_crs).to_crs(settings.crs)
+        from fsgeo.coverage import _local_crs
+
+        metric_crs = metric_crs or access.attrs.get("fsgeo", {}).get("metric_crs") or _local_crs(access)
+        geom = reach.to_crs(metric_crs).dissolve(by="nearest_site_id").geometry
+        geom = gpd.GeoSeries(geom.reindex(out["site_id"]).to_numpy(), crs=metric_crs).to_crs(settings.crs)
         out = gpd.GeoDataFrame(out, geometry=geom.to_numpy(), crs=settings.crs)
     return out.sort_values(["population", "site_id"], ascending=[False, True]).reset_index(drop=True)

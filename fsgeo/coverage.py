@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 
 from fsgeo import io
+from fsgeo.errors import require
 from fsgeo.schema import as_date  # one date parser for the package (fsgeo.schema); re-exported here
+from fsgeo.schema import local_metric_crs
 from fsgeo.settings import settings
 
 STATUSES = ("covered", "underserved", "unreachable")
@@ -90,7 +92,8 @@ def select_sites(sites, communes=None, kind="all", own_departement_only=False, a
         elif "in_departement" in out.columns:
             out = out[out["in_departement"].astype(bool)]
         elif "departement" in out.columns:
-            out = out[out["departement"].astype(str) == settings.departement]
+            raise ValueError("communes have no 'departement' column and sites no 'in_departement': cannot tell which "
+                             "sites are the study's own")
         else:
             raise ValueError("sites have neither 'departement' nor 'in_departement': cannot keep own département only")
     if as_of is not None:
@@ -98,6 +101,18 @@ def select_sites(sites, communes=None, kind="all", own_departement_only=False, a
 
         out = sites_as_of(out, as_of)
     return out
+
+
+def own_sites(sites, communes) -> np.ndarray:
+    """Bool mask: which ``sites`` are the study's own, i.e. of the communes' département(s); without a
+    ``departement`` column on the communes, the sites' ``in_departement`` flags (relative to the study's codes)."""
+    if "departement" in communes.columns and "departement" in sites.columns:
+        deps = set(communes["departement"].astype(str))
+        return sites["departement"].astype(str).isin(deps).to_numpy()
+    if "in_departement" in sites.columns:
+        return sites["in_departement"].astype(bool).to_numpy()
+    raise ValueError("cannot tell which sites are the study's own: give communes a 'departement' column or sites an "
+                     "'in_departement' column")
 
 
 def selection_text(kind="all", own_departement_only=False, as_of=None) -> str:
@@ -269,8 +284,8 @@ def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
         ``load_communes()`` schema (``code``, ``point_lon``, ``point_lat``...).
     sites : geopandas.GeoDataFrame
         Sites with ``id`` and Point geometry.
-    network : fsgeo.network.RoadNetwork, optional
-        Default: the embedded network (``datasets.load_network()``).
+    network : fsgeo.network.RoadNetwork
+        Road network (required; e.g. ``datasets.load_study().network``).
     cutoff_min : float, optional
         Search cutoff in minutes (times beyond it are ``inf``).
 
@@ -285,8 +300,7 @@ def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
     """
     from fsgeo import datasets, routing
 
-    if network is None:
-        network = datasets.load_network()
+    require(network, "network", "commune_site_matrix", "a fsgeo.network.RoadNetwork")
     points = datasets.demand_points(communes)
     points = points.set_axis(points["code"].astype(str).to_numpy(), axis=0)
     site_pts = sites.set_axis(site_table(sites)["id"].to_numpy(), axis=0)
@@ -323,8 +337,8 @@ def access_times(
     sites : geopandas.GeoDataFrame
         Sites (``load_sites()`` schema). Antennas count as sites unless ``kind="principal"``; sites of neighbouring
         départements count unless ``own_departement_only``.
-    network : fsgeo.network.RoadNetwork, optional
-        Road network; default the embedded Haute-Saône network.
+    network : fsgeo.network.RoadNetwork
+        Road network (required; e.g. ``datasets.load_study().network``).
     threshold_min : float, optional
         Under-served threshold, minutes (default ``settings.threshold_min``).
     own_departement_only : bool
@@ -344,19 +358,21 @@ def access_times(
         ``second_minutes``, ``status`` (``covered`` | ``underserved`` | ``unreachable``), ``reason``.
         ``.attrs["fsgeo"]`` records the threshold, the number of sites and the sites that could not be routed.
     """
+    require(network, "network", "access_times", "a fsgeo.network.RoadNetwork")
     selected = select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only, as_of=as_of)
     minutes, c_reasons, s_reasons = commune_site_matrix(communes, selected, network=network, cutoff_min=cutoff_min)
     access = access_from_matrix(communes, selected, minutes, threshold_min=threshold_min, reasons=c_reasons, cutoff_min=cutoff_min)
     if len(selected) == 0 and len(sites):  # say which filter left no site (e.g. a date before the first one)
         access["reason"] = "no site selected: " + selection_text(kind, own_departement_only, as_of)
     access.attrs["fsgeo"].update(_selection_attrs(selected, communes, kind, own_departement_only, as_of, s_reasons))
+    if getattr(network, "metric_crs", None) is not None:  # the network owns the metric CRS (underserved_zones uses it)
+        access.attrs["fsgeo"]["metric_crs"] = network.metric_crs.to_string()
     return access
 
 
 def _selection_attrs(selected, communes, kind, own_departement_only, as_of, site_reasons) -> dict:
     st = site_table(selected)
-    deps = set(communes["departement"].astype(str)) if "departement" in communes.columns else {settings.departement}
-    n_own = int(st["departement"].isin(deps).sum())
+    n_own = int(own_sites(selected, communes).sum())
     return {
         "kind": kind,
         "own_departement_only": bool(own_departement_only),
@@ -643,7 +659,7 @@ def _adjacency_components(geoms, tolerance_m):
     return labels
 
 
-def underserved_zones(access, threshold=None, tolerance_m=10.0):
+def underserved_zones(access, threshold=None, tolerance_m=10.0, metric_crs=None):
     """Groups of adjacent under-served communes: the areas a new site or antenna should target.
 
     Parameters
@@ -653,8 +669,12 @@ def underserved_zones(access, threshold=None, tolerance_m=10.0):
     threshold : float, optional
         Minutes (default: the threshold ``access`` was computed with).
     tolerance_m : float
-        Two communes are adjacent when their polygons are within this distance in metres (Lambert-93); absorbs the
-        slivers of simplified boundaries. ``0`` = polygons must intersect (touch).
+        Two communes are adjacent when their polygons are within this distance in metres (in ``metric_crs``);
+        absorbs the slivers of simplified boundaries. ``0`` = polygons must intersect (touch).
+    metric_crs : str or pyproj.CRS, optional
+        Metric CRS for adjacency and areas. Default: the network's, as :func:`access_times` recorded it in
+        ``access.attrs["fsgeo"]["metric_crs"]``; else Lambert-93 in metropolitan France, the local UTM zone elsewhere
+        (:func:`fsgeo.schema.local_metric_crs`).
 
     Returns
     -------
@@ -670,7 +690,8 @@ def underserved_zones(access, threshold=None, tolerance_m=10.0):
     cols = ["zone_id", "communes", "names", "n_communes", "population", "max_minutes", "mean_minutes", "priority", "area_km2"]
     if not len(under):
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=access.crs), crs=access.crs)
-    metric = under.to_crs(settings.metric_crs)
+    metric_crs = metric_crs or access.attrs.get("fsgeo", {}).get("metric_crs") or _local_crs(under)
+    metric = under.to_crs(metric_crs)
     labels = _adjacency_components(metric.geometry.to_numpy(), tolerance_m)
     metric = metric.assign(_zone=labels, _wt=metric["population"] * metric["minutes"])
     g = metric.groupby("_zone", sort=False)
@@ -685,13 +706,19 @@ def underserved_zones(access, threshold=None, tolerance_m=10.0):
     )
     z["mean_minutes"] = np.where(z["population"] > 0, z["_wt"] / z["population"].where(z["population"] > 0, 1), g["minutes"].mean())
     geom = metric.dissolve(by="_zone").geometry.reindex(z.index)
-    z = gpd.GeoDataFrame(z.drop(columns="_wt"), geometry=geom.to_numpy(), crs=settings.metric_crs)
+    z = gpd.GeoDataFrame(z.drop(columns="_wt"), geometry=geom.to_numpy(), crs=metric_crs)
     z["area_km2"] = z.geometry.area / 1e6
     z = z.sort_values(["priority", "population"], ascending=[False, False]).reset_index(drop=True)
     z["zone_id"] = np.arange(1, len(z) + 1)
     z = z[cols + ["geometry"]].to_crs(settings.crs)
     z.attrs["fsgeo"] = access.attrs.get("fsgeo", {})
     return z
+
+
+def _local_crs(gdf):
+    """:func:`fsgeo.schema.local_metric_crs` of a GeoDataFrame's extent (stored in EPSG:4326 or any CRS)."""
+    b = gdf.geometry.to_crs(settings.crs).bounds
+    return local_metric_crs(b[["minx", "maxx"]].to_numpy(), b[["miny", "maxy"]].to_numpy(), "communes")
 
 
 def zone_of(zones) -> pd.Series:

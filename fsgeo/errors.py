@@ -6,7 +6,7 @@ problem. ``fsgeo.io.InputError`` is the same class (re-exported).
 
 from __future__ import annotations
 
-__all__ = ["InputError", "OutputError"]
+__all__ = ["InputError", "OutputError", "require"]
 
 
 class InputError(ValueError):
@@ -30,3 +30,13 @@ class InputError(ValueError):
 class OutputError(OSError):
     """An output file cannot be written (missing or non-folder parent, no permission, disk full). The message names
     the file."""
+
+
+def require(value, name: str, where: str, hint: str = ""):
+    """``value``, or ``TypeError`` when it is None: the analyses take their inputs as arguments and never load the
+    embedded study in its place (``"catchments: network is required ... "``)."""
+    if value is None:
+        raise TypeError(f"{where}: {name} is required" + (f" ({hint})" if hint else "")
+                        + ": the analyses never load a study's data themselves; fsgeo.datasets.load_study() "
+                          "gives the communes, sites and network of a study")
+    return value

@@ -37,6 +37,7 @@ from fsgeo.schema import (  # the shared schema helpers; re-exported here (publi
     clean_id,
     clean_text,
     departement_of,
+    local_metric_crs,
     parse_date,
     to_storage_crs,
 )
@@ -366,7 +367,7 @@ def _csv_coordinates(df: pd.DataFrame, path: Path, ids: list[str], communes, wha
                 problem = f"missing coordinates: give {lat_col}/{lon_col} or a commune code ({code_col!r})"
             raise _error(path, problem, i + 1, ident)
         if communes_idx is None:
-            communes_idx = _communes_index(communes)
+            communes_idx = _communes_index(communes, path, what)
         if code not in communes_idx.index:
             raise _error(path, f"unknown commune code {code!r} (not among the {len(communes_idx)} communes used to "
                                f"place {what}s; give lat/lon instead)", i + 1, ident)
@@ -380,9 +381,12 @@ def _csv_coordinates(df: pd.DataFrame, path: Path, ids: list[str], communes, wha
     return raw, lons, lats
 
 
-def _communes_index(communes) -> pd.DataFrame:
-    if communes is None:  # the embedded communes, read here: io never imports datasets (no import cycle)
-        communes = read_communes(settings.communes_path)
+def _communes_index(communes, path, what: str) -> pd.DataFrame:
+    if callable(communes):  # a study's communes, read only now that a row needs them
+        communes = communes()
+    if communes is None:
+        raise ValueError(f"{path}: communes are needed to place {what}s given by a commune code: pass communes= (a "
+                         "GeoDataFrame or a communes file; fsgeo.datasets.load_study().communes)")
     elif not isinstance(communes, pd.DataFrame):
         communes = read_communes(communes)
     missing = [c for c in ("code", "name", "point_lon", "point_lat") if c not in communes.columns]
@@ -421,9 +425,12 @@ def read_sites(path, communes=None, departement: str | None = None) -> gpd.GeoDa
         or an INSEE commune code column (``commune_code`` or ``insee``); see :func:`read_points`.
     communes : GeoDataFrame, str or Path, optional
         Communes (COMMUNES schema) used to place plain-CSV rows that only give a commune code, at the commune's
-        demand point (``point_lon``/``point_lat``). Default: the embedded communes, loaded only when needed.
-    departement : str, optional
-        Département of interest for the default of ``in_departement`` (default ``settings.departement``).
+        demand point (``point_lon``/``point_lat``); or a function returning them, called only when a row needs
+        placing. Required for such rows (io reads no embedded data: ``fsgeo.datasets.load_study().sites`` passes
+        the study's communes).
+    departement : str or list of str, optional
+        Département(s) of interest (a study's codes) for the default of ``in_departement``: True for rows of these
+        départements. Default None: every row is the study's own (``in_departement`` True unless the file says).
 
     Returns
     -------
@@ -463,7 +470,8 @@ def read_anct_csv(path, departement: str | None = None) -> gpd.GeoDataFrame:
     Parameters
     ----------
     departement : str, optional
-        ``in_departement`` is True for rows of this département (default ``settings.departement``).
+        ``in_departement`` is True for rows of this département (or of these, a list of codes). Default None: True
+        for every row.
     """
     path = Path(path)
     if not path.is_file():
@@ -506,6 +514,14 @@ def _anct_frame(df: pd.DataFrame, path: Path, departement: str | None) -> gpd.Ge
 _WEEKLY_TOLERANCE_H = 0.01
 
 
+def _departements_of_interest(departement) -> set[str] | None:
+    """``departement`` (a code, or a list of codes) as a set of codes; None when not given."""
+    if departement is None:
+        return None
+    codes = [departement] if isinstance(departement, str) else list(departement)
+    return {clean_id(c) for c in codes if clean_id(c)} or None
+
+
 def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
                   hours_given: bool) -> gpd.GeoDataFrame:
     """Validate and default every SITES column of ``points`` (from :func:`_points_frame`: ids and points checked).
@@ -514,7 +530,7 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
     disagrees by more than 0.01 h is an error), else the file's value, else 0 (``hours_given``: the file has hour
     columns, blank = closed) or NaN (no hour columns at all: unknown).
     """
-    dep_of_interest = departement or settings.departement
+    own = _departements_of_interest(departement)
     n = len(points)
     col = lambda c, default="": points[c].tolist() if c in points.columns else [default] * n  # noqa: E731
     ids = points["id"].tolist()
@@ -536,10 +552,10 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
             raise _error(path, f"unknown format {formats[i]!r} (expected one of {', '.join(FORMATS)}, or the ANCT "
                                "Fixe / Multisites / Fixe_antenne(s) / Itinérante / Bus_équivalent)", row, ident)
         code = codes[i]  # normalised by _points_frame
-        dep = clean_id(deps[i]) or departement_of(code) or dep_of_interest
+        dep = clean_id(deps[i]) or departement_of(code) or (next(iter(own)) if own and len(own) == 1 else "")
         if dep.isdigit() and len(dep) == 1:
             dep = "0" + dep
-        in_dep = (dep == dep_of_interest) if _blank(in_deps[i]) else _parse_bool(path, row, ident, in_deps[i],
+        in_dep = (own is None or dep in own) if _blank(in_deps[i]) else _parse_bool(path, row, ident, in_deps[i],
                                                                                  "in_departement")
         day_values = {}
         for h in HOURS_COLUMNS:
@@ -697,7 +713,7 @@ def match_antenna_parents(sites: pd.DataFrame, groups: list[str]) -> tuple[list,
 
 # --- communes ------------------------------------------------------------------------------------------------------
 
-def read_communes(path) -> gpd.GeoDataFrame:
+def read_communes(path, metric_crs=None) -> gpd.GeoDataFrame:
     """Read a communes file (GeoJSON / GeoPackage of (Multi)Polygons) into the COMMUNES schema.
 
     Required: ``code`` (INSEE; also accepted: ``insee``, ``code_insee``), ``name`` (or ``nom``), ``population``
@@ -745,7 +761,10 @@ def read_communes(path) -> gpd.GeoDataFrame:
     def numbers(column: str) -> list[float]:
         return [_parse_float(path, i, c, v, column) for i, (v, c) in enumerate(zip(gdf[column], codes), start=1)]
 
-    metric = gdf.geometry.to_crs(settings.metric_crs)
+    if metric_crs is None:  # the study's, when read through it; else Lambert-93 in metropolitan France, UTM elsewhere
+        b = gdf.geometry.bounds
+        metric_crs = local_metric_crs(b[["minx", "maxx"]].to_numpy(), b[["miny", "maxy"]].to_numpy(), str(path))
+    metric = gdf.geometry.to_crs(metric_crs)
     if "area_km2" not in gdf.columns:
         gdf["area_km2"] = metric.area.to_numpy() / 1e6
     else:
@@ -760,7 +779,7 @@ def read_communes(path) -> gpd.GeoDataFrame:
         raise InputError(f"{path}: missing column {other!r} ({given[0]} is given: give both, or neither to have the "
                          "demand point computed inside each polygon)")
     if not given:
-        pts = gpd.GeoSeries(metric.representative_point(), crs=settings.metric_crs).to_crs(settings.crs)
+        pts = gpd.GeoSeries(metric.representative_point(), crs=metric_crs).to_crs(settings.crs)
         gdf["point_lon"], gdf["point_lat"] = pts.x.to_numpy(), pts.y.to_numpy()
     else:
         gdf["point_lon"], gdf["point_lat"] = numbers("point_lon"), numbers("point_lat")

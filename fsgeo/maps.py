@@ -30,6 +30,7 @@ from branca.colormap import LinearColormap
 from branca.element import Element, MacroElement
 from folium.template import Template
 
+from fsgeo.schema import is_blank, local_metric_crs
 from fsgeo.settings import settings
 
 __all__ = [
@@ -108,12 +109,7 @@ def _fmt_num(x: float) -> str:
     return f"{x:g}"
 
 
-def _is_blank(value) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return str(value).strip() == ""
+_is_blank = is_blank  # the package's one blank test (fsgeo.schema)
 
 
 def _require(df, columns: Iterable[str], what: str) -> None:
@@ -587,7 +583,9 @@ def coverage_map(
 def _simplified(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     if not tolerance_m:
         return gdf
-    metric = gdf.geometry.to_crs(settings.metric_crs).simplify(tolerance_m, preserve_topology=True)
+    b = gdf.geometry.to_crs(settings.crs).bounds  # the data's own metric CRS (Lambert-93 in France, UTM elsewhere)
+    crs = local_metric_crs(b[["minx", "maxx"]].to_numpy(), b[["miny", "maxy"]].to_numpy(), "map layer")
+    metric = gdf.geometry.to_crs(crs).simplify(tolerance_m, preserve_topology=True)
     return gdf.set_geometry(metric.to_crs(settings.crs))
 
 

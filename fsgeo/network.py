@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 
 from fsgeo.io import InputError
 from fsgeo.profile import CarProfile, resolve_profile
+from fsgeo.schema import local_metric_crs
 from fsgeo.settings import settings
 
 __all__ = ["RoadNetwork", "DRIVE_EXCLUDED_HIGHWAYS"]
@@ -80,7 +81,7 @@ class RoadNetwork:
     ----------
     metric_crs : pyproj.CRS
         The CRS of every distance on this network (snapping, snap distances, access and direct legs, metres),
-        chosen at construction: ``settings.metric_crs`` (Lambert-93, EPSG:2154) when all nodes lie within its area
+        chosen at construction: Lambert-93 (EPSG:2154) when all nodes lie within its area
         of use (``CRS.area_of_use``: metropolitan France and Corsica with their offshore margin, where Lambert-93's
         scale error stays under 0.4 %), otherwise the local UTM zone (``estimate_utm_crs`` on the nodes' extent,
         e.g. EPSG:32635 for Helsinki, where Lambert-93 would overstate distances by 3 %).
@@ -629,33 +630,11 @@ def _checked_metric_crs(value, what: str = "metric_crs") -> CRS | None:
 
 def _choose_metric_crs(value, lon: np.ndarray, lat: np.ndarray, name: str) -> CRS:
     """The metric CRS of a network whose nodes are at ``lon``, ``lat`` (degrees): ``value`` when given, else
-    ``settings.metric_crs`` when every node lies within its area of use, else the local UTM zone."""
+    Lambert-93 when every node lies within its area of use, else the local UTM zone (:func:`fsgeo.schema.local_metric_crs`)."""
     forced = _checked_metric_crs(value)
     if forced is not None:
         return forced
-    default = _checked_metric_crs(settings.metric_crs, "settings.metric_crs")
-    if _within_area_of_use(default, lon, lat):
-        return default
-    corners = gpd.GeoSeries(shapely.points([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326")
-    try:
-        return corners.estimate_utm_crs()  # UTM zone of the extent's centre, as geopandas picks it
-    except RuntimeError:
-        raise ValueError(f"{name}: no UTM zone covers this network (lon {lon.min():.3f}..{lon.max():.3f}, lat "
-                         f"{lat.min():.3f}..{lat.max():.3f}): pass metric_crs= (a projected CRS in metres)"
-                         ) from None
-
-
-def _within_area_of_use(crs: CRS, lon: np.ndarray, lat: np.ndarray) -> bool:
-    """Whether every point lies within ``crs.area_of_use`` (its lon/lat bounds; a CRS without one fits anywhere)."""
-    area = crs.area_of_use
-    if area is None:
-        return True
-    west, south, east, north = area.bounds
-    if not (south <= lat.min() and lat.max() <= north):
-        return False
-    if west <= east:
-        return bool(west <= lon.min() and lon.max() <= east)
-    return bool(((lon >= west) | (lon <= east)).all())  # an area across the antimeridian
+    return local_metric_crs(lon, lat, name)
 
 
 @contextlib.contextmanager

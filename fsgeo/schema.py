@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from pyproj import CRS
 
 from fsgeo import hours as _hours
 from fsgeo.errors import InputError
@@ -40,6 +41,8 @@ __all__ = [
     "as_date",
     "parse_bool",
     "to_storage_crs",
+    "LAMBERT93",
+    "local_metric_crs",
 ]
 
 #: opening-hour columns of the SITES schema, Monday to Saturday
@@ -193,3 +196,48 @@ def to_storage_crs(gdf, source):
     if not crs.equals(settings.crs):
         return gdf.to_crs(settings.crs)
     return gdf
+
+
+#: the metric CRS of metropolitan France (RGF93 / Lambert-93)
+LAMBERT93 = "EPSG:2154"
+
+
+def local_metric_crs(lon, lat, name: str = "data") -> CRS:
+    """The metric CRS (projected, metres) for points at ``lon``, ``lat`` (degrees): Lambert-93 when every point lies
+    within its area of use (metropolitan France and Corsica), else the UTM zone of the extent's centre (overseas,
+    abroad). The rule behind a network's ``metric_crs`` and a study's ``crs.metric``; a study's manifest or a
+    network, when there is one, owns the choice (pass their ``metric_crs`` rather than calling this).
+
+    Raises ``ValueError`` naming ``name`` when no point is given or no UTM zone covers the extent.
+    """
+    lon, lat = np.asarray(lon, dtype=float).ravel(), np.asarray(lat, dtype=float).ravel()
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    lon, lat = lon[ok], lat[ok]
+    if not len(lon):
+        raise ValueError(f"{name}: no point with finite coordinates to choose a metric CRS from")
+    lambert = CRS.from_user_input(LAMBERT93)
+    if _within_area_of_use(lambert, lon, lat):
+        return lambert
+    import geopandas as gpd
+    import shapely
+
+    corners = gpd.GeoSeries(shapely.points([lon.min(), lon.max()], [lat.min(), lat.max()]), crs="EPSG:4326")
+    try:
+        return corners.estimate_utm_crs()  # UTM zone of the extent's centre, as geopandas picks it
+    except RuntimeError:
+        raise ValueError(f"{name}: no UTM zone covers its extent (lon {lon.min():.3f}..{lon.max():.3f}, lat "
+                         f"{lat.min():.3f}..{lat.max():.3f}): pass metric_crs= (a projected CRS in metres)"
+                         ) from None
+
+
+def _within_area_of_use(crs: CRS, lon: np.ndarray, lat: np.ndarray) -> bool:
+    """Whether every point lies within ``crs.area_of_use`` (its lon/lat bounds; a CRS without one fits anywhere)."""
+    area = crs.area_of_use
+    if area is None:
+        return True
+    west, south, east, north = area.bounds
+    if not (south <= lat.min() and lat.max() <= north):
+        return False
+    if west <= east:
+        return bool(west <= lon.min() and lon.max() <= east)
+    return bool(((lon >= west) | (lon <= east)).all())  # an area across the antimeridian

@@ -21,14 +21,11 @@ def _default_data_dir() -> Path:
 
 @dataclass
 class Settings:
-    #: folder holding the embedded data (``sites.geojson``, ``communes/``, ``network/``)
+    #: folder of the embedded study (``study.json``, ``sites.geojson``, ``communes/``, ``network/``); the metric CRS
+    #: and the départements studied belong to a study (``fsgeo.datasets.load_study``), not to the settings
     data_dir: Path = field(default_factory=_default_data_dir)
     #: CRS of stored data and public outputs
     crs: str = "EPSG:4326"
-    #: metric CRS for distances, areas and buffers (Lambert-93)
-    metric_crs: str = "EPSG:2154"
-    #: département studied by default
-    departement: str = "70"
     #: under-served threshold, minutes (the national commitment is 30; Haute-Saône aims finer)
     threshold_min: float = 20.0
     #: national France services commitment, minutes

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo import coverage, datasets
+from fsgeo.errors import require
 from fsgeo.settings import settings
 
 
@@ -32,17 +33,17 @@ def timeline(
     sites : geopandas.GeoDataFrame
         Sites with ``labelled_on`` (ISO dates); sites of neighbouring départements count when labelled (unless
         ``own_departement_only``).
-    network : fsgeo.network.RoadNetwork, optional
-        Default: the embedded network.
+    network : fsgeo.network.RoadNetwork
+        Road network (required; e.g. ``datasets.load_study().network``).
     bands : sequence of float
         Minutes; for each, the population (and share) within it.
     own_departement_only : bool
         Ignore sites outside the communes' département(s).
     kind : {"all", "principal"}
         Count antennas or not.
-    departement : str, optional
-        Whose sites' labellisation dates make the rows (default: the communes' département(s), else
-        ``settings.departement``).
+    departement : str or list of str, optional
+        Whose sites' labellisation dates make the rows (default: the communes' département(s), else the sites
+        flagged ``in_departement``).
     dates : sequence of date or str, optional
         Explicit dates instead.
 
@@ -56,15 +57,16 @@ def timeline(
         routed communes), ``max_min``, ``underserved_communes`` (beyond ``settings.threshold_min``),
         ``unreachable_population``.
     """
+    require(network, "network", "timeline", "a fsgeo.network.RoadNetwork")
     bands = tuple(sorted({float(b) for b in bands}))
     selected = coverage.select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only)
     labelled = datasets.labelled_dates(selected)
     st = coverage.site_table(selected)
     if departement is None:
-        deps = set(communes["departement"].astype(str)) if "departement" in communes.columns else {settings.departement}
+        own = coverage.own_sites(selected, communes)
     else:
-        deps = {str(departement)}
-    own = st["departement"].isin(deps).to_numpy()
+        deps = {str(departement)} if isinstance(departement, str) else {str(d) for d in departement}
+        own = st["departement"].isin(deps).to_numpy()
     if dates is None:
         dates = {d for d, o in zip(labelled, own) if o and d is not None}
         # and the latest labellisation of any counted site, so that the last row is the network as it stands

@@ -375,10 +375,10 @@ def test_same_as_access_random():
 
 
 @pytest.fixture(scope="module")
-def embedded():
+def embedded(study):
     from fsgeo import routing
 
-    communes, sites, network = datasets.load_communes(), datasets.load_sites(), datasets.load_network()
+    communes, sites, network = study.communes.copy(), study.sites.copy(), study.network
     # the call the module makes, straight from routing (index = the frames' RangeIndex)
     minutes = routing.travel_time_matrix(network, datasets.demand_points(communes), sites)
     return communes, sites, network, minutes

@@ -278,14 +278,8 @@ def test_unplaceable_site_gets_empty_polygons_and_a_reason():
 # embedded data (a few sites: tests stay fast)
 # ---------------------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def real():
-    from fsgeo import coverage, datasets
-
-    communes = datasets.load_communes()
-    sites = datasets.load_sites()
-    net = datasets.load_network()
-    access = coverage.access_times(communes, sites, net)
-    return communes, sites, net, access
+def real(study, access_70):
+    return study.communes.copy(), study.sites.copy(), study.network, access_70.copy()
 
 
 def test_real_catchments_nest_contain_their_site_and_are_not_hulls(real):
@@ -352,7 +346,11 @@ def test_catchments_outside_france_use_the_networks_metric_crs():
     assert net.metric_crs.to_epsg() == 32635
     centre = net.nodes.geometry.union_all().centroid
     site = gpd.GeoDataFrame({"id": ["h1"], "name": ["Helsinki test"]}, geometry=[centre], crs="EPSG:4326")
-    out = C.catchments(net, site, bands=(3, 6))
+    # no communes of Helsinki: say so (communes=False); never the embedded Haute-Saône communes in their place
+    with pytest.raises(TypeError, match="catchments: communes is required"):
+        C.catchments(net, site, bands=(3, 6))
+    out = C.catchments(net, site, bands=(3, 6), communes=False)
+    assert out["population"].isna().all()
     assert out.crs.to_epsg() == 4326
     polys = dict(zip(out["band_min"], out.geometry))
     snapped = routing.snap_points(net, site)

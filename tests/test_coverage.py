@@ -253,13 +253,8 @@ def test_zones_empty_when_nothing_underserved():
 # embedded data
 # ---------------------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def real():
-    from fsgeo import datasets
-
-    communes = datasets.load_communes()
-    sites = datasets.load_sites()
-    net = datasets.load_network()
-    return communes, sites, net, coverage.access_times(communes, sites, net)
+def real(study, access_70):
+    return study.communes.copy(), study.sites.copy(), study.network, access_70.copy()
 
 
 def test_real_every_commune_accounted_for(real):

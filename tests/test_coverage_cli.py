@@ -15,13 +15,11 @@ def run(*args, check=True):
 
 
 @pytest.fixture(scope="module")
-def library():
+def library(access_70):
     """The same analysis through the library, to check the CLI reports it faithfully."""
-    from fsgeo import coverage, datasets
+    from fsgeo import coverage
 
-    communes = datasets.load_communes()
-    access = coverage.access_times(communes, datasets.load_sites(), datasets.load_network())
-    return access, coverage.summary(access)
+    return access_70, coverage.summary(access_70)
 
 
 def run_inprocess(*args) -> str:

@@ -25,8 +25,8 @@ ANCT = RAW / "anct" / "liste-fs-20240801.csv"
 
 
 @pytest.fixture(scope="module")
-def sites():
-    return datasets.load_sites()
+def sites(study):
+    return study.sites.copy()
 
 
 def test_load_sites_embedded(sites):
@@ -138,16 +138,20 @@ def test_load_network_delegates(monkeypatch, tmp_path):
     import fsgeo.network
 
     calls = []
-    monkeypatch.setattr(fsgeo.network.RoadNetwork, "from_file", classmethod(lambda cls, p: calls.append(p) or "net"))
+    monkeypatch.setattr(fsgeo.network.RoadNetwork, "from_file",
+                        classmethod(lambda cls, p, **kw: calls.append((p, kw)) or "net"))
     assert datasets.load_network(tmp_path / "x.gpkg") == "net"
     assert datasets.load_network() == "net"
-    assert calls == [tmp_path / "x.gpkg", settings.network_path]
+    # the study's own network is measured in the study's metric CRS (its manifest owns it)
+    assert calls == [(tmp_path / "x.gpkg", {}), (settings.network_path, {"metric_crs": "EPSG:2154"})]
 
 
 def test_cli_datasets_summary(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
-    assert "in département 70: 26 (1 antenna, 25 principal)" in out
+    assert "Study: Haute-Saône (département 70)" in out
+    assert "source: ANCT et Banque des Territoires, Liste des structures France services (2024-08-01)" in out
+    assert "in Haute-Saône (70): 26 (1 antenna, 25 principal)" in out
     assert "Communes:" in out and "Road network:" in out
     assert main(["datasets", "--as-of", "2019-12-31", "--own-departement-only"]) == 0
     assert "  0 structures" in capsys.readouterr().out

@@ -135,9 +135,14 @@ def test_read_anct_csv_schema_and_mappings(anct_file):
     assert s.loc["413", "geometry"].x == 5.785213 and s.loc["413", "geometry"].y == 47.62602
     assert s.loc["413", "commune_code"] == "70299" and s.loc["3", "commune_code"] == "02361"
     assert s.loc["3", "departement"] == "02"
-    # in_departement: the département of interest (settings.departement, 70) by default, or the caller's
-    assert s.loc["413", "in_departement"] and not s.loc["524", "in_departement"]
+    # in_departement: relative to the study's département(s); with none given, every row is the file's own
+    assert s["in_departement"].all()
+    s70 = read_anct_csv(anct_file, departement="70").set_index("id")
+    assert s70.loc["413", "in_departement"] and not s70.loc["524", "in_departement"]
     assert read_anct_csv(anct_file, departement="88").set_index("id").loc["524", "in_departement"]
+    both = read_anct_csv(anct_file, departement=["70", "88"]).set_index("id")  # a study of several départements
+    assert both.loc["413", "in_departement"] and both.loc["524", "in_departement"]
+    assert not both.loc["3", "in_departement"]  # 02
     # parents: by group, by name, none; every antenna reported
     assert s.loc["682", "parent_id"] == "417"
     assert s.loc["520", "parent_id"] == "524"
@@ -194,7 +199,11 @@ def test_plain_csv_lat_lon_and_defaults(tmp_path):
     assert g.crs == "EPSG:4326"
     assert list(g["kind"]) == ["principal"] * 2 and list(g["format"]) == ["fixed"] * 2
     assert g["parent_id"].isna().all() and g["labelled_on"].isna().all()
-    assert g["in_departement"].all() and (g["departement"] == "70").all()
+    # no study: no département of interest, every row the file's own; a study's codes name the département
+    assert g["in_departement"].all() and (g["departement"] == "").all()
+    g70 = read_sites(path, departement=["70"])
+    assert g70["in_departement"].all() and (g70["departement"] == "70").all()
+    assert not read_sites(path, departement=["25", "90"])["in_departement"].any()
     assert g["weekly_open_hours"].isna().all()  # no hours given: unknown, not "closed"
     assert g.geometry.x.tolist() == [5.59, 6.15] and g.geometry.y.tolist() == [47.43, 47.62]
 

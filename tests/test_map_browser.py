@@ -272,10 +272,11 @@ def test_cli_export_of_the_embedded_data(tmp_path, capsys):
     dom = _Dom()
     dom.feed(dom_html)
 
-    communes = datasets.load_communes()
-    sites = coverage.select_sites(datasets.load_sites(), communes, own_departement_only=True, as_of="2021-01-01")
-    zones = coverage.underserved_zones(
-        coverage.access_times(communes, sites, threshold_min=20, own_departement_only=True, as_of="2021-01-01"))
+    study = datasets.load_study()
+    communes = study.communes
+    sites = coverage.select_sites(study.sites, communes, own_departement_only=True, as_of="2021-01-01")
+    zones = coverage.underserved_zones(coverage.access_times(communes, sites, study.network, threshold_min=20,
+                                                             own_departement_only=True, as_of="2021-01-01"))
     assert dom.count("path", "fsgeo-commune") == len(communes) == 536
     assert dom.count("path", "fsgeo-catchment-20") == len(sites) > 0  # one 20-min polygon per site
     assert dom.count("path", "fsgeo-catchment-10") == 0  # switched off at first

@@ -65,7 +65,7 @@ def helsinki_xml(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def embedded():
-    return RoadNetwork.from_file(settings.network_path)
+    return RoadNetwork.from_file(settings.network_path)  # its metric CRS chosen from the extent, not forced
 
 
 def _times_between(net, ids):
@@ -99,8 +99,8 @@ def test_embedded_network_structure(embedded):
     back = e[(e.u == row.v) & (e.v == row.u)].iloc[0]
     assert fwd.travel_time_s == back.travel_time_s
     assert shapely.equals(back.geometry, shapely.reverse(fwd.geometry))
-    # Lambert-93 coordinates: a network in France keeps settings.metric_crs, the same numbers as before metric_crs
-    assert net.metric_crs.to_epsg() == 2154 and net.metric_crs == settings.metric_crs
+    # Lambert-93 coordinates: a network in France keeps Lambert-93, the same numbers as before metric_crs
+    assert net.metric_crs.to_epsg() == 2154 and net.metric_crs == "EPSG:2154"
     assert 800_000 < net.xy_metric[:, 0].mean() < 1_100_000 and 6_600_000 < net.xy_metric[:, 1].mean() < 6_900_000
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True).transform(net.nodes.x.to_numpy(),
                                                                                     net.nodes.y.to_numpy())
@@ -176,7 +176,7 @@ def test_metric_crs_follows_the_extent(lon, lat, epsg, rel):
     assert np.hypot(*(net.xy_metric[1] - net.xy_metric[0])) == pytest.approx(geodesic, rel=rel)
 
 
-def test_metric_crs_can_be_forced_and_is_checked(helsinki_pbf, monkeypatch):
+def test_metric_crs_can_be_forced_and_is_checked(helsinki_pbf):
     tm35fin = _tiny((24.94, 24.95), (60.17, 60.17), metric_crs="EPSG:3067")   # Finland's national CRS
     assert tm35fin.metric_crs.to_epsg() == 3067
     assert _tiny((24.94, 24.95), (60.17, 60.17), metric_crs=CRS(2154)).metric_crs.to_epsg() == 2154
@@ -191,11 +191,8 @@ def test_metric_crs_can_be_forced_and_is_checked(helsinki_pbf, monkeypatch):
     # a CRS that cannot place the nodes (Lambert-93 at the South Pole), and no UTM zone there by default
     with pytest.raises(ValueError, match=r"tiny: metric_crs EPSG:2154 .* cannot place nodes \[1\]"):
         _tiny((0.0, 0.1), (-90.0, -89.99), metric_crs="EPSG:2154")
-    with pytest.raises(ValueError, match="no UTM zone covers this network.*pass metric_crs="):
+    with pytest.raises(ValueError, match="no UTM zone covers its extent.*pass metric_crs="):
         _tiny((0.0, 0.1), (-90.0, -89.99))
-    monkeypatch.setattr(settings, "metric_crs", "EPSG:4326")
-    with pytest.raises(ValueError, match="settings.metric_crs 'EPSG:4326'"):
-        _tiny((6.0, 6.1), (47.6, 47.6))
 
 
 def test_osm_xml_matches_pbf(helsinki_xml, helsinki_pbf):

@@ -149,7 +149,8 @@ def test_coverage_notebook(executed):
     for heading in ("% inhabitants", "% communes", "within (min)", "nearest_site_name", "communes &gt; 20 min"):
         assert heading in text
     # the headline sentence is the library's summary of the embedded data
-    s = coverage.summary(coverage.access_times(datasets.load_communes(), datasets.load_sites(), threshold_min=20))
+    study = datasets.load_study()
+    s = coverage.summary(coverage.access_times(study.communes, study.sites, study.network, threshold_min=20))
     printed = "\n".join(stream_text(nb))
     assert f"30-minute commitment {'holds' if s.commitment_met else 'does NOT hold'}" in printed
     assert f"mean {s.mean_min:.1f} min, median {s.median_min:.1f} min, 90th percentile {s.p90_min:.1f} min" in printed

@@ -362,10 +362,8 @@ from fsgeo.siting import attach_antennas, candidates_from_communes, read_candida
 
 
 @pytest.fixture(scope="module")
-def communes():
-    from fsgeo.datasets import load_communes
-
-    return load_communes()
+def communes(study):
+    return study.communes.copy()
 
 
 def write(tmp_path, name, text):
@@ -417,11 +415,13 @@ def test_read_candidates_errors_name_file_and_row(tmp_path, communes, text, mess
         read_candidates(write(tmp_path, "c.csv", text), communes)
 
 
-def test_read_candidates_missing_or_unsupported(tmp_path):
+def test_read_candidates_missing_or_unsupported(tmp_path, communes):
     with pytest.raises(InputError, match="file not found"):
         read_candidates(tmp_path / "nope.csv")
     with pytest.raises(InputError, match="unsupported candidates file type"):
-        read_candidates(write(tmp_path, "c.xlsx", "x"))
+        read_candidates(write(tmp_path, "c.xlsx", "x"), communes)
+    with pytest.raises(TypeError, match="read_candidates: communes is required"):  # never the embedded ones
+        read_candidates(write(tmp_path, "c.csv", "name;lat;lon\nA;47.6;6.1\n"))
 
 
 def test_candidates_from_communes_skips_hosts_and_small(communes):
@@ -458,10 +458,8 @@ def test_attach_antennas_declared_nearest_and_none():
 
 # ------------------------------------------------------------------------------ rank_candidates on the embedded data
 @pytest.fixture(scope="module")
-def real():
-    from fsgeo import datasets
-
-    return {"communes": datasets.load_communes(), "sites": datasets.load_sites(), "network": datasets.load_network()}
+def real(study):
+    return {"communes": study.communes.copy(), "sites": study.sites.copy(), "network": study.network}
 
 
 def test_rank_candidates_agrees_with_coverage(real):

@@ -8,7 +8,7 @@ import pandas as pd
 
 from fsgeo.cli.common import (
     add_data_args, add_output_args, emit, output_format, positive_minutes, require_sites, table, to_json,
-    whole_number,
+    study_of, whole_number,
 )
 
 METHODS = ("2sfca", "e2sfca", "gaussian")
@@ -61,27 +61,28 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from fsgeo import accessibility, coverage, datasets
+    from fsgeo import accessibility, coverage
 
     fmt = output_format(args)
     # cheap inputs first, so that a bad file fails before the network is loaded
-    communes = datasets.load_communes(args.communes)
-    sites = datasets.load_sites(args.sites, communes=communes)
+    study = study_of(args)
+    communes = study.communes
+    sites = study.sites
     as_of = args.as_of.isoformat() if args.as_of is not None else None
     selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
                                      as_of=as_of)
     require_sites(selected, args)
-    # the embedded communes come with their neighbours across the boundary: the sites serve them too
+    # the study's communes come with their neighbours across the boundary: the sites serve them too
     outside = None
     if args.communes is None and not args.no_outside_demand:
-        outside = datasets.load_neighbour_communes()
-    network = datasets.load_network(args.network)
+        outside = study.neighbour_communes  # None for a study without neighbours
+    network = study.network
     result = accessibility.two_step_fca(communes, selected, network=network, threshold_min=args.threshold,
                                         supply=args.supply, decay=None if args.method == "2sfca" else args.method,
                                         outside_demand=outside)
     meta = {
         **result.communes.attrs["fsgeo"],
-        "outside_demand": None if outside is None else "neighbouring communes within 30 km (embedded)",
+        "outside_demand": None if outside is None else f"neighbouring communes of the study {study.label}",
         "as_of": as_of,
         "kind": args.kind,
         "own_departement_only": bool(args.own_departement_only),

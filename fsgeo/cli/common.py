@@ -82,14 +82,39 @@ def positive_seconds(text: str) -> float:
 
 
 def add_data_args(parser: argparse.ArgumentParser) -> None:
-    """--sites/--communes/--network/--as-of/--kind/--own-departement-only."""
-    g = parser.add_argument_group("data (default: the embedded Haute-Saône data)")
+    """--study/--sites/--communes/--network/--as-of/--kind/--own-departement-only; load them with :func:`study_of`."""
+    g = parser.add_argument_group("data (default: the study in $FSGEO_STUDY, else the embedded Haute-Saône study)")
+    g.add_argument("--study", type=Path, metavar="DIR",
+                   help="study folder (its study.json; built by 'fsgeo build'); default $FSGEO_STUDY, else the "
+                        "embedded study. --sites, --communes and --network replace one of its files")
     g.add_argument("--sites", type=Path, help="sites file (GeoJSON, GeoPackage, ANCT CSV or CSV with lat/lon)")
     g.add_argument("--communes", type=Path, help="communes file (GeoJSON / GeoPackage)")
     g.add_argument("--network", type=Path, help="road network (.gpkg, .graphml, .osm, .osm.pbf)")
     g.add_argument("--as-of", type=iso_date, metavar="DATE", help="keep the sites labelled on or before DATE")
     g.add_argument("--kind", choices=["all", "principal"], default="all", help="count antennas too (all) or not")
     g.add_argument("--own-departement-only", action="store_true", help="ignore sites of neighbouring départements")
+
+
+def study_of(args):
+    """The :class:`fsgeo.datasets.Study` the command works on: ``--study`` (else ``$FSGEO_STUDY``, else the embedded
+    study) with the files given by ``--sites``, ``--communes`` and ``--network`` in place of its own. Layers load on
+    first use, so a command that needs no network never reads one."""
+    from fsgeo.datasets import load_study
+
+    return load_study(args.study, sites=args.sites, communes=args.communes, network=args.network)
+
+
+def study_label(study, args=None) -> str:
+    """The study's name for titles (``"Haute-Saône (70)"``); with ``--communes`` of one's own, what they cover."""
+    if args is not None and getattr(args, "communes", None) is not None:
+        communes = study.communes
+        deps = sorted(set(communes["departement"].astype(str))) if "departement" in communes.columns else []
+        if deps == sorted(study.codes):
+            return study.label
+        if len(deps) == 1:
+            return f"département {deps[0]}"
+        return "départements " + ", ".join(deps) if deps else "the given communes"
+    return study.label
 
 
 def require_sites(selected, args) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from fsgeo.cli.common import (
     CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes, require_sites,
-    to_json,
+    study_label, study_of, to_json,
 )
 from fsgeo.coverage import ACCESS_COLUMNS
 from fsgeo.settings import settings
@@ -27,7 +27,8 @@ def register(subparsers) -> None:
         help="drive time from every commune to its nearest France Services site: the coverage report",
         description="Drive time by car from every commune to its nearest France Services site (antennas and sites of "
         "neighbouring départements included by default): shares of inhabitants within each band, the national "
-        "30-minute commitment, under-served communes and zones. Embedded Haute-Saône data by default.",
+        "30-minute commitment, under-served communes and zones. On the study of --study (default $FSGEO_STUDY, else "
+        "the embedded Haute-Saône study).",
     )
     _threshold_arg(p)
     p.add_argument(
@@ -100,12 +101,10 @@ def _threshold_arg(p) -> None:
 # data
 # --------------------------------------------------------------------------------------------------------------------
 def _load(args, need_network=True):
-    from fsgeo import datasets
-
-    communes = datasets.load_communes(args.communes)
-    sites = datasets.load_sites(args.sites, communes=communes)
-    network = datasets.load_network(args.network) if need_network else None
-    return communes, sites, network
+    """Communes, sites and (when needed) network of the study (``--study``, single files replaced by ``--sites``,
+    ``--communes``, ``--network``); the study is kept as ``args.study_data`` for titles and a later network."""
+    args.study_data = study = study_of(args)
+    return study.communes, study.sites, study.network if need_network else None
 
 
 def _access(args):
@@ -136,18 +135,8 @@ def _csv(df, columns=None) -> str:
 
 
 def _departement_label(args, communes) -> str:
-    deps = sorted(set(communes["departement"].astype(str))) if "departement" in communes.columns else []
-    name = ""
-    if args.communes is None:
-        try:
-            from fsgeo import datasets
-
-            name = str(datasets.load_outline()["name"].iloc[0])
-        except (OSError, ValueError, KeyError, IndexError):
-            name = ""
-    if len(deps) == 1:
-        return f"{name} ({deps[0]})" if name else f"département {deps[0]}"
-    return "départements " + ", ".join(deps) if deps else "the given communes"
+    """The study's name for titles (``"Haute-Saône (70)"``), or what ``--communes`` covers."""
+    return study_label(args.study_data, args)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -462,7 +451,7 @@ def run_underserved(args) -> int:
 # fsgeo catchments
 # --------------------------------------------------------------------------------------------------------------------
 def run_catchments(args) -> int:
-    from fsgeo import catchments, coverage, datasets
+    from fsgeo import catchments, coverage
 
     fmt = output_format(args)
     if args.service_areas:
@@ -488,7 +477,7 @@ def run_catchments(args) -> int:
     selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
                                      as_of=args.as_of)
     require_sites(selected, args)
-    network = datasets.load_network(args.network)
+    network = args.study_data.network
     out = catchments.catchments(network, selected, bands=args.bands, communes=communes, n_jobs=args.jobs)
     if fmt == "geojson":
         emit(_geojson(out), args.out)
@@ -520,7 +509,7 @@ def run_catchments(args) -> int:
 # fsgeo timeline
 # --------------------------------------------------------------------------------------------------------------------
 def run_timeline(args) -> int:
-    from fsgeo import coverage, datasets, timeline
+    from fsgeo import coverage, timeline
 
     fmt = output_format(args)
     communes, sites, _ = _load(args, need_network=False)
@@ -528,7 +517,7 @@ def run_timeline(args) -> int:
         sites = coverage.select_sites(sites, as_of=args.as_of)
     require_sites(coverage.select_sites(sites, communes, kind=args.kind,
                                         own_departement_only=args.own_departement_only), args)
-    network = datasets.load_network(args.network)
+    network = args.study_data.network
     tl = timeline.timeline(communes, sites, network, bands=args.bands, own_departement_only=args.own_departement_only,
                            kind=args.kind)
     if fmt == "json":

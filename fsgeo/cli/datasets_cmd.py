@@ -1,31 +1,42 @@
-"""``fsgeo datasets``: a readable summary of the embedded (or given) sites, communes and road network."""
+"""``fsgeo datasets``: a readable summary of the study (name, départements, sources and their dates) and of its sites,
+communes and road network (the embedded study by default, ``--study DIR``, or single files of one's own)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, output_format, to_json
-from fsgeo.settings import settings
+from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, output_format, study_of, to_json
+from fsgeo.errors import InputError
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "datasets",
-        help="summarise the embedded (or given) sites, communes and road network",
-        description="Summarise the sites, communes and road network fsgeo would use: the embedded Haute-Saône data "
-                    "by default, or your own files.",
+        help="summarise the study: its name, sources, sites, communes and road network",
+        description="Summarise the study fsgeo would use (--study DIR, else $FSGEO_STUDY, else the embedded "
+                    "Haute-Saône study): its name, départements and sources with their dates, and its sites, "
+                    "communes and road network (or the files given by --sites, --communes, --network).",
     )
     add_data_args(p)
     add_output_args(p, formats=("table", "json"))
     p.set_defaults(func=run)
 
 
-def _sites_summary(args) -> dict:
-    from fsgeo.datasets import load_sites, sites_as_of
+def _study_summary(study) -> dict:
+    m = study.manifest
+    return {
+        "name": m.name, "label": study.label, "codes": list(m.codes), "path": str(study.root),
+        "neighbours": list(m.neighbours), "metric_crs": m.metric_crs, "fsgeo_version": m.fsgeo_version,
+        "network_source": (m.network or {}).get("source"),
+        "sources": [{k: src.get(k) for k in ("id", "title", "date", "licence", "url")} for src in m.sources],
+    }
 
-    path = args.sites or settings.sites_path
-    sites = load_sites(path)
+
+def _sites_summary(args, study) -> dict:
+    from fsgeo.datasets import sites_as_of
+
+    path = study.paths["sites"]
+    sites = study.sites
     info: dict = {"path": str(path), "total_in_file": len(sites)}
     if args.as_of is not None:
         sites = sites_as_of(sites, args.as_of)
@@ -51,13 +62,9 @@ def _sites_summary(args) -> dict:
     return info
 
 
-def _communes_summary(args) -> dict:
-    from fsgeo.datasets import load_communes
-
-    path = args.communes or settings.communes_path
-    if args.communes is None and not Path(path).is_file():
-        return {"path": str(path), "available": False, "reason": "embedded communes not built yet (file missing)"}
-    communes = load_communes(path)
+def _communes_summary(args, study) -> dict:
+    path = study.paths["communes"]
+    communes = study.communes
     return {
         "path": str(path), "available": True, "count": len(communes),
         "population": int(communes["population"].sum()),
@@ -66,14 +73,15 @@ def _communes_summary(args) -> dict:
     }
 
 
-def _network_summary(args) -> dict:
-    from fsgeo.datasets import load_network
-
-    path = args.network or settings.network_path
-    if args.network is None and not Path(path).is_file():
-        return {"path": str(path), "available": False, "reason": "embedded network not built yet (file missing)"}
+def _network_summary(args, study) -> dict:
+    path = study.paths["network"]
+    if path is None:  # a study without a road network (overseas): say so, and what to do
+        try:
+            study.network
+        except InputError as exc:
+            return {"path": None, "available": False, "reason": str(exc)}
     try:
-        net = load_network(path)
+        net = study.network
     except ImportError as exc:  # an optional extra (pyrosm for .osm.pbf) is missing: say which, in one line
         raise CliError(str(exc)) from None
     edges = net.edges
@@ -96,16 +104,24 @@ def _thousands(x: float) -> str:
 
 
 def _table(summary: dict) -> str:
-    s, c, n = summary["sites"], summary["communes"], summary["network"]
-    dep = settings.departement
-    lines = [f"Sites: {s['path']}"]
+    st, s, c, n = summary["study"], summary["sites"], summary["communes"], summary["network"]
+    codes = ", ".join(st["codes"])
+    lines = [f"Study: {st['name']} (département{'s' if len(st['codes']) > 1 else ''} {codes}): {st['path']}"]
+    if st["neighbours"]:
+        lines.append(f"  neighbouring départements: {', '.join(st['neighbours'])}")
+    lines.append(f"  metric CRS: {st['metric_crs']}" + (f"; road network: {st['network_source']}"
+                                                         if st["network_source"] else "; no road network"))
+    for src in st["sources"]:
+        lines.append(f"  source: {src['title'] or src['id']}" + (f" ({src['date']})" if src["date"] else " (undated)")
+                     + (f", {src['licence']}" if src["licence"] else ""))
+    lines.append(f"Sites: {s['path']}")
     lines.append(f"  {s['count']} structures" + (f" (of {s['total_in_file']} in the file)"
                                                       if s["count"] != s["total_in_file"] else ""))
     if "as_of" in s:
         lines.append(f"  as of {s['as_of']}: only structures labelled on or before that date")
     own = s["in_departement"]
     kinds = ", ".join(f"{v} {k}" for k, v in own.items() if k != "total")
-    lines.append(f"  in département {dep}: {own['total']}" + (f" ({kinds})" if kinds else ""))
+    lines.append(f"  in {st['label']}: {own['total']}" + (f" ({kinds})" if kinds else ""))
     nb = s["neighbours"]
     per = ", ".join(f"{k}: {v}" for k, v in nb["by_departement"].items())
     lines.append(f"  in neighbouring départements: {nb['total']}" + (f" ({per})" if per else ""))
@@ -138,6 +154,8 @@ def _table(summary: dict) -> str:
 
 def run(args) -> int:
     fmt = output_format(args)  # before the work: an --out ending the command cannot write is an error
-    summary = {"sites": _sites_summary(args), "communes": _communes_summary(args), "network": _network_summary(args)}
+    study = study_of(args)
+    summary = {"study": _study_summary(study), "sites": _sites_summary(args, study),
+               "communes": _communes_summary(args, study), "network": _network_summary(args, study)}
     emit(to_json(summary) if fmt == "json" else _table(summary), args.out)
     return 0

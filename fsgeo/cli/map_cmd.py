@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from fsgeo.cli.common import CliError, add_data_args, minutes_list, positive_minutes, whole_number
+from fsgeo.cli.common import (
+    CliError, add_data_args, minutes_list, positive_minutes, study_label, study_of, whole_number,
+)
 from fsgeo.cli.rank_cmd import MODELS
 from fsgeo.settings import settings
 
@@ -87,7 +89,7 @@ def _read_rank_json(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, float | Non
 
 def run(args) -> int:
     from fsgeo import catchments as catchments_mod
-    from fsgeo import coverage, datasets, maps
+    from fsgeo import coverage, maps
 
     if args.candidates is None and (args.k is not None or args.model is not None):
         raise CliError("--k and --model only apply with --candidates")
@@ -104,17 +106,18 @@ def run(args) -> int:
         threshold = settings.threshold_min
     as_of = args.as_of.isoformat() if args.as_of is not None else None
 
-    communes = datasets.load_communes(args.communes)
+    study = study_of(args)
+    communes = study.communes
     # the user's files first, so that a bad one fails before the drive times and catchments are computed
     proposals = None
     if args.candidates is not None:
         from fsgeo.siting import read_candidates
 
         proposals = read_candidates(args.candidates, communes)
-    sites = datasets.load_sites(args.sites, communes=communes)
-    network = datasets.load_network(args.network)
+    sites = study.sites
+    network = study.network
     if args.communes is None:
-        outline = datasets.load_outline()
+        outline = study.outline
     else:  # a user's communes: their union is the study area
         outline = communes.dissolve()[["geometry"]].assign(code=",".join(sorted(set(communes["departement"]))))
     selected = coverage.select_sites(sites, communes, kind=args.kind,
@@ -136,7 +139,7 @@ def run(args) -> int:
 
     title = args.title
     if title is None:
-        place = str(outline["name"].iloc[0]) if "name" in outline.columns and len(outline) else "France Services"
+        place = study.name if args.communes is None else study_label(study, args)
         title = f"{place}: drive time to France Services" + (f", sites as of {as_of}" if as_of else "")
     m = maps.coverage_map(access, selected, outline=outline, catchments=catch, zones=zones, candidates=candidates,
                           chosen=chosen, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,

@@ -6,7 +6,7 @@ import pandas as pd
 
 from fsgeo.cli.common import (
     CliError, add_data_args, add_output_args, emit, output_format, positive_minutes, positive_seconds, table, to_json,
-    whole_number,
+    study_of, whole_number,
 )
 
 MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
@@ -59,16 +59,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from fsgeo import coverage, datasets
+    from fsgeo import coverage
     from fsgeo.siting import candidates_from_communes, rank_candidates, read_candidates
 
     if args.min_population is not None and not args.all_communes:
         raise CliError("--min-population only applies with --all-communes")
     fmt = output_format(args)
     # cheap inputs first, so that a bad file fails before the network is loaded
-    communes = datasets.load_communes(args.communes)
+    study = study_of(args)
+    communes = study.communes
     candidates = None if args.all_communes else read_candidates(args.candidates, communes)
-    sites = datasets.load_sites(args.sites, communes=communes)
+    sites = study.sites
     as_of = args.as_of.isoformat() if args.as_of is not None else None
     if args.all_communes:
         hosts = coverage.select_sites(sites, communes, as_of=as_of)
@@ -76,7 +77,7 @@ def run(args) -> int:
                                               kind=args.candidate_kind)
         if len(candidates) == 0:
             raise CliError("no candidate: every commune hosts a site or is below --min-population")
-    network = datasets.load_network(args.network)
+    network = study.network
     result = rank_candidates(
         candidates, communes=communes, sites=sites, network=network, k=args.k, threshold=args.threshold,
         model=args.model, as_of=as_of, kind=args.kind, own_departement_only=args.own_departement_only,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo import io
+from fsgeo.errors import require
 from fsgeo.siting.antennas import attach_antennas
 from fsgeo.siting.candidates import as_candidates
 from fsgeo.siting.instance import make_instance, resolve_threshold
@@ -97,12 +98,12 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     candidates : GeoDataFrame, str or Path
         Candidate sites (:func:`read_candidates` file, :func:`candidates_from_communes` or any GeoDataFrame of
         Points with an ``id``).
-    communes : GeoDataFrame, str or Path, optional
-        Communes (demand, at their demand points). Default: the embedded communes of département 70.
-    sites : GeoDataFrame, str or Path, optional
-        Existing France Services sites. Default: the embedded sites (neighbouring départements included).
-    network : RoadNetwork, str or Path, optional
-        Road network. Default: the embedded network.
+    communes : GeoDataFrame, str or Path
+        Communes (demand, at their demand points). Required (e.g. ``datasets.load_study().communes``).
+    sites : GeoDataFrame, str or Path
+        Existing France Services sites. Required (e.g. ``datasets.load_study().sites``).
+    network : RoadNetwork, str or Path
+        Road network. Required (e.g. ``datasets.load_study().network``).
     k : int, default 3
         Number of new sites (at most; ignored by ``lscp``).
     threshold : float, optional
@@ -134,11 +135,13 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     if on_unplaced not in ("raise", "skip"):
         raise ValueError(f"on_unplaced must be 'raise' or 'skip', got {on_unplaced!r}")
     threshold = resolve_threshold(threshold)
-    if communes is None or isinstance(communes, (str, Path)):
+    for name, value in (("communes", communes), ("sites", sites), ("network", network)):
+        require(value, name, "rank_candidates")
+    if isinstance(communes, (str, Path)):
         communes = datasets.load_communes(communes)
-    if sites is None or isinstance(sites, (str, Path)):
+    if isinstance(sites, (str, Path)):
         sites = datasets.load_sites(sites, communes=communes)
-    if network is None or isinstance(network, (str, Path)):
+    if isinstance(network, (str, Path)):
         network = datasets.load_network(network)
     cands = as_candidates(candidates, communes)
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo import io
+from fsgeo.errors import require
 from fsgeo.settings import settings
 
 CANDIDATE_COLUMNS = ("id", "name", "kind", "parent_id", "commune_code", "commune_name", "lon", "lat")
@@ -36,9 +37,9 @@ def read_candidates(path, communes=None) -> gpd.GeoDataFrame:
         id), ``kind`` (``principal`` | ``antenna``, French ``Antenne`` accepted; default ``principal``, or
         ``antenna`` when a parent is given), ``parent`` (or ``parent_id``: id of the existing principal space that
         would run the antenna). Other columns are ignored.
-    communes : GeoDataFrame, str or Path, optional
-        Communes (COMMUNES schema) to place code-only rows and to find the commune of each candidate. Default: the
-        embedded communes.
+    communes : GeoDataFrame, str or Path
+        Communes (COMMUNES schema) to place code-only rows and to find the commune of each candidate. Required
+        (e.g. ``datasets.load_study().communes``).
 
     Returns
     -------
@@ -51,10 +52,12 @@ def read_candidates(path, communes=None) -> gpd.GeoDataFrame:
         Naming the file, the row / id and the problem (unreadable file, missing coordinates, coordinates outside
         France or in the wrong CRS, unknown commune code or kind, duplicate id, a parent on a principal space).
     """
-    if communes is None or isinstance(communes, (str, Path)):
-        from fsgeo.datasets import load_communes
-
-        communes = load_communes(communes)
+    if isinstance(communes, (str, Path)):
+        communes = io.read_communes(communes)
+    if communes is None:
+        if not Path(path).is_file():  # the file's own problem first
+            raise io.InputError(f"{path}: file not found")
+        require(communes, "communes", "read_candidates", "to place code-only rows and find each candidate's commune")
     pts = io.read_points(path, communes=communes, required=(), what="candidate")
     if "parent" in pts.columns:
         if "parent_id" in pts.columns:
