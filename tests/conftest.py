@@ -63,6 +63,8 @@ SLOW_TESTS = {
     "test_network.py::test_osmnx_round_trips_and_osmnx_functions",    # osmnx on the full Helsinki extract
     "test_network.py::test_osm_bz2_reads_like_plain_xml",             # osmnx parses the Helsinki XML twice
     "test_routing.py::test_direct_legs_match_brute_force_on_embedded_data",
+    "test_network.py::test_osm_xml_matches_pbf",                      # osmnx parses the Helsinki XML
+    "test_maps_inline.py::test_iframe_renders_offline_in_chromium",   # a browser
 }
 
 

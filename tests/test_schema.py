@@ -4,6 +4,7 @@ the package's import graph (no cycle; io never imports datasets)."""
 from __future__ import annotations
 
 import ast
+import functools
 import datetime as dt
 import math
 from pathlib import Path
@@ -28,6 +29,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.lru_cache(maxsize=None)
 def import_graph() -> dict[str, set[str]]:
     """fsgeo module -> the fsgeo modules it imports anywhere (top level or inside functions), from the source."""
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}

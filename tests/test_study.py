@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import geopandas as gpd
 import numpy as np
@@ -181,6 +179,5 @@ def test_every_command_takes_study():
             continue
         dests = {a.dest for a in sub._actions}
         assert "study" in dests, f"fsgeo {name} has no --study"
-    out = subprocess.run([sys.executable, "-m", "fsgeo", "coverage", "--help"], capture_output=True, text=True,
-                         check=True).stdout
+    out = commands["coverage"].format_help()
     assert "--study DIR" in out and "FSGEO_STUDY" in out
