@@ -196,3 +196,34 @@ def test_to_storage_crs():
     metres = gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[Point(6.1, 47.6), Point(930000, 6730000)], crs="EPSG:4326")
     with pytest.raises(InputError, match=r"f\.geojson: row 2: .*wrong CRS"):
         schema.to_storage_crs(metres, "f.geojson")
+
+
+# --- the analyses read nothing from disk -----------------------------------------------------------------------------
+
+ANALYSES = ("fsgeo.coverage", "fsgeo.catchments", "fsgeo.accessibility", "fsgeo.timeline", "fsgeo.routing",
+            "fsgeo.maps")
+LOADERS = {"load_study", "load_sites", "load_communes", "load_neighbour_communes", "load_outline", "load_network",
+           "find_study", "read_manifest", "data_dir", "sites_path", "communes_path", "neighbour_communes_path",
+           "outline_path", "network_path"}
+
+
+def _loader_uses(path) -> list[str]:
+    """Names of the data loaders (or embedded data paths) a module's source refers to, with their line."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else None
+        if name in LOADERS:
+            found.append(f"{path.name}:{node.lineno} {name}")
+        if isinstance(node, ast.ImportFrom):
+            found += [f"{path.name}:{node.lineno} import {a.name}" for a in node.names if a.name in LOADERS]
+    return found
+
+
+def test_analysis_modules_never_load_data():
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    modules = [m for m in files if m in ANALYSES or m.startswith("fsgeo.siting")]
+    assert len(modules) >= len(ANALYSES) + 3  # the siting subpackage too
+    uses = [u for m in modules for u in _loader_uses(files[m])]
+    assert not uses, "analysis code loads data itself: " + "; ".join(uses)
+    # the check itself sees a loader call
+    assert _loader_uses(PACKAGE / "datasets.py") and _loader_uses(PACKAGE / "cli" / "common.py")

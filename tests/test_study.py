@@ -120,6 +120,8 @@ def test_analyses_raise_when_an_input_is_missing(study, tmp_path):
         given.pop(missing)
         with pytest.raises(TypeError, match=f"rank_candidates: {missing} is required"):
             rank_candidates(cands, **given)
+    with pytest.raises(TypeError, match="rank_candidates: network must be loaded data, not the path"):
+        rank_candidates(cands, communes=communes, sites=sites, network=settings.network_path)
     path = tmp_path / "c.csv"
     path.write_text("name,commune_code\nMairie,70550\n", encoding="utf-8")
     with pytest.raises(TypeError, match="read_candidates: communes is required"):

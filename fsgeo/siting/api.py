@@ -98,11 +98,11 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     candidates : GeoDataFrame, str or Path
         Candidate sites (:func:`read_candidates` file, :func:`candidates_from_communes` or any GeoDataFrame of
         Points with an ``id``).
-    communes : GeoDataFrame, str or Path
+    communes : GeoDataFrame
         Communes (demand, at their demand points). Required (e.g. ``datasets.load_study().communes``).
-    sites : GeoDataFrame, str or Path
+    sites : GeoDataFrame
         Existing France Services sites. Required (e.g. ``datasets.load_study().sites``).
-    network : RoadNetwork, str or Path
+    network : RoadNetwork
         Road network. Required (e.g. ``datasets.load_study().network``).
     k : int, default 3
         Number of new sites (at most; ignored by ``lscp``).
@@ -137,12 +137,9 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     threshold = resolve_threshold(threshold)
     for name, value in (("communes", communes), ("sites", sites), ("network", network)):
         require(value, name, "rank_candidates")
-    if isinstance(communes, (str, Path)):
-        communes = datasets.load_communes(communes)
-    if isinstance(sites, (str, Path)):
-        sites = datasets.load_sites(sites, communes=communes)
-    if isinstance(network, (str, Path)):
-        network = datasets.load_network(network)
+        if isinstance(value, (str, Path)):  # the analyses read nothing from disk: load it first
+            raise TypeError(f"rank_candidates: {name} must be loaded data, not the path {str(value)!r}: "
+                            "fsgeo.datasets.load_study(...) or the datasets.load_* functions read files")
     cands = as_candidates(candidates, communes)
 
     principals = coverage.select_sites(sites, communes, kind="principal",
