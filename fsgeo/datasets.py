@@ -107,9 +107,12 @@ class Study:
         """
         path = self.paths["network"]
         if path is None:
+            why = self._no_network_why()
             raise InputError(f"study {self.label} ({self.root}) has no road network (files.network is null in its "
-                             f"study.json: {self._no_network_why()}): supply one with --network FILE (an OSM extract "
-                             "such as a regional .osm.pbf, or a GraphML / GeoPackage), or load_study(network=FILE)")
+                             f"study.json): {why}" + ("" if "--network" in why else
+                                                      "; supply one with --network FILE (an OSM extract such as a "
+                                                      "regional .osm.pbf, or a GraphML / GeoPackage), or "
+                                                      "load_study(network=FILE)"))
         from fsgeo.network import RoadNetwork  # imported here: the network stack is heavier than the data loaders
 
         if path != self.manifest.path("network"):  # a network of one's own (--network): it chooses its metric CRS

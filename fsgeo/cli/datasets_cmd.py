@@ -139,7 +139,7 @@ def _table(summary: dict) -> str:
                      f"area {_thousands(c['area_km2'])} km²")
     else:
         lines.append(f"  not available: {c['reason']}")
-    lines.append(f"Road network: {n['path']}")
+    lines.append(f"Road network: {n['path'] or 'none'}")
     if n["available"]:
         lines.append(f"  {n['nodes']} nodes, {n['directed_edges']} directed edges, "
                      f"{_thousands(n['road_km'])} km of road")
