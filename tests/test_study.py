@@ -183,3 +183,43 @@ def test_every_command_takes_study():
         assert "study" in dests, f"fsgeo {name} has no --study"
     out = commands["coverage"].format_help()
     assert "--study DIR" in out and "FSGEO_STUDY" in out
+
+
+# --- the metric CRS belongs to the study ---------------------------------------------------------------------------
+
+def test_communes_areas_in_the_studys_metric_crs(tmp_path, study):
+    from pyproj import Geod
+
+    root = copy_study(tmp_path)
+    bare = study.communes.head(20).drop(columns=["area_km2", "point_lon", "point_lat"])
+    bare.to_file(root / "communes" / "communes.geojson", driver="GeoJSON")
+    manifest = json.loads((root / "study.json").read_text(encoding="utf-8"))
+    geod = Geod(ellps="WGS84")
+    true_km2 = np.array([abs(geod.geometry_area_perimeter(g)[0]) / 1e6 for g in bare.geometry])
+    areas = {}
+    for crs in ("EPSG:2154", "EPSG:3035"):  # Lambert-93, then ETRS89-LAEA (equal-area): both near the truth
+        manifest["crs"]["metric"] = crs
+        (root / "study.json").write_text(json.dumps(manifest), encoding="utf-8")
+        areas[crs] = datasets.load_study(root).communes["area_km2"].to_numpy()
+    assert np.allclose(areas["EPSG:3035"], true_km2, rtol=1e-3)          # equal-area: exact
+    assert np.allclose(areas["EPSG:2154"], true_km2, rtol=2e-3)          # Lambert-93: scale error < 0.1 % here
+    assert not np.array_equal(areas["EPSG:2154"], areas["EPSG:3035"])    # each study's own CRS was used
+
+
+def test_read_communes_outside_metropolitan_france_measures_locally(tmp_path):
+    """La Réunion: a commune of ~0.01 degree squared measured in the local UTM zone, not Lambert-93 (which the
+    issue measured at 3.5 times the area of the island)."""
+    from pyproj import Geod
+    from shapely.geometry import box
+
+    from fsgeo import io
+
+    poly = box(55.45, -21.0, 55.55, -20.9)
+    path = tmp_path / "c.geojson"
+    gpd.GeoDataFrame({"code": ["97411"], "name": ["Saint-Denis"], "population": [150000]}, geometry=[poly],
+                     crs="EPSG:4326").to_file(path, driver="GeoJSON")
+    area = io.read_communes(path)["area_km2"].iat[0]
+    true_km2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(poly)[0]) / 1e6
+    assert area == pytest.approx(true_km2, rel=2e-3)
+    lambert = io.read_communes(path, metric_crs="EPSG:2154")["area_km2"].iat[0]
+    assert lambert > 1.5 * true_km2  # what a Lambert-93 default did
