@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -35,16 +36,42 @@ def run_inprocess(*args) -> str:
 
 
 def _n(v):
-    return f"{int(v):,}".replace(",", " ")
+    return f"{int(v):,}"
 
 
-def test_coverage_report_default(library):
+def _fr(v, digits=0):
+    """French number formatting, written independently of fsgeo.reports: narrow no-break space, decimal comma."""
+    return f"{v:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def test_coverage_report_default_is_french(library):
     access, summ = library
     out = run("coverage").stdout
+    assert out.startswith("Couverture France Services — Haute-Saône (70)")
+    assert f"536 communes, {_fr(summ.population)} habitants (population municipale INSEE)" in out
+    b20 = summ.bands.set_index("band_min").loc[20.0]
+    assert re.search(f"{_fr(b20['population'])} +{_fr(100 * b20['population_share'], 1)}\u202f%", out)
+    assert "Engagement national (30 min pour chaque habitant) : TENU" in out
+    assert f"moyenne {_fr(summ.mean_min, 1)} min, médiane {_fr(summ.median_min, 1)}" in out
+    under = access[access["status"] == "underserved"]
+    for name in under["name"]:
+        assert name in out
+    assert f"les plus proches pour {_fr(summ.neighbour_population)} habitants" in out
+    # the report ends by pointing to the siting step when some commune is under-served
+    assert ("fsgeo rank --all-communes" in out) == bool(len(under))
+    # no English left in the French report's sentences, and no code-style header
+    for english in ("inhabitants", "National commitment", "Under-served", "nearest site", "communes beyond"):
+        assert english not in out
+    assert "Traceback" not in out
+
+
+def test_coverage_report_english_one_flag_away(library):
+    access, summ = library
+    out = run("coverage", "--lang", "en").stdout
     assert out.startswith("France Services coverage — Haute-Saône (70)")
     assert f"536 communes, {_n(summ.population)} inhabitants" in out
     b20 = summ.bands.set_index("band_min").loc[20.0]
-    assert f"{_n(b20['population'])}   {100 * b20['population_share']:.1f} %" in out
+    assert f"{_n(b20['population'])}   {100 * b20['population_share']:.1f}%" in out
     assert "National commitment (30 min for every inhabitant): MET" in out
     assert f"mean {summ.mean_min:.1f} min, median {summ.median_min:.1f}" in out
     under = access[access["status"] == "underserved"].sort_values("minutes", ascending=False)
@@ -90,7 +117,8 @@ def test_report_counts_only_the_sites_routed():
     import numpy as np
 
     from fsgeo import coverage
-    from fsgeo.cli.coverage_cmd import _summary_json, coverage_report
+    from fsgeo.cli.coverage_cmd import _summary_json
+    from fsgeo.reports import coverage_report
 
     communes = pd.DataFrame({"code": ["70001", "70002"], "name": ["A", "B"], "departement": "70",
                              "population": [100, 50]})
@@ -100,11 +128,16 @@ def test_report_counts_only_the_sites_routed():
     access.attrs["fsgeo"].update(n_sites_own=2, n_sites_neighbour=0,
                                  site_issues=[{"id": "s2", "reason": "missing, empty or non-finite coordinates"}])
     summ = coverage.summary(access)
-    text = coverage_report(access, summ, None, label="test")
+    text = coverage_report(access, summ, None, label="test", lang="en")
     assert "Sites      1 counted of 2 selected (antennas included): 2 in the département" in text
     assert "site s2 not counted: missing, empty or non-finite coordinates" in text
     counts = _summary_json(summ, access)["sites"]
     assert (counts["selected"], counts["counted"]) == (2, 1) and counts["not_routed"][0]["id"] == "s2"
+    text = coverage_report(access, summ, None, label="test", lang="fr")
+    assert "Sites      1 comptés sur 2 retenus (antennes comprises) : 2 dans le département" in text
+    assert "site s2 non compté : missing, empty or non-finite coordinates" in text
+    # one commune under-served, one covered: singular words, never "1 communes"
+    assert "1 communes" not in text and "1 habitants" not in text
 
 
 @pytest.mark.parametrize(
@@ -155,7 +188,7 @@ def test_underserved_geojson_communes_and_zones(tmp_path):
     assert sum(z["properties"]["n_communes"] for z in zones) == len(props)
     assert sum(z["properties"]["population"] for z in zones) == sum(p["population"] for p in props)
     assert zones[0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
-    table = run_inprocess("underserved", "--threshold", "15", "--as-of", "2021-01-01")
+    table = run_inprocess("underserved", "--threshold", "15", "--as-of", "2021-01-01", "--lang", "en")
     assert "Zones of adjacent under-served communes" in table and props[0]["name"] in table
 
 
@@ -169,7 +202,7 @@ def test_catchments_geojson_and_table(tmp_path):
     for f in feats:
         by_site.setdefault(f["properties"]["site_id"], {})[f["properties"]["band_min"]] = f["properties"]["population"]
     assert all(v[20.0] >= v[10.0] > 0 for v in by_site.values())
-    table = run_inprocess(*args)
+    table = run_inprocess(*args, "--lang", "en")
     assert "Drive-time catchments" in table and "10 min" in table and "20 min" in table
     areas = pd.read_csv(io.StringIO(run_inprocess("catchments", "--service-areas", "--format", "csv")), dtype={"site_id": str})
     assert areas["population"].sum() > 200_000 and areas["n_communes"].sum() == 536
@@ -181,5 +214,7 @@ def test_timeline_csv_and_table():
     assert df["sites_open"].is_monotonic_increasing
     assert (df["share_within_30"].diff().dropna() >= -1e-12).all()
     assert df["share_within_20"].iloc[-1] > df["share_within_20"].iloc[0]
-    table = run_inprocess("timeline")
+    table = run_inprocess("timeline", "--lang", "en")
     assert "How the France Services network got finer" in table and df["date"].iloc[0] in table
+    table = run_inprocess("timeline")
+    assert "Comment le réseau France Services s'est densifié" in table and "≤ 20 min" in table

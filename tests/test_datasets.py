@@ -147,7 +147,7 @@ def test_load_network_delegates(monkeypatch, tmp_path):
 
 
 def test_cli_datasets_summary(capsys):
-    assert main(["datasets"]) == 0
+    assert main(["datasets", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "Study: Haute-Saône (département 70)" in out
     assert "source: ANCT et Banque des Territoires, Liste des structures France services (2024-08-01)" in out
@@ -155,6 +155,10 @@ def test_cli_datasets_summary(capsys):
     assert "Communes:" in out and "Road network:" in out
     assert main(["datasets", "--as-of", "2019-12-31", "--own-departement-only"]) == 0
     assert "  0 structures" in capsys.readouterr().out
+    assert main(["datasets"]) == 0  # French by default
+    out = capsys.readouterr().out
+    assert "dans le département 70 : 26 (1 antenne, 25 espaces principaux)" in out
+    assert "Communes :" in out and "Réseau routier :" in out
 
 
 def test_cli_datasets_bad_file(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from _cli import run_fsgeo
@@ -80,11 +81,34 @@ def test_csv_keeps_the_declared_parent_of_candidates_not_chosen():
 
 
 def test_table_output_lscp():
-    text = fsgeo("--all-communes", "--min-population", 1000, "--model", "lscp", "--threshold", 15).stdout
+    text = fsgeo("--all-communes", "--min-population", 1000, "--model", "lscp", "--threshold", 15,
+                 "--lang", "en").stdout
     assert "set covering (exact, HiGHS)" in text and "status optimal" in text
     assert "Chosen new sites" in text and "Candidates on their own" in text
     # communes no candidate of >= 1000 inhabitants can bring within 15 min are listed, not dropped
     assert "Communes the model could not help" in text and "no candidate within 15 min" in text
+    # with their names, and people's headers (no code-style column names, no decimal inhabitants)
+    assert "70001 Abelcourt" in text
+    for code_style in ("gain_population", "takeover_population", "resolved_communes"):
+        assert code_style not in text
+    assert not re.search(r"\d{3}\.0+\b", text)  # no "2768.0" inhabitants
+    fr = fsgeo("--all-communes", "--min-population", 1000, "--model", "lscp", "--threshold", 15).stdout
+    assert "recouvrement d'ensemble (exact, HiGHS)" in fr and "statut optimal" in fr
+    assert "Nouveaux sites choisis" in fr and "aucun candidat à moins de 15 min" in fr
+
+
+def test_nothing_chosen_says_why_and_when_candidates_matter():
+    """Every commune already within 25 min: rank says so and computes the threshold at which the candidates start
+    to matter; ranking again at the suggested threshold does choose a site."""
+    text = fsgeo("--all-communes", "--min-population", 1000, "--threshold", 25, "--lang", "en").stdout
+    assert "No new site chosen: every commune the candidates could bring closer is already within 25 min" in text
+    assert "only 0" not in text
+    suggested = re.search(r"try --threshold (\S+)\.", text).group(1)
+    again = json.loads(fsgeo("--all-communes", "--min-population", 1000, "--threshold", suggested,
+                             "--format", "json").stdout)
+    assert len(again["chosen"]) >= 1 and again["chosen"][0]["gain_population"] > 0
+    fr = fsgeo("--all-communes", "--min-population", 1000, "--threshold", 25).stdout
+    assert "Aucun nouveau site choisi" in fr and f"essayez --threshold {suggested}" in fr
 
 
 @pytest.mark.parametrize("args, message", [

@@ -133,7 +133,7 @@ def test_existing_sites_are_fixed():
     assert r.chosen == ["B"] and r.objective == 160 and r.baseline == 100
     # with k=3 only B and C add coverage: A is not listed, and the message says why
     r3 = MCLP(*inputs, k=3, threshold=20).solve()
-    assert r3.chosen == ["B", "C"] and "only 2 new site(s)" in r3.message
+    assert r3.chosen == ["B", "C"] and "only 2 new sites improve" in r3.message
     # p-median k=1: B saves 60 x 20 = 1200 person-minutes, C 50 x 20 = 1000, A 100 x 2 = 200
     assert PMedian(*inputs, k=1).solve().chosen == ["B"]
     s = score_candidates(*inputs, threshold=20)
@@ -545,3 +545,28 @@ def test_rank_as_of_uses_the_sites_of_that_date(real):
     early = rank_candidates(cands, k=1, threshold=15, as_of="2020-06-30", **real)
     assert early.result.baseline < now.result.baseline  # fewer spaces in mid-2020
     assert early.meta["n_sites"] < now.meta["n_sites"]
+
+
+def test_a_new_model_registers_itself_and_rank_candidates_uses_it():
+    """One class with the decorator is all a new model needs: the registry lists it and builds it."""
+    from fsgeo.siting import registry
+    from fsgeo.siting.models import Greedy
+
+    @registry.register_model("test_first", title="first candidate", objective="coverage", options=("k",))
+    class First(Greedy):
+        def _solve(self):
+            return self._result([0], "heuristic", "", keep_all=True)
+
+    try:
+        spec = registry.model_spec("test_first")
+        assert spec.cls is First and spec.title == "first candidate" and First.name == "test_first"
+        inst = make_instance(pd.Series([10.0, 5.0], index=["a", "b"]), pd.Series([30.0, 30.0], index=["a", "b"]),
+                             pd.DataFrame({"X": [5.0, 50.0], "Y": [50.0, 5.0]}, index=["a", "b"]), 20.0)
+        res = spec.build(inst, k=1, objective="ignored", time_limit_s=None).solve()
+        assert res.model == "test_first" and res.chosen == ["X"]
+        with pytest.raises(ValueError, match="already registered"):
+            registry.register_model("greedy", title="x", objective="coverage")(type("Other", (Greedy,), {}))
+    finally:
+        registry._REGISTRY.pop("test_first", None)
+    with pytest.raises(ValueError, match="unknown model 'test_first'"):
+        registry.model_spec("test_first")

@@ -1,7 +1,8 @@
 """The ``fsgeo`` console script: a thin shell over the public API.
 
 Each sub-command lives in its own module under ``fsgeo.cli`` and exposes ``register(subparsers)``, which adds its
-parser and sets ``func(args) -> int``.
+parser and sets ``func(args) -> int``. Only the module of the command being run is imported (the analysis modules
+import numpy, pandas, geopandas...): ``fsgeo --help`` and ``fsgeo --version`` stay fast.
 """
 
 from __future__ import annotations
@@ -21,18 +22,75 @@ COMMAND_MODULES = [
     "fsgeo.cli.accessibility_cmd",
 ]
 
+#: command -> (module that registers it, one-line help shown by ``fsgeo --help``); a module of COMMAND_MODULES
+#: without an entry here is imported for every command line (correct, only slower)
+COMMANDS = {
+    "datasets": ("fsgeo.cli.datasets_cmd", "summarise the study: its name, sources, sites, communes and road network"),
+    "coverage": ("fsgeo.cli.coverage_cmd",
+                 "drive time from every commune to its nearest France Services site: the coverage report"),
+    "underserved": ("fsgeo.cli.coverage_cmd", "communes beyond the threshold, ranked, and the zones they form"),
+    "catchments": ("fsgeo.cli.coverage_cmd",
+                   "drive-time catchment polygons of every site (10/20/30 min by default), per site or merged"),
+    "timeline": ("fsgeo.cli.coverage_cmd", "coverage at every labellisation date: how the network got finer"),
+    "rank": ("fsgeo.cli.rank_cmd", "score candidate sites and choose up to k new ones (greedy or exact location models)"),
+    "map": ("fsgeo.cli.map_cmd",
+            "write a standalone HTML map (communes by drive time, catchments, under-served zones, sites)"),
+    "accessibility": ("fsgeo.cli.accessibility_cmd",
+                      "floating-catchment accessibility: opening hours within reach per 1,000 inhabitants (2SFCA)"),
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+class _Subparsers:
+    """The sub-parsers action, giving each command its help line from :data:`COMMANDS` (one place for it)."""
+
+    def __init__(self, action):
+        self._action = action
+
+    def add_parser(self, name, **kwargs):
+        if name in COMMANDS:
+            kwargs.setdefault("help", COMMANDS[name][1])
+        return self._action.add_parser(name, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._action, name)
+
+
+def _version() -> str:
+    from fsgeo import __version__
+
+    return f"fsgeo {__version__}"
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the module of the command named there is imported (all of them without)."""
     parser = OneLineParser(prog="fsgeo", description="Drive-time coverage and siting of France Services spaces.")
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    wrapped = _Subparsers(sub)
+    lazy = {module for module, _ in COMMANDS.values()}
+    wanted = next((a for a in (argv or []) if not a.startswith("-")), None) if argv is not None else None
+    if argv is None:
+        load = set(COMMAND_MODULES)
+    else:  # the command's own module; none for "fsgeo --help" or a mistyped command (argparse lists the choices)
+        load = {COMMANDS[wanted][0]} if wanted in COMMANDS else set()
+    registered = set()
+    for module in dict.fromkeys([COMMANDS[c][0] for c in COMMANDS] + COMMAND_MODULES):
+        if module in load or module not in lazy:
+            importlib.import_module(module).register(wrapped)
+            registered |= {name for name, (mod, _) in COMMANDS.items() if mod == module}
+    for name, (module, text) in COMMANDS.items():
+        if name not in registered and name not in sub.choices:  # listed in --help; parsed only when run
+            sub.add_parser(name, help=text, add_help=False)
+    # --help lists the commands in COMMANDS order, whatever order the modules registered them in
+    order = {name: i for i, name in enumerate(COMMANDS)}
+    sub._choices_actions.sort(key=lambda a: order.get(a.dest, len(order)))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

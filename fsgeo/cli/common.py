@@ -9,8 +9,6 @@ import math
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 
 class CliError(Exception):
     """A user error detected by the CLI itself (reported in one line, exit code 2)."""
@@ -131,6 +129,14 @@ def add_output_args(parser: argparse.ArgumentParser, formats=("table", "json", "
     parser.add_argument("--format", choices=list(formats), default=formats[0], help="output format")
     parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
     parser.set_defaults(_output=(parser.prog, tuple(formats)))
+    add_lang_arg(parser)
+
+
+def add_lang_arg(parser: argparse.ArgumentParser) -> None:
+    """--lang: the language of what a person reads (reports, maps); file columns and JSON keys stay English."""
+    parser.add_argument("--lang", choices=["fr", "en"], default=None,
+                        help="language of the text report or map: fr (default, or $FSGEO_LANG) or en; column "
+                             "names and JSON keys stay English")
 
 
 _ENDINGS = {".json": "json", ".geojson": "geojson", ".csv": "csv"}
@@ -168,6 +174,8 @@ def emit(text: str, out: Path | None) -> None:
 def to_json(obj) -> str:
     """JSON with NaN/inf as null and numpy/pandas scalars converted."""
 
+    import pandas as pd
+
     def default(o):
         if hasattr(o, "item"):
             return o.item()
@@ -195,6 +203,6 @@ def _clean_floats(obj):
     return obj
 
 
-def table(df: pd.DataFrame, float_format: str = "{:.1f}") -> str:
+def table(df, float_format: str = "{:.1f}") -> str:
     """Plain-text table for terminals."""
     return df.to_string(float_format=lambda v: float_format.format(v))

@@ -12,7 +12,6 @@ from fsgeo.errors import InputError
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "datasets",
-        help="summarise the study: its name, sources, sites, communes and road network",
         description="Summarise the study fsgeo would use (--study DIR, else $FSGEO_STUDY, else the embedded "
                     "Haute-Saône study): its name, départements and sources with their dates, and its sites, "
                     "communes and road network (or the files given by --sites, --communes, --network).",
@@ -99,63 +98,15 @@ def _network_summary(args, study) -> dict:
     }
 
 
-def _thousands(x: float) -> str:
-    return f"{x:,.0f}".replace(",", " ")
-
-
-def _table(summary: dict) -> str:
-    st, s, c, n = summary["study"], summary["sites"], summary["communes"], summary["network"]
-    codes = ", ".join(st["codes"])
-    lines = [f"Study: {st['name']} (département{'s' if len(st['codes']) > 1 else ''} {codes}): {st['path']}"]
-    if st["neighbours"]:
-        lines.append(f"  neighbouring départements: {', '.join(st['neighbours'])}")
-    lines.append(f"  metric CRS: {st['metric_crs']}" + (f"; road network: {st['network_source']}"
-                                                         if st["network_source"] else "; no road network"))
-    for src in st["sources"]:
-        lines.append(f"  source: {src['title'] or src['id']}" + (f" ({src['date']})" if src["date"] else " (undated)")
-                     + (f", {src['licence']}" if src["licence"] else ""))
-    lines.append(f"Sites: {s['path']}")
-    lines.append(f"  {s['count']} structures" + (f" (of {s['total_in_file']} in the file)"
-                                                      if s["count"] != s["total_in_file"] else ""))
-    if "as_of" in s:
-        lines.append(f"  as of {s['as_of']}: only structures labelled on or before that date")
-    own = s["in_departement"]
-    kinds = ", ".join(f"{v} {k}" for k, v in own.items() if k != "total")
-    lines.append(f"  in {st['label']}: {own['total']}" + (f" ({kinds})" if kinds else ""))
-    nb = s["neighbours"]
-    per = ", ".join(f"{k}: {v}" for k, v in nb["by_departement"].items())
-    lines.append(f"  in neighbouring départements: {nb['total']}" + (f" ({per})" if per else ""))
-    lines.append("  by kind: " + (", ".join(f"{k} {v}" for k, v in s["by_kind"].items()) or "-"))
-    lines.append("  by format: " + (", ".join(f"{k} {v}" for k, v in s["by_format"].items()) or "-"))
-    if s["labelled_from"]:
-        lines.append(f"  labelled from {s['labelled_from']} to {s['labelled_to']}"
-                     + (f" ({s['undated']} undated)" if s["undated"] else ""))
-    if s["weekly_open_hours_median"] is not None and s["weekly_open_hours_median"] == s["weekly_open_hours_median"]:
-        lines.append(f"  median opening time: {s['weekly_open_hours_median']:.1f} h/week")
-    lines.append(f"Communes: {c['path']}")
-    if c["available"]:
-        deps = ", ".join(f"{k}: {v}" for k, v in c["by_departement"].items())
-        lines.append(f"  {c['count']} communes ({deps}), population {_thousands(c['population'])}, "
-                     f"area {_thousands(c['area_km2'])} km²")
-    else:
-        lines.append(f"  not available: {c['reason']}")
-    lines.append(f"Road network: {n['path'] or 'none'}")
-    if n["available"]:
-        lines.append(f"  {n['nodes']} nodes, {n['directed_edges']} directed edges, "
-                     f"{_thousands(n['road_km'])} km of road")
-        if n["main_component_nodes"] is not None:
-            lines.append(f"  main connected component: {n['main_component_nodes']} of {n['nodes']} nodes")
-        if n["by_road_class"]:
-            lines.append("  directed edges by class: " + ", ".join(f"{k} {v}" for k, v in n["by_road_class"].items()))
-    else:
-        lines.append(f"  not available: {n['reason']}")
-    return "\n".join(lines)
-
-
 def run(args) -> int:
     fmt = output_format(args)  # before the work: an --out ending the command cannot write is an error
     study = study_of(args)
     summary = {"study": _study_summary(study), "sites": _sites_summary(args, study),
                "communes": _communes_summary(args, study), "network": _network_summary(args, study)}
-    emit(to_json(summary) if fmt == "json" else _table(summary), args.out)
+    if fmt == "json":
+        emit(to_json(summary), args.out)
+    else:
+        from fsgeo import reports
+
+        emit(reports.datasets_report(summary, lang=args.lang), args.out)
     return 0

@@ -12,14 +12,12 @@ import pandas as pd
 from fsgeo.cli.common import (
     CliError, add_data_args, minutes_list, positive_minutes, study_label, study_of, whole_number,
 )
-from fsgeo.cli.rank_cmd import MODELS
 from fsgeo.settings import settings
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "map",
-        help="write a standalone HTML map (communes by drive time, catchments, under-served zones, sites)",
         description="Write one HTML file that opens in any browser, offline too (Leaflet is embedded; only the "
                     "optional base tiles need the network): communes coloured by minutes to the nearest site, "
                     "drive-time catchments, under-served zones, existing sites, and candidate or chosen new sites.",
@@ -40,7 +38,9 @@ def register(subparsers) -> None:
     new.add_argument("--rank-json", type=Path, metavar="FILE",
                      help="the output of 'fsgeo rank --format json': its candidates and chosen sites")
     p.add_argument("--k", type=whole_number(1), default=None, help="with --candidates: number of new sites (default 3)")
-    p.add_argument("--model", choices=MODELS, default=None,
+    from fsgeo.siting.registry import model_specs
+
+    p.add_argument("--model", choices=list(model_specs()), default=None,
                    help="with --candidates: how the new sites are chosen (default greedy)")
     p.add_argument("--no-tiles", action="store_true",
                    help="no base map tiles (for offline machines): a plain background, everything else drawn")

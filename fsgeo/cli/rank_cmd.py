@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from fsgeo.cli.common import (
-    CliError, add_data_args, add_output_args, emit, output_format, positive_minutes, positive_seconds, table, to_json,
+    CliError, add_data_args, add_output_args, emit, output_format, positive_minutes, positive_seconds, to_json,
     study_of, whole_number,
 )
 
-MODELS = ("greedy", "mclp", "lscp", "pmedian", "pcenter")
-_MODEL_TEXT = {
-    "greedy": "greedy heuristic",
-    "mclp": "maximal covering (exact, HiGHS)",
-    "lscp": "set covering (exact, HiGHS)",
-    "pmedian": "p-median (exact, HiGHS)",
-    "pcenter": "p-center (exact, HiGHS)",
-}
-_OBJECTIVE_TEXT = {
-    "population_within_threshold": "population within {t:g} min",
-    "total_weighted_minutes": "total population-weighted minutes",
-    "max_minutes": "maximum minutes to the nearest site",
-    "new_sites": "new sites needed so that every coverable commune is within {t:g} min",
-}
-
-
 def register(subparsers) -> None:
+    from fsgeo.siting.registry import model_specs
+
     p = subparsers.add_parser(
         "rank",
-        help="score candidate sites and choose up to k new ones (greedy or exact location models)",
         description="Score candidate sites on their own (population newly within the threshold, mean-time reduction, "
                     "communes taken over) and choose up to k new sites with the existing ones kept open: greedy, or "
                     "exact MCLP / LSCP / p-median / p-center solved with HiGHS.",
@@ -46,7 +29,10 @@ def register(subparsers) -> None:
     p.add_argument("--k", type=whole_number(0), default=3, help="number of new sites (default 3; ignored by lscp)")
     p.add_argument("--threshold", type=positive_minutes, default=None, metavar="MIN",
                    help="coverage threshold in minutes (default 20)")
-    p.add_argument("--model", choices=MODELS, default="greedy", help="how the new sites are chosen (default greedy)")
+    specs = model_specs()
+    p.add_argument("--model", choices=list(specs), default="greedy", metavar="MODEL",
+                   help="how the new sites are chosen (default greedy): "
+                        + "; ".join(f"{s.name}: {s.title}" for s in specs.values()))
     p.add_argument("--objective", choices=["coverage", "pmedian", "pcenter"], default="coverage",
                    help="objective of the greedy model (default coverage)")
     p.add_argument("--time-limit", type=positive_seconds, default=None, metavar="S",
@@ -89,7 +75,10 @@ def run(args) -> int:
     elif fmt == "csv":
         emit(_csv(result), args.out)
     else:
-        emit(_table(result, args), args.out)
+        from fsgeo import reports
+
+        names = dict(zip(communes["code"].astype(str), communes["name"].astype(str))) if "name" in communes else None
+        emit(reports.rank_report(result, top=args.top, commune_names=names, lang=args.lang), args.out)
     return 0
 
 
@@ -107,70 +96,3 @@ def _csv(result) -> str:
     scores = scores[[*front, *[c for c in scores.columns if c not in front]]]
     scores["chosen_rank"] = scores["chosen_rank"].astype("Int64")
     return scores.to_csv(index=False)
-
-
-def _fmt(value, digits=0) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    return f"{value:,.{digits}f}"
-
-
-def _table(result, args) -> str:
-    res = result.result
-    t = res.threshold
-    lines = [f"fsgeo rank: {_MODEL_TEXT[res.model]}"
-             + (f" ({result.meta['objective']})" if res.model == "greedy" else "")
-             + (f", k = {res.k}" if res.model != "lscp" else "") + f", threshold {t:g} min"
-             + (f", sites as of {result.meta['as_of']}" if result.meta.get("as_of") else "")]
-    lines.append(f"{result.meta['n_candidates']} candidate(s) routed, {result.meta['n_communes']} communes, "
-                 f"{_fmt(result.meta['population'])} inhabitants; "
-                 f"{_fmt(result.meta['population_within_threshold_before'])}"
-                 f" within {t:g} min of the existing sites")
-    digits = 1 if res.objective_name in ("max_minutes",) else 0
-    what = _OBJECTIVE_TEXT[res.objective_name].format(t=t)
-    if res.objective_name == "new_sites":
-        lines.append(f"Objective ({what}): {_fmt(res.objective)}; status {res.status}")
-    else:
-        lines.append(f"Objective ({what}): {_fmt(res.objective, digits)} (existing sites alone: "
-                     f"{_fmt(res.baseline, digits)}); status {res.status}")
-    if res.model != "greedy" and res.greedy_objective is not None:
-        lines.append(("Greedy set cover" if res.model == "lscp" else "Greedy with the same k")
-                     + f": {_fmt(res.greedy_objective, digits)} (gap {_fmt(res.gap, digits)}"
-                     + (f", {res.gap_pct:.2f} %" if res.gap_pct is not None and pd.notna(res.gap_pct) else "") + ")")
-    if res.message:
-        lines.append(f"Note: {res.message}")
-    lines.append("")
-    if len(result.chosen):
-        cols = ["rank", "id", "name", "commune_code", "kind", "gain_population", "served_population", "mean_minutes",
-                "max_minutes"]
-        chosen = result.chosen[cols].copy()
-        if (result.chosen["kind"] == "antenna").any():
-            chosen["run_by"] = [
-                "" if kind != "antenna" else
-                "no principal space reachable" if not isinstance(i, str) else
-                f"{n or i} ({_fmt(m, 1)} min, {src})"
-                for kind, i, n, m, src in zip(result.chosen["kind"], result.chosen["parent_id"],
-                                              result.chosen["parent_name"], result.chosen["parent_minutes"],
-                                              result.chosen["parent_source"])]
-        lines.append("Chosen new sites (gains are marginal, in this order):")
-        lines.append(table(chosen.set_index("rank")))
-    else:
-        lines.append("No new site chosen.")
-    lines.append("")
-    top = result.scores.head(args.top)
-    lines.append(f"Candidates on their own, best first ({len(top)} of {len(result.scores)}; --format csv or json "
-                 "for all):")
-    cols = ["rank", "id", "name", "gain_population", "resolved_communes", "mean_reduction_min", "max_minutes_after",
-            "takeover_communes", "takeover_population"]
-    lines.append(table(top[cols].set_index("rank"), float_format="{:.2f}"))
-    if len(result.unplaced):
-        lines.append("")
-        lines.append(f"Candidates not placed on the road network ({len(result.unplaced)}), left out:")
-        lines.append(table(result.unplaced.set_index("id")))
-    if len(res.excluded):
-        lines.append("")
-        lines.append(f"Communes the model could not help ({len(res.excluded)}"
-                     + (f", first {args.top} listed; --format csv or json for all" if len(res.excluded) > args.top
-                        else "") + "):")
-        lines.append(table(res.excluded.head(args.top).set_index("code"), float_format="{:.0f}"))
-    return "\n".join(lines)

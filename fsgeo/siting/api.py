@@ -15,7 +15,8 @@ from fsgeo.errors import require
 from fsgeo.siting.antennas import attach_antennas
 from fsgeo.siting.candidates import as_candidates
 from fsgeo.siting.instance import make_instance, resolve_threshold
-from fsgeo.siting.models import LSCP, MODELS, Greedy, SitingResult
+from fsgeo.siting.models import SitingResult
+from fsgeo.siting.registry import model_spec
 from fsgeo.siting.scores import score_candidates
 
 CANDIDATE_ATTRS = ["id", "name", "commune_code", "commune_name", "lon", "lat", "kind", "parent_id"]
@@ -130,8 +131,7 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     """
     from fsgeo import coverage, datasets, routing
 
-    if model not in MODELS:
-        raise io.InputError(f"unknown model {model!r}: expected one of {', '.join(MODELS)}")
+    spec = model_spec(model)
     if on_unplaced not in ("raise", "skip"):
         raise ValueError(f"on_unplaced must be 'raise' or 'skip', got {on_unplaced!r}")
     threshold = resolve_threshold(threshold)
@@ -178,12 +178,7 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     cand_minutes = cand_minutes.fillna(np.inf)
 
     inst = make_instance(population, existing, cand_minutes, threshold)
-    if model == "greedy":
-        solver = Greedy.from_instance(inst, k, objective=objective)
-    elif model == "lscp":
-        solver = LSCP.from_instance(inst, time_limit_s=time_limit_s)
-    else:
-        solver = MODELS[model].from_instance(inst, k, time_limit_s=time_limit_s)
+    solver = spec.build(inst, k=k, objective=objective, time_limit_s=time_limit_s)
     result = solver.solve()
     # unreachable communes: say why, with the coverage reason
     reasons = dict(zip(codes, access["reason"].astype(str)))
@@ -217,8 +212,37 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
         "kind": kind, "own_departement_only": bool(own_departement_only), "n_candidates": int(inst.m),
         "n_unplaced": int(len(unplaced)), "objective": objective if model == "greedy" else None,
         "population_within_threshold_before": float(population[existing <= threshold].sum()),
+        "candidates_matter_below": candidates_matter_below(inst),
     }
     return RankResult(scores=scores, chosen=chosen, result=result, candidates=cands, unplaced=unplaced, meta=meta)
+
+
+def candidates_matter_below(inst) -> dict | None:
+    """The threshold below which some candidate brings a commune within it, or None when no candidate is ever
+    faster than the existing sites.
+
+    A candidate matters for threshold ``t`` when, for some commune, ``candidate_minutes <= t < existing_minutes``:
+    the largest such ``t`` is just below the longest existing time among the communes a candidate reaches faster.
+    Returns ``threshold`` (that existing time, minutes), the commune ``code``, its ``minutes_before`` and best
+    ``candidate_minutes``, and ``suggested_threshold``: the largest whole number of minutes in the window (one
+    decimal when the window is narrower than a minute).
+    """
+    if inst.m == 0 or inst.n == 0:
+        return None
+    best = inst.minutes.min(axis=1)
+    helped = np.isfinite(best) & (best < inst.existing)
+    if not helped.any():
+        return None
+    before = np.where(helped, inst.existing, -np.inf)
+    # an unreachable commune (no existing site) that a candidate reaches makes candidates matter at any threshold
+    i = int(np.argmax(before))
+    t, c = float(inst.existing[i]), float(best[i])
+    suggested = None
+    if math.isfinite(t):  # the largest whole minute in [c, t), else the largest tenth, else c itself
+        whole, tenth = math.ceil(t) - 1, (math.ceil(t * 10) - 1) / 10
+        suggested = float(whole if whole >= c else tenth if tenth >= c else c)
+    return {"threshold": t, "code": str(inst.codes[i]), "minutes_before": t, "candidate_minutes": c,
+            "suggested_threshold": suggested}
 
 
 def _why_not_a_parent(parent: str, sites, as_of, own_departement_only) -> str:

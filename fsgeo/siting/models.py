@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from fsgeo.siting.instance import Instance, _few, _input_error, make_instance
+from fsgeo.siting.registry import model_specs, register_model
 
 OBJECTIVES = {
     # objective: (name of the value, sense, number of leading gain keys that define an improvement)
@@ -516,7 +517,9 @@ class LocationModel:
         notes = self._notes() + ([message] if message else [])
         kk = self.k if k is None else k
         if status in ("optimal", "heuristic", "time_limit") and len(order) < min(kk, inst.m):
-            notes.append(f"only {len(order)} new site(s) improve the objective; more would not change it")
+            notes.append(("no new site improves" if not order else f"only {len(order)} new site improves"
+                          if len(order) == 1 else f"only {len(order)} new sites improve")
+                         + " the objective, more would not change it")
         return SitingResult(
             model=self.name, objective_name=name, k=kk, threshold=inst.threshold, objective=value,
             baseline=baseline, chosen=[inst.candidates[c] for c in order], steps=steps,
@@ -550,6 +553,7 @@ def _communes_table(inst: Instance, cols) -> pd.DataFrame:
                         index=pd.Index(inst.codes, name="code"))
 
 
+@register_model("greedy", title="greedy heuristic", objective="any", options=("k", "objective"), exact=False)
 class Greedy(LocationModel):
     """Greedy heuristic: add the candidate with the best marginal gain, recompute, repeat (up to ``k`` times).
 
@@ -590,6 +594,7 @@ def _greedy_value(model: LocationModel, objective: str) -> float:
     return objective_value(inst, inst.times_with(order), objective)
 
 
+@register_model("mclp", title="maximal covering (exact, HiGHS)", objective="coverage")
 class MCLP(LocationModel):
     """Maximal covering with ``k`` new sites: maximise the population within ``threshold`` minutes.
 
@@ -646,6 +651,7 @@ class MCLP(LocationModel):
                             greedy_objective=greedy_obj, excluded=excluded)
 
 
+@register_model("lscp", title="set covering (exact, HiGHS)", objective="coverage", options=("time_limit_s",))
 class LSCP(LocationModel):
     """Location set covering: fewest new sites so that every commune is within ``threshold`` minutes.
 
@@ -710,6 +716,7 @@ class LSCP(LocationModel):
         return []
 
 
+@register_model("pmedian", title="p-median (exact, HiGHS)", objective="pmedian")
 class PMedian(LocationModel):
     """p-median with the existing sites fixed: minimise the total population-weighted minutes with ``k`` new sites.
 
@@ -733,6 +740,7 @@ class PMedian(LocationModel):
                             greedy_objective=greedy_obj)
 
 
+@register_model("pcenter", title="p-center (exact, HiGHS)", objective="pcenter")
 class PCenter(LocationModel):
     """p-center with the existing sites fixed: minimise the maximum minutes over the servable communes.
 
@@ -796,4 +804,5 @@ class PCenter(LocationModel):
                             n_con=max(n_con, sizes[1]), greedy_objective=greedy_obj)
 
 
-MODELS = {"greedy": Greedy, "mclp": MCLP, "lscp": LSCP, "pmedian": PMedian, "pcenter": PCenter}
+#: name -> class of every registered model (see :mod:`fsgeo.siting.registry`)
+MODELS = {name: spec.cls for name, spec in model_specs().items()}
