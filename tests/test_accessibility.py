@@ -480,17 +480,23 @@ def _run(*args, check=True):
 
 
 def test_cli_table_and_json():
-    text = _run("--top", 5).stdout
+    text = _run("--top", 5, "--lang", "en").stdout
     assert text.startswith("fsgeo accessibility: classic 2SFCA (Luo & Wang 2003), catchment 30 min")
     assert "opening hours per week per 1,000 inhabitants within reach" in text
     assert "Lowest accessibility (5 of 536 communes" in text and "Most loaded sites" in text
     assert "Antenne de Vauvillers" in text
     # the embedded neighbouring communes count in the sites' catchments by default
     outside = datasets.load_neighbour_communes()
-    inhabitants = f"{outside['population'].sum():,}".replace(",", " ")
-    assert f"Outside demand: {len(outside)} communes of neighbouring départements, {inhabitants} inhabitants" in text
-    old = _run("--top", 5, "--no-outside-demand").stdout
+    inhabitants = f"{outside['population'].sum():,}"
+    assert f"Outside demand: {len(outside):,} communes of neighbouring départements, {inhabitants} inhabitants" in text
+    old = _run("--top", 5, "--no-outside-demand", "--lang", "en").stdout
     assert "Outside demand: none" in old and "drop --no-outside-demand" in old
+    fr = _run("--top", 5).stdout  # French by default
+    assert fr.startswith("fsgeo accessibility : 2SFCA classique (Luo & Wang 2003), zone de chalandise 30 min")
+    nnbsp = "\u202f"
+    assert f"Demande extérieure : {len(outside):,} communes".replace(",", nnbsp) in fr
+    assert "heures d'ouverture par semaine pour 1 000 habitants à portée" in fr
+    assert "inhabitants" not in fr and ".00" not in fr
     out = json.loads(_run("--method", "e2sfca", "--threshold", 15, "--own-departement-only", "--format",
                           "json").stdout)
     assert out["method"] == "e2sfca" and out["threshold_min"] == 15 and out["n_sites"] == 26
