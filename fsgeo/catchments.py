@@ -452,6 +452,8 @@ def catchments(
     max_radius_m=None,
     progress=False,
     n_jobs=1,
+    outside=None,
+    merge="site",
 ):
     """Drive-time catchment polygons of every site for every band.
 
@@ -475,11 +477,20 @@ def catchments(
         Show a tqdm bar over sites.
     n_jobs : int
         Threads computing sites in parallel (the polygon unions release the GIL); ``-1``: one per CPU.
+    outside : geopandas.GeoDataFrame, optional
+        Communes outside the study (the neighbouring départements', ``load_neighbour_communes()``): their
+        inhabitants are counted too, so that a border site's catchment does not read "0 inhabitants".
+        ``population_study`` and ``population_outside`` then split ``population``; ``attrs["fsgeo"]
+        ["population_of"]`` says which communes were counted.
+    merge : {"site", "band", "rings"}
+        ``"site"`` (default): one polygon per site and band; ``"band"``: :func:`merge_bands` of them (one polygon
+        per band, the union of every site's, inhabitants counted once); ``"rings"``: the same as rings between
+        consecutive bands (10-20, 20-30...).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per site and band (site order, then band ascending): ``site_id``, ``site_name``, ``band_min``,
+        With ``merge="site"``: one row per site and band (site order, then band ascending): ``site_id``, ``site_name``, ``band_min``,
         ``population`` (inhabitants), ``area_km2``, ``reason`` (empty, or why a site could not be placed on the
         network: its polygons are then empty), geometry (EPSG:4326). For each site, the polygon of a band contains
         the polygons of the smaller bands.
@@ -489,6 +500,8 @@ def catchments(
     require(network, "network", "catchments", "a fsgeo.network.RoadNetwork")
     require(communes, "communes", "catchments", "to count the population inside each polygon; communes=False "
                                                 "computes no population")
+    if merge not in ("site", "band", "rings"):
+        raise ValueError(f"merge must be 'site', 'band' or 'rings', got {merge!r}")
     bands = tuple(sorted({float(b) for b in (settings.bands_min if bands is None else bands)}))
     if not bands or any(not b > 0 for b in bands):
         raise ValueError(f"bands must be positive minutes, got {bands}")
@@ -547,6 +560,108 @@ def catchments(
         out["population"] = np.nan
     out = out[["site_id", "site_name", "band_min", "population", "area_km2", "reason", "geometry"]].to_crs(settings.crs)
     out.attrs["fsgeo"] = {"bands_min": list(bands), "pace_m_per_s": pace, "max_radius_m": cap}
+    people = _Population(communes, outside, _metric_crs(network))
+    out = people.add_columns(out, geoms)
+    cols = ["site_id", "site_name", "band_min", "population", *people.split_columns, "area_km2", "reason", "geometry"]
+    out = out[cols].to_crs(settings.crs)
+    out.attrs["fsgeo"] = {"bands_min": list(bands), "pace_m_per_s": pace, "max_radius_m": cap, "mode": "site",
+                          "population_of": people.description, "n_sites": int(len(pts))}
+    if merge != "site":
+        return merge_bands(out, communes=communes, outside=outside, rings=merge == "rings",
+                           metric_crs=_metric_crs(network))
+    return out
+
+
+class _Population:
+    """Inhabitants whose demand point lies inside polygons: the study's communes, and optionally those outside it."""
+
+    def __init__(self, communes, outside, metric_crs):
+        self.communes = communes if communes is not False else None
+        self.outside = outside if outside is not None and len(outside) else None
+        self.metric_crs = metric_crs
+        self.split_columns = ["population_study", "population_outside"] if self.outside is not None else []
+        if self.communes is None:
+            self.description = "not counted"
+        else:
+            deps = sorted(set(self.communes["departement"].astype(str))) if "departement" in self.communes else []
+            self.description = f"{len(self.communes)} communes of the study" + (f" ({', '.join(deps)})" if deps else "")
+            if self.outside is not None:
+                deps = sorted(set(self.outside["departement"].astype(str))) if "departement" in self.outside else []
+                self.description += (f" and {len(self.outside)} communes outside it"
+                                     + (f" ({', '.join(deps)})" if deps else ""))
+
+    def add_columns(self, out, geoms_metric):
+        if self.communes is None:
+            out["population"] = np.nan
+            return out
+        study = _population_inside(geoms_metric, self.communes, self.metric_crs)
+        out["population"] = study
+        if self.outside is not None:
+            other = _population_inside(geoms_metric, self.outside, self.metric_crs)
+            out["population_study"] = study
+            out["population_outside"] = other
+            out["population"] = study + other
+        return out
+
+
+def merge_bands(catchments_gdf, communes=None, outside=None, rings=False, metric_crs=None):
+    """Catchments merged per band: the union of every site's polygon of a band, its inhabitants counted once.
+
+    Parameters
+    ----------
+    catchments_gdf : geopandas.GeoDataFrame
+        :func:`catchments` with ``merge="site"`` (one row per site and band).
+    communes, outside : geopandas.GeoDataFrame
+        Whose inhabitants to count, as in :func:`catchments` (``communes`` required; ``False`` counts nobody).
+    rings : bool
+        Rings between consecutive bands instead of nested areas: ``0-10``, ``10-20``, ``20-30`` (each band's union
+        minus the previous one's).
+    metric_crs : pyproj.CRS or str, optional
+        CRS of the unions (metres); default: the UTM/Lambert-93 estimate of the polygons' area.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per band, ascending: ``band_min`` (upper bound, minutes), ``band_from_min`` (lower bound: 0 for
+        nested areas, the previous band for rings), ``band_label`` (``"20"`` or ``"10-20"``), ``n_sites`` (sites
+        with a polygon in the band), ``population`` (inhabitants whose demand point is inside, each once; with
+        ``outside``, ``population_study`` + ``population_outside``), ``area_km2``, geometry (EPSG:4326). Nested
+        areas contain each other; rings are disjoint and their union is the largest band's area.
+    """
+    require(communes, "communes", "merge_bands", "to count the population inside each band; communes=False "
+                                                 "computes no population")
+    gdf = catchments_gdf
+    if metric_crs is None:
+        metric_crs = settings.metric_crs if gdf.crs is not None and gdf.total_bounds[0] > -10 and \
+            gdf.total_bounds[2] < 12 else gdf.estimate_utm_crs()
+    metric = gdf.to_crs(metric_crs)
+    bands = sorted(set(float(b) for b in gdf["band_min"]))
+    unions = []
+    for b in bands:
+        part = metric[(metric["band_min"] == b) & ~metric.geometry.is_empty]
+        unions.append((shapely.union_all(part.geometry.to_numpy()) if len(part) else shapely.Polygon(), len(part)))
+    rows, geoms, prev = [], [], None
+    for b, (poly, n) in zip(bands, unions):
+        lower = 0.0
+        if rings and prev is not None:
+            lower = prev[0]
+            poly = shapely.difference(poly, prev[1])
+        rows.append({"band_min": b, "band_from_min": lower,
+                     "band_label": f"{lower:g}-{b:g}" if rings else f"{b:g}", "n_sites": n})
+        geoms.append(poly)
+        prev = (b, unions[bands.index(b)][0])
+    out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["band_min", "band_from_min", "band_label", "n_sites"]),
+                           geometry=geoms, crs=metric_crs)
+    out["area_km2"] = out.geometry.area / 1e6
+    people = _Population(communes, outside, metric_crs)
+    out = people.add_columns(out, np.array(geoms, dtype=object))
+    cols = ["band_min", "band_from_min", "band_label", "n_sites", "population", *people.split_columns, "area_km2",
+            "geometry"]
+    out = out[cols].to_crs(settings.crs)
+    meta = dict(gdf.attrs.get("fsgeo", {}))
+    meta.update({"bands_min": bands, "mode": "rings" if rings else "merged", "population_of": people.description,
+                 "n_sites": int(gdf["site_id"].nunique()) if "site_id" in gdf.columns else None})
+    out.attrs["fsgeo"] = meta
     return out
 
 

@@ -119,6 +119,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "h_dep": {"fr": "dép.", "en": "dép."},
     "h_id": {"fr": "id", "en": "id"},
     "h_km2": {"fr": "km²", "en": "km²"},
+    "h_pop_study": {"fr": "dont étude", "en": "in the study"},
+    "h_pop_outside": {"fr": "dont hors étude", "en": "outside it"},
     "h_date": {"fr": "date", "en": "date"},
     "h_sites": {"fr": "sites", "en": "sites"},
     "h_in_dep": {"fr": "dans le dép.", "en": "in dép."},
@@ -777,6 +779,15 @@ def service_areas_report(areas, *, lang: str | None = None, provenance: dict | N
     return _finish(lines, provenance, T.lang)
 
 
+def _population_of(text: str, T: Text) -> str:
+    """``catchments``' ``population_of`` ("536 communes of the study (70) and 1220 communes outside it (21, 25)")
+    in the reader's language."""
+    if T.lang != "fr":
+        return text
+    return (text.replace("communes of the study", "communes de l'étude").replace(" communes outside it",
+            " communes hors de l'étude").replace(" and ", " et ").replace("not counted", "non comptée"))
+
+
 def catchments_report(catch, n_sites: int, *, population_of: str = "", lang: str | None = None,
                       provenance: dict | None = None) -> str:
     """``fsgeo catchments``: inhabitants within each band, per site (``site_id`` rows) or merged (one row per
@@ -788,9 +799,13 @@ def catchments_report(catch, n_sites: int, *, population_of: str = "", lang: str
     if mode in ("merged", "rings"):
         lines = [T("ca_title_merged", sites=T.count(n_sites, "site")), ""]
         label = "band_label" if "band_label" in catch.columns else "band_min"
-        rows = [[f"{r[label]} min" if label == "band_label" else f"{T.g(r['band_min'])} min", T.num(r["population"]),
-                 T.num(r["area_km2"])] for _, r in catch.iterrows()]
-        lines += table([T("ca_band"), T("h_inhabitants"), T("h_km2")], rows, "lrr")
+        split = "population_outside" in catch.columns
+        rows = [[f"{r[label]} min".replace(".", ",") if T.lang == "fr" else f"{r[label]} min", r["n_sites"],
+                 T.num(r["population"])] + ([T.num(r["population_study"]), T.num(r["population_outside"])]
+                                            if split else []) + [T.num(r["area_km2"])] for _, r in catch.iterrows()]
+        lines += table([T("ca_band"), T("h_sites"), T("h_inhabitants")]
+                       + ([T("h_pop_study"), T("h_pop_outside")] if split else []) + [T("h_km2")], rows,
+                       "lrr" + ("rr" if split else "") + "r")
     else:
         lines = [T("ca_title1"), T("ca_title2", sites=T.count(n_sites, "site")), ""]
         wide = catch.pivot_table(index=["site_id", "site_name"], columns="band_min", values="population", sort=False)
@@ -805,7 +820,7 @@ def catchments_report(catch, n_sites: int, *, population_of: str = "", lang: str
             for r in catch[catch["reason"] != ""].drop_duplicates("site_id").itertuples():
                 lines.append(T("ca_no_catchment", id=r.site_id, reason=r.reason))
     if population_of:
-        lines.append(T("ca_population_of", what=population_of))
+        lines.append(T("ca_population_of", what=_population_of(population_of, T)))
     return _finish(lines, provenance, T.lang)
 
 

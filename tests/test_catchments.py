@@ -367,3 +367,42 @@ def test_catchments_outside_france_use_the_networks_metric_crs():
     for area_km2, poly in zip(out["area_km2"], out.geometry):
         true_km2 = abs(geod.geometry_area_perimeter(poly)[0]) / 1e6
         assert area_km2 == pytest.approx(true_km2, rel=0.005)
+
+
+def test_merged_and_ring_catchments_count_each_inhabitant_once(real):
+    """Merged per band = the union of the sites' polygons; its inhabitants (checked independently, by the union of
+    the sets of communes each site's polygon holds) are counted once; rings are disjoint and add up to the widest
+    band; the neighbouring communes are counted too and said so."""
+    from fsgeo import datasets
+
+    communes, sites, net, _ = real
+    outside = datasets.load_neighbour_communes()
+    pick = sites.iloc[[0, 1, 2, len(sites) - 1]]  # three sites of 70 and one of a neighbouring département
+    per_site = C.catchments(net, pick, bands=(10, 20), communes=communes, outside=outside, n_jobs=2)
+    assert (per_site["population"] == per_site["population_study"] + per_site["population_outside"]).all()
+    border = per_site[(per_site["site_id"] == str(pick["id"].iloc[-1])) & (per_site["band_min"] == 20)].iloc[0]
+    assert border["population_outside"] > 0  # a neighbouring site no longer reads "0 inhabitants"
+    assert f"{len(communes)} communes of the study (70) and {len(outside)} communes outside it" in \
+        per_site.attrs["fsgeo"]["population_of"]
+    merged = C.merge_bands(per_site, communes=communes, outside=outside)
+    rings = C.merge_bands(per_site, communes=communes, outside=outside, rings=True)
+    assert list(merged["band_label"]) == ["10", "20"] and list(rings["band_label"]) == ["0-10", "10-20"]
+    import pandas as pd
+
+    every = pd.concat([communes, outside], ignore_index=True)
+    x, y = every["point_lon"].to_numpy(), every["point_lat"].to_numpy()
+    pop = every["population"].to_numpy()
+    for b, row in zip((10, 20), merged.itertuples()):
+        inside_any = np.zeros(len(every), bool)
+        for poly in per_site[per_site["band_min"] == b].geometry:
+            inside_any |= shapely.contains_xy(poly, x, y)
+        assert row.population == pop[inside_any].sum()
+        assert row.population <= per_site[per_site["band_min"] == b]["population"].sum()
+    assert merged["population"].iloc[1] >= merged["population"].iloc[0]
+    assert rings["population"].sum() == merged["population"].iloc[-1]
+    assert rings["area_km2"].sum() == pytest.approx(merged["area_km2"].iloc[-1], rel=1e-6)
+    metric = rings.to_crs("EPSG:2154").geometry.to_numpy()
+    assert shapely.intersection(metric[0], metric[1]).area < 1.0  # disjoint (up to a m² of rounding)
+    direct = C.catchments(net, pick, bands=(10, 20), communes=communes, outside=outside, merge="rings", n_jobs=2)
+    assert direct["population"].tolist() == rings["population"].tolist()
+    assert direct.attrs["fsgeo"]["mode"] == "rings"

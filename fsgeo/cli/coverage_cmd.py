@@ -66,6 +66,12 @@ def register(subparsers) -> None:
         help="bands, minutes (default: %s)" % ",".join(f"{b:g}" for b in settings.bands_min),
     )
     p.add_argument("--service-areas", action="store_true", help="service areas instead of drive-time catchments")
+    p.add_argument("--merge", choices=["site", "band", "rings"], default="site",
+                   help="site: one polygon per site and band (default); band: the union of every site's polygons "
+                        "per band, inhabitants counted once; rings: the same as rings between bands (10-20, 20-30)")
+    p.add_argument("--no-outside-population", action="store_true",
+                   help="with the embedded communes, count only the study's inhabitants (by default the "
+                        "neighbouring départements' communes within 30 km are counted too, and the output says so)")
     p.add_argument("--jobs", type=int, default=-1, metavar="N", help="threads for the polygons (default -1: one per CPU)")
     add_data_args(p)
     add_output_args(p, formats=("table", "csv", "geojson"))
@@ -249,7 +255,11 @@ def run_catchments(args) -> int:
                                      as_of=args.as_of)
     require_sites(selected, args)
     network = args.study_data.network
-    out = catchments.catchments(network, selected, bands=args.bands, communes=communes, n_jobs=args.jobs)
+    outside = None
+    if args.communes is None and not args.no_outside_population:
+        outside = args.study_data.neighbour_communes
+    out = catchments.catchments(network, selected, bands=args.bands, communes=communes, n_jobs=args.jobs,
+                                outside=outside, merge=args.merge)
     if fmt == "geojson":
         emit(_geojson(out), args.out)
     elif fmt == "csv":
@@ -257,7 +267,8 @@ def run_catchments(args) -> int:
     else:
         from fsgeo import reports
 
-        emit(reports.catchments_report(out, len(selected), lang=args.lang), args.out)
+        emit(reports.catchments_report(out, len(selected), population_of=out.attrs["fsgeo"]["population_of"],
+                                       lang=args.lang), args.out)
     return 0
 
 
