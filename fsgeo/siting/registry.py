@@ -3,7 +3,8 @@
     @register_model("mclp", title="maximal covering (exact, HiGHS)", objective="coverage", options=("k", "time_limit_s"))
     class MCLP(LocationModel): ...
 
-:func:`model_specs` lists them (importing :mod:`fsgeo.siting.models` so that the built-in ones are registered);
+:func:`model_specs` lists them (the built-in ones are registered by :mod:`fsgeo.siting.models`, which the package
+``fsgeo.siting`` imports, so importing this module registers them: it imports nothing itself, no cycle);
 the command line reads its ``--model`` choices and help from it, :func:`fsgeo.siting.rank_candidates` builds the
 model from it. This module imports nothing heavy.
 """
@@ -50,8 +51,6 @@ def register_model(name: str, *, title: str, objective: str, options=("k", "time
 
 def model_specs() -> dict[str, ModelSpec]:
     """Every registered model by name, built-in ones first (in registration order)."""
-    import fsgeo.siting.models  # noqa: F401 - registers the built-in models
-
     return dict(_REGISTRY)
 
 
