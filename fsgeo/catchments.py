@@ -30,7 +30,7 @@ import pandas as pd
 import shapely
 
 from fsgeo.errors import require
-from fsgeo.schema import LAMBERT93
+from fsgeo.schema import LAMBERT93, local_metric_crs
 from fsgeo.settings import settings
 
 #: vertices per circle used to widen road pieces (a 16-gon loses < 2 % of the disc's area)
@@ -554,12 +554,6 @@ def catchments(
         pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]), geometry=list(geoms), crs=_metric_crs(network)
     )
     out["area_km2"] = out.geometry.area / 1e6
-    if communes is not False:
-        out["population"] = _population_inside(geoms, communes, _metric_crs(network))
-    else:
-        out["population"] = np.nan
-    out = out[["site_id", "site_name", "band_min", "population", "area_km2", "reason", "geometry"]].to_crs(settings.crs)
-    out.attrs["fsgeo"] = {"bands_min": list(bands), "pace_m_per_s": pace, "max_radius_m": cap}
     people = _Population(communes, outside, _metric_crs(network))
     out = people.add_columns(out, geoms)
     cols = ["site_id", "site_name", "band_min", "population", *people.split_columns, "area_km2", "reason", "geometry"]
@@ -617,7 +611,7 @@ def merge_bands(catchments_gdf, communes=None, outside=None, rings=False, metric
         Rings between consecutive bands instead of nested areas: ``0-10``, ``10-20``, ``20-30`` (each band's union
         minus the previous one's).
     metric_crs : pyproj.CRS or str, optional
-        CRS of the unions (metres); default: the UTM/Lambert-93 estimate of the polygons' area.
+        CRS of the unions (metres); default: :func:`fsgeo.schema.local_metric_crs` of the polygons' extent.
 
     Returns
     -------
@@ -632,8 +626,8 @@ def merge_bands(catchments_gdf, communes=None, outside=None, rings=False, metric
                                                  "computes no population")
     gdf = catchments_gdf
     if metric_crs is None:
-        metric_crs = settings.metric_crs if gdf.crs is not None and gdf.total_bounds[0] > -10 and \
-            gdf.total_bounds[2] < 12 else gdf.estimate_utm_crs()
+        b = gdf.to_crs(settings.crs).total_bounds
+        metric_crs = local_metric_crs([b[0], b[2]], [b[1], b[3]], "catchments")
     metric = gdf.to_crs(metric_crs)
     bands = sorted(set(float(b) for b in gdf["band_min"]))
     unions = []

@@ -157,7 +157,8 @@ def test_cli_datasets_summary(capsys):
     assert "  0 structures" in capsys.readouterr().out
     assert main(["datasets"]) == 0  # French by default
     out = capsys.readouterr().out
-    assert "dans le département 70 : 26 (1 antenne, 25 espaces principaux)" in out
+    assert "dans Haute-Saône (70) : 26 (1 antenne, 25 espaces principaux)" in out
+    assert "source : ANCT et Banque des Territoires, Liste des structures France services (2024-08-01)" in out
     assert "Communes :" in out and "Réseau routier :" in out
 
 

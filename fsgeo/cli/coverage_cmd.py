@@ -70,8 +70,8 @@ def register(subparsers) -> None:
                    help="site: one polygon per site and band (default); band: the union of every site's polygons "
                         "per band, inhabitants counted once; rings: the same as rings between bands (10-20, 20-30)")
     p.add_argument("--no-outside-population", action="store_true",
-                   help="with the embedded communes, count only the study's inhabitants (by default the "
-                        "neighbouring départements' communes within 30 km are counted too, and the output says so)")
+                   help="count only the study's own inhabitants (by default the "
+                        "communes of its neighbouring départements near the boundary are counted too, and the output says so)")
     p.add_argument("--jobs", type=int, default=-1, metavar="N", help="threads for the polygons (default -1: one per CPU)")
     add_data_args(p)
     add_output_args(p, formats=("table", "csv", "geojson"))
