@@ -130,6 +130,38 @@ class FCAResult(NamedTuple):
     #: | ``unroutable``), ``reason``; Point geometry (EPSG:4326) when the input had one.
     sites: pd.DataFrame
 
+    # one result type (fsgeo.results): the communes are the table, the sites an extra table
+    @property
+    def table(self) -> pd.DataFrame:
+        """The per-commune table (``communes``)."""
+        return self.communes
+
+    @property
+    def meta(self) -> dict:
+        """Parameters and totals (``communes.attrs["fsgeo"]``): method, weights, threshold, unit, supply..."""
+        return dict(self.communes.attrs.get("fsgeo", {}))
+
+    def summary(self) -> dict:
+        """Headline figures (:func:`summary`)."""
+        return summary(self)
+
+    def to_records(self) -> list[dict]:
+        """The communes as plain dicts (no geometry, NaN -> None)."""
+        from fsgeo.results import records
+
+        return records(self.communes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``kind``, ``meta``, ``summary``, ``records`` (communes) and ``sites``: what could not be
+        serialised before (a NamedTuple of DataFrames)."""
+        return self.as_result().to_dict()
+
+    def as_result(self):
+        from fsgeo.results import Result
+
+        return Result("accessibility", self.communes, self.meta, extra={"sites": self.sites},
+                      _summary=self.summary)
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # distance decay

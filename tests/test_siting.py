@@ -485,6 +485,11 @@ def test_rank_candidates_agrees_with_coverage(real):
     assert len(res.scores) == len(cands) and list(res.scores["rank"]) == list(range(1, len(cands) + 1))
     assert set(res.scores.loc[res.scores["chosen_rank"].notna(), "id"]) == set(res.chosen["id"])
     json.dumps(res.to_dict())  # JSON-ready
+    # the one result type: candidates with their points, the chosen ones flagged, JSON-ready without NaN
+    result = res.as_result()
+    assert result.kind == "siting" and result.table.crs == "EPSG:4326" and len(result.table) == len(cands)
+    assert result.summary()["chosen"] == list(res.chosen["id"]) and result.summary()["status"] == "optimal"
+    assert json.loads(json.dumps(result.to_dict(), allow_nan=False))["records"][0]["rank"] == 1
 
 
 def gpd_points(frame):

@@ -65,6 +65,31 @@ class RankResult:
     threshold = property(lambda self: self.result.threshold)
     objective = property(lambda self: self.result.objective)
 
+    # one result type (fsgeo.results): the ranked candidates are the table
+    @property
+    def table(self) -> gpd.GeoDataFrame:
+        """Every candidate ranked (``scores``) with its Point geometry (EPSG:4326), ``chosen_rank`` set for the
+        chosen ones."""
+        return gpd.GeoDataFrame(self.scores.copy(), geometry=gpd.points_from_xy(self.scores["lon"], self.scores["lat"]),
+                                crs="EPSG:4326")
+
+    def summary(self) -> dict:
+        """Model, threshold, objective and baseline, status, chosen ids."""
+        d = self.to_dict()
+        return {k: d[k] for k in ("model", "k", "threshold", "objective_name", "objective", "baseline", "status",
+                                  "message", "greedy_objective", "gap", "gap_pct")} | \
+            {"chosen": list(self.chosen["id"]), "n_candidates": len(self.scores)}
+
+    def to_records(self) -> list[dict]:
+        from fsgeo.results import records
+
+        return records(self.scores)
+
+    def as_result(self):
+        from fsgeo.results import Result
+
+        return Result("siting", self.table, dict(self.meta), extra={"chosen": self.chosen}, _summary=self.summary)
+
     def to_dict(self) -> dict:
         """JSON-ready summary: ``model``, ``k``, ``threshold``, ``objective``, ..., ``chosen`` and ``candidates``."""
         res = self.result.to_dict()
