@@ -16,7 +16,7 @@ from fsgeo.settings import settings  # noqa: E402
 #: the public modules, in the order of the data flow; imported lazily by :func:`__getattr__`
 MODULES = (
     "datasets", "io", "study", "network", "profile", "routing", "coverage", "timeline", "catchments",
-    "accessibility", "siting", "maps", "reports", "results", "errors", "atomic", "hours",
+    "accessibility", "siting", "maps", "reports", "results", "provenance", "errors", "atomic", "hours",
 )
 
 __all__ = ["settings", "__version__", *MODULES]

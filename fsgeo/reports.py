@@ -433,6 +433,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "prov_study": {"fr": "Étude : {name}", "en": "Study: {name}"},
     "prov_source": {"fr": "  {name} ({date})", "en": "  {name} ({date})"},
     "prov_network": {"fr": "Réseau : {x}", "en": "Network: {x}"},
+    "prov_circuity": {"fr": "circuité {v}", "en": "circuity {v}"},
+    "prov_connector_speed_kmh": {"fr": "approche à {v} km/h", "en": "access legs at {v} km/h"},
+    "prov_snap_detour_factor": {"fr": "détour d'approche {v}", "en": "access detour {v}"},
+    "prov_max_snap_m": {"fr": "approche max. {v} m", "en": "access at most {v} m"},
+    "prov_direct_leg_max_m": {"fr": "trajets directs jusqu'à {v} m", "en": "direct legs up to {v} m"},
     "prov_params": {"fr": "Seuil {t} min, tranches {bands} min", "en": "Threshold {t} min, bands {bands} min"},
     "prov_command": {"fr": "Commande : {cmd}", "en": "Command: {cmd}"},
     # map command
@@ -553,10 +558,14 @@ def provenance_footer(provenance: dict | None, lang: str | None = None) -> list[
     if study.get("name"):
         lines.append(T("prov_study", name=study["name"]))
     for src in study.get("sources", []) or []:
-        lines.append(T("prov_source", name=src.get("name", "?"), date=src.get("date") or T("na")))
+        lines.append(T("prov_source", name=src.get("title") or src.get("name") or src.get("id", "?"),
+                       date=src.get("date") or T("ds_undated_source")))
     net = provenance.get("network") or {}
     if net:
-        lines.append(T("prov_network", x=", ".join(f"{k} {v}" for k, v in net.items() if v not in (None, ""))))
+        parts = [study.get("network_source") or ""] if study.get("network_source") else []
+        parts += [T(f"prov_{k}", v=T.num(net[k]) if net[k] >= 1000 else T.g(net[k])) for k in ("circuity", "connector_speed_kmh", "snap_detour_factor",
+                                                          "max_snap_m", "direct_leg_max_m") if net.get(k) is not None]
+        lines.append(T("prov_network", x=", ".join(parts)))
     params = provenance.get("parameters") or {}
     if params.get("threshold_min") is not None:
         bands = params.get("bands_min") or []

@@ -218,3 +218,20 @@ def test_timeline_csv_and_table():
     assert "How the France Services network got finer" in table and df["date"].iloc[0] in table
     table = run_inprocess("timeline")
     assert "Comment le réseau France Services s'est densifié" in table and "≤ 20 min" in table
+
+
+def test_coverage_outputs_carry_their_provenance():
+    """The JSON says which fsgeo, study, sources (with their dates), network profile and parameters made it; the
+    report ends with the same as a footer."""
+    from fsgeo import __version__, datasets
+
+    manifest = datasets.load_study().manifest
+    data = json.loads(run_inprocess("coverage", "--format", "json", "--threshold", "15"))
+    prov = data["provenance"]
+    assert prov["fsgeo_version"] == __version__ and prov["study"]["name"] == manifest.name
+    assert [s.get("date") for s in prov["study"]["sources"]] == [s.get("date") for s in manifest.sources]
+    assert prov["parameters"]["threshold_min"] == 15 and prov["parameters"]["bands_min"][0] == 10
+    assert prov["network"]["circuity"] > 1 and prov["network"]["metric_crs"] == "EPSG:2154"
+    assert "OpenStreetMap" in prov["credits"] and "ANCT" in prov["credits"]
+    text = run_inprocess("coverage", "--threshold", "15")
+    assert "Sources et paramètres" in text and "(2024-08-01)" in text and "Seuil 15 min" in text

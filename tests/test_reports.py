@@ -99,7 +99,7 @@ def test_coverage_report_french_and_english_say_the_same_numbers():
 
 def test_provenance_footer_in_both_languages():
     prov = {"fsgeo_version": "9.9", "generated": "2026-01-01", "command": "fsgeo coverage",
-            "study": {"name": "Haute-Saône", "sources": [{"name": "ANCT France Services", "date": "2024-08-01"}]},
+            "study": {"name": "Haute-Saône", "sources": [{"title": "ANCT France Services", "date": "2024-08-01"}]},
             "parameters": {"threshold_min": 20.0, "bands_min": [10.0, 20.0, 7.5]}}
     access, summ = _small_access()
     fr = reports.coverage_report(access, summ, lang="fr", provenance=prov)

@@ -206,3 +206,19 @@ def _clean_floats(obj):
 def table(df, float_format: str = "{:.1f}") -> str:
     """Plain-text table for terminals."""
     return df.to_string(float_format=lambda v: float_format.format(v))
+
+
+def provenance_of(args, network=None, **parameters) -> dict:
+    """The provenance of a command's output (:func:`fsgeo.provenance.provenance`): the study it read, the network's
+    profile, the parameters given, the command line."""
+    from fsgeo.provenance import provenance
+
+    study = getattr(args, "study_data", None)
+    if study is None and hasattr(args, "study"):
+        study = study_of(args)
+    for key in ("as_of", "kind", "own_departement_only"):
+        if key not in parameters and getattr(args, key, None) not in (None, False):
+            value = getattr(args, key)
+            parameters[key] = value.isoformat() if hasattr(value, "isoformat") else value
+    return provenance(study, network, parameters)
+

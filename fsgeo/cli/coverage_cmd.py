@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.cli.common import (
-    CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes, require_sites,
-    study_label, study_of, to_json,
+    CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes, provenance_of,
+    require_sites, study_label, study_of, to_json,
 )
 from fsgeo.coverage import ACCESS_COLUMNS
 from fsgeo.settings import settings
@@ -152,8 +152,10 @@ def run_coverage(args) -> int:
     fmt = output_format(args)
     communes, sites, network, access = _access(args)
     summ = coverage.summary(access, bands=args.bands, n_worst=max(args.top, 1))
+    prov = provenance_of(args, network, threshold_min=summ.threshold_min,
+                         bands_min=list(summ.bands["band_min"]), commitment_min=summ.commitment_min)
     if fmt == "json":
-        out = {"summary": _summary_json(summ, access), "communes": _records(access)}
+        out = {"summary": _summary_json(summ, access), "communes": _records(access), "provenance": prov}
         emit(to_json(out), args.out)
     elif fmt == "csv":
         emit(_csv(access, ACCESS_CSV), args.out)
@@ -162,7 +164,7 @@ def run_coverage(args) -> int:
 
         areas = catchments.service_areas(access, dissolve=False)
         report = reports.coverage_report(access, summ, areas, label=_departement_label(args, communes), top=args.top,
-                                         labels=reports.site_labels(sites), lang=args.lang)
+                                         labels=reports.site_labels(sites), lang=args.lang, provenance=prov)
         emit(report, args.out)
     return 0
 
