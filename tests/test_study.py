@@ -153,14 +153,17 @@ def test_underserved_zones_use_the_networks_metric_crs(study, access_70):
 @pytest.mark.slow
 def test_cli_study_option_shows_its_name(tmp_path, capsys, monkeypatch):
     root = copy_study(tmp_path, name="Pays d'essai")
-    assert main(["datasets", "--study", str(root)]) == 0
+    assert main(["datasets", "--study", str(root), "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert f"Study: Pays d'essai (département 70): {root}" in out and "in Pays d'essai (70): 26" in out
-    assert main(["coverage", "--study", str(root), "--top", "2"]) == 0
+    assert main(["datasets", "--study", str(root)]) == 0  # French by default
+    out = capsys.readouterr().out
+    assert f"Étude : Pays d'essai (département 70) : {root}" in out and "dans Pays d'essai (70) : 26" in out
+    assert main(["coverage", "--study", str(root), "--top", "2", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "France Services coverage — Pays d'essai (70)" in out and "Haute-Saône" not in out
     monkeypatch.setenv("FSGEO_STUDY", str(root))
-    assert main(["timeline"]) == 0
+    assert main(["timeline", "--lang", "en"]) == 0
     assert "How the France Services network got finer — Pays d'essai (70)" in capsys.readouterr().out
     # a study without a network: one line that says to supply one
     bare = copy_study(tmp_path / "bare", name="Mayotte", codes=["976"], network=False)
@@ -168,7 +171,7 @@ def test_cli_study_option_shows_its_name(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "fsgeo: error: study Mayotte (976)" in err and "--network FILE" in err and len(err.splitlines()) == 1
     assert main(["datasets", "--study", str(bare)]) == 0
-    assert "not available: study Mayotte (976)" in capsys.readouterr().out
+    assert "indisponible : study Mayotte (976)" in capsys.readouterr().out
 
 
 def test_every_command_takes_study():
