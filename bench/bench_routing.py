@@ -2,8 +2,9 @@
 
     python bench/bench_routing.py [--repeat 5]
 
-Baseline: what an osmnx user writes, ``networkx.single_source_dijkstra_path_length`` from every origin node on the
-same graph exported with ``RoadNetwork.to_osmnx()``, with the same snapping, access legs and direct-leg rule (default
+Baseline: what an osmnx user writes, ``networkx.single_source_dijkstra_path_length`` from every origin on the
+same graph exported with ``RoadNetwork.to_osmnx()``, with the same snapping (each point joined to its k nearest nodes:
+one virtual networkx node per origin and per destination with an edge per link), access legs and direct-leg rule (default
 profile: direct legs on, applied to the baseline with dense numpy pairwise distances), so both sides compute the same
 numbers. fsgeo: one ``travel_time_matrix`` call (snapping and direct legs included), timed *cold* (every cache of the
 network dropped before each run); its time with direct legs off is printed too, and the direct-leg pair query alone
@@ -41,19 +42,28 @@ def timed(fn, repeat, before=None):
     return min(times), statistics.median(times), out
 
 
-def baseline_matrix(G, snap_o, snap_d, xy_o, xy_d, profile):
-    """The osmnx-user way: one networkx Dijkstra per origin node, same snapping, access and direct legs."""
-    node_o, node_d = snap_o["node_id"].to_numpy(np.int64), snap_d["node_id"].to_numpy(np.int64)
-    acc_o, acc_d = snap_o["access_s"].to_numpy(), snap_d["access_s"].to_numpy()
-    out = np.empty((len(node_o), len(node_d)))
-    for i, src in enumerate(node_o):
-        lengths = nx.single_source_dijkstra_path_length(G, int(src), weight="travel_time")
-        out[i] = [lengths.get(int(d), np.inf) for d in node_d]
-    out += acc_o[:, None] + acc_d[None, :]
+def baseline_matrix(G, node_ids, so, sd, xy_o, xy_d, profile):
+    """The osmnx-user way: one networkx Dijkstra per origin, with the same snapping (each point joined to its links by
+    their access legs: a virtual node per origin and per destination), access legs and direct-leg rule."""
+    H = G.copy()
+    d_pt, d_node, d_acc = sd.links_of_ok()
+    for j, n, a in zip(d_pt.tolist(), d_node.tolist(), d_acc.tolist()):
+        H.add_edge(int(node_ids[n]), ("d", j), travel_time=a)
+    o_pt, o_node, o_acc = so.links_of_ok()
+    n_o, n_d = int(so.ok.sum()), int(sd.ok.sum())
+    out = np.empty((n_o, n_d))
+    for i in range(n_o):
+        sel = o_pt == i
+        H.add_node(("o", i))
+        for n, a in zip(o_node[sel].tolist(), o_acc[sel].tolist()):
+            H.add_edge(("o", i), int(node_ids[n]), travel_time=a)
+        lengths = nx.single_source_dijkstra_path_length(H, ("o", i), weight="travel_time")
+        out[i] = [lengths.get(("d", j), np.inf) for j in range(n_d)]
+        H.remove_node(("o", i))
     if profile.direct_leg:
         # within min(direct_leg_max_m, max_snap_m), or within the sum of both snap distances (same gap)
         dist = np.hypot(xy_o[:, 0][:, None] - xy_d[:, 0][None, :], xy_o[:, 1][:, None] - xy_d[:, 1][None, :])
-        gap = snap_o["snap_distance_m"].to_numpy()[:, None] + snap_d["snap_distance_m"].to_numpy()[None, :]
+        gap = (so.table["snap_distance_m"].to_numpy()[:, None] + sd.table["snap_distance_m"].to_numpy()[None, :])
         allowed = dist <= np.maximum(min(profile.direct_leg_max_m, profile.max_snap_m), gap)
         out = np.minimum(out, np.where(allowed, profile.access_s(dist), np.inf))
     return out / 60.0
@@ -82,8 +92,9 @@ def main(argv=None):
 
     G = net.to_osmnx()
     snap = routing.snap_points(net, communes)
+    snapped = routing._snap(net, communes, "communes", "raise")
     xy = np.column_stack(routing._metric_xy(communes, "communes", net.metric_crs)[1].T)
-    nx_best, nx_med, base = timed(lambda: baseline_matrix(G, snap, snap, xy, xy, net.profile),
+    nx_best, nx_med, base = timed(lambda: baseline_matrix(G, net.node_ids, snapped, snapped, xy, xy, net.profile),
                                   max(1, min(args.repeat, 2)))
 
     got = fs.to_numpy()
@@ -115,17 +126,20 @@ def main(argv=None):
               f"({base_t / b:.0f}x, {b:.3f} s)")
 
     # each step on its own (network times only, node x node)
-    print("steps (csgraph.dijkstra, node-to-node part only; then the direct-leg pairs):")
+    print("steps (csgraph.dijkstra, network part only; then the direct-leg pairs):")
     nodes_all = snap["node"].to_numpy()
     nodes = np.unique(nodes_all)
+    n_links = len(snapped.link_node)
     steps = [
-        (f"plain, one search per point ({len(nodes_all)} sources, {net.n_nodes:,} nodes)",
+        (f"nearest node only, one search per point ({len(nodes_all)} sources, {net.n_nodes:,} nodes)",
          lambda: dijkstra(net.csr, indices=nodes_all)[:, nodes_all], None),
-        (f"+ unique snapped nodes ({len(nodes)} sources)",
+        (f"nearest node only, unique snapped nodes ({len(nodes)} sources)",
          lambda: dijkstra(net.csr, indices=nodes)[:, nodes], None),
+        (f"k-nearest links ({n_links} links), one search per point from a virtual node",
+         lambda: routing._points_to_points(net, snapped, snapped, np.inf, reduce=False), cold),
         ("+ exact vertex elimination (reduction included)",
-         lambda: routing._node_to_node(net, nodes, nodes, np.inf, reduce=True), cold),
-        ("+ limit = 60 min", lambda: routing._node_to_node(net, nodes, nodes, 3600.0, reduce=True), cold),
+         lambda: routing._points_to_points(net, snapped, snapped, np.inf, reduce=True), cold),
+        ("+ limit = 60 min", lambda: routing._points_to_points(net, snapped, snapped, 3600.0, reduce=True), cold),
     ]
     so = routing._snap(net, communes, "communes", "raise")
     steps.append((f"direct-leg pairs alone (KD-tree pair query, {len(routing._direct_pairs(net.profile, so, so)[0]):,} "
@@ -133,7 +147,7 @@ def main(argv=None):
     for label, fn, before in steps:
         b, m, _ = timed(fn, args.repeat, before)
         print(f"  {label:<62} best {b:.3f} s, median {m:.3f} s")
-    pos, red, _ = routing._reduced_graph(net, nodes)
+    pos, red, _ = routing._reduced_graph(net, np.unique(snapped.link_node))
     print(f"  reduced graph: {red.shape[0]:,} nodes / {red.nnz:,} edges (from {net.n_nodes:,} / {net.csr.nnz:,})")
 
 

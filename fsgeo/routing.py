@@ -1,8 +1,17 @@
 """Snapping and travel-time queries on a :class:`fsgeo.network.RoadNetwork` (scipy.sparse.csgraph only).
 
-Every query counts door-to-door time: *access leg* from the origin point to its snapped node (straight distance x
-``profile.snap_detour_factor`` at ``profile.connector_speed_kmh``), the network path, and the access leg from the
-destination's node to the destination point.
+Every query counts door-to-door time: *access leg* from the origin point to a node (straight distance x
+``profile.snap_detour_factor`` at ``profile.connector_speed_kmh``), the network path, and the access leg from a node to
+the destination point.
+
+Snapping with several links: a point joins the network at its ``profile.snap_nodes`` nearest nodes of the main
+component within ``max_snap_m`` (default 4), each by its own access leg, and the shortest-path search chooses among
+them; when all of them are motorway-only nodes (:func:`local_access_nodes`: interchanges in Travel Mapping data,
+carriageway points in OSM data) the nearest node a local road serves is added, if within ``max_snap_m``. Exactly:
+each point is a virtual node of the graph with one edge per link (out of an origin, into a destination), and the
+searches run from those virtual nodes (``scipy.sparse.csgraph.dijkstra``, one per point of the smaller side), so a
+time is ``min over links (access + network path + access)``. The snap table's ``node`` / ``snap_distance_m`` /
+``access_s`` describe the nearest link; ``n_links`` counts them.
 
 Direct legs (``profile.direct_leg``, default on): an origin and a destination whose straight distance ``d`` is at most
 ``profile.direct_leg_max_m`` (default 3 km, the local road grid between neighbouring villages that a network of
@@ -24,10 +33,10 @@ A point is routed only when its ``status`` is ``ok``; otherwise (``too_far``, ``
 ``invalid_coordinates``) it is reported by id, never silently dropped: the queries raise
 :class:`fsgeo.io.InputError` naming the ids, or with ``on_snap_error="nan"`` give NaN.
 
-Shortest paths: C Dijkstra from ``scipy.sparse.csgraph`` with ``limit`` for cutoffs, from unique snapped nodes only,
-from the smaller side (on the transposed graph when searching backwards). Many-to-many queries first shrink the
-graph by exact vertex elimination (dead ends, chains, small junctions replaced by shortcuts of the same time; snapped
-nodes kept), which leaves every time between the snapped nodes unchanged.
+Shortest paths: C Dijkstra from ``scipy.sparse.csgraph`` with ``limit`` for cutoffs, from the points' virtual nodes
+of the smaller side (on the transposed graph when searching backwards). Many-to-many queries first shrink the
+graph by exact vertex elimination (dead ends, chains, small junctions replaced by shortcuts of the same time; link
+nodes kept), which leaves every time between the link nodes unchanged.
 """
 
 from __future__ import annotations
@@ -44,7 +53,8 @@ from scipy.sparse.csgraph import dijkstra
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
 
-__all__ = ["snap_points", "travel_time_matrix", "nearest", "node_times", "InputError", "SNAP_STATUSES"]
+__all__ = ["snap_points", "travel_time_matrix", "nearest", "node_times", "local_access_nodes", "InputError",
+           "SNAP_STATUSES", "MOTORWAY_CLASSES"]
 
 SNAP_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates")
 _ON_SNAP_ERROR = ("raise", "nan")
@@ -92,7 +102,7 @@ def _metric_xy(points, what: str, crs) -> tuple[pd.Index, np.ndarray, np.ndarray
 
 
 def snap_points(network: RoadNetwork, points, max_snap_m: float | None = None) -> pd.DataFrame:
-    """Snap points to their nearest network node (KD-tree in ``network.metric_crs``, metres).
+    """Snap points to the network (KD-tree in ``network.metric_crs``, metres): nearest link and number of links.
 
     Parameters
     ----------
@@ -105,9 +115,10 @@ def snap_points(network: RoadNetwork, points, max_snap_m: float | None = None) -
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``points``: ``node`` (position in the node arrays, -1 if none), ``node_id`` (Int64),
-        ``snap_distance_m`` (straight distance in ``network.metric_crs``, metres), ``access_s`` (access-leg time,
-        seconds), ``status`` (``ok`` | ``too_far`` | ``off_main_component`` | ``invalid_coordinates``), ``reason``
+        Indexed like ``points``: ``node`` (position in the node arrays of the nearest main-component node, the
+        nearest node at all when the point is not routable; -1 if none), ``node_id`` (Int64), ``snap_distance_m``
+        (straight distance to it in ``network.metric_crs``, metres), ``access_s`` (its access-leg time, seconds),
+        ``n_links`` (nodes the point joins, see the module notes; 0 when not routable), ``status`` (``ok`` | ``too_far`` | ``off_main_component`` | ``invalid_coordinates``), ``reason``
         (human-readable, empty if ok).
     """
     return _snap_xy(network, *_metric_xy(points, "points", network.metric_crs), max_snap_m)
@@ -115,6 +126,63 @@ def snap_points(network: RoadNetwork, points, max_snap_m: float | None = None) -
 
 def _snap_xy(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.ndarray,
              max_snap_m: float | None) -> pd.DataFrame:
+    return _snap_links(network, index, xy, why, max_snap_m)[0]
+
+
+#: road classes whose nodes a point may not be left with as its only links while a local road is within reach:
+#: a node used only by motorway carriageways (``motorway``, OSM ``motorway_link`` too) is an interchange in Travel
+#: Mapping data and a point in the middle of a carriageway in OSM data; neither is where people join the network
+MOTORWAY_CLASSES = frozenset({"motorway", "motorway_link"})
+
+
+def local_access_nodes(network: RoadNetwork) -> np.ndarray:
+    """Boolean mask over nodes: True where at least one edge of a non-motorway class (see :data:`MOTORWAY_CLASSES`)
+    starts or ends, i.e. where a car can join the network from a local road; cached on the network.
+
+    An edge whose class is unknown (no ``road_class``) counts as local; an OSM edge merged from several classes
+    (``"motorway;trunk"``) is a motorway only when all of them are.
+    """
+    if "local_access" not in network._cache:
+        e = network.edges
+        n = network.n_nodes
+        if "road_class" in e.columns:
+            rc = e["road_class"].astype(object).to_numpy()
+            motorway = np.array([isinstance(c, str) and all(p.strip() in MOTORWAY_CLASSES for p in c.split(";"))
+                                 for c in rc], dtype=bool)
+        else:
+            motorway = np.zeros(len(e), dtype=bool)
+        index = pd.Index(network.node_ids)
+        ends = np.concatenate([index.get_indexer(e["u"].to_numpy()), index.get_indexer(e["v"].to_numpy())])
+        local = np.zeros(n, dtype=bool)
+        local[ends[np.concatenate([~motorway, ~motorway])]] = True
+        local[np.bincount(ends, minlength=n) == 0] = True  # isolated nodes: nothing to avoid
+        network._cache["local_access"] = local
+    return network._cache["local_access"]
+
+
+def _main_trees(network: RoadNetwork):
+    """KD-trees (cached) over the main-component nodes and over those of them a local road serves, with their
+    positions in the node arrays: ``(tree_main, pos_main, tree_local, pos_local)``."""
+    if "main_trees" not in network._cache:
+        from scipy.spatial import cKDTree
+
+        pos_main = np.flatnonzero(network.main_component)
+        pos_local = np.flatnonzero(network.main_component & local_access_nodes(network))
+        network._cache["main_trees"] = (
+            cKDTree(network.xy_metric[pos_main]), pos_main,
+            cKDTree(network.xy_metric[pos_local]) if pos_local.size else None, pos_local)
+    return network._cache["main_trees"]
+
+
+def _snap_links(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.ndarray,
+                max_snap_m: float | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Snap table (see :func:`snap_points`) and the links of every routable point.
+
+    Links: the ``profile.snap_nodes`` nearest main-component nodes within ``max_snap``, plus, when none of them is
+    served by a local road (:func:`local_access_nodes`), the nearest main-component node that is, if within
+    ``max_snap``. Returns ``(table, link_point, link_node, link_dist_m)`` with the links sorted by point then
+    distance (``link_point``: position of the point in ``index``).
+    """
     prof = network.profile
     max_snap = prof.max_snap_m if max_snap_m is None else float(max_snap_m)
     if not (np.isfinite(max_snap) and max_snap > 0):
@@ -123,15 +191,44 @@ def _snap_xy(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.ndar
     valid = np.isfinite(xy).all(axis=1)
     dist = np.full(k, np.nan)
     node = np.full(k, -1, dtype=np.int64)
+    lp = np.zeros(0, dtype=np.int64)
+    ln = np.zeros(0, dtype=np.int64)
+    ld = np.zeros(0)
+    n_links = np.zeros(k, dtype=np.int64)
     if valid.any():
-        d, i = network.kdtree.query(xy[valid])
+        vxy = xy[valid]
+        vpos = np.flatnonzero(valid)
+        d, i = network.kdtree.query(vxy)
         dist[valid], node[valid] = d, i
+        tree_main, pos_main, tree_local, pos_local = _main_trees(network)
+        kk = max(1, min(int(prof.snap_nodes), pos_main.size))
+        dm, im = tree_main.query(vxy, k=kk, distance_upper_bound=max_snap)
+        dm, im = dm.reshape(len(vxy), kk), im.reshape(len(vxy), kk)
+        found = np.isfinite(dm)
+        rows = np.repeat(vpos[:, None], kk, axis=1)[found]
+        nodes_ = pos_main[im[found]]
+        dists = dm[found]
+        if tree_local is not None and prof.snap_nodes >= 1:
+            has_local = np.zeros(len(vxy), dtype=bool)
+            loc = local_access_nodes(network)
+            flat_rows = np.repeat(np.arange(len(vxy))[:, None], kk, axis=1)[found]
+            has_local[flat_rows[loc[nodes_]]] = True
+            need = np.flatnonzero(~has_local & found.any(axis=1))
+            if need.size:
+                dl, il = tree_local.query(vxy[need], distance_upper_bound=max_snap)
+                ok_l = np.isfinite(dl)
+                rows = np.concatenate([rows, vpos[need[ok_l]]])
+                nodes_ = np.concatenate([nodes_, pos_local[il[ok_l]]])
+                dists = np.concatenate([dists, dl[ok_l]])
+        order = np.lexsort((dists, rows))
+        lp, ln, ld = rows[order], nodes_[order], dists[order]
+        n_links = np.bincount(lp, minlength=k)
     status = np.full(k, "ok", dtype=object)
     reason = np.full(k, "", dtype=object)
     status[~valid] = "invalid_coordinates"
     reason[~valid] = why[~valid]
     far = valid & (dist > max_snap)
-    off = valid & ~far & ~network.main_component[np.maximum(node, 0)]
+    off = valid & ~far & (n_links == 0)
     ids = network.node_ids
     for j in np.flatnonzero(far):
         status[j] = "too_far"
@@ -141,13 +238,22 @@ def _snap_xy(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.ndar
         for j in np.flatnonzero(off):
             status[j] = "off_main_component"
             reason[j] = (f"nearest road node {ids[node[j]]} ({dist[j]:,.0f} m away) is on a fragment cut off from "
-                         f"the main network ({main_count:,} of {network.n_nodes:,} nodes)")
+                         f"the main network ({main_count:,} of {network.n_nodes:,} nodes), and no node of the main "
+                         f"network is within {max_snap:,.0f} m")
+    # routable points: their nearest link is their node (the nearest node of the main component)
+    ok = status == "ok"
+    if ok.any():
+        first = np.ones(lp.size, dtype=bool)
+        first[1:] = lp[1:] != lp[:-1]
+        node[lp[first]] = ln[first]
+        dist[lp[first]] = ld[first]
     node_id = pd.array(np.where(node >= 0, ids[np.maximum(node, 0)], 0), dtype="Int64")
     node_id[node < 0] = pd.NA
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "node": node, "node_id": node_id, "snap_distance_m": dist, "access_s": prof.access_s(dist),
-        "status": status, "reason": reason,
+        "n_links": n_links, "status": status, "reason": reason,
     }, index=index)
+    return table, lp, ln, ld
 
 
 @dataclass
@@ -156,15 +262,23 @@ class _Snapped:
     xy: np.ndarray
     table: pd.DataFrame
     ok: np.ndarray          # bool mask
-    node: np.ndarray        # positions (valid where ok)
-    access_s: np.ndarray
+    node: np.ndarray        # positions (valid where ok): the nearest link
+    access_s: np.ndarray    # access leg to that node, seconds
+    link_point: np.ndarray  # links of the routable points, sorted by point: position of the point in ``index``
+    link_node: np.ndarray   # ... node position
+    link_access: np.ndarray  # ... access leg, seconds
+
+    def links_of_ok(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Links with the point given as its position among the routable points (``ok``), sorted by it."""
+        rank = np.cumsum(self.ok) - 1
+        return rank[self.link_point], self.link_node, self.link_access
 
 
 def _snap(network: RoadNetwork, points, what: str, on_snap_error: str) -> _Snapped:
     if on_snap_error not in _ON_SNAP_ERROR:
         raise ValueError(f"on_snap_error must be one of {_ON_SNAP_ERROR}, got {on_snap_error!r}")
     index, xy, why = _metric_xy(points, what, network.metric_crs)
-    table = _snap_xy(network, index, xy, why, None)
+    table, lp, ln, ld = _snap_links(network, index, xy, why, None)
     ok = (table["status"] == "ok").to_numpy()
     if on_snap_error == "raise" and not ok.all():
         bad = table[~ok]
@@ -172,7 +286,9 @@ def _snap(network: RoadNetwork, points, what: str, on_snap_error: str) -> _Snapp
         more = f"\n  ... and {len(bad) - 20} more" if len(bad) > 20 else ""
         raise InputError(f"{what}: {len(bad)} point(s) cannot be routed (pass on_snap_error='nan' to get NaN "
                          "instead):\n" + "\n".join(lines) + more)
-    return _Snapped(index, xy, table, ok, table["node"].to_numpy(), table["access_s"].to_numpy())
+    keep = ok[lp]
+    return _Snapped(index, xy, table, ok, table["node"].to_numpy(), table["access_s"].to_numpy(),
+                    lp[keep], ln[keep], network.profile.access_s(ld[keep]))
 
 
 def _cutoff_s(cutoff_min: float | None) -> float:
@@ -346,6 +462,56 @@ def _one_to_all(network: RoadNetwork, src: np.ndarray, limit_s: float, reverse: 
     return dijkstra(graph, directed=True, indices=src, limit=limit_s)
 
 
+def _with_sources(graph: sparse.csr_matrix, point: np.ndarray, node: np.ndarray, access_s: np.ndarray,
+                  n_points: int) -> sparse.csr_matrix:
+    """``graph`` plus one virtual node per point (positions ``n .. n + n_points - 1``) with an edge to each of its
+    link nodes weighted by the access leg (seconds). ``point`` (sorted) gives each link's point; a virtual node has no
+    edge *into* it, so no path passes through it: times between real nodes are unchanged."""
+    n = graph.shape[0]
+    counts = np.bincount(point, minlength=n_points)
+    indptr = np.concatenate([graph.indptr.astype(np.int64), graph.indptr[-1] + np.cumsum(counts)])
+    indices = np.concatenate([graph.indices, node]).astype(np.int32)
+    data = np.concatenate([graph.data, access_s])
+    m = n + n_points
+    return sparse.csr_matrix((data, indices, indptr.astype(np.int32)), shape=(m, m))
+
+
+def _min_over_links(times: np.ndarray, point: np.ndarray, access_s: np.ndarray) -> np.ndarray:
+    """``times[:, l] + access_s[l]`` minimised over the links ``l`` of each point (``point`` sorted, every point
+    ``0 .. k-1`` with at least one link): ``len(times) x k``."""
+    starts = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
+    return np.minimum.reduceat(times + access_s[None, :], starts, axis=1)
+
+
+def _points_to_points(network: RoadNetwork, so: _Snapped, sd: _Snapped, cutoff_s: float,
+                      reduce: bool | None = None) -> np.ndarray:
+    """Exact access + network + access times (s) between the routable points of ``so`` and ``sd``, over all their
+    links: one Dijkstra per point of the smaller side, from a virtual node joined to its links (backwards on the
+    transposed graph when that side is the destinations); on the reduced graph when there are many
+    (``reduce=None`` decides; True/False force it, for tests)."""
+    o_pt, o_node, o_acc = so.links_of_ok()
+    d_pt, d_node, d_acc = sd.links_of_ok()
+    n_o, n_d = int(so.ok.sum()), int(sd.ok.sum())
+    forward = n_o <= n_d
+    terminals = np.union1d(o_node, d_node)
+    if reduce is None:
+        memoised = terminals.tobytes() in network._cache.get("reduced", {})
+        reduce = memoised or (min(n_o, n_d) >= _REDUCE_MIN_SOURCES and network.n_nodes <= _REDUCE_MAX_NODES)
+    if reduce:
+        pos, graph, graph_rev = _reduced_graph(network, terminals)
+        o_node, d_node = pos[o_node], pos[d_node]
+    else:
+        graph, graph_rev = network.csr, network.csr_reverse
+    m = graph.shape[0]
+    if forward:
+        aug = _with_sources(graph, o_pt, o_node, o_acc, n_o)
+        dist = dijkstra(aug, directed=True, indices=np.arange(m, m + n_o), limit=_limit(cutoff_s, d_acc.min()))
+        return _min_over_links(dist[:, d_node], d_pt, d_acc)
+    aug = _with_sources(graph_rev, d_pt, d_node, d_acc, n_d)
+    dist = dijkstra(aug, directed=True, indices=np.arange(m, m + n_d), limit=_limit(cutoff_s, o_acc.min()))
+    return _min_over_links(dist[:, o_node], o_pt, o_acc).T
+
+
 # -- public queries ------------------------------------------------------------------------------------------------
 def travel_time_matrix(network: RoadNetwork, origins, destinations, cutoff_min: float | None = None,
                        on_snap_error: str = "raise") -> pd.DataFrame:
@@ -373,12 +539,7 @@ def travel_time_matrix(network: RoadNetwork, origins, destinations, cutoff_min: 
     sd = _snap(network, destinations, "destinations", on_snap_error)
     out = np.full((len(so.index), len(sd.index)), np.nan)
     if so.ok.any() and sd.ok.any():
-        o_nodes, o_inv = np.unique(so.node[so.ok], return_inverse=True)
-        d_nodes, d_inv = np.unique(sd.node[sd.ok], return_inverse=True)
-        acc_o, acc_d = so.access_s[so.ok], sd.access_s[sd.ok]
-        limit = _limit(cutoff_s, acc_o.min(), acc_d.min())
-        t = _node_to_node(network, o_nodes, d_nodes, limit)
-        total = acc_o[:, None] + t[o_inv][:, d_inv] + acc_d[None, :]
+        total = _points_to_points(network, so, sd, cutoff_s)
         i, j, dist_m = _direct_pairs(network.profile, so, sd)
         if i.size:
             total[i, j] = np.minimum(total[i, j], network.profile.access_s(dist_m))
@@ -419,27 +580,29 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
     if not so.ok.any():
         return pd.DataFrame({"facility": facility, "minutes": minutes}, index=so.index)
     f_idx = np.flatnonzero(sf.ok)
-    acc_o = so.access_s[so.ok]
     best = np.full(int(so.ok.sum()), np.inf)
     best_f = np.full(int(so.ok.sum()), -1, dtype=np.int64)
     if f_idx.size:
-        # one virtual source per facility, linked to its node by its access leg, on the reversed graph: a single
-        # min_only search gives, for every node, the best facility reachable *from* it
+        # one virtual source per facility, joined to its link nodes by their access legs, on the reversed graph: a
+        # single min_only search gives, for every node, the best facility reachable *from* it
         n = network.n_nodes
-        rev = network.csr_reverse
         k = f_idx.size
-        indptr = np.concatenate([rev.indptr.astype(np.int64), rev.indptr[-1] + np.arange(1, k + 1)])
-        indices = np.concatenate([rev.indices, sf.node[f_idx]]).astype(np.int32)
-        data = np.concatenate([rev.data, sf.access_s[f_idx]])
-        aug = sparse.csr_matrix((data, indices, indptr.astype(np.int32)), shape=(n + k, n + k))
-        limit = _limit(cutoff_s, acc_o.min())
+        f_pt, f_node, f_acc = sf.links_of_ok()
+        aug = _with_sources(network.csr_reverse, f_pt, f_node, f_acc, k)
+        o_pt, o_node, o_acc = so.links_of_ok()
+        limit = _limit(cutoff_s, o_acc.min())
         dist, _pred, src = dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=limit, min_only=True,
                                     return_predecessors=True)
-        o_node = so.node[so.ok]
-        best = acc_o + dist[o_node]
-        reached = src[o_node] >= n
-        best_f = np.where(reached, src[o_node] - n, -1)
-        best[~reached] = np.inf
+        # each origin: its best link (access leg + time from the link node to its best facility)
+        via = o_acc + dist[o_node]
+        fac = src[o_node]
+        via[fac < n] = np.inf
+        order = np.lexsort((via, o_pt))
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = o_pt[order][1:] != o_pt[order][:-1]
+        pick = order[first]
+        best = via[pick]
+        best_f = np.where(np.isfinite(best), fac[pick] - n, -1)
         # direct legs: for each origin its fastest one (ties: the first facility), kept when it beats the network
         i, j, dist_m = _direct_pairs(network.profile, so, sf, f_idx)
         if i.size:
@@ -495,9 +658,11 @@ def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, r
     ss = _snap(network, sources, "sources", on_snap_error)
     out = np.full((len(ss.index), network.n_nodes), np.nan)
     if ss.ok.any():
-        nodes, inv = np.unique(ss.node[ss.ok], return_inverse=True)
-        acc = ss.access_s[ss.ok]
-        t = _one_to_all(network, nodes, _limit(cutoff_s, acc.min()), reverse)[inv] + acc[:, None]
+        n, k = network.n_nodes, int(ss.ok.sum())
+        pt, node, acc = ss.links_of_ok()
+        graph = network.csr_reverse if reverse else network.csr
+        aug = _with_sources(graph, pt, node, acc, k)
+        t = dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=_limit(cutoff_s))[:, :n]
         t[t > cutoff_s] = np.inf
         out[ss.ok] = t
     return out

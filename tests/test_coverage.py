@@ -356,7 +356,8 @@ def test_real_as_of_before_any_site(real):
 
 
 def test_real_nearest_matches_networkx(real):
-    """Nearest-site minutes against networkx Dijkstra on the same graph (access legs from the snapping)."""
+    """Nearest-site minutes against networkx Dijkstra on the same graph (access legs from the snapping: each point
+    joins its links, a virtual networkx node per commune, the best link of each site)."""
     import networkx as nx
 
     from fsgeo import datasets, routing
@@ -375,12 +376,20 @@ def test_real_nearest_matches_networkx(real):
     prof = net.profile
     pxy = pts.to_crs(2154).geometry
     sxy = sites.set_index("id").to_crs(2154).geometry
+    c_links = routing._snap(net, pts, "communes", "raise")
+    s_links = routing._snap(net, sites.set_index("id"), "sites", "raise")
     for i in sample:
         code = pts.index[i]
-        dist = nx.single_source_dijkstra_path_length(G, int(cs.loc[code, "node_id"]), weight="t")
+        sel = c_links.link_point == i
+        for n, acc in zip(c_links.link_node[sel], c_links.link_access[sel]):
+            G.add_edge("commune", int(net.node_ids[n]), t=float(acc))
+        dist = nx.single_source_dijkstra_path_length(G, "commune", weight="t")
+        G.remove_node("commune")
         best = np.inf
-        for sid, row in ss.iterrows():
-            t = cs.loc[code, "access_s"] + dist.get(int(row["node_id"]), np.inf) + row["access_s"]
+        for k, (sid, row) in enumerate(ss.iterrows()):
+            ks = s_links.link_point == k
+            t = min(dist.get(int(net.node_ids[n]), np.inf) + acc
+                    for n, acc in zip(s_links.link_node[ks], s_links.link_access[ks]))
             d = pxy[code].distance(sxy[sid])
             gap = cs.loc[code, "snap_distance_m"] + row["snap_distance_m"]
             if prof.direct_leg and d <= max(prof.direct_leg_radius_m, gap):

