@@ -35,11 +35,13 @@ class Study:
     ``network`` (:class:`fsgeo.network.RoadNetwork`).
     """
 
-    def __init__(self, manifest: StudyManifest, **files):
+    def __init__(self, manifest: StudyManifest, profile=None, **files):
         unknown = sorted(set(files) - {"sites", "communes", "neighbour_communes", "outline", "network"})
         if unknown:
             raise TypeError(f"unknown study file(s) {unknown}")
         self.manifest = manifest
+        #: car profile of the network (``fsgeo.profile.CarProfile``, dict or profile file; None: the default one)
+        self.profile = profile
         #: file of every layer: the manifest's, or the one given instead (``--sites``, ``--network``...)
         self.paths: dict[str, Path | None] = {
             key: Path(files[key]) if files.get(key) is not None else manifest.path(key)
@@ -115,9 +117,12 @@ class Study:
                                                       "load_study(network=FILE)"))
         from fsgeo.network import RoadNetwork  # imported here: the network stack is heavier than the data loaders
 
+        from fsgeo.profile import resolve_profile
+
+        profile = resolve_profile(self.profile)
         if path != self.manifest.path("network"):  # a network of one's own (--network): it chooses its metric CRS
-            return RoadNetwork.from_file(path)
-        return RoadNetwork.from_file(path, metric_crs=self.metric_crs)  # the study's: the study's metric CRS
+            return RoadNetwork.from_file(path, profile=profile)
+        return RoadNetwork.from_file(path, profile=profile, metric_crs=self.metric_crs)  # the study's metric CRS
 
     def _no_network_why(self) -> str:
         why = (self.manifest.network or {}).get("reason")
@@ -138,7 +143,7 @@ def _own_by_codes(sites: gpd.GeoDataFrame, codes) -> gpd.GeoDataFrame:
 
 
 def load_study(path=None, *, sites=None, communes=None, neighbour_communes=None, outline=None,
-               network=None) -> Study:
+               network=None, profile=None) -> Study:
     """The study in folder ``path`` (its ``study.json`` manifest, validated), layers loaded on first use.
 
     Parameters
@@ -149,6 +154,8 @@ def load_study(path=None, *, sites=None, communes=None, neighbour_communes=None,
     sites, communes, neighbour_communes, outline, network : str or Path, optional
         A file to use instead of the study's own (what ``--sites``, ``--communes`` and ``--network`` give); a
         network given here also serves a study that has none.
+    profile : CarProfile, dict, str or Path, optional
+        Car profile of the network, or a profile file (JSON, e.g. written by ``fsgeo calibrate``; ``--profile``).
 
     Returns
     -------
@@ -160,8 +167,8 @@ def load_study(path=None, *, sites=None, communes=None, neighbour_communes=None,
         Naming the manifest and the key when ``study.json`` is missing or wrong, or a file it lists is absent.
     """
     manifest = StudyManifest.read(find_study(path))
-    return Study(manifest, sites=sites, communes=communes, neighbour_communes=neighbour_communes, outline=outline,
-                 network=network)
+    return Study(manifest, profile=profile, sites=sites, communes=communes, neighbour_communes=neighbour_communes,
+                 outline=outline, network=network)
 
 
 def _default_path(key: str) -> Path:
@@ -215,7 +222,7 @@ def load_outline(path=None) -> gpd.GeoDataFrame:
     return io.read_outline(path or _default_path("outline"))
 
 
-def load_network(path=None):
+def load_network(path=None, profile=None):
     """Road network as a :class:`fsgeo.network.RoadNetwork` (travel times in seconds, EPSG:4326).
 
     Parameters
@@ -224,12 +231,15 @@ def load_network(path=None):
         Any file :meth:`fsgeo.network.RoadNetwork.from_file` reads (``.gpkg``, ``.graphml``, ``.osm``, ``.osm.pbf``).
         Default: the default study's network (:attr:`Study.network`; for the embedded study, the Travel Mapping
         network of Haute-Saône and a 30 km margin: classified roads, straight waypoint lengths x ``circuity`` 1.2).
+    profile : CarProfile, dict, str or Path, optional
+        Speeds and snapping settings, or a profile file (JSON, e.g. from ``fsgeo calibrate``); default profile if None.
     """
     if path is None:
-        return load_study().network
+        return load_study(profile=profile).network
     from fsgeo.network import RoadNetwork  # imported here: the network stack is heavier than the data loaders
+    from fsgeo.profile import resolve_profile
 
-    return RoadNetwork.from_file(path)
+    return RoadNetwork.from_file(path, profile=resolve_profile(profile))
 
 
 def sites_as_of(sites: gpd.GeoDataFrame, date, keep_undated: bool = True) -> gpd.GeoDataFrame:

@@ -15,6 +15,7 @@ import pytest
 from shapely.geometry import box
 
 from fsgeo import datasets
+from fsgeo.profile import CarProfile
 from fsgeo.cli import main
 from fsgeo.io import SITE_COLUMNS
 from fsgeo.settings import settings
@@ -143,7 +144,12 @@ def test_load_network_delegates(monkeypatch, tmp_path):
     assert datasets.load_network(tmp_path / "x.gpkg") == "net"
     assert datasets.load_network() == "net"
     # the study's own network is measured in the study's metric CRS (its manifest owns it)
-    assert calls == [(tmp_path / "x.gpkg", {}), (settings.network_path, {"metric_crs": "EPSG:2154"})]
+    assert [(p, sorted(kw)) for p, kw in calls] == [(tmp_path / "x.gpkg", ["profile"]),
+                                                     (settings.network_path, ["metric_crs", "profile"])]
+    assert calls[1][1]["metric_crs"] == "EPSG:2154" and calls[0][1]["profile"] == CarProfile()
+    calls.clear()
+    datasets.load_network(profile={"circuity": 1.3})
+    assert calls[0][1]["profile"].circuity == 1.3
 
 
 def test_cli_datasets_summary(capsys):

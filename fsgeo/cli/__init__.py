@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "fsgeo.cli.rank_cmd",
     "fsgeo.cli.map_cmd",
     "fsgeo.cli.accessibility_cmd",
+    "fsgeo.cli.calibrate_cmd",
 ]
 
 #: command -> (module that registers it, one-line help shown by ``fsgeo --help``); a module of COMMAND_MODULES

@@ -80,7 +80,8 @@ def positive_seconds(text: str) -> float:
 
 
 def add_data_args(parser: argparse.ArgumentParser) -> None:
-    """--study/--sites/--communes/--network/--as-of/--kind/--own-departement-only; load them with :func:`study_of`."""
+    """--study/--sites/--communes/--network/--profile/--as-of/--kind/--own-departement-only; load them with
+    :func:`study_of`."""
     g = parser.add_argument_group("data (default: the study in $FSGEO_STUDY, else the embedded Haute-Saône study)")
     g.add_argument("--study", type=Path, metavar="DIR",
                    help="study folder (its study.json; built by 'fsgeo build'); default $FSGEO_STUDY, else the "
@@ -88,6 +89,8 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sites", type=Path, help="sites file (GeoJSON, GeoPackage, ANCT CSV or CSV with lat/lon)")
     g.add_argument("--communes", type=Path, help="communes file (GeoJSON / GeoPackage)")
     g.add_argument("--network", type=Path, help="road network (.gpkg, .graphml, .osm, .osm.pbf)")
+    g.add_argument("--profile", type=Path, metavar="FILE",
+                   help="car profile (JSON: speeds, circuity, snapping; e.g. written by fsgeo calibrate)")
     g.add_argument("--as-of", type=iso_date, metavar="DATE", help="keep the sites labelled on or before DATE")
     g.add_argument("--kind", choices=["all", "principal"], default="all", help="count antennas too (all) or not")
     g.add_argument("--own-departement-only", action="store_true", help="ignore sites of neighbouring départements")
@@ -99,7 +102,8 @@ def study_of(args):
     first use, so a command that needs no network never reads one."""
     from fsgeo.datasets import load_study
 
-    return load_study(args.study, sites=args.sites, communes=args.communes, network=args.network)
+    return load_study(args.study, sites=args.sites, communes=args.communes, network=args.network,
+                      profile=getattr(args, "profile", None))
 
 
 def study_label(study, args=None) -> str:
