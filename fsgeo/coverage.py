@@ -355,19 +355,47 @@ def access_times(
     geopandas.GeoDataFrame
         Communes' polygons (EPSG:4326) with ``code``, ``name``, ``departement``, ``population``, ``nearest_site_id``,
         ``nearest_site_name``, ``nearest_site_departement``, ``minutes``, ``second_site_id``, ``second_site_name``,
-        ``second_minutes``, ``status`` (``covered`` | ``underserved`` | ``unreachable``), ``reason``.
+        ``second_minutes``, ``status`` (``covered`` | ``underserved`` | ``unreachable``), ``reason``,
+        ``access_share`` (part of ``minutes`` spent on the commune's straight access leg to the road network, 0-1,
+        1 for a direct leg; above :data:`ACCESS_DOMINATED` the time says more about the point's distance to the
+        classified roads than about the roads: such communes are flagged in the reports; NaN when unreachable).
         ``.attrs["fsgeo"]`` records the threshold, the number of sites and the sites that could not be routed.
     """
     require(network, "network", "access_times", "a fsgeo.network.RoadNetwork")
     selected = select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only, as_of=as_of)
     minutes, c_reasons, s_reasons = commune_site_matrix(communes, selected, network=network, cutoff_min=cutoff_min)
     access = access_from_matrix(communes, selected, minutes, threshold_min=threshold_min, reasons=c_reasons, cutoff_min=cutoff_min)
+    access["access_share"] = _access_shares(access, communes, selected, network)
     if len(selected) == 0 and len(sites):  # say which filter left no site (e.g. a date before the first one)
         access["reason"] = "no site selected: " + selection_text(kind, own_departement_only, as_of)
     access.attrs["fsgeo"].update(_selection_attrs(selected, communes, kind, own_departement_only, as_of, s_reasons))
     if getattr(network, "metric_crs", None) is not None:  # the network owns the metric CRS (underserved_zones uses it)
         access.attrs["fsgeo"]["metric_crs"] = network.metric_crs.to_string()
     return access
+
+
+#: a commune whose time is more than this share access leg is flagged (``access_share``)
+ACCESS_DOMINATED = 0.5
+
+
+def _access_shares(access, communes, sites, network) -> np.ndarray:
+    """``access_share`` of every commune towards its nearest site (see :func:`access_times`)."""
+    from fsgeo import datasets, routing
+
+    share = np.full(len(access), np.nan)
+    has = access["nearest_site_id"].notna().to_numpy() & np.isfinite(access["minutes"].to_numpy(dtype=float))
+    if not has.any() or len(sites) == 0:
+        return share
+    pts = datasets.demand_points(communes)
+    pts = pts.set_axis(pts["code"].astype(str).to_numpy(), axis=0)
+    codes = access["code"].astype(str).to_numpy()[has]
+    site_pts = sites.set_axis(sites["id"].astype(str).to_numpy(), axis=0)
+    if site_pts.crs != pts.crs:
+        site_pts = site_pts.to_crs(pts.crs)
+    nearest = access["nearest_site_id"].astype(str).to_numpy()[has]
+    got = routing.access_share(network, pts.loc[codes], site_pts.loc[nearest][["geometry"]])
+    share[has] = got["access_share"].to_numpy()
+    return share
 
 
 def _selection_attrs(selected, communes, kind, own_departement_only, as_of, site_reasons) -> dict:

@@ -207,8 +207,13 @@ class CarProfile:
         A point joins the network at its ``snap_nodes`` nearest nodes within ``max_snap_m`` (default 4), each by its
         own access leg, and the shortest-path search picks the best; when none of them is served by a local road
         (only motorway carriageways meet there: an interchange), the nearest node that is joins them too. 1 gives the
-        single-nearest-node snapping fsgeo used before. Why: the nearest node is often not the road people take
+        single nearest node
+        (with ``snap_local_road``, see below). Why: the nearest node is often not the road people take
         (Champforgeuil, 71081, snapped to an A6 interchange and got 43.5 min to a site 3.9 km away).
+    snap_local_road : bool
+        Add the nearest local-road node (within ``max_snap_m``) to a point's links when its ``snap_nodes`` nearest
+        are all motorway-only (default True). ``snap_nodes=1, snap_local_road=False`` is the nearest-node snapping
+        fsgeo used before.
     direct_leg : bool
         Allow *direct legs*: an origin and a destination may be joined by a straight leg (same detour factor and
         connector speed as the access legs) instead of through the network, when that is faster. ``False`` turns
@@ -242,6 +247,7 @@ class CarProfile:
     connector_speed_kmh: float = 30.0
     max_snap_m: float = 5000.0
     snap_nodes: int = 4
+    snap_local_road: bool = True
     direct_leg: bool = True
     direct_leg_max_m: float = 3000.0
 

@@ -53,7 +53,7 @@ from scipy.sparse.csgraph import dijkstra
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
 
-__all__ = ["snap_points", "travel_time_matrix", "nearest", "node_times", "local_access_nodes", "InputError",
+__all__ = ["snap_points", "travel_time_matrix", "nearest", "node_times", "access_share", "local_access_nodes", "InputError",
            "SNAP_STATUSES", "MOTORWAY_CLASSES"]
 
 SNAP_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates")
@@ -208,7 +208,7 @@ def _snap_links(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.n
         rows = np.repeat(vpos[:, None], kk, axis=1)[found]
         nodes_ = pos_main[im[found]]
         dists = dm[found]
-        if tree_local is not None and prof.snap_nodes >= 1:
+        if tree_local is not None and prof.snap_local_road:
             has_local = np.zeros(len(vxy), dtype=bool)
             loc = local_access_nodes(network)
             flat_rows = np.repeat(np.arange(len(vxy))[:, None], kk, axis=1)[found]
@@ -666,6 +666,63 @@ def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, r
         t[t > cutoff_s] = np.inf
         out[ss.ok] = t
     return out
+
+
+def access_share(network: RoadNetwork, origins, destinations) -> pd.DataFrame:
+    """Of each trip ``origins.iloc[i] -> destinations.iloc[i]``, the part of the door-to-door time spent on the
+    origin's access leg (the straight leg between the point and the road network).
+
+    A commune whose time is mostly access leg is where the network says least (its roads are not in it, or the point
+    is far from them): worth flagging next to its time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``origins.index``: ``minutes`` (the same door-to-door time as :func:`travel_time_matrix`), ``access_min``
+        (the origin's access leg on the fastest route, the whole trip for a direct leg), ``access_share``
+        (``access_min / minutes``; 0 for a zero-minute trip); NaN where a point cannot be routed or no route exists.
+    """
+    if len(origins) != len(destinations):
+        raise ValueError(f"{len(origins)} origins but {len(destinations)} destinations")
+    so = _snap(network, origins, "origins", "nan")
+    sd = _snap(network, destinations, "destinations", "nan")
+    k = len(so.index)
+    minutes = np.full(k, np.nan)
+    access = np.full(k, np.nan)
+    pairs = np.flatnonzero(so.ok & sd.ok)
+    if pairs.size:
+        o_rank, o_node, o_acc = so.links_of_ok()
+        d_rank, d_node, d_acc = sd.links_of_ok()
+        o_of = np.cumsum(so.ok) - 1
+        d_of = np.cumsum(sd.ok) - 1
+        # one backward search per distinct destination point (its links as a virtual source on the reversed graph)
+        dests, inv = np.unique(d_of[pairs], return_inverse=True)
+        n = network.n_nodes
+        sel = np.isin(d_rank, dests)
+        remap = np.searchsorted(dests, d_rank[sel])
+        aug = _with_sources(network.csr_reverse, remap, d_node[sel], d_acc[sel], dests.size)
+        dist = dijkstra(aug, directed=True, indices=np.arange(n, n + dests.size))
+        starts = np.searchsorted(o_rank, np.arange(int(so.ok.sum()) + 1))
+        for p, row in zip(pairs, inv):
+            a, b = starts[o_of[p]], starts[o_of[p] + 1]
+            total = o_acc[a:b] + dist[row, o_node[a:b]]
+            best = int(np.argmin(total))
+            minutes[p], access[p] = total[best] / 60.0, o_acc[a + best] / 60.0
+        # direct legs, as in travel_time_matrix: the whole trip is off the network
+        if network.profile.direct_leg:
+            xy = so.xy[pairs] - sd.xy[pairs]
+            dist_m = np.hypot(xy[:, 0], xy[:, 1])
+            gap = (so.table["snap_distance_m"].to_numpy(float)[pairs] + sd.table["snap_distance_m"].to_numpy(float)[pairs])
+            ok = dist_m <= np.maximum(network.profile.direct_leg_radius_m, gap)
+            leg = network.profile.access_s(dist_m) / 60.0
+            take = ok & (leg < minutes[pairs])
+            minutes[pairs[take]] = leg[take]
+            access[pairs[take]] = leg[take]
+    minutes[np.isinf(minutes)] = np.nan
+    share = np.where(minutes > 0, access / np.where(minutes > 0, minutes, 1), 0.0)
+    share[np.isnan(minutes)] = np.nan
+    return pd.DataFrame({"minutes": minutes, "access_min": np.where(np.isnan(minutes), np.nan, access),
+                         "access_share": share}, index=so.index)
 
 
 def _direct_pairs(profile, a: _Snapped, b: _Snapped, b_idx: np.ndarray | None = None):

@@ -236,6 +236,9 @@ def test_commune_4_km_from_its_site_by_a_local_road_never_gets_40_min(n_ramps):
         assert nearest(n, pts.loc[["C"]], pts.loc[["S"]]).loc["C", "minutes"] == pytest.approx(by_local_road)
         t = node_times(n, pts.loc[["C"]])[0]
         assert t[n.node_ids.searchsorted(11)] == pytest.approx(by_local_road * 60, rel=1e-9)
+    # nearest-node snapping (the old way) falls in the trap
+    old = RoadNetwork(nodes, edges, profile={"direct_leg": False, "snap_nodes": 1, "snap_local_road": False})
+    assert travel_time_matrix(old, pts, pts).loc["C", "S"] == pytest.approx(trapped, rel=1e-9)
     # the same for a site next to the interchange (sites and candidates snap the same way)
     swapped = pts.set_axis(["S", "C"], axis=0)
     m = travel_time_matrix(net, swapped.loc[["C"]], swapped.loc[["S"]])
@@ -283,3 +286,31 @@ def test_champforgeuil_like_case_from_raw(tmp_path):
     assert not routing.local_access_nodes(one)[old_node], "the nearest node is a motorway-only node (the trap)"
     assert old > 25
     assert new < 15, (old, new)
+
+
+# -- access share ----------------------------------------------------------------------------------------------------
+def test_access_share_on_the_motorway_trap_and_real_data(embedded):
+    nodes, edges, pts = motorway_trap(4)
+    net = RoadNetwork(nodes, edges, profile={"direct_leg": False})
+    got = routing.access_share(net, pts.loc[["C", "S"]], pts.loc[["S", "C"]])
+    by_local_road = (1000 * ACCESS_S_PER_M + 4000 / (65 / 3.6)) / 60
+    assert got.loc["C", "minutes"] == pytest.approx(by_local_road, rel=1e-9)
+    assert got.loc["C", "access_min"] == pytest.approx(1000 * ACCESS_S_PER_M / 60, rel=1e-9)   # the local-road link
+    assert got.loc["S", "access_share"] == pytest.approx(0.0, abs=1e-12)                    # S sits on its node
+    # real data: the same minutes as the matrix, shares within [0, 1], direct legs all access
+    communes = demand_points(load_communes()).iloc[::9]
+    sites = load_sites()
+    m = travel_time_matrix(embedded, communes, sites)
+    best = m.to_numpy().argmin(axis=1)
+    share = routing.access_share(embedded, communes, sites.iloc[best])
+    np.testing.assert_allclose(share["minutes"], m.to_numpy().min(axis=1), rtol=1e-9)
+    assert share["access_share"].between(0, 1).all()
+    assert (share["access_share"] == 1).any() and (share["access_share"] < 0.3).any()
+    off = RoadNetwork(embedded.nodes, embedded.edges, profile={"direct_leg": False})
+    share_off = routing.access_share(off, communes, sites.iloc[best])
+    assert (share_off["access_share"] < 1).all()
+    # the access leg is that of a link of the commune (one of its n_links legs)
+    s = routing._snap(off, communes, "c", "raise")
+    for i in range(0, len(communes), 7):
+        legs = s.link_access[s.link_point == i] / 60
+        assert np.isclose(legs, share_off["access_min"].iloc[i], rtol=1e-9).any()
