@@ -1,0 +1,113 @@
+"""Demand points: user points are never moved; the road-junction heuristic picks the densest local junction inside the
+commune (not a motorway-only node), else keeps the pole; moves over 2 km are logged; bad files name the row."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+
+from fsgeo.build_data import demand
+from fsgeo.errors import InputError
+
+TO_WGS = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+X0, Y0 = 900_000.0, 6_700_000.0
+
+
+def square(x, y, side):
+    lon, lat = TO_WGS.transform([X0 + x, X0 + x + side, X0 + x + side, X0 + x], [Y0 + y, Y0 + y, Y0 + y + side,
+                                                                                 Y0 + y + side])
+    return shapely.Polygon(zip(lon, lat))
+
+
+def lonlat(x, y):
+    lon, lat = TO_WGS.transform(X0 + x, Y0 + y)
+    return round(float(lon), 6), round(float(lat), 6)
+
+
+@pytest.fixture()
+def world():
+    """Commune A (10 x 10 km): a village of 3 junctions near (7, 7) km, a lone junction at (1, 1), a motorway
+    interchange cluster (4 motorway-only nodes) at (3, 8); its pole is the square's centre. Commune B (east, 10 x 10
+    km): no node inside."""
+    communes = gpd.GeoDataFrame({"code": ["70001", "70002"], "name": ["A", "B"]},
+                                geometry=[square(0, 0, 10_000), square(10_000, 0, 10_000)], crs="EPSG:4326")
+    centre = [lonlat(5000, 5000), lonlat(15_000, 5000)]
+    communes["point_lon"] = [c[0] for c in centre]
+    communes["point_lat"] = [c[1] for c in centre]
+    pts = {1: (7000, 7000), 2: (7300, 7100), 3: (6900, 7400), 4: (1000, 1000),
+           10: (3000, 8000), 11: (3100, 8000), 12: (3000, 8100), 13: (3100, 8100), 20: (-5000, 8000)}
+    ids = list(pts)
+    ll = [lonlat(*pts[i]) for i in ids]
+    nodes = gpd.GeoDataFrame({"node_id": ids}, geometry=gpd.points_from_xy([p[0] for p in ll], [p[1] for p in ll]),
+                             crs="EPSG:4326")
+    edges = pd.DataFrame({"u": [1, 1, 2, 4, 10, 10, 10, 11, 12, 13],
+                          "v": [2, 3, 3, 1, 11, 12, 13, 12, 13, 20],
+                          "road_class": ["departementale"] * 4 + ["motorway"] * 6})
+    return communes, nodes, edges
+
+
+def test_junction_heuristic_picks_the_village(world):
+    communes, nodes, edges = world
+    logs = []
+    out = demand.place(communes, nodes, edges, log=logs.append)
+    a, b = out.iloc[0], out.iloc[1]
+    # the densest local junction: node 1, 2 or 3 (3 local nodes within 1 km each); ties -> nearest the centroid
+    lon, lat = lonlat(7000, 7000)
+    assert (a.point_lon, a.point_lat) == (lon, lat) and a.point_source == "road junction"
+    assert (b.point_lon, b.point_lat) == (communes.point_lon.iat[1], communes.point_lat.iat[1])
+    assert b.point_source == "pole of inaccessibility"
+    moved = out.attrs["moved_m"]
+    assert moved["70001"] == pytest.approx(np.hypot(2000, 2000), rel=1e-3) and moved["70002"] == 0
+    assert any("moved 70001 (A) 2.8 km: road junction" in line for line in logs)
+    assert any("1 communes moved more than 2 km" in line for line in logs)
+
+
+def test_motorway_only_nodes_are_never_a_centre(world):
+    communes, nodes, edges = world
+    j = demand.junction_points(communes, nodes[nodes.node_id >= 10], edges)
+    assert j["lon"].isna().all()     # only motorway-only nodes inside: no junction centre
+
+
+def test_user_points_are_never_moved(world, tmp_path):
+    communes, nodes, edges = world
+    path = tmp_path / "points.csv"
+    # B's point lies outside B (in A): kept as given, logged
+    path.write_text("code;lon;lat;source\n70001;5.1234567;45.7654321;mairie (BAN)\n70002;6,5;44,1;mairie\n",
+                    encoding="utf-8")
+    user = demand.read_demand_points(path)
+    logs = []
+    out = demand.place(communes, nodes, edges, user=user, log=logs.append, source_name=str(path))
+    assert out["point_lon"].tolist() == [5.1234567, 6.5] and out["point_lat"].tolist() == [45.7654321, 44.1]
+    assert out["point_source"].tolist() == ["user: mairie (BAN)", "user: mairie"]
+    assert any("row 3: the point of 70002 lies outside its commune; kept as given" in line for line in logs)
+    # codes the build does not have: error naming the row
+    path.write_text("code,lon,lat,source\n70001,6.1,47.6,x\n70999,6.1,47.6,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 3: commune '70999' is not one of the 2 communes built"):
+        demand.place(communes, nodes, edges, user=demand.read_demand_points(path), log=logs.append,
+                     source_name=str(path))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("code,lon,lat\n70001,6,47\n", "missing column(s) ['source']"),
+    ("code,lon,lat,source\n70001,6,47,x\n70002,six,47,x\n", "row 3 (commune 70002): lon/lat 'six'"),
+    ("code,lon,lat,source\n70001,6,147,x\n", "row 2 (commune 70001): (6.0, 147.0) is not a WGS84"),
+    ("code,lon,lat,source\n70001,6,47,\n", "row 2 (commune 70001): source is empty"),
+    ("code,lon,lat,source\n70001,6,47,x\n70001,6.1,47,x\n", "commune 70001 has several points (rows [2, 3])"),
+    ("code,lon,lat,source\n,6,47,x\n", "row 2: code is empty"),
+])
+def test_bad_points_files_name_the_row(tmp_path, text, message):
+    path = tmp_path / "p.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        demand.read_demand_points(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_leading_zero_restored(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("code,lon,lat,source\n1001,5.0,46.1,x\n", encoding="utf-8")
+    assert demand.read_demand_points(path)["code"].tolist() == ["01001"]
