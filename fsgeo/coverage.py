@@ -392,9 +392,11 @@ def _access_shares(access, communes, sites, network) -> np.ndarray:
     site_pts = sites.set_axis(sites["id"].astype(str).to_numpy(), axis=0)
     if site_pts.crs != pts.crs:
         site_pts = site_pts.to_crs(pts.crs)
-    nearest = access["nearest_site_id"].astype(str).to_numpy()[has]
-    got = routing.access_share(network, pts.loc[codes], site_pts.loc[nearest][["geometry"]])
-    share[has] = got["access_share"].to_numpy()
+    # the nearest site's route (one multi-source search): its origin access leg; the same minutes as the matrix
+    near = routing.nearest(network, pts.loc[codes], site_pts[["geometry"]], on_snap_error="nan")
+    minutes = near["minutes"].to_numpy(dtype=float)
+    share[has] = np.where(minutes > 0, near["access_min"].to_numpy(dtype=float) / np.where(minutes > 0, minutes, 1),
+                          0.0)
     return share
 
 

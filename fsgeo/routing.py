@@ -565,7 +565,8 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
     -------
     pandas.DataFrame
         Index ``origins.index``; ``facility`` (label from ``facilities.index``, None when none is reachable within
-        the cutoff), ``minutes`` (``inf`` then; NaN for unroutable origins).
+        the cutoff), ``minutes`` (``inf`` then; NaN for unroutable origins), ``access_min`` (the origin's access leg
+        on that route, minutes; the whole trip for a direct leg; NaN when no facility is reached).
 
     Notes
     -----
@@ -578,7 +579,7 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
     minutes = np.full(len(so.index), np.nan)
     facility = np.full(len(so.index), None, dtype=object)
     if not so.ok.any():
-        return pd.DataFrame({"facility": facility, "minutes": minutes}, index=so.index)
+        return pd.DataFrame({"facility": facility, "minutes": minutes, "access_min": minutes.copy()}, index=so.index)
     f_idx = np.flatnonzero(sf.ok)
     best = np.full(int(so.ok.sum()), np.inf)
     best_f = np.full(int(so.ok.sum()), -1, dtype=np.int64)
@@ -603,6 +604,7 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
         pick = order[first]
         best = via[pick]
         best_f = np.where(np.isfinite(best), fac[pick] - n, -1)
+        access = o_acc[pick].copy()
         # direct legs: for each origin its fastest one (ties: the first facility), kept when it beats the network
         i, j, dist_m = _direct_pairs(network.profile, so, sf, f_idx)
         if i.size:
@@ -615,14 +617,20 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
             better = t < best[i]
             best[i[better]] = t[better]
             best_f[i[better]] = j[better]
+            access[i[better]] = t[better]
+    else:
+        access = np.full(best.size, np.nan)
     best[best > cutoff_s] = np.inf
+    access[~np.isfinite(best)] = np.nan
     hit = np.isfinite(best)
     labels = np.full(best.size, None, dtype=object)
     if hit.any():
         labels[hit] = np.asarray(sf.index[f_idx[best_f[hit]]], dtype=object)
     minutes[so.ok] = best / 60.0
     facility[so.ok] = labels
-    return pd.DataFrame({"facility": facility, "minutes": minutes}, index=so.index)
+    access_min = np.full(len(so.index), np.nan)
+    access_min[so.ok] = access / 60.0
+    return pd.DataFrame({"facility": facility, "minutes": minutes, "access_min": access_min}, index=so.index)
 
 
 def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, reverse: bool = False,
@@ -695,19 +703,27 @@ def access_share(network: RoadNetwork, origins, destinations) -> pd.DataFrame:
         d_rank, d_node, d_acc = sd.links_of_ok()
         o_of = np.cumsum(so.ok) - 1
         d_of = np.cumsum(sd.ok) - 1
-        # one backward search per distinct destination point (its links as a virtual source on the reversed graph)
-        dests, inv = np.unique(d_of[pairs], return_inverse=True)
+        # one backward search per distinct destination point (its links as a virtual source on the reversed graph),
+        # in chunks: a dense row per destination over the whole graph
+        _, first_row, inv = np.unique(sd.xy[pairs], axis=0, return_index=True, return_inverse=True)
+        inv = inv.ravel()
+        dests = d_of[pairs[first_row]]                       # a representative routable row per distinct point
         n = network.n_nodes
-        sel = np.isin(d_rank, dests)
-        remap = np.searchsorted(dests, d_rank[sel])
-        aug = _with_sources(network.csr_reverse, remap, d_node[sel], d_acc[sel], dests.size)
-        dist = dijkstra(aug, directed=True, indices=np.arange(n, n + dests.size))
         starts = np.searchsorted(o_rank, np.arange(int(so.ok.sum()) + 1))
-        for p, row in zip(pairs, inv):
-            a, b = starts[o_of[p]], starts[o_of[p] + 1]
-            total = o_acc[a:b] + dist[row, o_node[a:b]]
-            best = int(np.argmin(total))
-            minutes[p], access[p] = total[best] / 60.0, o_acc[a + best] / 60.0
+        chunk = max(1, int(2e7 // max(n, 1)))
+        for c0 in range(0, dests.size, chunk):
+            part = dests[c0:c0 + chunk]
+            sel = np.isin(d_rank, part)
+            remap = pd.Index(part).get_indexer(d_rank[sel])
+            order = np.argsort(remap, kind="stable")
+            aug = _with_sources(network.csr_reverse, remap[order], d_node[sel][order], d_acc[sel][order], part.size)
+            dist = dijkstra(aug, directed=True, indices=np.arange(n, n + part.size))
+            for q in np.flatnonzero((inv >= c0) & (inv < c0 + part.size)):
+                p, row = pairs[q], inv[q] - c0
+                a, b = starts[o_of[p]], starts[o_of[p] + 1]
+                total = o_acc[a:b] + dist[row, o_node[a:b]]
+                best = int(np.argmin(total))
+                minutes[p], access[p] = total[best] / 60.0, o_acc[a + best] / 60.0
         # direct legs, as in travel_time_matrix: the whole trip is off the network
         if network.profile.direct_leg:
             xy = so.xy[pairs] - sd.xy[pairs]

@@ -314,7 +314,8 @@ def test_direct_legs_on_a_hand_built_network():
     assert np.isinf(travel_time_matrix(net(direct_leg=False), pts, pts, cutoff_min=5).loc["p", "q"])
     # nearest: q by its direct leg (4.2 min) rather than r by the road (5.5 min); r without direct legs
     fac = pts.loc[["q", "r"]]
-    assert nearest(net(), pts.loc[["p"]], fac).loc["p"].tolist() == ["q", pytest.approx(1600 * per_m / 60)]
+    leg = pytest.approx(1600 * per_m / 60)
+    assert nearest(net(), pts.loc[["p"]], fac).loc["p"].tolist() == ["q", leg, leg]   # access_min: all of the leg
     assert nearest(net(direct_leg=False), pts.loc[["p"]], fac).loc["p", "facility"] == "r"
     assert nearest(net(), pts.loc[["p"]], fac, cutoff_min=5).loc["p", "facility"] == "q"
     assert nearest(net(direct_leg=False), pts.loc[["p"]], fac, cutoff_min=5).loc["p", "facility"] is None

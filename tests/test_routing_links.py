@@ -314,3 +314,13 @@ def test_access_share_on_the_motorway_trap_and_real_data(embedded):
     for i in range(0, len(communes), 7):
         legs = s.link_access[s.link_point == i] / 60
         assert np.isclose(legs, share_off["access_min"].iloc[i], rtol=1e-9).any()
+
+
+def test_nearest_reports_the_access_leg_of_its_route(embedded):
+    communes = demand_points(load_communes()).iloc[::5]
+    sites = load_sites()
+    near = nearest(embedded, communes, sites)
+    pair = routing.access_share(embedded, communes, sites.loc[near["facility"].to_numpy()])
+    np.testing.assert_allclose(near["minutes"], pair["minutes"], rtol=1e-9)
+    np.testing.assert_allclose(near["access_min"], pair["access_min"], rtol=1e-9)
+    assert (near["access_min"] <= near["minutes"] + 1e-12).all() and (near["access_min"] >= 0).all()
