@@ -111,3 +111,35 @@ def test_leading_zero_restored(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("code,lon,lat,source\n1001,5.0,46.1,x\n", encoding="utf-8")
     assert demand.read_demand_points(path)["code"].tolist() == ["01001"]
+
+
+def test_apply_to_a_built_study(tmp_path):
+    import shutil
+
+    from fsgeo.settings import settings
+
+    folder = tmp_path / "communes"
+    folder.mkdir()
+    for name in ("communes.geojson", "neighbours.geojson"):
+        shutil.copy(settings.communes_path.parent / name, folder / name)
+    before = gpd.read_file(folder / "communes.geojson")
+    neighbours = gpd.read_file(folder / "neighbours.geojson")
+    other = neighbours["code"].iat[0]
+    points = tmp_path / "points.csv"
+    points.write_text(f"code,lon,lat,source\n70550,6.1547123,47.6229456,mairie\n{other},5.5,47.5,mairie\n",
+                      encoding="utf-8")
+    logs = []
+    moved = demand.apply_to_study(tmp_path, settings.network_path, log=logs.append, demand_points=points)
+    after = gpd.read_file(folder / "communes.geojson").set_index("code")
+    assert (after.loc["70550", "point_lon"], after.loc["70550", "point_lat"]) == (6.1547123, 47.6229456)
+    assert after.loc["70550", "point_source"] == "user: mairie"
+    assert set(after["point_source"]) == {"user: mairie", "road junction", "pole of inaccessibility"}
+    assert list(after.columns).index("point_source") == list(after.columns).index("point_lat") + 1
+    assert len(after) == len(before) and after["population"].sum() == before["population"].sum()
+    assert sum(m > 2000 for m in moved.values()) > 10
+    nb = gpd.read_file(folder / "neighbours.geojson").set_index("code")
+    assert (nb.loc[other, "point_lon"], nb.loc[other, "point_lat"]) == (5.5, 47.5)
+    assert any(line.startswith("demand: moved ") for line in logs)
+    points.write_text("code,lon,lat,source\n99999,5.5,47.5,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 2: commune '99999' is neither a commune of the study"):
+        demand.apply_to_study(tmp_path, settings.network_path, log=logs.append, demand_points=points)

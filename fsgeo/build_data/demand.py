@@ -175,3 +175,48 @@ def place(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None, edges: pd.
         log(f"{tag}: moved {out['code'].iat[j]} ({names[j]}) {moved[j] / 1000:.1f} km: {source[j]}")
     out.attrs["moved_m"] = pd.Series(moved, index=out["code"].astype(str).to_numpy())
     return out
+
+
+def apply_to_study(out: Path, network_file: Path | None, log: Callable[[str], None] = print,
+                   demand_points: Path | None = None) -> dict:
+    """Place the demand points of a built study (after its network): rewrite ``out/communes/communes.geojson`` (and
+    ``neighbours.geojson`` when present, heuristic only) with the user's points or the road-junction centres, and
+    a ``point_source`` column; returns ``{code: metres moved}`` of the study's communes.
+
+    ``network_file``: the study's network GeoPackage (layers ``nodes``, ``edges``), None when no network was built
+    (then only the user's points apply). ``demand_points``: the user's CSV (:func:`read_demand_points`).
+    """
+    from fsgeo.build_data.communes import _write_geojson
+
+    out = Path(out)
+    nodes = edges = None
+    if network_file is not None and Path(network_file).is_file():
+        nodes = gpd.read_file(network_file, layer="nodes")
+        edges = gpd.read_file(network_file, layer="edges")
+        edges = edges.assign(road_class=edges["road_class"] if "road_class" in edges.columns else edges["highway"])
+    user = read_demand_points(demand_points) if demand_points is not None else None
+    frames = {}
+    for name in ("communes.geojson", "neighbours.geojson"):
+        path = out / "communes" / name
+        if path.is_file():
+            frames[name] = gpd.read_file(path)
+            frames[name]["code"] = frames[name]["code"].astype(str)
+    if user is not None:
+        known = set().union(*(set(f["code"]) for f in frames.values()))
+        unknown = user[~user["code"].isin(known)]
+        if len(unknown):
+            r = unknown.iloc[0]
+            raise InputError(f"{demand_points}: row {r['line']}: commune {r['code']!r} is neither a commune of the "
+                             "study nor one of its neighbouring communes")
+    moved = {}
+    for name, communes in frames.items():
+        tag = "demand" if name == "communes.geojson" else "demand (neighbours)"
+        mine = user[user["code"].isin(set(communes["code"]))] if user is not None else None
+        placed = place(communes.drop(columns=["point_source"], errors="ignore"), nodes, edges, user=mine, log=log,
+                       tag=tag, source_name=str(demand_points) if demand_points is not None else "demand points file")
+        cols = [c for c in placed.columns if c != "geometry"]
+        cols.insert(cols.index("point_lat") + 1, cols.pop(cols.index("point_source")))
+        _write_geojson(placed[cols + ["geometry"]], out / "communes" / name)
+        if name == "communes.geojson":
+            moved = placed.attrs["moved_m"].to_dict()
+    return moved
