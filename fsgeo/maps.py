@@ -230,6 +230,132 @@ class _Legend(MacroElement):
         self.position = position
 
 
+_TOOLS_CSS = """
+.fsgeo-legend .fsgeo-legend-toggle { display: block; font-weight: bold; color: #222; text-decoration: none;
+  cursor: pointer; margin: -2px 0 4px; }
+.fsgeo-legend.fsgeo-collapsed .fsgeo-legend-body { display: none; }
+.fsgeo-legend.fsgeo-collapsed .fsgeo-legend-toggle { margin: 0; }
+.fsgeo-search input { font: 12px sans-serif; padding: 4px 6px; width: 190px; border: 1px solid #aaa;
+  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); }
+.fsgeo-fullscreen a { font: bold 16px/30px sans-serif; text-align: center; }
+.fsgeo-generated { font: 11px sans-serif; }
+@media print {
+  .leaflet-control-zoom, .leaflet-control-layers, .fsgeo-search, .fsgeo-fullscreen, .fsgeo-legend-toggle
+    { display: none !important; }
+  .fsgeo-legend.fsgeo-collapsed .fsgeo-legend-body { display: block !important; }
+  .fsgeo-legend { box-shadow: none; border: 1px solid #999; }
+  @page { size: landscape; margin: 1cm; }
+}
+"""
+
+#: the words of the map's controls, by language
+_TOOLS_TEXT = {
+    "fr": {"legend": "Légende", "search": "Rechercher une commune…", "fullscreen": "Plein écran",
+           "generated": "Carte générée le {date}", "sources": "Sources"},
+    "en": {"legend": "Legend", "search": "Find a commune…", "fullscreen": "Full screen",
+           "generated": "Map generated on {date}", "sources": "Sources"},
+}
+
+
+class _MapTools(MacroElement):
+    """Offline map tools, no external script: a collapsible legend (collapsed on small windows, so that the
+    study area shows whole at 1024x768), a full-screen button, a commune search box, the data credits and the
+    generation date (shown even without base tiles), and a print style. Every text is escaped and passed as JSON."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>{{ this.css }}</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var words = {{ this.words|tojson }};
+            var decode = function (s) {
+                return new DOMParser().parseFromString(s, "text/html").documentElement.textContent;
+            };
+            // legend: a toggle, collapsed when the window is small
+            document.querySelectorAll(".fsgeo-legend").forEach(function (div) {
+                var body = document.createElement("div");
+                body.className = "fsgeo-legend-body";
+                while (div.firstChild) { body.appendChild(div.firstChild); }
+                var toggle = document.createElement("a");
+                toggle.href = "#";
+                toggle.className = "fsgeo-legend-toggle";
+                toggle.textContent = words.legend + " \u25BE";
+                toggle.onclick = function (e) { e.preventDefault(); div.classList.toggle("fsgeo-collapsed"); };
+                div.appendChild(toggle);
+                div.appendChild(body);
+                if (window.innerWidth < 1200 || window.innerHeight < 850) { div.classList.add("fsgeo-collapsed"); }
+            });
+            // full screen (the browser's Fullscreen API)
+            var fs = L.control({position: "topleft"});
+            fs.onAdd = function () {
+                var div = L.DomUtil.create("div", "leaflet-bar fsgeo-fullscreen");
+                var a = L.DomUtil.create("a", "", div);
+                a.href = "#"; a.title = words.fullscreen; a.setAttribute("role", "button"); a.innerHTML = '<svg width="14" height="14" viewBox="0 0 14 14" style="margin-top:8px" fill="none" ' +
+                    'stroke="#333" stroke-width="2"><path d="M1 5V1h4M9 1h4v4M13 9v4H9M5 13H1V9"/></svg>';
+                L.DomEvent.on(a, "click", function (e) {
+                    L.DomEvent.preventDefault(e);
+                    var el = map.getContainer();
+                    if (document.fullscreenElement) { document.exitFullscreen(); }
+                    else if (el.requestFullscreen) { el.requestFullscreen(); }
+                });
+                return div;
+            };
+            fs.addTo(map);
+            document.addEventListener("fullscreenchange", function () { map.invalidateSize(); });
+            {% if this.communes_layer %}
+            // commune search: type a name or an INSEE code, the map zooms to it and names it
+            var layer = {{ this.communes_layer }};
+            var names = {{ this.names|tojson }};
+            var byLabel = {};
+            var search = L.control({position: "topleft"});
+            search.onAdd = function () {
+                var div = L.DomUtil.create("div", "fsgeo-search");
+                var input = L.DomUtil.create("input", "", div);
+                input.type = "search"; input.placeholder = words.search; input.setAttribute("list", "fsgeo-communes");
+                var list = L.DomUtil.create("datalist", "", div);
+                list.id = "fsgeo-communes";
+                Object.keys(names).sort().forEach(function (code) {
+                    var label = decode(names[code]) + " (" + code + ")";
+                    byLabel[label.toLowerCase()] = code; byLabel[code] = code;
+                    var opt = document.createElement("option"); opt.value = label; list.appendChild(opt);
+                });
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                input.addEventListener("change", function () {
+                    var code = byLabel[input.value.trim().toLowerCase()] || byLabel[input.value.trim()];
+                    if (!code) { return; }
+                    layer.eachLayer(function (l) {
+                        if (l.feature && decode(String(l.feature.properties.code)) === code) {
+                            map.fitBounds(l.getBounds(), {maxZoom: 12});
+                            if (l.openTooltip) { l.openTooltip(l.getBounds().getCenter()); }
+                        }
+                    });
+                });
+                return div;
+            };
+            search.addTo(map);
+            {% endif %}
+            // credits and date, even without base tiles
+            if (!map.attributionControl) { L.control.attribution({prefix: false}).addTo(map); }
+            map.attributionControl.addAttribution({{ this.credits|tojson }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, lang: str, credits_html: str, names: dict, communes_layer: str | None):
+        super().__init__()
+        self._name = "FsgeoTools"
+        self.css = _TOOLS_CSS
+        self.words = _TOOLS_TEXT[lang]
+        self.credits = credits_html
+        self.names = names
+        self.communes_layer = communes_layer
+
+
 def _svg_circle(color: str, size: int, hollow: bool) -> str:
     r = size / 2 - 2
     fill, stroke = ("#ffffff", color) if hollow else (color, "#ffffff")
@@ -353,6 +479,10 @@ def coverage_map(
     bands: Sequence[float] | None = None,
     title: str | None = None,
     simplify_m: float = 20.0,
+    lang: str | None = None,
+    credits: str | None = None,
+    generated: str | None = None,
+    search: bool = True,
 ) -> folium.Map:
     """Folium map of drive-time coverage: communes by minutes, catchments, under-served zones, sites, candidates.
 
@@ -393,6 +523,19 @@ def coverage_map(
     simplify_m : float, default 20
         Tolerance in metres (Lambert-93) to simplify catchment and zone outlines for display (0 keeps them as is);
         commune polygons are never simplified, so neighbours keep sharing their borders.
+    lang : {"fr", "en"}, optional
+        Language of the map's controls (legend toggle, search box, date line); default French
+        (:func:`fsgeo.reports.default_lang`).
+    credits : str, optional
+        Data credits shown in the corner even without base tiles (default: ANCT, INSEE, IGN, Travel Mapping and
+        © OpenStreetMap contributors; :func:`fsgeo.provenance.credits` gives the study's own).
+    generated : str, optional
+        Generation date shown with the credits (default: today, ISO ``YYYY-MM-DD``).
+    search : bool, default True
+        Add the commune search box.
+
+    Catchments merged per band (:func:`fsgeo.catchments.merge_bands`, a ``band_label`` column and no ``site_id``)
+    are drawn as one lightly filled area per band: what planners hand out; per-site outlines on demand.
 
     The map opens on the study area: communes, outline, the département's own sites and the candidates (sites of
     neighbouring départements and catchments may reach beyond it).
@@ -450,7 +593,7 @@ def coverage_map(
     communes_fc = _features(
         access, {"tip": tips, "fill": fill, "above": above.astype(bool), "code": access["code"].map(escape).to_numpy()}
     )
-    folium.GeoJson(
+    communes_layer = folium.GeoJson(
         communes_fc,
         name="Communes: minutes to the nearest site",
         style_function=lambda f: {
@@ -466,7 +609,30 @@ def coverage_map(
 
     # ---- catchments, one layer per band
     catch_bands: list[float] = []
-    if catchments is not None and len(catchments):
+    merged = catchments is not None and "site_id" not in catchments.columns and "band_min" in catchments.columns
+    if merged and len(catchments):
+        catchments = _simplified(_to_wgs84(catchments, "catchments"), simplify_m)
+        catch_bands = sorted(float(b) for b in pd.unique(catchments["band_min"]))
+        ccolors = _catchment_colors(len(catch_bands))
+        within = [b for b in catch_bands if b <= threshold]
+        shown = within[-1] if within else catch_bands[0]
+        for band, color in zip(catch_bands, ccolors):
+            sub = catchments[catchments["band_min"].astype(float) == band]
+            label = str(sub["band_label"].iloc[0]) if "band_label" in sub.columns else _fmt_num(band)
+            tips = [f"≤ {escape(label)} min" + (f"<br>{_fmt_int(r['population'])} inh."
+                                                 if "population" in sub.columns else "") for _, r in sub.iterrows()]
+            slug = _fmt_num(band).replace(".", "_")
+            folium.GeoJson(
+                _features(sub, {"tip": tips}),
+                name=f"Catchments ≤ {escape(label)} min",
+                show=band == shown,
+                style_function=lambda f, color=color, slug=slug: {
+                    "color": color, "weight": 1.5, "opacity": 0.9, "fillColor": color, "fillOpacity": 0.08,
+                    "className": f"fsgeo-catchment fsgeo-catchment-merged fsgeo-catchment-{slug}",
+                },
+                tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+            ).add_to(m)
+    elif catchments is not None and len(catchments):
         _require(catchments, REQUIRED_CATCHMENTS, "catchments")
         catchments = _simplified(_to_wgs84(catchments, "catchments"), simplify_m)
         catch_bands = sorted(float(b) for b in pd.unique(catchments["band_min"]))
@@ -574,7 +740,18 @@ def coverage_map(
         _legend_html(title, edges, colors, cls, access["population"], threshold, catch_bands, zones, counts,
                      candidates, chosen)
     ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    from fsgeo.reports import check_lang
+
+    lang = check_lang(lang)
+    if credits is None:
+        from fsgeo.provenance import credits as default_credits
+
+        credits = default_credits(None)
+    day = generated or __import__("datetime").date.today().isoformat()
+    names = dict(zip(access["code"].map(escape), access["name"].map(escape))) if search else {}
+    _MapTools(lang, escape(credits) + " | " + escape(_TOOLS_TEXT[lang]["generated"].format(date=day)), names,
+              communes_layer.get_name() if search else None).add_to(m)
     b = np.array(layers_bounds, dtype=float)
     m.fit_bounds([[np.nanmin(b[:, 1]), np.nanmin(b[:, 0])], [np.nanmax(b[:, 3]), np.nanmax(b[:, 2])]])
     return m
@@ -807,7 +984,8 @@ def map_html(m: folium.Map, inline_assets: bool = True) -> str:
     needs no network (base tiles excepted). Other external scripts (e.g. from folium plugins) are kept as links with a
     warning, since they cannot load offline.
     """
-    page = m.get_root().render()
+    # folium names every element with a random id: renumbered, the same map gives the same bytes
+    page = _stable_ids(m.get_root().render())
     if not inline_assets:
         return page
     cache: dict[str, str] = {}
@@ -917,3 +1095,57 @@ def show(m: folium.Map, height=520, width="100%", inline_assets: bool = True, st
         raise ImportError("fsgeo.maps.show needs IPython (pip install 'fsgeo[notebooks]'); "
                           "use save_map to write an HTML file instead") from None
     return HTML(notebook_html(m, height=height, width=width, inline_assets=inline_assets, stable_ids=stable_ids))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# PNG through headless Chromium (reports, slides)
+
+#: browsers tried by :func:`screenshot`, first found wins (``FSGEO_CHROMIUM`` overrides)
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def find_browser() -> str | None:
+    """Path of a Chromium-family browser (``$FSGEO_CHROMIUM``, else the first of :data:`CHROMIUM_NAMES` on PATH)."""
+    import os
+    import shutil
+
+    env = os.environ.get("FSGEO_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else shutil.which(env)
+    return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+
+
+def screenshot(html_path, png_path, width: int = 1024, height: int = 768, wait_ms: int = 4000,
+               timeout_s: float = 60) -> Path:
+    """Render a saved map (:func:`save_map`) to a PNG of ``width`` x ``height`` pixels with headless Chromium.
+
+    The page fits its bounds to the window, so the whole study area shows. Written atomically. Raises
+    :class:`FileNotFoundError` with the install hint when no browser is found (``apt-get install chromium``, or
+    ``FSGEO_CHROMIUM=/path/to/chrome``), :class:`OSError` naming the browser when it fails.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    from fsgeo.atomic import check_writable, write_bytes
+
+    check_writable(png_path)
+    browser = find_browser()
+    if browser is None:
+        raise FileNotFoundError("no Chromium browser found for the PNG: install one (apt-get install chromium) or "
+                                "set FSGEO_CHROMIUM=/path/to/chromium")
+    html_path = Path(html_path).resolve()
+    work = tempfile.mkdtemp(prefix="fsgeo-chromium-")
+    try:
+        shot = Path(work) / "map.png"
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={Path(work) / 'profile'}", f"--virtual-time-budget={int(wait_ms)}",
+               f"--window-size={int(width)},{int(height)}", f"--screenshot={shot}", html_path.as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        if proc.returncode != 0 or not shot.is_file():
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise OSError(f"{browser} could not render {html_path.name} to PNG: {last}")
+        return write_bytes(png_path, shot.read_bytes())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -59,3 +59,13 @@ def test_import_fsgeo_is_lazy_and_exposes_the_public_modules():
     for name in fsgeo.MODULES:
         assert getattr(fsgeo, name).__name__ == f"fsgeo.{name}"
     assert set(fsgeo.MODULES) <= set(dir(fsgeo))
+
+
+def test_map_png_without_a_browser_is_one_clear_line_before_any_work(tmp_path):
+    import os
+
+    env = dict(os.environ, FSGEO_CHROMIUM=str(tmp_path / "no-such-browser"))
+    proc = subprocess.run([sys.executable, "-m", "fsgeo", "map", "--out", str(tmp_path / "m.html"), "--png",
+                           str(tmp_path / "m.png")], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2 and "--png needs a Chromium browser" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.html").exists()

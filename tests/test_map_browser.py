@@ -263,7 +263,7 @@ def test_cli_export_of_the_embedded_data(tmp_path, capsys):
     assert len(ranked["chosen"]) >= 1
     page = tmp_path / "real.html"
     assert main(["map", "--rank-json", str(rank), "--catchment-bands", "10,20", "--no-tiles", "--out", str(page),
-                 *common]) == 0
+                 "--catchments-per-site", "--lang", "en", *common]) == 0
     capsys.readouterr()
     shot = tmp_path / "real.png"
     dom_html = _chromium("--dump-dom", page.as_uri(), cwd=tmp_path).stdout
@@ -286,3 +286,41 @@ def test_cli_export_of_the_embedded_data(tmp_path, capsys):
     assert dom.count("div", "fsgeo-candidate") == len(ranked["candidates"]) == 3
     text = " ".join(dom.text)
     assert "Haute-Saône: drive time to France Services, sites as of 2021-01-01" in text
+
+
+@pytest.mark.slow
+def test_map_is_byte_stable_french_and_its_png_shows_the_whole_departement(tmp_path):
+    """fsgeo map twice gives the same bytes; the page carries the credits, the date, the search box and the merged
+    catchments; --png at 1024x768 shows every commune (the legend starts collapsed at that size)."""
+    from PIL import Image
+
+    from fsgeo.cli import main
+
+    common = ["--as-of", "2020-01-01", "--own-departement-only", "--catchment-bands", "10,20", "--no-tiles"]
+    a, b, png = tmp_path / "a.html", tmp_path / "b.html", tmp_path / "map.png"
+    assert main(["map", "--out", str(a), *common]) == 0
+    assert main(["map", "--out", str(b), "--png", str(png), *common]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    page = a.read_text(encoding="utf-8")
+    assert ": temps de trajet jusqu" in page  # French title by default
+    dom_html = _chromium("--window-size=1024,768", "--dump-dom", a.as_uri(), cwd=tmp_path).stdout
+    dom = _Dom()
+    dom.feed(dom_html)
+    text = " ".join(dom.text)
+    assert "© OpenStreetMap contributors" in text and "ANCT" in text and "Carte générée le" in text
+    assert 'placeholder="Rechercher une commune…"' in dom_html and "Vesoul (70550)" in dom_html
+    assert dom.count("div", "fsgeo-collapsed") == 1  # the legend, folded at 1024x768
+    assert dom.count("path", "fsgeo-catchment-merged") == 1  # the merged 20-min area, one polygon
+    image = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    assert image.shape == (768, 1024, 3)
+    # commune fills (any of the class colours, drawn at 0.75 opacity over the light background) are inside the
+    # picture with a margin: the map is not cut at the edges
+    colours = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in maps.band_colors(6)]
+    bg = np.array([0xF4, 0xF3, 0xEE])
+    mask = np.zeros(image.shape[:2], bool)
+    for c in colours:
+        blended = 0.75 * np.array(c) + 0.25 * bg
+        mask |= (np.abs(image - blended) <= 20).all(axis=2)
+    ys, xs = np.nonzero(mask)
+    assert mask.sum() > 100_000  # the département fills a good part of the picture
+    assert xs.min() > 5 and ys.min() > 5 and xs.max() < 1024 - 5 and ys.max() < 768 - 5

@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from fsgeo.cli.common import (
-    CliError, add_data_args, minutes_list, positive_minutes, study_label, study_of, whole_number,
+    CliError, add_data_args, add_lang_arg, minutes_list, positive_minutes, provenance_of, study_label, study_of,
+    whole_number,
 )
+from fsgeo.reports import default_lang
 from fsgeo.settings import settings
 
 
@@ -32,6 +34,9 @@ def register(subparsers) -> None:
                    help="drive-time catchment bands in minutes (default "
                         + ",".join(f"{b:g}" for b in settings.bands_min) + ")")
     p.add_argument("--no-catchments", action="store_true", help="skip the catchments (the slowest part)")
+    p.add_argument("--catchments-per-site", action="store_true",
+                   help="one catchment outline per site and band instead of the default merged areas (the union of "
+                        "every site's catchment per band)")
     new = p.add_mutually_exclusive_group()
     new.add_argument("--candidates", type=Path, metavar="FILE",
                      help="candidate sites to score and choose from, as for 'fsgeo rank --candidates'")
@@ -49,7 +54,12 @@ def register(subparsers) -> None:
     p.add_argument("--title", default=None,
                    help="title shown on the map (default: the département and the --as-of date)")
     p.add_argument("--progress", action="store_true", help="show progress bars")
+    p.add_argument("--png", type=Path, default=None, metavar="FILE",
+                   help="also write a PNG of the map (1024x768 by default, see --png-size) through headless Chromium, "
+                        "for reports and slides; a clear error when no browser is installed")
+    p.add_argument("--png-size", default="1024x768", metavar="WxH", help="size of the PNG in pixels (default 1024x768)")
     add_data_args(p)
+    add_lang_arg(p)
     p.set_defaults(func=run)
 
 
@@ -93,6 +103,14 @@ def run(args) -> int:
 
     if args.candidates is None and (args.k is not None or args.model is not None):
         raise CliError("--k and --model only apply with --candidates")
+    if args.png is not None:  # before the work: a bad size, an unwritable file or no browser fail in one line
+        from fsgeo.atomic import check_writable
+
+        _png_size(args.png_size)
+        check_writable(args.png)
+        if maps.find_browser() is None:
+            raise CliError("--png needs a Chromium browser (apt-get install chromium, or FSGEO_CHROMIUM=/path); "
+                           "the HTML map needs none")
     candidates = chosen = None
     threshold = args.threshold
     if args.rank_json is not None:
@@ -127,8 +145,11 @@ def run(args) -> int:
     zones = coverage.underserved_zones(access, threshold)
     catch = None
     if not args.no_catchments and len(selected):
+        # the neighbours' inhabitants count in the catchments' population too (a border site is not "empty")
+        outside = study.neighbour_communes if args.communes is None else None
         catch = catchments_mod.catchments(network, selected, bands=args.catchment_bands, communes=communes,
-                                          progress=args.progress)
+                                          outside=outside, progress=args.progress,
+                                          merge="site" if args.catchments_per_site else "band")
     if proposals is not None:
         from fsgeo.siting import rank_candidates
 
@@ -140,18 +161,37 @@ def run(args) -> int:
     title = args.title
     if title is None:
         place = study.name if args.communes is None else study_label(study, args)
-        title = f"{place}: drive time to France Services" + (f", sites as of {as_of}" if as_of else "")
+        if (args.lang or default_lang()) == "fr":
+            title = f"{place} : temps de trajet jusqu'à France Services" + (f", sites au {as_of}" if as_of else "")
+        else:
+            title = f"{place}: drive time to France Services" + (f", sites as of {as_of}" if as_of else "")
+    prov = provenance_of(args, network, threshold_min=threshold, bands_min=list(args.bands or []) or None)
     m = maps.coverage_map(access, selected, outline=outline, catchments=catch, zones=zones, candidates=candidates,
                           chosen=chosen, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
-                          title=title)
+                          title=title, lang=args.lang, credits=prov["credits"], generated=prov["generated"])
     path = maps.save_map(m, args.out, inline_assets=not args.cdn)
     status = access["status"].value_counts()
     parts = [f"{len(access)} communes ({status.get('underserved', 0)} under-served, "
              f"{status.get('unreachable', 0)} unreachable at {threshold:g} min)",
              f"{len(selected)} sites", f"{len(zones)} under-served zone(s)"]
     if catch is not None:
-        parts.append(f"{len(catch)} catchment polygons")
+        parts.append(f"{len(catch)} catchment polygons" + ("" if args.catchments_per_site else " (merged per band)"))
     if candidates is not None:
         parts.append(f"{len(candidates)} candidates, {len(chosen)} chosen")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): " + ", ".join(parts))
+    if args.png is not None:
+        width, height = _png_size(args.png_size)
+        png = maps.screenshot(path, args.png, width=width, height=height)
+        print(f"wrote {png} ({width}x{height})")
     return 0
+
+
+def _png_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise CliError(f"--png-size {text!r}: expected WIDTHxHEIGHT in pixels, e.g. 1024x768") from None
+    if not (100 <= w <= 10000 and 100 <= h <= 10000):
+        raise CliError(f"--png-size {text!r}: width and height must be between 100 and 10000 pixels")
+    return w, h
+
