@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import io as _io
+import sys
 
 import numpy as np
 import pandas as pd
@@ -73,6 +75,8 @@ def register(subparsers) -> None:
                    help="count only the study's own inhabitants (by default the "
                         "communes of its neighbouring départements near the boundary are counted too, and the output says so)")
     p.add_argument("--jobs", type=int, default=-1, metavar="N", help="threads for the polygons (default -1: one per CPU)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar over the sites (default: on when standard error is a terminal)")
     add_data_args(p)
     add_output_args(p, formats=("table", "csv", "geojson"))
     p.set_defaults(func=run_catchments)
@@ -260,8 +264,9 @@ def run_catchments(args) -> int:
     outside = None
     if args.communes is None and not args.no_outside_population:
         outside = args.study_data.neighbour_communes
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
     out = catchments.catchments(network, selected, bands=args.bands, communes=communes, n_jobs=args.jobs,
-                                outside=outside, merge=args.merge)
+                                outside=outside, merge=args.merge, progress=progress)
     if fmt == "geojson":
         emit(_geojson(out), args.out)
     elif fmt == "csv":

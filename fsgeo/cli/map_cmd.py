@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -53,7 +54,8 @@ def register(subparsers) -> None:
                    help="load Leaflet from a CDN instead of embedding it (smaller file, needs the network)")
     p.add_argument("--title", default=None,
                    help="title shown on the map (default: the département and the --as-of date)")
-    p.add_argument("--progress", action="store_true", help="show progress bars")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar over the catchments (default: on when standard error is a terminal)")
     p.add_argument("--png", type=Path, default=None, metavar="FILE",
                    help="also write a PNG of the map (1024x768 by default, see --png-size) through headless Chromium, "
                         "for reports and slides; a clear error when no browser is installed")
@@ -148,7 +150,8 @@ def run(args) -> int:
         # the neighbours' inhabitants count in the catchments' population too (a border site is not "empty")
         outside = study.neighbour_communes if args.communes is None else None
         catch = catchments_mod.catchments(network, selected, bands=args.catchment_bands, communes=communes,
-                                          outside=outside, progress=args.progress,
+                                          outside=outside,
+                                          progress=sys.stderr.isatty() if args.progress is None else args.progress,
                                           merge="site" if args.catchments_per_site else "band")
     if proposals is not None:
         from fsgeo.siting import rank_candidates
