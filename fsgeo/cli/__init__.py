@@ -38,6 +38,8 @@ COMMANDS = {
             "write a standalone HTML map (communes by drive time, catchments, under-served zones, sites)"),
     "accessibility": ("fsgeo.cli.accessibility_cmd",
                       "floating-catchment accessibility: opening hours within reach per 1,000 inhabitants (2SFCA)"),
+    "calibrate": ("fsgeo.cli.calibrate_cmd",
+                  "fit circuity and road-class speeds to reference trips; write a profile file for --profile"),
 }
 
 
