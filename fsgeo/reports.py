@@ -791,6 +791,7 @@ def service_areas_report(areas, *, lang: str | None = None, provenance: dict | N
 def _population_of(text: str, T: Text) -> str:
     """``catchments``' ``population_of`` ("536 communes of the study (70) and 1220 communes outside it (21, 25)")
     in the reader's language."""
+    text = re.sub(r"\b(\d{4,}) communes", lambda mt: f"{T.num(int(mt.group(1)))} communes", text)
     if T.lang != "fr":
         return text
     return (text.replace("communes of the study", "communes de l'étude").replace(" communes outside it",
