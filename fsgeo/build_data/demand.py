@@ -83,7 +83,8 @@ def read_demand_points(path) -> pd.DataFrame:
     return out
 
 
-def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd.DataFrame) -> pd.DataFrame:
+def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd.DataFrame,
+                    metric_crs: str = METRIC_CRS) -> pd.DataFrame:
     """The road-junction centre of every commune (see the module notes).
 
     Parameters
@@ -94,6 +95,8 @@ def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: 
         Network nodes: ``node_id`` column or index, Points.
     edges : DataFrame
         ``u``, ``v`` (node ids), ``road_class``.
+    metric_crs : str
+        Metric CRS of the distances (the study's: Lambert-93 in metropolitan France).
 
     Returns
     -------
@@ -106,7 +109,7 @@ def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: 
     local_edge = ~rc.map(lambda cs: all(c.strip() in MOTORWAY_CLASSES for c in cs)).to_numpy(bool)
     local_ids = np.union1d(edges["u"].to_numpy()[local_edge], edges["v"].to_numpy()[local_edge])
     keep = np.isin(ids, local_ids)
-    metric = nodes.to_crs(METRIC_CRS).geometry[keep]
+    metric = nodes.to_crs(metric_crs).geometry[keep]
     xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
     lonlat = nodes.to_crs(STORAGE_CRS).geometry[keep]
     lon_all, lat_all = lonlat.x.to_numpy(), lonlat.y.to_numpy()
@@ -114,8 +117,8 @@ def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: 
     if not len(xy):
         return out
     density = np.array([len(v) for v in cKDTree(xy).query_ball_point(xy, DENSITY_RADIUS_M)])
-    polys = communes.to_crs(METRIC_CRS)
-    pts = gpd.GeoSeries(shapely.points(xy), crs=METRIC_CRS)
+    polys = communes.to_crs(metric_crs)
+    pts = gpd.GeoSeries(shapely.points(xy), crs=metric_crs)
     hits = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), gpd.GeoDataFrame(geometry=polys.geometry.values),
                      predicate="within")
     centroids = polys.geometry.centroid
@@ -131,7 +134,7 @@ def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: 
 
 def place(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None, edges: pd.DataFrame | None,
           user: pd.DataFrame | None = None, log: Callable[[str], None] = print, tag: str = "demand",
-          source_name: str = "demand points file") -> gpd.GeoDataFrame:
+          source_name: str = "demand points file", metric_crs: str = METRIC_CRS) -> gpd.GeoDataFrame:
     """Communes with ``point_lon`` / ``point_lat`` replaced: the user's point, else the junction centre, else the pole
     of inaccessibility already there; adds ``point_source`` (``user: <source>`` | ``road junction`` | ``pole of
     inaccessibility``) and logs every move over :data:`REPORT_MOVE_M`.
@@ -139,11 +142,11 @@ def place(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None, edges: pd.
     A user code that is not among ``communes`` is an error naming its row (a typo must not pass unnoticed).
     """
     out = communes.copy()
-    pole = gpd.GeoSeries(gpd.points_from_xy(out["point_lon"], out["point_lat"]), crs=STORAGE_CRS).to_crs(METRIC_CRS)
+    pole = gpd.GeoSeries(gpd.points_from_xy(out["point_lon"], out["point_lat"]), crs=STORAGE_CRS).to_crs(metric_crs)
     lon, lat = out["point_lon"].to_numpy(float).copy(), out["point_lat"].to_numpy(float).copy()
     source = np.full(len(out), "pole of inaccessibility", dtype=object)
     if nodes is not None and edges is not None:
-        junction = junction_points(out, nodes, edges)
+        junction = junction_points(out, nodes, edges, metric_crs)
         has = junction["lon"].notna().to_numpy()
         lon[has], lat[has] = junction["lon"].to_numpy()[has], junction["lat"].to_numpy()[has]
         source[has] = "road junction"
@@ -163,7 +166,7 @@ def place(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None, edges: pd.
             if not ok:
                 log(f"{tag}: {source_name} row {line}: the point of {code} lies outside its commune; kept as given")
         log(f"{tag}: {len(user)} communes at the points of {source_name} (kept as given)")
-    new = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=STORAGE_CRS).to_crs(METRIC_CRS)
+    new = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=STORAGE_CRS).to_crs(metric_crs)
     moved = pole.distance(new, align=False).to_numpy()
     out["point_lon"], out["point_lat"] = lon, lat
     out["point_source"] = source
@@ -178,7 +181,7 @@ def place(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None, edges: pd.
 
 
 def apply_to_study(out: Path, network_file: Path | None, log: Callable[[str], None] = print,
-                   demand_points: Path | None = None) -> dict:
+                   demand_points: Path | None = None, metric_crs: str = METRIC_CRS) -> dict:
     """Place the demand points of a built study (after its network): rewrite ``out/communes/communes.geojson`` (and
     ``neighbours.geojson`` when present, heuristic only) with the user's points or the road-junction centres, and
     a ``point_source`` column; returns ``{code: metres moved}`` of the study's communes.
@@ -213,7 +216,8 @@ def apply_to_study(out: Path, network_file: Path | None, log: Callable[[str], No
         tag = "demand" if name == "communes.geojson" else "demand (neighbours)"
         mine = user[user["code"].isin(set(communes["code"]))] if user is not None else None
         placed = place(communes.drop(columns=["point_source"], errors="ignore"), nodes, edges, user=mine, log=log,
-                       tag=tag, source_name=str(demand_points) if demand_points is not None else "demand points file")
+                       tag=tag, source_name=str(demand_points) if demand_points is not None else "demand points file",
+                       metric_crs=metric_crs)
         cols = [c for c in placed.columns if c != "geometry"]
         cols.insert(cols.index("point_lat") + 1, cols.pop(cols.index("point_source")))
         _write_geojson(placed[cols + ["geometry"]], out / "communes" / name)
