@@ -56,6 +56,7 @@ def access_70(study):
 # modules are slow by default; mark others with @pytest.mark.slow.
 SLOW_MODULES = {
     "test_notebooks.py", "test_map_browser.py", "test_build_data.py", "test_coverage_cli.py", "test_rank_cli.py",
+    "test_cli_basics.py", "test_cli_messages.py",
 }
 SLOW_TESTS = {
     "test_neighbour_communes.py::test_complete_against_raw",          # rebuilds from the raw sources
@@ -65,6 +66,7 @@ SLOW_TESTS = {
     "test_routing.py::test_direct_legs_match_brute_force_on_embedded_data",
     "test_network.py::test_osm_xml_matches_pbf",                      # osmnx parses the Helsinki XML
     "test_maps_inline.py::test_iframe_renders_offline_in_chromium",   # a browser
+    "test_routing_links.py::test_k_links_match_networkx_on_embedded_data",  # networkx over the embedded network
 }
 
 
