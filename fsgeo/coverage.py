@@ -201,7 +201,6 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
 
     usable = ~np.isnan(M).all(axis=0) if n else np.ones(k, bool)
     M = M[:, usable]
-    st_use = st[usable].reset_index(drop=True)
     k_use = M.shape[1]
     if k_use:
         row_failed = np.isnan(M).all(axis=1)
@@ -221,9 +220,25 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
         if k_use >= 2:
             second_i = order[:, 1]
             second_t = M[rows, second_i]
+    return _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t, row_failed, threshold,
+                         reasons, cutoff_min)
 
-    has_first = np.isfinite(first_t)
-    has_second = np.isfinite(second_t)
+
+def _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t, row_failed, threshold, reasons,
+                  cutoff_min):
+    """The access table from each commune's two nearest sites.
+
+    ``st`` is the table of every site, ``usable`` the mask of those that could be routed; ``first_i``/``second_i``
+    are positions among the usable ones (-1: none), ``first_t``/``second_t`` minutes (``inf``: none), ``row_failed``
+    the communes that could not be routed.
+    """
+    n, k = len(ct), len(st)
+    st_use = st[usable].reset_index(drop=True)
+    k_use = len(st_use)
+    first_i, second_i = np.asarray(first_i), np.asarray(second_i)
+    first_t, second_t = np.asarray(first_t, dtype=float), np.asarray(second_t, dtype=float)
+    has_first = np.isfinite(first_t) & (first_i >= 0)
+    has_second = np.isfinite(second_t) & (second_i >= 0)
     status = np.where(has_first, np.where(first_t <= threshold, "covered", "underserved"), "unreachable")
 
     reason = np.full(n, "", dtype=object)
@@ -273,6 +288,70 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
             out = out.to_crs(settings.crs)
     out.attrs["fsgeo"] = attrs
     return out
+
+
+def access_from_network(communes, sites, network, threshold_min=None, cutoff_min=None):
+    """Nearest and second-nearest site of each commune, routed on ``network`` without a communes x sites matrix.
+
+    Two multi-source searches over the network (:func:`fsgeo.routing.nearest_two`): time and memory grow with the
+    network, not with communes x sites, so that a national study (35,000 communes, 2,845 sites) fits in one pass.
+    The result equals ``access_from_matrix(communes, sites, commune_site_matrix(...))`` (times to the last bits of a
+    float; among sites at exactly the same time either may be named).
+
+    Parameters
+    ----------
+    communes : geopandas.GeoDataFrame
+        ``load_communes()`` schema (``code``, ``population``, ``point_lon``, ``point_lat``...).
+    sites : geopandas.GeoDataFrame
+        Sites with ``id`` and Point geometry.
+    network : fsgeo.network.RoadNetwork
+    threshold_min : float, optional
+        Under-served threshold, minutes (default ``settings.threshold_min``).
+    cutoff_min : float, optional
+        Routing cutoff, minutes.
+
+    Returns
+    -------
+    (access, site_reasons)
+        ``access`` as :func:`access_from_matrix` returns it; ``site_reasons``: reason of every site that could not
+        be placed on the network, indexed by site id.
+    """
+    from fsgeo import datasets, routing
+
+    require(network, "network", "access_from_network", "a fsgeo.network.RoadNetwork")
+    threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
+    ct = _commune_table(communes)
+    st = site_table(sites)
+    points = datasets.demand_points(communes)
+    points = points.set_axis(ct["code"].to_numpy(), axis=0)
+    site_pts = sites.set_axis(st["id"].to_numpy(), axis=0)
+    if site_pts.crs is not None and points.crs is not None and site_pts.crs != points.crs:
+        site_pts = site_pts.to_crs(points.crs)
+    c_snap = routing.snap_points(network, points)
+    c_bad = c_snap[c_snap["status"] != "ok"]["reason"].astype(str)
+    n = len(ct)
+    if len(site_pts):
+        s_snap = routing.snap_points(network, site_pts)
+        usable = (s_snap["status"] == "ok").to_numpy()
+        near = routing.nearest_two(network, points, site_pts, cutoff_min=cutoff_min, on_snap_error="nan")
+        pos = pd.Series(np.arange(int(usable.sum())), index=st["id"][usable].to_numpy())
+        first_i = pos.reindex(near["facility"].to_numpy()).fillna(-1).to_numpy(dtype=int)
+        second_i = pos.reindex(near["second_facility"].to_numpy()).fillna(-1).to_numpy(dtype=int)
+        first_t = near["minutes"].to_numpy(dtype=float)
+        second_t = near["second_minutes"].to_numpy(dtype=float)
+        row_failed = (c_snap["status"] != "ok").to_numpy() if usable.any() else np.zeros(n, bool)
+        s_bad = s_snap[~usable]["reason"].astype(str)
+    else:
+        usable = np.zeros(0, bool)
+        first_i = second_i = np.full(n, -1)
+        first_t = second_t = np.full(n, np.inf)
+        row_failed = np.zeros(n, bool)
+        s_bad = pd.Series(dtype=str)
+    first_t = np.where(np.isnan(first_t), np.inf, first_t)
+    second_t = np.where(np.isnan(second_t), np.inf, second_t)
+    access = _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t, row_failed, threshold,
+                           c_bad, cutoff_min)
+    return access, s_bad
 
 
 def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
@@ -363,8 +442,9 @@ def access_times(
     """
     require(network, "network", "access_times", "a fsgeo.network.RoadNetwork")
     selected = select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only, as_of=as_of)
-    minutes, c_reasons, s_reasons = commune_site_matrix(communes, selected, network=network, cutoff_min=cutoff_min)
-    access = access_from_matrix(communes, selected, minutes, threshold_min=threshold_min, reasons=c_reasons, cutoff_min=cutoff_min)
+    # two multi-source searches, no communes x sites matrix (the same result, see access_from_network)
+    access, s_reasons = access_from_network(communes, selected, network, threshold_min=threshold_min,
+                                            cutoff_min=cutoff_min)
     access["access_share"] = _access_shares(access, communes, selected, network)
     if len(selected) == 0 and len(sites):  # say which filter left no site (e.g. a date before the first one)
         access["reason"] = "no site selected: " + selection_text(kind, own_departement_only, as_of)

@@ -53,8 +53,8 @@ from scipy.sparse.csgraph import dijkstra
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
 
-__all__ = ["snap_points", "travel_time_matrix", "nearest", "node_times", "access_share", "local_access_nodes", "InputError",
-           "SNAP_STATUSES", "MOTORWAY_CLASSES"]
+__all__ = ["snap_points", "travel_time_matrix", "nearest", "nearest_two", "node_times", "access_share",
+           "local_access_nodes", "InputError", "SNAP_STATUSES", "MOTORWAY_CLASSES"]
 
 SNAP_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates")
 _ON_SNAP_ERROR = ("raise", "nan")
@@ -631,6 +631,158 @@ def nearest(network: RoadNetwork, origins, facilities, cutoff_min: float | None 
     access_min = np.full(len(so.index), np.nan)
     access_min[so.ok] = access / 60.0
     return pd.DataFrame({"facility": facility, "minutes": minutes, "access_min": access_min}, index=so.index)
+
+
+def _two_nearest_nodes(network: RoadNetwork, f_pt: np.ndarray, f_node: np.ndarray, f_acc: np.ndarray, k: int,
+                       limit_s: float):
+    """For every node, the fastest and the second fastest facility (distinct facilities) reachable from it.
+
+    Facilities ``0 .. k-1`` join the network by their links (``f_pt`` sorted: the facility of each link, ``f_node``
+    its node, ``f_acc`` its access leg in seconds; see :func:`_snap_links`).
+
+    Two multi-source ``min_only`` searches on the reversed graph, never a nodes x facilities matrix:
+
+    1. from every facility at once: ``t1[v]``, ``f1[v]`` (its nearest facility) for every node ``v``; this splits the
+       nodes into regions (one per facility that is someone's nearest);
+    2. the second nearest of ``v`` is the best path from a facility other than ``f1[v]``. Follow such a path from its
+       facility towards ``v``: after the last node outside ``v``'s region it stays inside the region, and its part up
+       to there is no shorter than the first-pass time of that node's own (different) nearest facility. So the
+       second time is the best *seed* of ``v``'s region (an edge ``u -> w`` entering it from another region: value
+       ``t1[u] + c(u, w)``, facility ``f1[u]``; a facility snapped into it that is not the region's: its access leg)
+       extended by a path inside the region: one multi-source search from the seeds over the edges whose two ends
+       share their region. Every seed is a real path from a facility other than the region's, so the result is
+       exact (equal times may name either facility).
+
+    Returns
+    -------
+    t1, t2 : numpy.ndarray
+        Seconds per node (access leg of the facility included, ``inf`` when none / beyond ``limit_s``).
+    f1, f2 : numpy.ndarray
+        Facility (``0 .. k-1``; -1 when none).
+    """
+    n = network.n_nodes
+    rev = network.csr_reverse
+    t1 = np.full(n, np.inf)
+    t2 = np.full(n, np.inf)
+    f1 = np.full(n, -1, dtype=np.int64)
+    f2 = np.full(n, -1, dtype=np.int64)
+    if k == 0:
+        return t1, t2, f1, f2
+    aug = _with_sources(rev, f_pt, f_node, f_acc, k)
+    dist, _pred, src = dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=limit_s, min_only=True,
+                                return_predecessors=True)
+    reached = src[:n] >= n
+    t1[reached] = dist[:n][reached]
+    f1[reached] = src[:n][reached] - n
+    if k == 1:
+        return t1, t2, f1, f2
+    # seeds: edges u -> w (reversed graph) between two regions, and facilities snapped into another's region
+    rows = np.repeat(np.arange(n), np.diff(rev.indptr))
+    cols, cost = rev.indices.astype(np.int64), rev.data
+    cross = reached[rows] & reached[cols] & (f1[rows] != f1[cols])
+    seed_node = np.concatenate([cols[cross], f_node])
+    seed_val = np.concatenate([t1[rows[cross]] + cost[cross], np.asarray(f_acc, dtype=float)])
+    seed_fac = np.concatenate([f1[rows[cross]], f_pt])
+    own = (seed_fac != f1[seed_node]) & (seed_val <= limit_s)
+    seed_node, seed_val, seed_fac = seed_node[own], seed_val[own], seed_fac[own]
+    if not seed_node.size:
+        return t1, t2, f1, f2
+    inside = reached[rows] & (f1[rows] == f1[cols])
+    # explicit zero-time edges must stay edges: rebuild from the masked arrays rather than via csr arithmetic
+    region = sparse.csr_matrix((cost[inside], cols[inside].astype(np.int32),
+                                np.concatenate([[0], np.cumsum(np.bincount(rows[inside], minlength=n))]).astype(np.int32)),
+                               shape=(n, n))
+    m = seed_node.size
+    aug2 = _with_sources(region, np.arange(m), seed_node, seed_val, m)  # one virtual node per seed
+    dist2, _pred2, src2 = dijkstra(aug2, directed=True, indices=np.arange(n, n + m), limit=limit_s, min_only=True,
+                                   return_predecessors=True)
+    got = src2[:n] >= n
+    t2[got] = dist2[:n][got]
+    f2[got] = seed_fac[src2[:n][got] - n]
+    return t1, t2, f1, f2
+
+
+def nearest_two(network: RoadNetwork, origins, facilities, cutoff_min: float | None = None,
+                on_snap_error: str = "raise") -> pd.DataFrame:
+    """Nearest and second nearest facility of every origin (origin -> facility), without an origins x facilities
+    matrix: memory and time grow with the network, not with the number of pairs (national studies).
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    origins, facilities : GeoDataFrame or GeoSeries of Points
+    cutoff_min : float, optional
+        Facilities farther than this are ignored, minutes (> 0).
+    on_snap_error : {"raise", "nan"}
+        Unroutable origins: error naming them, or NaN minutes. Unroutable facilities: error, or left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``origins.index``: ``facility`` and ``second_facility`` (labels from ``facilities.index``, None when
+        there is no such facility within the cutoff), ``minutes`` and ``second_minutes`` (``inf`` then; NaN for
+        unroutable origins). The two facilities are distinct.
+
+    Notes
+    -----
+    Exactly the two smallest values of each row of :func:`travel_time_matrix` (direct legs included; see
+    :func:`_two_nearest_nodes` for why two multi-source searches are exact); when several facilities tie, which one
+    is named may differ from the matrix's column order.
+    """
+    cutoff_s = _cutoff_s(cutoff_min)
+    so = _snap(network, origins, "origins", on_snap_error)
+    sf = _snap(network, facilities, "facilities", on_snap_error)
+    n_o = len(so.index)
+    out = {"facility": np.full(n_o, None, dtype=object), "minutes": np.full(n_o, np.nan),
+           "second_facility": np.full(n_o, None, dtype=object), "second_minutes": np.full(n_o, np.nan)}
+    if not so.ok.any():
+        return pd.DataFrame(out, index=so.index)
+    f_idx = np.flatnonzero(sf.ok)
+    n_ok = int(so.ok.sum())
+    o_pt, o_node, o_acc = so.links_of_ok()
+    f_pt, f_node, f_acc = sf.links_of_ok()
+    limit = _limit(cutoff_s, o_acc.min())
+    t1, t2, f1, f2 = _two_nearest_nodes(network, f_pt, f_node, f_acc, f_idx.size, limit)
+    # candidates per origin, through each of its links: the two best facilities of the link's node (exact: a
+    # facility that is neither of them is beaten at that node by two distinct ones, one of which is not the
+    # origin's best), then the direct legs; (time, facility position among f_idx)
+    cand_t = [o_acc + t1[o_node], o_acc + t2[o_node]]
+    cand_f = [f1[o_node], f2[o_node]]
+    cand_o = [o_pt, o_pt]
+    i, j, dist_m = _direct_pairs(network.profile, so, sf, f_idx)
+    if i.size:
+        cand_t.append(network.profile.access_s(dist_m))
+        cand_f.append(j)
+        cand_o.append(i)
+    t = np.concatenate(cand_t)
+    f = np.concatenate(cand_f)
+    o = np.concatenate(cand_o)
+    keep = (f >= 0) & (t <= cutoff_s)
+    t, f, o = t[keep], f[keep], o[keep]
+    # per origin and facility the fastest way, then the two fastest facilities (ties: lower facility position)
+    order = np.lexsort((f, t, o))
+    t, f, o = t[order], f[order], o[order]
+    first_of_pair = np.ones(t.size, bool)
+    pair = o * (f_idx.size + 1) + f
+    seen = pd.Series(pair).duplicated().to_numpy()
+    first_of_pair &= ~seen
+    t, f, o = t[first_of_pair], f[first_of_pair], o[first_of_pair]
+    start = np.searchsorted(o, np.arange(n_ok), side="left")
+    end = np.searchsorted(o, np.arange(n_ok), side="right")
+    best_t = np.full((n_ok, 2), np.inf)
+    best_f = np.full((n_ok, 2), -1, dtype=np.int64)
+    for r in (0, 1):
+        has = end - start > r
+        best_t[has, r] = t[start[has] + r]
+        best_f[has, r] = f[start[has] + r]
+    labels = np.asarray(sf.index, dtype=object)
+    for r, (fc, mc) in enumerate((("facility", "minutes"), ("second_facility", "second_minutes"))):
+        lab = np.full(n_ok, None, dtype=object)
+        hit = best_f[:, r] >= 0
+        lab[hit] = labels[f_idx[best_f[hit, r]]]
+        out[fc][so.ok] = lab
+        out[mc][so.ok] = best_t[:, r] / 60.0
+    return pd.DataFrame(out, index=so.index)
 
 
 def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, reverse: bool = False,
