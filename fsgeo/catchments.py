@@ -442,6 +442,10 @@ def _union_pieces(geoms, radii, max_radius_m, inner=None):
 # --------------------------------------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------------------------------------
+#: sites per chunk: each chunk's node times (sites x nodes, 8 bytes each) are the only dense array, freed after it
+CHUNK_SITES = 64
+
+
 def catchments(
     network,
     sites,
@@ -454,6 +458,7 @@ def catchments(
     n_jobs=1,
     outside=None,
     merge="site",
+    chunk_size=None,
 ):
     """Drive-time catchment polygons of every site for every band.
 
@@ -486,6 +491,9 @@ def catchments(
         ``"site"`` (default): one polygon per site and band; ``"band"``: :func:`merge_bands` of them (one polygon
         per band, the union of every site's, inhabitants counted once); ``"rings"``: the same as rings between
         consecutive bands (10-20, 20-30...).
+    chunk_size : int, optional
+        Sites routed at a time (default :data:`CHUNK_SITES`): memory stays bounded by one chunk's node times
+        (``chunk_size x nodes`` floats) whatever the number of sites; the polygons do not depend on it.
 
     Returns
     -------
@@ -494,76 +502,150 @@ def catchments(
         ``population`` (inhabitants), ``area_km2``, ``reason`` (empty, or why a site could not be placed on the
         network: its polygons are then empty), geometry (EPSG:4326). For each site, the polygon of a band contains
         the polygons of the smaller bands.
-    """
-    from fsgeo import routing
 
-    require(network, "network", "catchments", "a fsgeo.network.RoadNetwork")
-    require(communes, "communes", "catchments", "to count the population inside each polygon; communes=False "
-                                                "computes no population")
+    See Also
+    --------
+    iter_catchments : the same rows chunk by chunk (to stream them to a file, or to spread chunks over workers).
+    """
     if merge not in ("site", "band", "rings"):
         raise ValueError(f"merge must be 'site', 'band' or 'rings', got {merge!r}")
-    bands = tuple(sorted({float(b) for b in (settings.bands_min if bands is None else bands)}))
-    if not bands or any(not b > 0 for b in bands):
-        raise ValueError(f"bands must be positive minutes, got {bands}")
-    if "id" not in sites.columns:
-        raise ValueError("sites have no 'id' column")
-    if sites.crs is None:
-        raise ValueError("sites have no CRS")
-    ids = sites["id"].astype(str).to_numpy()
-    names = sites["name"].astype(str).to_numpy() if "name" in sites.columns else ids
-    pace, cap = _pace(network, connector_speed_kmh, detour_factor, max_radius_m)
-    seg = _network_segments(network)
-    pts = sites.set_axis(ids, axis=0)
-    site_xy = shapely.get_coordinates(pts.to_crs(_metric_crs(network)).geometry.to_numpy())
-    reasons = pd.Series("", index=ids, dtype=object)
-    times = np.full((len(pts), len(seg["nodes_xy"])), np.inf)
-    if len(pts):
-        snap = routing.snap_points(network, pts)
-        bad = snap["status"].to_numpy() != "ok"
-        reasons[bad] = snap["reason"].astype(str).to_numpy()[bad]
-        times = np.asarray(routing.node_times(network, pts, cutoff_min=max(bands), reverse=True, on_snap_error="nan"), dtype=float)
-
-    def one_site(i):
-        out, prev = [], None
-        for b in bands:
-            if reasons.iat[i]:
-                poly = shapely.Polygon()
-            else:
-                # each band is unioned with the previous one: nesting by construction
-                poly = band_polygon(seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], inner=prev)
-                prev = (poly, b * 60.0)
-            out.append(poly)
-        return out
-
-    workers = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 0 else max(1, int(n_jobs))
-    if workers > 1 and len(pts) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            it = pool.map(one_site, range(len(pts)))
-            per_site = list(_progress(it, progress, len(pts)))
-    else:
-        per_site = [one_site(i) for i in _progress(range(len(pts)), progress, len(pts))]
-    rows, geoms = [], []
-    for i, polys in enumerate(per_site):
-        for b, poly in zip(bands, polys):
-            rows.append({"site_id": ids[i], "site_name": names[i], "band_min": b, "reason": reasons.iat[i]})
-            geoms.append(poly)
-    geoms = np.array(geoms, dtype=object)
-    out = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]), geometry=list(geoms), crs=_metric_crs(network)
-    )
-    out["area_km2"] = out.geometry.area / 1e6
-    people = _Population(communes, outside, _metric_crs(network))
-    out = people.add_columns(out, geoms)
-    cols = ["site_id", "site_name", "band_min", "population", *people.split_columns, "area_km2", "reason", "geometry"]
-    out = out[cols].to_crs(settings.crs)
-    out.attrs["fsgeo"] = {"bands_min": list(bands), "pace_m_per_s": pace, "max_radius_m": cap, "mode": "site",
-                          "population_of": people.description, "n_sites": int(len(pts))}
+    job = CatchmentJob(network, sites, bands, communes, connector_speed_kmh, detour_factor, max_radius_m,
+                       outside=outside)
+    out = job.concat(list(job.run(progress=progress, n_jobs=n_jobs, chunk_size=chunk_size)))
     if merge != "site":
-        return merge_bands(out, communes=communes, outside=outside, rings=merge == "rings",
-                           metric_crs=_metric_crs(network))
+        return merge_bands(out, communes=communes, outside=outside, rings=merge == "rings", metric_crs=job.crs)
     return out
+
+
+def iter_catchments(network, sites, bands=None, communes=None, connector_speed_kmh=None, detour_factor=None,
+                    max_radius_m=None, progress=False, n_jobs=1, chunk_size=None, outside=None):
+    """:func:`catchments` (``merge="site"``) chunk by chunk: yields one GeoDataFrame (same columns, EPSG:4326) per
+    chunk of ``chunk_size`` sites, in site order; their concatenation equals ``catchments(...)``."""
+    job = CatchmentJob(network, sites, bands, communes, connector_speed_kmh, detour_factor, max_radius_m,
+                       outside=outside)
+    yield from job.run(progress=progress, n_jobs=n_jobs, chunk_size=chunk_size)
+
+
+class CatchmentJob:
+    """Everything computed once for a catchments run (network segments, widening pace, whose population is counted)
+    and the work of one chunk of sites, :meth:`chunk`, a plain function of picklable inputs: the same code runs
+    in-process (:meth:`run`) and on Dask workers (:func:`fsgeo.distributed.iter_catchments`)."""
+
+    def __init__(self, network, sites, bands=None, communes=None, connector_speed_kmh=None, detour_factor=None,
+                 max_radius_m=None, outside=None):
+        require(network, "network", "catchments", "a fsgeo.network.RoadNetwork")
+        require(communes, "communes", "catchments", "to count the population inside each polygon; communes=False "
+                                                    "computes no population")
+        bands = tuple(sorted({float(b) for b in (settings.bands_min if bands is None else bands)}))
+        if not bands or any(not b > 0 for b in bands):
+            raise ValueError(f"bands must be positive minutes, got {bands}")
+        if "id" not in sites.columns:
+            raise ValueError("sites have no 'id' column")
+        if sites.crs is None:
+            raise ValueError("sites have no CRS")
+        self.network = network
+        self.bands = bands
+        self.crs = _metric_crs(network)
+        self.pace, self.cap = _pace(network, connector_speed_kmh, detour_factor, max_radius_m)
+        ids = sites["id"].astype(str).to_numpy()
+        names = sites["name"].astype(str).to_numpy() if "name" in sites.columns else ids
+        # only what the chunks need: ids, names, points (no other column travels to the workers)
+        self.sites = gpd.GeoDataFrame({"id": ids, "name": names}, geometry=sites.geometry.to_numpy(), crs=sites.crs)
+        self.people = _Population(communes, outside, self.crs)
+        self._seg = None
+
+    @property
+    def seg(self):
+        if self._seg is None:
+            self._seg = _network_segments(self.network)
+        return self._seg
+
+    def chunks(self, chunk_size=None):
+        """Positions of the sites of each chunk."""
+        size = max(1, int(chunk_size or CHUNK_SITES))
+        return [np.arange(i, min(i + size, len(self.sites))) for i in range(0, len(self.sites), size)]
+
+    def run(self, progress=False, n_jobs=1, chunk_size=None):
+        """Yield the rows of each chunk in order (see :func:`iter_catchments`)."""
+        bar = _progress(None, progress, len(self.sites))
+        for pos in self.chunks(chunk_size):
+            yield self.chunk(pos, n_jobs=n_jobs)
+            if bar is not None:
+                bar.update(len(pos))
+        if bar is not None:
+            bar.close()
+
+    def chunk(self, pos, n_jobs=1, network=None, seg=None):
+        """Catchment rows of the sites at positions ``pos`` (EPSG:4326). ``network``/``seg`` may be given by a worker
+        that holds them already (Dask broadcast)."""
+        from fsgeo import routing
+
+        network = self.network if network is None else network
+        seg = self.seg if seg is None else seg
+        bands, pace, cap = self.bands, self.pace, self.cap
+        pts = self.sites.iloc[np.asarray(pos, dtype=int)]
+        ids = pts["id"].to_numpy()
+        names = pts["name"].to_numpy()
+        pts = pts.set_axis(ids, axis=0)
+        site_xy = shapely.get_coordinates(pts.to_crs(self.crs).geometry.to_numpy())
+        reasons = pd.Series("", index=ids, dtype=object)
+        times = np.full((len(pts), len(seg["nodes_xy"])), np.inf)
+        if len(pts):
+            snap = routing.snap_points(network, pts)
+            bad = snap["status"].to_numpy() != "ok"
+            reasons[bad] = snap["reason"].astype(str).to_numpy()[bad]
+            times = np.asarray(routing.node_times(network, pts, cutoff_min=max(bands), reverse=True,
+                                                  on_snap_error="nan"), dtype=float)
+
+        def one_site(i):
+            out, prev = [], None
+            for b in bands:
+                if reasons.iat[i]:
+                    poly = shapely.Polygon()
+                else:
+                    # each band is unioned with the previous one: nesting by construction
+                    poly = band_polygon(seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], inner=prev)
+                    prev = (poly, b * 60.0)
+                out.append(poly)
+            return out
+
+        workers = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 0 else max(1, int(n_jobs))
+        if workers > 1 and len(pts) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                per_site = list(pool.map(one_site, range(len(pts))))
+        else:
+            per_site = [one_site(i) for i in range(len(pts))]
+        del times
+        rows, geoms = [], []
+        for i, polys in enumerate(per_site):
+            for b, poly in zip(bands, polys):
+                rows.append({"site_id": ids[i], "site_name": names[i], "band_min": b, "reason": reasons.iat[i]})
+                geoms.append(poly)
+        geoms = np.array(geoms, dtype=object)
+        out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]),
+                               geometry=list(geoms), crs=self.crs)
+        out["area_km2"] = out.geometry.area / 1e6
+        out = self.people.add_columns(out, geoms)
+        return out[self.columns].to_crs(settings.crs)
+
+    @property
+    def columns(self):
+        return ["site_id", "site_name", "band_min", "population", *self.people.split_columns, "area_km2", "reason",
+                "geometry"]
+
+    def concat(self, parts):
+        """The chunks' rows as one GeoDataFrame (EPSG:4326), with the run's ``attrs``."""
+        if parts:
+            out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=settings.crs)
+        else:
+            out = gpd.GeoDataFrame({c: [] for c in self.columns if c != "geometry"},
+                                   geometry=gpd.GeoSeries([], crs=settings.crs), crs=settings.crs)
+        out.attrs["fsgeo"] = {"bands_min": list(self.bands), "pace_m_per_s": self.pace, "max_radius_m": self.cap,
+                              "mode": "site", "population_of": self.people.description,
+                              "n_sites": int(len(self.sites))}
+        return out
 
 
 class _Population:
@@ -660,6 +742,7 @@ def merge_bands(catchments_gdf, communes=None, outside=None, rings=False, metric
 
 
 def _progress(iterable, show, total):
+    """A tqdm bar over ``total`` sites when ``show`` (``iterable`` None: a bar to update by hand), else None."""
     if not show:
         return iterable
     from tqdm.auto import tqdm

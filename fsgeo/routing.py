@@ -53,8 +53,8 @@ from scipy.sparse.csgraph import dijkstra
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
 
-__all__ = ["snap_points", "travel_time_matrix", "nearest", "nearest_two", "node_times", "access_share",
-           "local_access_nodes", "InputError", "SNAP_STATUSES", "MOTORWAY_CLASSES"]
+__all__ = ["snap_points", "travel_time_matrix", "nearest", "nearest_two", "pairs_within", "node_times",
+           "access_share", "local_access_nodes", "InputError", "SNAP_STATUSES", "MOTORWAY_CLASSES"]
 
 SNAP_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates")
 _ON_SNAP_ERROR = ("raise", "nan")
@@ -783,6 +783,77 @@ def nearest_two(network: RoadNetwork, origins, facilities, cutoff_min: float | N
         out[fc][so.ok] = lab
         out[mc][so.ok] = best_t[:, r] / 60.0
     return pd.DataFrame(out, index=so.index)
+
+
+def pairs_within(network: RoadNetwork, origins, destinations, cutoff_min: float, chunk_size: int = 256,
+                 on_snap_error: str = "nan") -> pd.DataFrame:
+    """Every (origin, destination) pair within ``cutoff_min`` minutes (origin -> destination), as a sparse table.
+
+    The same times as ``travel_time_matrix(..., cutoff_min)`` restricted to its finite entries, direct legs
+    included, but never an origins x destinations matrix: the searches run backwards from ``chunk_size``
+    destination nodes at a time (each with the cutoff as its limit), so memory is bounded by ``chunk_size`` x the
+    number of nodes whatever the number of destinations (national siting: thousands of candidates).
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    origins, destinations : GeoDataFrame or GeoSeries of Points
+    cutoff_min : float
+        Minutes (> 0); a cutoff is required.
+    chunk_size : int
+        Destination nodes per search batch.
+    on_snap_error : {"nan", "raise"}
+        Unroutable points: left out (default), or an error naming them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``origin`` and ``destination`` (positions in ``origins`` / ``destinations``, int64), ``minutes``; sorted by
+        destination then origin.
+    """
+    cutoff_s = _cutoff_s(cutoff_min)
+    if not np.isfinite(cutoff_s):
+        raise ValueError("pairs_within needs a cutoff (minutes)")
+    so = _snap(network, origins, "origins", on_snap_error)
+    sd = _snap(network, destinations, "destinations", on_snap_error)
+    empty = pd.DataFrame({"origin": np.zeros(0, np.int64), "destination": np.zeros(0, np.int64),
+                          "minutes": np.zeros(0)})
+    if not so.ok.any() or not sd.ok.any():
+        return empty
+    o_pos = np.flatnonzero(so.ok)
+    d_pos = np.flatnonzero(sd.ok)
+    o_pt, o_node, o_acc = so.links_of_ok()
+    d_pt, d_node, d_acc = sd.links_of_ok()
+    n = network.n_nodes
+    limit = _limit(cutoff_s, o_acc.min())
+    d_start = np.searchsorted(d_pt, np.arange(len(d_pos) + 1))
+    parts_i, parts_j, parts_t = [], [], []
+    size = max(1, int(chunk_size))
+    for c0 in range(0, len(d_pos), size):
+        c1 = min(c0 + size, len(d_pos))
+        sel = slice(d_start[c0], d_start[c1])
+        # the chunk's destinations as virtual sources (joined to their links) on the reversed graph
+        aug = _with_sources(network.csr_reverse, d_pt[sel] - c0, d_node[sel], d_acc[sel], c1 - c0)
+        dist = dijkstra(aug, directed=True, indices=np.arange(n, n + c1 - c0), limit=limit)
+        t = _min_over_links(dist[:, o_node], o_pt, o_acc)  # chunk x origins, seconds
+        del dist
+        bi, oi = np.nonzero(t <= cutoff_s)
+        parts_i.append(oi)
+        parts_j.append(bi + c0)
+        parts_t.append(t[bi, oi])
+    i = np.concatenate(parts_i)
+    j = np.concatenate(parts_j)
+    t = np.concatenate(parts_t)
+    di, dj, dist_m = _direct_pairs(network.profile, so, sd)
+    if di.size:
+        dt_ = network.profile.access_s(dist_m)
+        ok = dt_ <= cutoff_s
+        i, j, t = np.r_[i, di[ok]], np.r_[j, dj[ok]], np.r_[t, dt_[ok]]
+    frame = pd.DataFrame({"origin": o_pos[i].astype(np.int64), "destination": d_pos[j].astype(np.int64),
+                          "minutes": t / 60.0})
+    frame = frame.sort_values(["destination", "origin", "minutes"], kind="stable")
+    frame = frame.drop_duplicates(["destination", "origin"], keep="first").reset_index(drop=True)
+    return frame
 
 
 def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, reverse: bool = False,

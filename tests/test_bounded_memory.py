@@ -113,3 +113,65 @@ def test_access_times_equal_the_matrix_way(study):
             else:
                 assert (a.fillna("-").astype(str) == b.fillna("-").astype(str)).all(), (kwargs, col)
         assert fast.attrs["fsgeo"]["n_sites_routed"] == dense.attrs["fsgeo"]["n_sites_routed"]
+
+
+def test_catchments_chunked_equal_unchunked(study):
+    from fsgeo import catchments
+
+    communes, sites, net, pts = study
+    pick = sites.iloc[:14]
+    whole = catchments.catchments(net, pick, bands=(10, 20), communes=communes, chunk_size=10_000)
+    parts = list(catchments.iter_catchments(net, pick, bands=(10, 20), communes=communes, chunk_size=4))
+    assert [len(p) for p in parts] == [8, 8, 8, 4]
+    chunked = catchments.catchments(net, pick, bands=(10, 20), communes=communes, chunk_size=4, n_jobs=2)
+    for other in (chunked, pd.concat(parts, ignore_index=True)):
+        assert other[["site_id", "band_min", "population", "reason"]].equals(
+            whole[["site_id", "band_min", "population", "reason"]])
+        assert all(a.equals_exact(b, 0) for a, b in zip(other.geometry, whole.geometry))
+    assert whole["population"].sum() > 0 and (whole["area_km2"] > 0).all()
+
+
+@pytest.mark.parametrize("cutoff, which", [(10.0, "communes-sites"), (20.0, "communes-communes"),
+                                           (20.0, "sites-communes")])
+def test_pairs_within_equal_the_matrix_entries(study, cutoff, which):
+    communes, sites, net, pts = study
+    sp = _site_points(sites)
+    origins, dests = {"communes-sites": (pts, sp), "communes-communes": (pts.iloc[:150], pts),
+                      "sites-communes": (sp, pts)}[which]
+    pw = routing.pairs_within(net, origins, dests, cutoff, chunk_size=13)
+    matrix = routing.travel_time_matrix(net, origins, dests, cutoff_min=cutoff, on_snap_error="nan").to_numpy()
+    matrix = np.where(np.isnan(matrix), np.inf, matrix)
+    got = np.full(matrix.shape, np.inf)
+    got[pw["origin"], pw["destination"]] = pw["minutes"]
+    assert not pw.duplicated(["origin", "destination"]).any()
+    assert (np.isfinite(got) == np.isfinite(matrix)).all()
+    fin = np.isfinite(got)
+    assert fin.sum() > len(origins) // 3
+    np.testing.assert_allclose(got[fin], matrix[fin], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("as_of, threshold, k", [("2020-01-01", 20.0, 5), (None, 15.0, 4), ("2019-06-01", 20.0, 3)])
+def test_restricted_mclp_equals_the_full_model(study, as_of, threshold, k):
+    from fsgeo import siting
+    from fsgeo.siting.models import evaluate
+    from fsgeo.siting.restricted import mclp_on_network
+
+    communes, sites, net, pts = study
+    selected = coverage.select_sites(sites, communes, as_of=as_of)
+    cand = siting.candidates_from_communes(communes, selected)
+    full = siting.rank_candidates(cand, communes, selected, net, k=k, threshold=threshold, model="mclp")
+    mine = mclp_on_network(communes, selected, cand, net, k, threshold)
+    assert mine.status == full.result.status == "optimal"
+    assert mine.objective == pytest.approx(full.result.objective, abs=1e-6)
+    assert mine.baseline == pytest.approx(full.result.baseline, abs=1e-6)
+    assert mine.objective > mine.baseline
+    # the restricted optimum, evaluated on the full instance, gives the same coverage
+    cand_minutes = routing.travel_time_matrix(net, pts, cand.set_axis(cand["id"].to_numpy(), axis=0)).fillna(np.inf)
+    inst = siting.make_instance(full.result.communes["population"], full.result.communes["minutes_before"],
+                                cand_minutes, threshold)
+    pos = {c: i for i, c in enumerate(inst.candidates)}
+    value = evaluate(inst, inst.times_with([pos[c] for c in mine.chosen]))["population_within_threshold"]
+    assert value == pytest.approx(full.result.objective, abs=1e-6)
+    assert mine.extra["n_rows"] < len(communes) or as_of == "2019-06-01"
+    steps = mine.steps["population_within_threshold"].to_numpy()
+    assert steps[-1] == pytest.approx(mine.objective) and (np.diff(steps) > 0).all()
