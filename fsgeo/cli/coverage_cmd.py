@@ -113,10 +113,10 @@ def _load(args, need_network=True):
     return study.communes, study.sites, study.network if need_network else None
 
 
-def _access(args):
+def _access(args, loaded=None):
     from fsgeo import coverage
 
-    communes, sites, network = _load(args)
+    communes, sites, network = _load(args) if loaded is None else loaded
     access = coverage.access_times(
         communes,
         sites,
@@ -154,7 +154,12 @@ def run_coverage(args) -> int:
     if args.top < 0:
         raise CliError("--top must be >= 0")
     fmt = output_format(args)
-    communes, sites, network, access = _access(args)
+    loaded = _load(args)
+    from fsgeo.cli import national_cmd
+
+    if national_cmd.is_national(loaded[0]):  # several départements: national shares and a table by département
+        return national_cmd.run_national(args, *loaded, fmt)
+    communes, sites, network, access = _access(args, loaded)
     summ = coverage.summary(access, bands=args.bands, n_worst=max(args.top, 1))
     prov = provenance_of(args, network, threshold_min=summ.threshold_min,
                          bands_min=list(summ.bands["band_min"]), commitment_min=summ.commitment_min)

@@ -1,0 +1,70 @@
+"""The national report of ``fsgeo coverage``: a study of several départements (France, a region, a list) gets the
+shares nationally and a table by département and by region (:mod:`fsgeo.national`); the CLI only wires."""
+
+from __future__ import annotations
+
+import io as _io
+from pathlib import Path
+
+import pandas as pd
+
+from fsgeo.cli.common import emit, to_json
+
+
+def is_national(communes) -> bool:
+    """A study of more than one département gets the national report (one row per département)."""
+    return "departement" in communes.columns and communes["departement"].astype(str).nunique() > 1
+
+
+def departements_table(args, study_dir=None):
+    """``code``, ``name``, ``region`` of the départements when the study provides them (``departements.csv`` in the
+    study folder or next to the communes file), else None."""
+    folders = [Path(study_dir)] if study_dir else []
+    if getattr(args, "communes", None):
+        folders += [Path(args.communes).parent, Path(args.communes).parent.parent]
+    for folder in folders:
+        path = folder / "departements.csv"
+        if path.is_file():
+            return pd.read_csv(path, dtype=str)
+    return None
+
+
+def rows_csv(result) -> str:
+    """One CSV with every row: the nation, each region, each département (``level`` says which)."""
+    s = result.summary
+    within = {f"share_within_{b:g}": float(r) for b, r in zip(s.bands["band_min"], s.bands["population_share"])}
+    nation = {"level": "national", "departement": "", "name": "ensemble de l'étude", "region": "",
+              "population": s.population, "communes": s.n_communes, "sites": result.meta["n_sites"],
+              "mean_minutes": s.mean_min, "median_minutes": s.median_min, "p90_minutes": s.p90_min,
+              "max_minutes": s.max_min, "unreachable_population": s.unreachable_population,
+              "population_beyond_commitment": s.commitment_population_beyond, "commitment_met": s.commitment_met,
+              **within}
+    frames = [pd.DataFrame([nation])] + [t.assign(level=level) for level, t in
+                                         (("region", result.regions), ("departement", result.departements)) if len(t)]
+    table = pd.concat(frames, ignore_index=True)
+    first = ["level", "departement", "name", "region", "population", "communes", "sites"]
+    table = table[first + [c for c in table.columns if c not in first]]
+    try:  # formula-safe cells when the export helpers are there
+        from fsgeo.export import csv_safe_frame  # type: ignore[attr-defined]
+
+        table = csv_safe_frame(table)
+    except ImportError:
+        pass
+    buf = _io.StringIO()
+    table.to_csv(buf, index=False, float_format="%.4f", lineterminator="\n")
+    return buf.getvalue()
+
+
+def run_national(args, communes, sites, network, fmt, study_dir=None) -> int:
+    from fsgeo import national
+
+    result = national.national_coverage(
+        communes, sites, network, departements=departements_table(args, study_dir), bands=args.bands,
+        threshold_min=getattr(args, "threshold", None), as_of=args.as_of, kind=args.kind)
+    if fmt == "json":
+        emit(to_json(result.to_dict()), args.out)
+    elif fmt == "csv":
+        emit(rows_csv(result), args.out)
+    else:
+        emit(national.text_report(result), args.out)
+    return 0

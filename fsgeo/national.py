@@ -1,0 +1,345 @@
+"""Coverage of a whole country (or any multi-département study) by département and region, in bounded memory.
+
+:func:`national_coverage` routes every commune to its nearest and second-nearest site with two multi-source
+searches per road network (:func:`fsgeo.coverage.access_from_network`: no communes x sites matrix), on one network
+or on several (one per landmass: mainland, Corsica, islands; a commune or site is routed on the network it snaps
+to), and summarises:
+
+- nationally: population shares within each band (10/15/20/30/45 min by default), population-weighted mean,
+  median, 90th percentile and maximum minutes, the statuses (covered / under-served / unreachable with reasons) and
+  the commitment (every inhabitant within ``commitment_min``, 30 min) with the inhabitants beyond it;
+- per département and per region: inhabitants, communes, share within 20 and 30 min (``table_bands``), mean
+  minutes, worst commune, number of sites (of the département, in the selection), unreachable inhabitants,
+  inhabitants beyond the commitment and whether it is met.
+
+Shares are of *all* inhabitants (unreachable communes count in the denominator, never silently dropped). Times are
+minutes by car from each commune's demand point (its representative point, where its whole INSEE population
+municipale is placed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from fsgeo import coverage
+from fsgeo.settings import settings
+
+#: INSEE region codes (2016 regions) and names: regions group départements in the tables
+REGION_NAMES = {
+    "01": "Guadeloupe", "02": "Martinique", "03": "Guyane", "04": "La Réunion", "06": "Mayotte",
+    "11": "Île-de-France", "24": "Centre-Val de Loire", "27": "Bourgogne-Franche-Comté", "28": "Normandie",
+    "32": "Hauts-de-France", "44": "Grand Est", "52": "Pays de la Loire", "53": "Bretagne",
+    "75": "Nouvelle-Aquitaine", "76": "Occitanie", "84": "Auvergne-Rhône-Alpes", "93": "Provence-Alpes-Côte d'Azur",
+    "94": "Corse",
+}
+
+DEPARTEMENT_COLUMNS = [
+    "departement", "name", "region", "population", "communes", "sites", "share_within_20", "share_within_30",
+    "mean_minutes", "median_minutes", "max_minutes", "worst_commune_code", "worst_commune_name",
+    "worst_commune_minutes", "unreachable_population", "unreachable_communes", "population_beyond_commitment",
+    "commitment_met",
+]
+
+
+@dataclass
+class NationalCoverage:
+    """Result of :func:`national_coverage` (times in minutes, populations in inhabitants).
+
+    Attributes
+    ----------
+    access : pandas.DataFrame
+        One row per commune (:data:`fsgeo.coverage.ACCESS_COLUMNS`, plus ``region``): nearest and second-nearest
+        site, minutes, status and reason. No geometry (the national table stays light).
+    summary : fsgeo.coverage.CoverageSummary
+        National headline figures (bands, mean/median/p90/max, statuses, commitment).
+    departements : pandas.DataFrame
+        One row per département (:data:`DEPARTEMENT_COLUMNS`, shares in [0, 1]; ``share_within_20`` /
+        ``share_within_30`` follow ``table_bands``).
+    regions : pandas.DataFrame
+        The same per region (``departement``/``name`` are the region's code and name, ``region`` repeats the code).
+    meta : dict
+        ``as_of``, ``kind``, ``n_sites``, ``n_sites_routed``, ``sites_not_routed`` (with reasons), ``networks``
+        (name, nodes per network), ``bands``, ``table_bands``, ``commitment_min``.
+    """
+
+    access: pd.DataFrame
+    summary: coverage.CoverageSummary
+    departements: pd.DataFrame
+    regions: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``meta``, ``summary`` (national), ``departements`` and ``regions`` as lists of records."""
+        return {
+            "meta": self.meta,
+            "summary": _plain(self.summary.to_dict()),
+            "departements": _records(self.departements),
+            "regions": _records(self.regions),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return _plain(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+
+
+def _plain(value):
+    """numpy scalars -> Python, non-finite floats -> None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _networks(network) -> list:
+    if network is None:
+        raise ValueError("national_coverage needs a road network (or a list of them, one per landmass)")
+    return list(network) if isinstance(network, (list, tuple)) else [network]
+
+
+def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min=None):
+    """:func:`fsgeo.coverage.access_from_network` on one network or several (one per landmass).
+
+    With several networks each commune keeps the result of the network its point snaps to (the first where it is
+    routable; a commune routable on none keeps the reason of the network whose nearest node is closest), and the
+    sites are routed on every network (a site only reaches communes of its own landmass anyway).
+
+    Returns
+    -------
+    (access, site_reasons)
+        As :func:`fsgeo.coverage.access_from_network`; ``site_reasons`` lists the sites that could be placed on no
+        network, with the reason given by the network nearest to them.
+    """
+    from fsgeo import datasets, routing
+
+    networks = _networks(networks)
+    if len(networks) == 1:
+        return coverage.access_from_network(communes, sites, networks[0], threshold_min=threshold_min,
+                                            cutoff_min=cutoff_min)
+    points = datasets.demand_points(communes)
+    site_pts = sites.set_axis(coverage.site_table(sites)["id"].to_numpy(), axis=0)
+    best = None
+    best_snap = np.full(len(communes), np.inf)
+    site_ok = np.zeros(len(sites), bool)
+    site_reason = pd.Series("", index=site_pts.index, dtype=object)
+    site_snap = np.full(len(sites), np.inf)
+    for net in networks:
+        snap = routing.snap_points(net, points)
+        ok = (snap["status"] == "ok").to_numpy()
+        dist = snap["snap_distance_m"].to_numpy(dtype=float)
+        if len(sites):
+            ssnap = routing.snap_points(net, site_pts)
+            sok = (ssnap["status"] == "ok").to_numpy()
+            sdist = ssnap["snap_distance_m"].to_numpy(dtype=float)
+            closer = ~site_ok & ~sok & (np.nan_to_num(sdist, nan=np.inf) < site_snap)
+            site_reason[closer] = ssnap["reason"].astype(str).to_numpy()[closer]
+            site_snap = np.where(closer, sdist, site_snap)
+            site_ok |= sok
+        acc, _ = coverage.access_from_network(communes, sites, net, threshold_min=threshold_min,
+                                              cutoff_min=cutoff_min)
+        if best is None:
+            best = acc.copy()
+            best_snap = np.where(ok, -1.0, np.nan_to_num(dist, nan=np.inf))
+            continue
+        prev_ok = best_snap < 0
+        take = ~prev_ok & (ok | (np.nan_to_num(dist, nan=np.inf) < best_snap))
+        best.loc[take] = acc.loc[take].to_numpy()
+        best_snap = np.where(take, np.where(ok, -1.0, np.nan_to_num(dist, nan=np.inf)), best_snap)
+    best.attrs["fsgeo"] = dict(acc.attrs.get("fsgeo", {}))
+    best.attrs["fsgeo"].update({"n_sites_routed": int(site_ok.sum()),
+                                "sites_not_routed": site_pts.index[~site_ok].tolist()})
+    return best, site_reason[~site_ok]
+
+
+def _weighted_mean(t, w):
+    ok = np.isfinite(t) & (w > 0)
+    return float(np.average(t[ok], weights=w[ok])) if ok.any() else float("nan")
+
+
+def _group_table(access, key, names, sites_per, table_bands, commitment):
+    rows = []
+    for code, g in access.groupby(key, sort=True):
+        t = g["minutes"].to_numpy(dtype=float)
+        w = g["population"].to_numpy(dtype=float)
+        total = float(w.sum())
+        fin = np.isfinite(t)
+        worst = g[fin].sort_values(["minutes", "population"], ascending=[False, False]).head(1)
+        beyond = fin & (t > commitment)
+        unreach = ~fin
+        row = {
+            "departement": str(code), "name": names.get(str(code), str(code)),
+            "region": str(g["region"].iat[0]) if "region" in g.columns else "",
+            "population": int(round(total)), "communes": int(len(g)), "sites": int(sites_per.get(str(code), 0)),
+        }
+        for b, col in zip(table_bands, ("share_within_20", "share_within_30")):
+            row[col] = float(w[fin & (t <= b)].sum() / total) if total else float("nan")
+        row.update({
+            "mean_minutes": _weighted_mean(t, w),
+            "median_minutes": coverage.weighted_quantile(t, w, 0.5),
+            "max_minutes": float(t[fin].max()) if fin.any() else float("nan"),
+            "worst_commune_code": worst["code"].iat[0] if len(worst) else None,
+            "worst_commune_name": worst["name"].iat[0] if len(worst) else None,
+            "worst_commune_minutes": float(worst["minutes"].iat[0]) if len(worst) else float("nan"),
+            "unreachable_population": int(round(w[unreach].sum())),
+            "unreachable_communes": int(unreach.sum()),
+            "population_beyond_commitment": int(round(w[beyond].sum())),
+            # every inhabitant routed and within the commitment (a commune nobody lives in does not break it)
+            "commitment_met": bool(not ((beyond | unreach) & (w > 0)).any()),
+        })
+        rows.append(row)
+    return pd.DataFrame(rows, columns=DEPARTEMENT_COLUMNS)
+
+
+def national_coverage(communes, sites, network, departements=None, bands=None, table_bands=(20.0, 30.0),
+                      commitment_min=None, threshold_min=None, as_of=None, kind="all", cutoff_min=None,
+                      n_worst=20) -> NationalCoverage:
+    """Coverage of every commune of a (national or multi-département) study, nationally and by département/region.
+
+    Parameters
+    ----------
+    communes : geopandas.GeoDataFrame or pandas.DataFrame
+        Communes (``code``, ``name``, ``departement``, ``population``, ``point_lon``, ``point_lat``; ``region``
+        used when present, else taken from ``departements``).
+    sites : geopandas.GeoDataFrame
+        France Services sites (``id``, ``name``, ``departement``, ``kind``, ``labelled_on``, Points).
+    network : fsgeo.network.RoadNetwork or list of them
+        One road network, or one per landmass (see :func:`access_on_networks`).
+    departements : pandas.DataFrame, optional
+        ``code``, ``name``, ``region`` of each département (names and regions of the table rows).
+    bands : sequence of float, optional
+        National share bands, minutes (default ``settings.summary_bands_min``: 10, 15, 20, 30, 45).
+    table_bands : (float, float)
+        The two bands of the per-département shares, minutes (20 and 30).
+    commitment_min : float, optional
+        The State's commitment, minutes (default ``settings.commitment_min``, 30).
+    threshold_min : float, optional
+        Under-served threshold of the statuses, minutes (default ``settings.threshold_min``).
+    as_of : str or datetime.date, optional
+        Only the sites labelled on or before this date (ANCT labellisation dates).
+    kind : {"all", "principal"}
+        Whether antennas count as sites.
+    cutoff_min : float, optional
+        Routing cutoff, minutes.
+    n_worst : int
+        Communes listed in ``summary.worst``.
+
+    Returns
+    -------
+    NationalCoverage
+    """
+    commitment = float(settings.commitment_min if commitment_min is None else commitment_min)
+    table_bands = tuple(float(b) for b in table_bands)
+    if len(table_bands) != 2:
+        raise ValueError(f"table_bands must be two minutes values, got {table_bands}")
+    selected = coverage.select_sites(sites, communes, kind=kind, as_of=as_of)
+    networks = _networks(network)
+    plain = communes.drop(columns=communes.geometry.name) if hasattr(communes, "geometry") and \
+        getattr(communes, "_geometry_column_name", None) in communes.columns else communes
+    plain = pd.DataFrame(plain)
+    access, site_reasons = access_on_networks(plain, selected, networks, threshold_min=threshold_min,
+                                              cutoff_min=cutoff_min)
+    access = pd.DataFrame(access)
+    if len(selected) == 0 and len(sites):
+        access["reason"] = "no site selected: " + coverage.selection_text(kind, False, as_of)
+    dep_names, dep_region = {}, {}
+    if departements is not None:
+        d = pd.DataFrame(departements)
+        dep_names = dict(zip(d["code"].astype(str), d["name"].astype(str)))
+        if "region" in d.columns:
+            dep_region = dict(zip(d["code"].astype(str), d["region"].astype(str)))
+    if "region" in plain.columns:
+        access["region"] = plain["region"].astype(str).to_numpy()
+    else:
+        access["region"] = [dep_region.get(d, "") for d in access["departement"].astype(str)]
+    summ = coverage.summary(access, bands=bands, threshold=threshold_min, commitment_min=commitment, n_worst=n_worst)
+    site_dep = selected["departement"].astype(str) if "departement" in selected.columns else pd.Series(dtype=str)
+    sites_per_dep = site_dep.value_counts().to_dict()
+    deps = _group_table(access, "departement", dep_names, sites_per_dep, table_bands, commitment)
+    site_region = site_dep.map(dep_region) if dep_region else pd.Series(dtype=str)
+    known = access["region"].astype(str) != ""
+    # regions only where the study says which region each département is in
+    regions = _group_table(access[known].assign(_r=access["region"][known]), "_r", REGION_NAMES,
+                           site_region.value_counts().to_dict(), table_bands, commitment) if known.any() \
+        else pd.DataFrame(columns=DEPARTEMENT_COLUMNS)
+    meta = {
+        "as_of": None if as_of is None else coverage.as_date(as_of).isoformat(),
+        "kind": kind,
+        "n_communes": int(len(access)),
+        "population": int(round(float(access["population"].sum()))),
+        "n_sites": int(len(selected)),
+        "n_sites_routed": int(access.attrs.get("fsgeo", {}).get("n_sites_routed", len(selected))),
+        "sites_not_routed": [{"id": str(i), "reason": str(r)} for i, r in site_reasons.items()],
+        "networks": [{"name": getattr(n, "name", "network"), "nodes": int(n.n_nodes)} for n in networks],
+        "bands": [float(b) for b in summ.bands["band_min"]],
+        "table_bands": list(table_bands),
+        "commitment_min": commitment,
+        "threshold_min": summ.threshold_min,
+    }
+    return NationalCoverage(access=access, summary=summ, departements=deps, regions=regions, meta=meta)
+
+
+def _n(value) -> str:
+    """An integer with French thousands separators (narrow no-break space)."""
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
+def _pct(value) -> str:
+    return "-" if not np.isfinite(value) else f"{100 * value:.1f}\u00a0%"
+
+
+def text_report(result: NationalCoverage, max_rows=None) -> str:
+    """Plain-text national report (French): headline figures, the commitment nationally and per département, the
+    tables by département and by region.
+
+    One function so that it can move to :mod:`fsgeo.reports` with the other text reports.
+    """
+    s, m = result.summary, result.meta
+    when = f" au {m['as_of']}" if m.get("as_of") else ""
+    lines = [
+        f"Couverture France services{when} : {_n(m['n_communes'])} communes, {_n(m['population'])} habitants, "
+        f"{_n(m['n_sites'])} sites ({_n(m['n_sites_routed'])} placés sur le réseau routier)",
+        "",
+        "Part des habitants à moins de :",
+    ]
+    for r in s.bands.itertuples():
+        lines.append(f"  {r.band_min:>4g} min : {_pct(r.population_share):>8}  ({_n(r.population)} habitants)")
+    lines += [
+        "",
+        f"Temps d'accès pondéré par la population : moyen {s.mean_min:.1f} min, médian {s.median_min:.1f} min, "
+        f"90e centile {s.p90_min:.1f} min, maximum {s.max_min:.1f} min",
+        f"Habitants dont le temps n'a pas pu être calculé (non joignables) : {_n(s.unreachable_population)}",
+        "",
+    ]
+    if s.commitment_met:
+        lines.append(f"Engagement de l'État ({s.commitment_min:g} min) : tenu pour tous les habitants")
+    else:
+        lines.append(f"Engagement de l'État ({s.commitment_min:g} min) : non tenu ; "
+                     f"{_n(s.commitment_population_beyond)} habitants au-delà de {s.commitment_min:g} min "
+                     f"({_n(s.commitment_communes_beyond)} communes) et {_n(s.unreachable_population)} habitants "
+                     "non joignables")
+    deps = result.departements
+    lines += [f"Engagement tenu dans {int(deps['commitment_met'].sum())} département(s) sur {len(deps)}", ""]
+    b20, b30 = (f"≤{b:g} min" for b in m.get("table_bands", (20, 30)))
+    header = (f"{'code':<5} {'nom':<24} {'habitants':>11} {'sites':>5} {b20:>9} {b30:>9} {'moy.':>6} "
+              f"{'pire commune':<30} {'min':>6} {'engag.':>6}")
+    tables = [("Par département", deps)]
+    if len(result.regions) and (result.regions["departement"] != "").any():
+        tables.append(("Par région", result.regions))
+    for title, table in tables:
+        lines += [title, header, "-" * len(header)]
+        rows = table if max_rows is None else table.head(max_rows)
+        for r in rows.itertuples():
+            worst = f"{r.worst_commune_name or '-'} ({r.worst_commune_code or '-'})"[:30]
+            lines.append(
+                f"{r.departement:<5} {str(r.name)[:24]:<24} {_n(r.population):>11} {r.sites:>5} "
+                f"{_pct(r.share_within_20):>9} {_pct(r.share_within_30):>9} {r.mean_minutes:>6.1f} "
+                f"{worst:<30} {r.worst_commune_minutes:>6.1f} {'oui' if r.commitment_met else 'non':>6}")
+        lines.append("")
+    return "\n".join(lines)
