@@ -77,6 +77,7 @@ def register(subparsers) -> None:
     p.add_argument("--jobs", type=int, default=-1, metavar="N", help="threads for the polygons (default -1: one per CPU)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar over the sites (default: on when standard error is a terminal)")
+    _distributed_args(p)
     add_data_args(p)
     add_output_args(p, formats=("table", "csv", "geojson"))
     p.set_defaults(func=run_catchments)
@@ -92,6 +93,15 @@ def register(subparsers) -> None:
     add_data_args(p)
     add_output_args(p, formats=("table", "json", "csv"))
     p.set_defaults(func=run_timeline)
+
+
+def _distributed_args(p) -> None:
+    g = p.add_argument_group("batch runs (national studies; Dask with the dask extra)")
+    g.add_argument("--chunk-size", type=int, default=None, metavar="N",
+                   help="sites routed at a time (memory: N x network nodes; default 64)")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run the chunks on a local Dask cluster of N worker processes (pip install 'fsgeo[dask]')")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="run the chunks on this Dask scheduler (tcp://host:8786)")
 
 
 def _threshold_arg(p) -> None:
@@ -270,8 +280,23 @@ def run_catchments(args) -> int:
     if args.communes is None and not args.no_outside_population:
         outside = args.study_data.neighbour_communes
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    out = catchments.catchments(network, selected, bands=args.bands, communes=communes, n_jobs=args.jobs,
-                                outside=outside, merge=args.merge, progress=progress)
+    from fsgeo import distributed
+
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise CliError("--chunk-size must be >= 1")
+    job = catchments.CatchmentJob(network, selected, bands=args.bands, communes=communes, outside=outside)
+    n_jobs = args.jobs if not (args.workers or args.scheduler) else 1
+    with distributed.executor(scheduler=args.scheduler, workers=args.workers) as client:
+        chunks = distributed.iter_catchments(job, client, chunk_size=args.chunk_size, n_jobs=n_jobs,
+                                             progress=progress)
+        if args.merge == "site" and args.out is not None and fmt in ("geojson", "csv"):
+            # streamed: each chunk is written as it arrives, the file renamed into place at the end
+            distributed.write_catchments(chunks, args.out, fmt)
+            return 0
+        out = job.concat(list(chunks))
+    if args.merge != "site":
+        out = catchments.merge_bands(out, communes=communes, outside=outside, rings=args.merge == "rings",
+                                     metric_crs=job.crs)
     if fmt == "geojson":
         emit(_geojson(out), args.out)
     elif fmt == "csv":
