@@ -97,7 +97,6 @@ def build_communes(raw: Path, out: Path, log=print) -> Path:
     for code in missing:
         r = current[code]
         # restored after 2018: its land is inside its former parent's 2018 polygon; use that commune's point
-        parent = next((clist.current_of(c) for c in [code] if False), None)
         owner = poly.loc[poly["code"] == code, "current"]
         parent = owner.iat[0] if len(owner) else None
         row = gdf[gdf["code"] == parent] if parent else gdf.iloc[:0]
@@ -136,6 +135,18 @@ def build_sites(raw: Path, out: Path, log=print) -> Path:
     return target
 
 
+def build_departements(raw: Path, out: Path, log=print) -> Path:
+    """``out/departements.csv``: ``code``, ``name``, ``region`` of every département (etalab)."""
+    target = out / "departements.csv"
+    if target.exists():
+        return target
+    rows = json.loads((raw / "etalab" / "departements.json").read_text(encoding="utf-8"))
+    frame = pd.DataFrame({"code": [r["code"] for r in rows], "name": [r["nom"] for r in rows],
+                          "region": [r.get("region", "") for r in rows]})
+    frame.to_csv(target, index=False)
+    return target
+
+
 def france(raw: Path | None = None, cache: Path | None = None, log=print) -> dict:
     """Paths of the national communes, sites and network (built once, then read from the cache), and build times."""
     raw = Path(raw or RAW_DEFAULT).resolve()
@@ -144,7 +155,8 @@ def france(raw: Path | None = None, cache: Path | None = None, log=print) -> dic
     times = {}
     quiet = (lambda msg: None)
     paths = {}
-    for key, fn in (("communes", build_communes), ("sites", build_sites), ("network", build_network)):
+    for key, fn in (("departements", build_departements), ("communes", build_communes), ("sites", build_sites),
+                    ("network", build_network)):
         t0 = time.perf_counter()
         paths[key] = fn(raw, cache, log if key != "network" else quiet)
         times[key] = time.perf_counter() - t0

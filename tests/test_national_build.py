@@ -1,0 +1,84 @@
+"""Correctness at a larger scale, on a small multi-département study built from the raw sources (70 + 90 + 25):
+nearest-site times on the bigger graph equal the département study's where the path cannot leave its network,
+every commune in exactly one status with its reason, population totals equal to the COG's. Skips without
+``../shared``."""
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from fsgeo import coverage, national
+from fsgeo.datasets import load_communes, load_network, load_sites
+
+RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not RAW.is_dir(), reason=f"raw sources absent ({RAW}): the multi-département study cannot be built"),
+]
+DEPS = ("70", "90", "25")
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    from fsgeo.build_data import communes as cb
+    from fsgeo.build_data import network as nb
+    from fsgeo.build_data.sites import ANCT_FILE
+    from fsgeo.io import read_anct_csv
+    from fsgeo.network import RoadNetwork
+
+    out = tmp_path_factory.mktemp("multi")
+    frames = []
+    for dep in DEPS:
+        frames.append(cb.build(RAW, out / dep, lambda m: None, departement=dep))
+    communes = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    sites = read_anct_csv(RAW / ANCT_FILE, departement="70")
+    # the bigger graph: the roads of 70, 90, 25 and their neighbours, 60 km around Haute-Saône (the embedded: 30 km)
+    nb.build(RAW, out / "net", lambda m: None, departement="70",
+             neighbours=("21", "25", "39", "52", "88", "90", "68"), margin_m=60_000.0)
+    network = RoadNetwork.from_file(out / "net" / "network" / nb.FILE_NAME)
+    return communes, sites, network
+
+
+def test_population_totals_equal_the_cog(multi):
+    communes, sites, network = multi
+    cog = json.loads((RAW / "etalab" / "communes.json").read_text(encoding="utf-8"))
+    current = [r for r in cog if r.get("type") == "commune-actuelle" and r["departement"] in DEPS]
+    assert len(communes) == len(current)
+    assert int(communes["population"].sum()) == sum(r["population"] for r in current)
+    res = national.national_coverage(communes, sites, network)
+    assert res.summary.population == sum(r["population"] for r in current)
+    by_dep = res.departements.set_index("departement")["population"]
+    for dep in DEPS:
+        assert by_dep[dep] == sum(r["population"] for r in current if r["departement"] == dep)
+
+
+def test_every_commune_in_exactly_one_status_with_reason(multi):
+    communes, sites, network = multi
+    res = national.national_coverage(communes, sites, network)
+    acc = res.access
+    assert len(acc) == len(communes) and acc["code"].is_unique
+    assert acc["status"].isin(coverage.STATUSES).all()
+    reach = acc["status"] != "unreachable"
+    assert acc.loc[reach, "minutes"].notna().all() and acc.loc[~reach, "minutes"].isna().all()
+    assert (acc.loc[~reach, "reason"].str.len() > 0).all()
+    assert res.summary.status["communes"].sum() == len(communes)
+
+
+def test_nearest_times_on_the_bigger_graph_equal_the_departement_study(multi):
+    """Where the fastest path cannot reach the edge of the embedded network (30 km beyond the outline; at most
+    130 km/h for t minutes covers 130 t / 60 km), the bigger graph gives the same time; elsewhere never a longer
+    one (it only adds roads)."""
+    communes, sites, network = multi
+    c70 = load_communes()
+    own = load_sites()
+    small = coverage.access_times(c70, own, load_network())
+    big = coverage.access_times(c70, own, network)
+    t_small, t_big = small["minutes"].to_numpy(), big["minutes"].to_numpy()
+    assert (t_big <= t_small + 1e-9).all()
+    far_from_edge = t_small * 130 / 60 < 30
+    assert far_from_edge.sum() > 400
+    np.testing.assert_allclose(t_big[far_from_edge], t_small[far_from_edge], rtol=0, atol=1e-6)
