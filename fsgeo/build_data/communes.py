@@ -210,9 +210,11 @@ def dissolve(poly: gpd.GeoDataFrame, current: dict[str, dict], codes, what: str)
     to_metric = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
     to_geo = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
     records = []
+    geoms = poly.geometry.to_numpy()
+    rows_of = poly.groupby("current", sort=False).indices  # one pass, not one scan per commune (35,000 nationally)
     for code in sorted(codes):
         r = current[code]
-        parts = poly.geometry[poly["current"] == code].tolist()
+        parts = list(geoms[rows_of[code]]) if code in rows_of else []
         geom = _polygonal(shapely.union_all([shapely.make_valid(g) for g in parts]), f"{what} commune {code}")
         lon, lat = _demand_point(geom, to_metric, to_geo)
         records.append({"code": code, "name": r["nom"], "departement": r["departement"],
