@@ -3,9 +3,8 @@ exact MCLP of the next 100 sites -- against baselines measured in the same run.
 
     python bench/bench_france.py [--study DIR | --raw DIR --cache DIR] [--skip-catchments] [--k 100]
 
-Data: a national study folder (``fsgeo build --france``: ``communes/communes.geojson``, ``sites.geojson``,
-``network/*.gpkg``) or, by default, the national inputs assembled from the raw sources by ``bench/_france_data.py``
-with fsgeo's build functions (cached under ``--cache``).
+Data: a national study folder (``python -m fsgeo.build_data.france --out DIR``), given with ``--study``, or built
+from ``--raw`` into ``--cache`` (default ``$TMPDIR/fsgeo-france``) the first time.
 
 Each step runs in its own child process (``spawn``), so that its peak resident memory (``ru_maxrss``, the data
 loading included) is its own. Targets (issue 13): coverage report < 20 s and < 2 GB; catchments of all sites
@@ -34,7 +33,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+RAW_DEFAULT = HERE.parent.parent / "shared" / "data" / "raw"
 
 
 def _rss_gb() -> float:
@@ -42,21 +41,10 @@ def _rss_gb() -> float:
 
 
 def _load(paths):
-    import geopandas as gpd
+    from fsgeo.build_data import france
 
-    from fsgeo import datasets
-    from fsgeo.network import RoadNetwork
-
-    communes = datasets.load_communes(paths["communes"])
-    sites = datasets.load_sites(paths["sites"], communes=communes)
-    nets = [RoadNetwork.from_file(p) for p in paths["networks"]]
-    deps = None
-    if paths.get("departements") and Path(paths["departements"]).is_file():
-        import pandas as pd
-
-        deps = pd.read_csv(paths["departements"], dtype=str)
-    assert isinstance(communes, gpd.GeoDataFrame)
-    return communes, sites, nets, deps
+    study = france.load(paths["study"])
+    return study["communes"], study["sites"], study["networks"], study["departements"]
 
 
 # ------------------------------------------------------------------------------------------------------------ steps
@@ -195,7 +183,7 @@ def line(name, res, target_s=None, target_gb=None, baseline=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--study", type=Path, help="national study folder (fsgeo build --france)")
+    ap.add_argument("--study", type=Path, help="national study folder (python -m fsgeo.build_data.france --out DIR)")
     ap.add_argument("--raw", type=Path, default=None, help="raw sources (default ../shared/data/raw)")
     ap.add_argument("--cache", type=Path, default=None, help="where the assembled national inputs are cached")
     ap.add_argument("--k", type=int, default=100, help="new sites of the MCLP (default 100)")
@@ -208,20 +196,19 @@ def main(argv=None):
     ap.add_argument("--skip-baselines", action="store_true")
     args = ap.parse_args(argv)
 
-    if args.study:
-        nets = sorted((args.study / "network").glob("*.gpkg"))
-        paths = {"communes": args.study / "communes" / "communes.geojson", "sites": args.study / "sites.geojson",
-                 "networks": nets, "departements": args.study / "departements.csv"}
-        source = f"study {args.study}"
-    else:
-        import _france_data
+    study = args.study
+    if study is None:
+        import tempfile
 
-        built = _france_data.france(args.raw, args.cache, log=lambda m: None)
-        paths = {"communes": built["communes"], "sites": built["sites"], "networks": [built["network"]],
-                 "departements": Path(built["communes"]).parent.parent / "departements.csv"}
-        source = f"assembled by bench/_france_data.py in {Path(built['communes']).parent.parent}"
-    paths = {k: (v if k == "networks" else str(v)) for k, v in paths.items()}
-    paths["networks"] = [str(p) for p in paths["networks"]]
+        study = args.cache or Path(tempfile.gettempdir()) / "fsgeo-france"
+        if not (study / "study.json").exists():
+            from fsgeo.build_data import france
+
+            t0 = time.perf_counter()
+            france.build(args.raw or RAW_DEFAULT, study, log=lambda m: None)
+            print(f"national study built in {time.perf_counter() - t0:.0f} s: {study}")
+    paths = {"study": str(study)}
+    source = f"national study {study}"
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     print(f"fsgeo national benchmark -- {source}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("(each step in its own process; peak = that process's maximum resident memory, loading included)\n")

@@ -199,7 +199,7 @@ def _group_table(access, key, names, sites_per, table_bands, commitment):
 
 def national_coverage(communes, sites, network, departements=None, bands=None, table_bands=(20.0, 30.0),
                       commitment_min=None, threshold_min=None, as_of=None, kind="all", cutoff_min=None,
-                      n_worst=20) -> NationalCoverage:
+                      n_worst=20, no_network=None) -> NationalCoverage:
     """Coverage of every commune of a (national or multi-département) study, nationally and by département/region.
 
     Parameters
@@ -229,6 +229,9 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
         Routing cutoff, minutes.
     n_worst : int
         Communes listed in ``summary.worst``.
+    no_network : sequence, optional
+        Départements without a road network (codes, or the manifest's ``no_network`` entries with ``departement``
+        and ``status``): their unreachable communes get that status as their reason.
 
     Returns
     -------
@@ -248,6 +251,10 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
     access = pd.DataFrame(access)
     if len(selected) == 0 and len(sites):
         access["reason"] = "no site selected: " + coverage.selection_text(kind, False, as_of)
+    for entry in no_network or ():
+        code, status = (entry["departement"], entry.get("status")) if isinstance(entry, dict) else (entry, None)
+        hit = (access["departement"].astype(str) == str(code)) & (access["status"] == "unreachable")
+        access.loc[hit, "reason"] = status or "no road network: supply one"
     dep_names, dep_region = {}, {}
     if departements is not None:
         d = pd.DataFrame(departements)
@@ -277,6 +284,7 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
         "n_sites_routed": int(access.attrs.get("fsgeo", {}).get("n_sites_routed", len(selected))),
         "sites_not_routed": [{"id": str(i), "reason": str(r)} for i, r in site_reasons.items()],
         "networks": [{"name": getattr(n, "name", "network"), "nodes": int(n.n_nodes)} for n in networks],
+        "no_network": [e["departement"] if isinstance(e, dict) else str(e) for e in (no_network or ())],
         "bands": [float(b) for b in summ.bands["band_min"]],
         "table_bands": list(table_bands),
         "commitment_min": commitment,
