@@ -164,12 +164,12 @@ def run_coverage(args) -> int:
     if args.top < 0:
         raise CliError("--top must be >= 0")
     fmt = output_format(args)
-    loaded = _load(args)
+    communes, sites, _ = _load(args, need_network=False)
     from fsgeo.cli import national_cmd
 
-    if national_cmd.is_national(loaded[0]):  # several départements: national shares and a table by département
-        return national_cmd.run_national(args, *loaded, fmt)
-    communes, sites, network, access = _access(args, loaded)
+    if national_cmd.is_national(communes):  # several départements: national shares and a table by département
+        return national_cmd.run_national(args, args.study_data, fmt)
+    communes, sites, network, access = _access(args, (communes, sites, args.study_data.network))
     summ = coverage.summary(access, bands=args.bands, n_worst=max(args.top, 1))
     prov = provenance_of(args, network, threshold_min=summ.threshold_min,
                          bands_min=list(summ.bands["band_min"]), commitment_min=summ.commitment_min)

@@ -4,8 +4,6 @@ shares nationally and a table by département and by region (:mod:`fsgeo.nationa
 from __future__ import annotations
 
 import io as _io
-from pathlib import Path
-
 import pandas as pd
 
 from fsgeo.cli.common import emit, to_json
@@ -16,17 +14,24 @@ def is_national(communes) -> bool:
     return "departement" in communes.columns and communes["departement"].astype(str).nunique() > 1
 
 
-def departements_table(args, study_dir=None):
+def departements_table(study):
     """``code``, ``name``, ``region`` of the départements when the study provides them (``departements.csv`` in the
-    study folder or next to the communes file), else None."""
-    folders = [Path(study_dir)] if study_dir else []
-    if getattr(args, "communes", None):
-        folders += [Path(args.communes).parent, Path(args.communes).parent.parent]
-    for folder in folders:
-        path = folder / "departements.csv"
-        if path.is_file():
-            return pd.read_csv(path, dtype=str)
+    study folder, written by the national build), else None."""
+    path = study.root / "departements.csv" if study.root is not None else None
+    if path is not None and path.is_file():
+        return pd.read_csv(path, dtype=str)
     return None
+
+
+def networks_of(study):
+    """The study's road networks: one per landmass when its manifest lists them (the national study: mainland and
+    Corsica) and no other network was given, else its one network."""
+    from fsgeo.network import RoadNetwork
+
+    landmasses = (study.manifest.network or {}).get("landmasses")
+    if landmasses and study.paths["network"] == study.manifest.path("network"):
+        return [RoadNetwork.from_file(study.root / lm["file"], metric_crs=study.metric_crs) for lm in landmasses]
+    return [study.network]
 
 
 def rows_csv(result) -> str:
@@ -55,12 +60,13 @@ def rows_csv(result) -> str:
     return buf.getvalue()
 
 
-def run_national(args, communes, sites, network, fmt, study_dir=None) -> int:
+def run_national(args, study, fmt) -> int:
     from fsgeo import national
 
     result = national.national_coverage(
-        communes, sites, network, departements=departements_table(args, study_dir), bands=args.bands,
-        threshold_min=getattr(args, "threshold", None), as_of=args.as_of, kind=args.kind)
+        study.communes, study.sites, networks_of(study), departements=departements_table(study), bands=args.bands,
+        threshold_min=getattr(args, "threshold", None), as_of=args.as_of, kind=args.kind,
+        no_network=(study.manifest.network or {}).get("no_network"))
     if fmt == "json":
         emit(to_json(result.to_dict()), args.out)
     elif fmt == "csv":
