@@ -298,6 +298,10 @@ def _n(value) -> str:
     return f"{int(value):,}".replace(",", "\u202f")
 
 
+def _min(value) -> str:
+    return "-" if not np.isfinite(value) else f"{value:.1f}"
+
+
 def _pct(value) -> str:
     return "-" if not np.isfinite(value) else f"{100 * value:.1f}\u00a0%"
 
@@ -344,10 +348,10 @@ def text_report(result: NationalCoverage, max_rows=None) -> str:
         lines += [title, header, "-" * len(header)]
         rows = table if max_rows is None else table.head(max_rows)
         for r in rows.itertuples():
-            worst = f"{r.worst_commune_name or '-'} ({r.worst_commune_code or '-'})"[:30]
+            worst = "-" if pd.isna(r.worst_commune_code) else f"{r.worst_commune_name} ({r.worst_commune_code})"[:30]
             lines.append(
                 f"{r.departement:<5} {str(r.name)[:24]:<24} {_n(r.population):>11} {r.sites:>5} "
-                f"{_pct(r.share_within_20):>9} {_pct(r.share_within_30):>9} {r.mean_minutes:>6.1f} "
-                f"{worst:<30} {r.worst_commune_minutes:>6.1f} {'oui' if r.commitment_met else 'non':>6}")
+                f"{_pct(r.share_within_20):>9} {_pct(r.share_within_30):>9} {_min(r.mean_minutes):>6} "
+                f"{worst:<30} {_min(r.worst_commune_minutes):>6} {'oui' if r.commitment_met else 'non':>6}")
         lines.append("")
     return "\n".join(lines)
