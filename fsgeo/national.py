@@ -310,7 +310,8 @@ def text_report(result: NationalCoverage, max_rows=None) -> str:
     """Plain-text national report (French): headline figures, the commitment nationally and per département, the
     tables by département and by region.
 
-    One function so that it can move to :mod:`fsgeo.reports` with the other text reports.
+    ``max_rows`` limits the rows of each table (``0``: headline figures only). One function so that it can move to
+    :mod:`fsgeo.reports` with the other text reports.
     """
     s, m = result.summary, result.meta
     when = f" au {m['as_of']}" if m.get("as_of") else ""
@@ -341,8 +342,8 @@ def text_report(result: NationalCoverage, max_rows=None) -> str:
     b20, b30 = (f"≤{b:g} min" for b in m.get("table_bands", (20, 30)))
     header = (f"{'code':<5} {'nom':<24} {'habitants':>11} {'sites':>5} {b20:>9} {b30:>9} {'moy.':>6} "
               f"{'pire commune':<30} {'min':>6} {'engag.':>6}")
-    tables = [("Par département", deps)]
-    if len(result.regions) and (result.regions["departement"] != "").any():
+    tables = [("Par département", deps)] if max_rows != 0 else []
+    if max_rows != 0 and len(result.regions) and (result.regions["departement"] != "").any():
         tables.append(("Par région", result.regions))
     for title, table in tables:
         lines += [title, header, "-" * len(header)]
