@@ -230,8 +230,8 @@ def main(argv=None):
     source = f"national study {study}"
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     print(f"fsgeo national benchmark -- {source}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print("(each step in its own process; peak = that process's maximum resident memory, loading included; the steps after
- the first read the loaded layers from a pickle, so their times exclude loading)\n")
+    print("(each step in its own process; peak = that process's maximum resident memory, loading included; the "
+          "steps after the first read the loaded layers from a pickle, so their times exclude loading)\n")
 
     tmp_snap.unlink(missing_ok=True)
     load = run("step_load", paths)
