@@ -81,13 +81,16 @@ def build_network(raw: Path, out: Path, name: str, log: Callable[[str], None] = 
     return {"name": name, "file": f"network/france-{name}.gpkg", "nodes": int(len(nodes)), "edges": int(len(edges))}
 
 
-def build_communes(raw: Path, out: Path, log: Callable[[str], None] = print) -> gpd.GeoDataFrame:
+def build_communes(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None) -> gpd.GeoDataFrame:
     """Every current commune of the départements (COMMUNES schema) as ``out/communes/communes.geojson``."""
     from fsgeo.build_data import communes as cb
 
     clist = cb.CommuneList(raw)
     current = {c: r for c, r in clist.current.items() if len(r["departement"]) == 2 or r["departement"] in OVERSEAS}
-    other = {c: r for c, r in clist.current.items() if c not in current}
+    if codes is not None:
+        current = {c: r for c, r in current.items() if r["departement"] in set(codes)}
+    other = {c: r for c, r in clist.current.items() if c not in current and not (
+        codes is not None and (len(r["departement"]) == 2 or r["departement"] in OVERSEAS))}
     cb.check_populations(current, clist.path)
     if other:
         log(f"communes: {len(other)} communes of overseas collectivities (not départements) left out, "
@@ -138,8 +141,41 @@ def build_communes(raw: Path, out: Path, log: Callable[[str], None] = print) -> 
     return gdf
 
 
-def build(raw: Path, out: Path, log: Callable[[str], None] = print) -> Path:
-    """Build the national study in ``out`` (see the module docstring); returns the manifest's path."""
+def _study_area_api() -> bool:
+    """Whether the build steps take a ``StudyArea`` (any département / list of départements)."""
+    import fsgeo.build_data as bd
+
+    return hasattr(bd, "StudyArea")
+
+
+def _build_with_study_area(raw: Path, out: Path, codes, log) -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Communes, outline, sites and one network per landmass with the any-département build steps."""
+    from fsgeo.build_data import StudyArea
+    from fsgeo.build_data import communes as cb
+    from fsgeo.build_data import network as nb
+    from fsgeo.build_data import sites as sb
+
+    area = StudyArea.from_raw(raw, codes, log, name="France", slug="france")
+    communes = cb.build(area, out, log)
+    sb.build(area, out, log)
+    landmasses = []
+    metro = [c for c in codes if c not in OVERSEAS]
+    for name, part in (("mainland", [c for c in metro if c not in ("2A", "2B")]),
+                       ("corse", [c for c in metro if c in ("2A", "2B")])):
+        if not part:
+            continue
+        lm = StudyArea.from_raw(raw, part, log, name=f"France ({name})", slug=f"france-{name}")
+        nodes, edges, info = nb.build(lm, out, log)
+        landmasses.append({"name": name, "file": f"network/france-{name}.gpkg", "nodes": int(len(nodes)),
+                           "edges": int(len(edges))})
+    return communes, landmasses
+
+
+def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None) -> Path:
+    """Build the national study in ``out`` (see the module docstring); returns the manifest's path.
+
+    ``codes`` restricts it to some départements (a small "France" for tests); default: all 101.
+    """
     from fsgeo import __version__
     from fsgeo.build_data import sites as sb
     from fsgeo.build_data.communes import _write_geojson
@@ -153,23 +189,25 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print) -> Path:
     deps = pd.DataFrame({"code": [r["code"] for r in rows], "name": [r["nom"] for r in rows],
                          "region": [r.get("region", "") for r in rows]})
     deps = deps[deps["code"].str.len().eq(2) | deps["code"].isin(OVERSEAS)].reset_index(drop=True)
+    if codes is not None:
+        deps = deps[deps["code"].isin(list(codes))].reset_index(drop=True)
     deps.to_csv(out / "departements.csv", index=False)
 
-    communes = build_communes(raw, out, log)
-    outline_src = raw / "france-geojson" / "departements.geojson"
-    if outline_src.exists():
+    if _study_area_api():
+        communes, landmasses = _build_with_study_area(raw, out, deps["code"].tolist(), log)
+        sites = gpd.read_file(out / "sites.geojson")
+    else:
+        communes = build_communes(raw, out, log, None if codes is None else deps["code"].tolist())
+        outline_src = raw / "france-geojson" / "departements.geojson"
         outline_geom = shapely.union_all(gpd.read_file(outline_src).to_crs(STORAGE_CRS).geometry.make_valid().values)
-    else:  # pragma: no cover - the raw folder always has it
-        outline_geom = shapely.union_all(communes.geometry.values)
-    outline = gpd.GeoDataFrame({"code": ["france"], "name": ["France"]}, geometry=[outline_geom], crs=STORAGE_CRS)
-    _write_geojson(outline, out / "communes" / "outline.geojson")
-
-    sites = read_anct_csv(raw / sb.ANCT_FILE, departement="__none__")
-    sites["in_departement"] = True
-    (out / "sites.geojson").write_text(sb.to_geojson_text(sites), encoding="utf-8")
-    log(f"sites: {len(sites)} structures")
-
-    landmasses = [build_network(raw, out, name, log) for name in LANDMASSES]
+        outline = gpd.GeoDataFrame({"code": ["france"], "name": ["France"]}, geometry=[outline_geom],
+                                   crs=STORAGE_CRS)
+        _write_geojson(outline, out / "communes" / "outline.geojson")
+        sites = read_anct_csv(raw / sb.ANCT_FILE, departement="__none__")
+        sites["in_departement"] = True
+        (out / "sites.geojson").write_text(sb.to_geojson_text(sites), encoding="utf-8")
+        log(f"sites: {len(sites)} structures")
+        landmasses = [build_network(raw, out, name, log) for name in LANDMASSES]
     for lm in landmasses:
         log(f"network: {lm['name']}: {lm['nodes']} nodes, {lm['edges']} road segments ({lm['file']})")
     no_network = [{"departement": d, "communes": int((communes["departement"] == d).sum()),
@@ -178,6 +216,7 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print) -> Path:
     for row in no_network:
         log(f"network: {row['departement']}: {row['communes']} communes, {row['population']} inhabitants, "
             f"{row['sites']} sites: {row['status']}")
+    no_network = [e for e in no_network if e["departement"] in set(deps["code"])]
     manifest = StudyManifest(
         name="France", slug="france", codes=deps["code"].tolist(), neighbours=[],
         files={"sites": "sites.geojson", "communes": "communes/communes.geojson", "neighbour_communes": None,
