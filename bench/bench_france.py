@@ -167,7 +167,9 @@ def step_mclp(paths, opts):
 
 def _child(fn_name, paths, opts, queue):
     try:
+        c0 = time.process_time()
         out = globals()[fn_name](paths, opts)
+        out["cpu_s"] = time.process_time() - c0  # every thread of the step (the wall time includes waiting for a CPU)
         out["peak_gb"] = _rss_gb()
         queue.put(out)
     except BaseException as exc:  # report, never hang the parent
@@ -188,9 +190,10 @@ def line(name, res, target_s=None, target_gb=None, baseline=None):
     if "error" in res:
         return f"{name:<44} FAILED: {res['error']} (peak {res['peak_gb']:.2f} GB)"
     s = res["seconds"]
-    text = f"{name:<44} {s:8.2f} s  peak {res['peak_gb']:5.2f} GB"
+    text = f"{name:<44} {s:8.2f} s wall  peak {res['peak_gb']:5.2f} GB  (step CPU {res['cpu_s']:.1f} s)"
     if baseline is not None and "seconds" in baseline:
-        text += f"  | baseline {baseline['seconds']:7.2f} s, {baseline['peak_gb']:5.2f} GB: x{baseline['seconds'] / s:5.1f} faster"
+        text += (f"  | baseline {baseline['seconds']:7.2f} s wall, {baseline['peak_gb']:5.2f} GB "
+                 f"(CPU {baseline['cpu_s']:.1f} s): x{baseline['seconds'] / s:5.1f} faster")
     checks = []
     if target_s is not None:
         checks.append(f"< {target_s:g} s {'met' if s < target_s else 'MISSED'}")
@@ -229,7 +232,8 @@ def main(argv=None):
     paths = {"study": str(study), "snapshot": str(tmp_snap)}
     source = f"national study {study}"
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    print(f"fsgeo national benchmark -- {source}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"fsgeo national benchmark -- {source}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(targets are judged on wall time; on a shared machine the step CPU time says what the code itself costs)")
     print("(each step in its own process; peak = that process's maximum resident memory, loading included; the "
           "steps after the first read the loaded layers from a pickle, so their times exclude loading)\n")
 
@@ -292,6 +296,7 @@ def main(argv=None):
               f"{mclp['status']}; within 20 min: {mclp['baseline']:,.0f} -> {mclp['objective']:,.0f} inhabitants "
               f"with {mclp['chosen']} new sites")
     tmp_snap.unlink(missing_ok=True)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -247,9 +247,13 @@ def _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t
     else:
         given = pd.Series(reasons, dtype=object) if reasons is not None else pd.Series(dtype=object)
         given.index = given.index.astype(str)
-        for i in np.flatnonzero(row_failed):
-            r = given.get(ct["code"].iat[i])
-            reason[i] = str(r) if r is not None and str(r) and str(r) != "nan" else "commune point could not be placed on the road network"
+        given = given[~given.index.duplicated()]
+        failed = np.flatnonzero(row_failed)
+        if failed.size:  # one lookup for all (a national run can have tens of thousands off a landmass's network)
+            found = given.reindex(ct["code"].to_numpy()[failed]).to_numpy(dtype=object)
+            text = np.array([str(r) if r is not None and str(r) and str(r) != "nan" else "" for r in found],
+                            dtype=object)
+            reason[failed] = np.where(text != "", text, "commune point could not be placed on the road network")
         no_site = ~has_first & ~row_failed
         reason[no_site] = (
             f"no site reachable by road within {cutoff_min:g} min" if cutoff_min is not None else "no site reachable by road"

@@ -107,9 +107,10 @@ def _networks(network) -> list:
 def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min=None):
     """:func:`fsgeo.coverage.access_from_network` on one network or several (one per landmass).
 
-    With several networks each commune keeps the result of the network its point snaps to (the first where it is
-    routable; a commune routable on none keeps the reason of the network whose nearest node is closest), and the
-    sites are routed on every network (a site only reaches communes of its own landmass anyway).
+    With several networks each commune keeps the result of the first network its point snaps to; the next network
+    only routes the communes that none before could place (a few hundred for Corsica after the mainland, not the
+    35,000). A commune routable on none keeps the reason of the network whose nearest node is closest. The sites
+    are routed on every network (a site only reaches the communes of its own landmass anyway).
 
     Returns
     -------
@@ -125,34 +126,43 @@ def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min
                                             cutoff_min=cutoff_min)
     points = datasets.demand_points(communes)
     site_pts = sites.set_axis(coverage.site_table(sites)["id"].to_numpy(), axis=0)
+    n = len(communes)
     best = None
-    best_snap = np.full(len(communes), np.inf)
+    best_snap = np.full(n, np.inf)  # -1 once routable; else the distance to the nearest node seen so far
     site_ok = np.zeros(len(sites), bool)
     site_reason = pd.Series("", index=site_pts.index, dtype=object)
     site_snap = np.full(len(sites), np.inf)
     for net in networks:
-        snap = routing.snap_points(net, points)
+        todo = np.flatnonzero(best_snap >= 0)  # not yet routable
+        if not todo.size:
+            break
+        snap = routing.snap_points(net, points.iloc[todo])
         ok = (snap["status"] == "ok").to_numpy()
-        dist = snap["snap_distance_m"].to_numpy(dtype=float)
+        dist = np.nan_to_num(snap["snap_distance_m"].to_numpy(dtype=float), nan=np.inf)
         if len(sites):
             ssnap = routing.snap_points(net, site_pts)
             sok = (ssnap["status"] == "ok").to_numpy()
-            sdist = ssnap["snap_distance_m"].to_numpy(dtype=float)
-            closer = ~site_ok & ~sok & (np.nan_to_num(sdist, nan=np.inf) < site_snap)
+            sdist = np.nan_to_num(ssnap["snap_distance_m"].to_numpy(dtype=float), nan=np.inf)
+            closer = ~site_ok & ~sok & (sdist < site_snap)
             site_reason[closer] = ssnap["reason"].astype(str).to_numpy()[closer]
             site_snap = np.where(closer, sdist, site_snap)
             site_ok |= sok
-        acc, _ = coverage.access_from_network(communes, sites, net, threshold_min=threshold_min,
-                                              cutoff_min=cutoff_min)
-        if best is None:
-            best = acc.copy()
-            best_snap = np.where(ok, -1.0, np.nan_to_num(dist, nan=np.inf))
+        # routable here, or a better reason than before (every commune gets the first network's answer)
+        take = np.ones(len(todo), bool) if best is None else ok | (dist < best_snap[todo])
+        rows = todo[take]
+        if not rows.size:
             continue
-        prev_ok = best_snap < 0
-        take = ~prev_ok & (ok | (np.nan_to_num(dist, nan=np.inf) < best_snap))
-        best.loc[take] = acc.loc[take].to_numpy()
-        best_snap = np.where(take, np.where(ok, -1.0, np.nan_to_num(dist, nan=np.inf)), best_snap)
-    best.attrs["fsgeo"] = dict(acc.attrs.get("fsgeo", {}))
+        acc, _ = coverage.access_from_network(communes.iloc[rows], sites, net, threshold_min=threshold_min,
+                                              cutoff_min=cutoff_min)
+        acc = pd.DataFrame(acc).set_axis(rows, axis=0)
+        if best is None:
+            attrs = dict(acc.attrs.get("fsgeo", {}))
+            best = acc
+        else:
+            best = pd.concat([best.drop(index=rows), acc])
+        best_snap[rows] = np.where(ok[take], -1.0, dist[take])
+    best = best.sort_index().reset_index(drop=True)
+    best.attrs = {"fsgeo": attrs}
     best.attrs["fsgeo"].update({"n_sites_routed": int(site_ok.sum()),
                                 "sites_not_routed": site_pts.index[~site_ok].tolist()})
     return best, site_reason[~site_ok]
