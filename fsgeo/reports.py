@@ -222,9 +222,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cov_areas_more": {"fr": "  … {n} autres sites (fsgeo catchments --service-areas)",
                        "en": "  ... {n} more sites (fsgeo catchments --service-areas)"},
     "cov_next_rank": {"fr": "Où ouvrir un nouveau site ou une antenne : fsgeo rank --all-communes --threshold {t} "
-                            "(ou --candidates propositions.csv)",
+                            "(ou --candidates FICHIER.csv)",
                       "en": "Where a new site or antenna would help most: fsgeo rank --all-communes --threshold {t} "
-                            "(or --candidates proposals.csv)"},
+                            "(or --candidates FILE.csv)"},
     "cov_footer": {"fr": "Toutes les communes : fsgeo coverage --out communes.gpkg (ou --format csv) ; "
                          "carte : fsgeo map --out carte.html",
                    "en": "Every commune: fsgeo coverage --out communes.gpkg (or --format csv); "
