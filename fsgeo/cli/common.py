@@ -143,7 +143,9 @@ def add_lang_arg(parser: argparse.ArgumentParser) -> None:
                              "names and JSON keys stay English")
 
 
-_ENDINGS = {".json": "json", ".geojson": "geojson", ".csv": "csv"}
+_ENDINGS = {".json": "json", ".geojson": "geojson", ".csv": "csv", ".gpkg": "gpkg", ".parquet": "parquet",
+            ".geoparquet": "parquet", ".fgb": "fgb"}
+GIS_FORMATS = ("gpkg", "parquet", "fgb")
 
 
 def output_format(args) -> str:
@@ -225,4 +227,44 @@ def provenance_of(args, network=None, **parameters) -> dict:
             value = getattr(args, key)
             parameters[key] = value.isoformat() if hasattr(value, "isoformat") else value
     return provenance(study, network, parameters)
+
+
+def write_layers(fmt: str, layers: dict, out, prov: dict) -> None:
+    """Write a GIS output with its provenance: a GeoPackage holds every layer (and their QGIS styles), GeoJSON,
+    GeoParquet and FlatGeobuf the first one; a word on stderr says where it went."""
+    from fsgeo import export_gis
+
+    if out is None:
+        if fmt == "geojson":  # GeoJSON may go to standard output
+            from fsgeo.export_gis import json_text
+
+            first = next(iter(layers.values()))
+            fc = json.loads(first.to_crs("EPSG:4326").to_json(drop_id=True, na="null"))
+            fc["fsgeo"] = prov
+            sys.stdout.write(json_text(fc, indent=None) + "\n")
+            return
+        raise CliError(f"--format {fmt} writes a file: give --out FILE")
+    if fmt == "gpkg":
+        path = export_gis.write_gpkg(layers, out, metadata=prov)
+    elif fmt == "geojson":
+        from fsgeo.atomic import write_text
+        from fsgeo.export_gis import json_text
+
+        first = next(iter(layers.values()))
+        fc = json.loads(first.to_crs("EPSG:4326").to_json(drop_id=True, na="null"))
+        fc["fsgeo"] = prov
+        path = write_text(out, json_text(fc, indent=None) + "\n")
+    else:
+        name = next(iter(layers))
+        path = export_gis.WRITERS[fmt]({name: layers[name]}, out, metadata=prov)
+    print(f"wrote {path} ({', '.join(layers)})" if fmt == "gpkg" else f"wrote {path}", file=sys.stderr)
+
+
+def write_csv_with_sidecar(text: str, out, prov: dict) -> None:
+    """CSV text to ``out`` (or standard output) and, in a file, its provenance in the sidecar ``<file>.json``."""
+    emit(text, out)
+    if out is not None:
+        from fsgeo import export_gis
+
+        export_gis.write_sidecar(out, prov)
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.cli.common import (
-    CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes, provenance_of,
-    require_sites, study_label, study_of, to_json,
+    GIS_FORMATS, CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes,
+    provenance_of, require_sites, study_label, study_of, to_json, write_csv_with_sidecar, write_layers,
 )
 from fsgeo.coverage import ACCESS_COLUMNS
 from fsgeo.settings import settings
@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--top", type=int, default=10, metavar="N", help="communes listed in the report tables (default 10)")
     add_data_args(p)
-    add_output_args(p, formats=("table", "json", "csv"))
+    add_output_args(p, formats=("table", "json", "csv", "geojson", "gpkg", "parquet", "fgb"))
     p.set_defaults(func=run_coverage)
 
     p = subparsers.add_parser(
@@ -79,7 +79,7 @@ def register(subparsers) -> None:
                    help="progress bar over the sites (default: on when standard error is a terminal)")
     _distributed_args(p)
     add_data_args(p)
-    add_output_args(p, formats=("table", "csv", "geojson"))
+    add_output_args(p, formats=("table", "csv", "geojson", "gpkg", "parquet", "fgb"))
     p.set_defaults(func=run_catchments)
 
     p = subparsers.add_parser(
@@ -177,7 +177,15 @@ def run_coverage(args) -> int:
         out = {"summary": _summary_json(summ, access), "communes": _records(access), "provenance": prov}
         emit(to_json(out), args.out)
     elif fmt == "csv":
-        emit(_csv(access, ACCESS_CSV), args.out)
+        write_csv_with_sidecar(_csv(access, ACCESS_CSV), args.out, prov)
+    elif fmt in ("geojson", *GIS_FORMATS):
+        # every commune with its geometry: the layer a QGIS user wants (plus the sites and zones in a GeoPackage)
+        layers = {"communes": access[[*ACCESS_COLUMNS, "geometry"]]}
+        if fmt == "gpkg":
+            layers["sites"] = coverage.select_sites(sites, communes, kind=args.kind,
+                                                    own_departement_only=args.own_departement_only, as_of=args.as_of)
+            layers["underserved_zones"] = coverage.underserved_zones(access, summ.threshold_min)
+        write_layers(fmt, layers, args.out, prov)
     else:
         from fsgeo import reports
 
@@ -297,10 +305,16 @@ def run_catchments(args) -> int:
     if args.merge != "site":
         out = catchments.merge_bands(out, communes=communes, outside=outside, rings=args.merge == "rings",
                                      metric_crs=job.crs)
-    if fmt == "geojson":
-        emit(_geojson(out), args.out)
-    elif fmt == "csv":
-        emit(_csv(out), args.out)
+    attrs = out.attrs.get("fsgeo", {})
+    prov = provenance_of(args, network, bands_min=list(attrs.get("bands_min") or args.bands or []) or None,
+                         merge=args.merge, population_of=attrs.get("population_of"))
+    if fmt == "csv":
+        write_csv_with_sidecar(_csv(out), args.out, prov)
+    elif fmt in ("geojson", *GIS_FORMATS):
+        layers = {"catchments": out}
+        if fmt == "gpkg":
+            layers["sites"] = selected
+        write_layers(fmt, layers, args.out, prov)
     else:
         from fsgeo import reports
 

@@ -1,0 +1,272 @@
+"""GIS outputs: GeoPackage (layers, an ``fsgeo_metadata`` table, QGIS styles), GeoParquet and FlatGeobuf, each with
+its provenance (:func:`fsgeo.provenance.provenance`).
+
+Every writer takes ``data`` as a GeoDataFrame, a dict of layer name -> GeoDataFrame, or any analysis output
+(:func:`fsgeo.results.as_result`), and ``metadata`` (the provenance): GeoPackage keeps it in the ``fsgeo_metadata``
+table (key, value as JSON); GeoParquet in the file's key-value metadata (``fsgeo``, beside the ``geo`` key of the
+GeoParquet spec); FlatGeobuf, which has no place for it, and CSV get a sidecar ``<file>.json``. Column names stay
+English identifiers. Every file is written under a temporary name and renamed (:mod:`fsgeo.atomic`).
+
+The QGIS style of a layer (:func:`qml_style`) uses the classes and colours of the HTML map; a GeoPackage stores it in
+QGIS's ``layer_styles`` table (applied when QGIS opens the layer) and beside the file as ``.qml``.
+
+:mod:`fsgeo.export` (the table of writers by format and by file ending) registers these writers as ``gpkg``,
+``parquet`` and ``fgb``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from fsgeo.errors import OutputError
+
+__all__ = ["METADATA_TABLE", "write_gpkg", "read_gpkg_metadata", "write_parquet", "write_fgb", "write_sidecar",
+           "sidecar_path", "qml_style", "WRITERS", "ENDINGS"]
+
+
+def json_text(obj, indent=2) -> str:
+    """JSON text (NaN/inf as null, numpy/pandas scalars and dates converted, UTF-8 kept)."""
+    from fsgeo.results import plain
+
+    return json.dumps(plain(obj), ensure_ascii=False, indent=indent)
+
+
+def write_json(obj, path) -> Path:
+    from fsgeo.atomic import write_text
+
+    return write_text(path, json_text(obj) + "\n")
+
+
+#: the GeoPackage table holding the provenance (one row per key, JSON values)
+METADATA_TABLE = "fsgeo_metadata"
+
+
+def _layers(data, layer: str | None = None) -> dict:
+    """``{layer name: GeoDataFrame in EPSG:4326}`` of ``data`` with list/dict cells written as JSON text."""
+    import geopandas as gpd
+
+    if isinstance(data, dict):
+        items = list(data.items())
+    else:
+        table = getattr(data, "table", data)
+        kind = getattr(data, "kind", None)
+        items = [(layer or kind or "data", table)]
+    out = {}
+    for name, df in items:
+        if hasattr(df, "as_result") or (hasattr(df, "table") and not hasattr(df, "columns")):
+            df = df.table
+        if not isinstance(df, gpd.GeoDataFrame):
+            raise OutputError(f"layer {name!r}: a GIS file needs geometries (got a {type(df).__name__})")
+        if df.crs is None:
+            raise OutputError(f"layer {name!r}: the GeoDataFrame has no CRS")
+        gdf = df.to_crs("EPSG:4326").copy()
+        for col in gdf.columns:
+            if col != gdf.geometry.name and gdf[col].dtype == object:
+                gdf[col] = gdf[col].map(lambda v: json.dumps(v, ensure_ascii=False, default=str)
+                                        if isinstance(v, (list, tuple, dict, set)) else v)
+        out[str(name)] = gdf
+    return out
+
+
+def _metadata_rows(metadata: dict | None) -> pd.DataFrame:
+    rows = [{"key": str(k), "value": json_text(v, indent=None)} for k, v in (metadata or {}).items()]
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def write_gpkg(data, path, layer: str | None = None, metadata: dict | None = None, style: bool = True) -> Path:
+    """Write one or more layers to a GeoPackage (EPSG:4326), with the provenance in :data:`METADATA_TABLE`, and a
+    QGIS style (stored in the ``layer_styles`` table QGIS reads, so it applies on opening) and (``.qml``, :func:`write_qml`) beside it for the layers fsgeo knows (communes
+    by minutes, catchments). Atomic: the whole file is built under a temporary name, then renamed."""
+    import pyogrio
+
+    from fsgeo.atomic import atomic_path
+
+    layers = _layers(data, layer)
+    with atomic_path(path) as tmp:
+        for i, (name, gdf) in enumerate(layers.items()):
+            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=i > 0)
+        if metadata:
+            pyogrio.write_dataframe(_metadata_rows(metadata), tmp, layer=METADATA_TABLE, driver="GPKG", append=True)
+        styles = {name: qml_style(gdf, metadata) for name, gdf in layers.items()} if style else {}
+        styles = {name: qml for name, qml in styles.items() if qml is not None}
+        if styles:
+            _store_styles(tmp, styles, {name: layers[name].geometry.name for name in styles})
+    for name, qml in styles.items():
+        from fsgeo.atomic import write_text as atomic_text
+
+        target = Path(path).with_suffix(".qml") if len(layers) == 1 else \
+            Path(path).with_name(f"{Path(path).stem}.{name}.qml")
+        atomic_text(target, qml)
+    return Path(path)
+
+
+def _store_styles(gpkg, styles: dict, geometry_columns: dict) -> None:
+    """QGIS's ``layer_styles`` table in the GeoPackage: QGIS applies each layer's default style when it opens it."""
+    import sqlite3
+
+    con = sqlite3.connect(gpkg)
+    try:
+        con.execute("""CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT,
+            f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256),
+            f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN,
+            description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME DEFAULT CURRENT_TIMESTAMP)""")
+        for name, qml in styles.items():
+            con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+                        "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+                        "VALUES ('', '', ?, ?, ?, ?, '', 1, 'fsgeo: the classes and colours of the HTML map', "
+                        "'fsgeo', '', '2000-01-01T00:00:00')", (name, geometry_columns[name], name, qml))
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
+                    "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        con.commit()
+    finally:
+        con.close()
+
+
+def read_gpkg_metadata(path) -> dict:
+    """The provenance stored by :func:`write_gpkg` (``{}`` when there is none)."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True)
+    try:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (METADATA_TABLE,)).fetchone():
+            return {}
+        return {k: json.loads(v) for k, v in con.execute(f"SELECT key, value FROM {METADATA_TABLE}")}
+    finally:
+        con.close()
+
+
+def write_parquet(data, path, layer: str | None = None, metadata: dict | None = None) -> Path:
+    """Write a layer as GeoParquet (pyarrow; the ``geo`` metadata of the GeoParquet spec, plus ``fsgeo`` with the
+    provenance as JSON). Atomic."""
+    import pyarrow.parquet as pq
+
+    from fsgeo.atomic import atomic_path
+
+    layers = _layers(data, layer)
+    if len(layers) != 1:
+        raise OutputError(f"{path}: a Parquet file holds one layer, got {len(layers)} ({', '.join(layers)})")
+    gdf = next(iter(layers.values()))
+    with atomic_path(path) as tmp:
+        gdf.to_parquet(tmp, index=False)
+        if metadata:
+            table = pq.read_table(tmp)
+            meta = dict(table.schema.metadata or {})
+            meta[b"fsgeo"] = json_text(metadata, indent=None).encode("utf-8")
+            tmp.unlink()
+            pq.write_table(table.replace_schema_metadata(meta), tmp)
+    return Path(path)
+
+
+def write_fgb(data, path, layer: str | None = None, metadata: dict | None = None) -> Path:
+    """Write a layer as FlatGeobuf (with its spatial index); the provenance goes to a sidecar ``<file>.json``."""
+    import pyogrio
+
+    from fsgeo.atomic import atomic_path
+
+    layers = _layers(data, layer)
+    if len(layers) != 1:
+        raise OutputError(f"{path}: a FlatGeobuf file holds one layer, got {len(layers)} ({', '.join(layers)})")
+    name, gdf = next(iter(layers.items()))
+    with atomic_path(path) as tmp:
+        pyogrio.write_dataframe(gdf, tmp, layer=name, driver="FlatGeobuf")
+    if metadata:
+        write_sidecar(path, metadata)
+    return Path(path)
+
+
+def sidecar_path(path) -> Path:
+    """``communes.csv`` -> ``communes.csv.json``: where the provenance of a file with no room for it goes."""
+    return Path(str(path) + ".json")
+
+
+def write_sidecar(path, metadata: dict) -> Path:
+    """The provenance of ``path`` in its sidecar JSON (:func:`sidecar_path`)."""
+    return write_json({"file": Path(path).name, "fsgeo": metadata}, sidecar_path(path))
+
+
+# ---- QGIS style: the same classes and colours as the HTML map
+def qml_style(gdf, metadata: dict | None = None) -> str | None:
+    """A QGIS layer style (QML) for an fsgeo layer, or None for a layer fsgeo has no style for.
+
+    Communes (a ``minutes`` column): graduated by minutes with the classes and colours of :func:`fsgeo.maps.
+    coverage_map` (edges :func:`fsgeo.maps.band_edges` with the threshold, colours :func:`fsgeo.maps.band_colors`),
+    unreachable communes grey. Catchments (``band_min``): one outline colour per band, as on the map.
+    """
+    from fsgeo import maps
+
+    params = (metadata or {}).get("parameters", {}) if metadata else {}
+    if "minutes" in gdf.columns and gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        threshold = params.get("threshold_min")
+        edges = maps.band_edges(params.get("bands_min"), threshold)
+        colors = maps.band_colors(len(edges) + 1)
+        ranges, lows = [], [0.0, *edges]
+        highs = [*edges, 100000.0]
+        for i, (lo, hi, color) in enumerate(zip(lows, highs, colors)):
+            label = f"≤ {hi:g} min" if i == 0 else (f"{lo:g}–{hi:g} min" if i < len(edges) else f"> {lo:g} min")
+            ranges.append((lo, hi, color, label))
+        return _qml_graduated("minutes", ranges, maps.UNREACHABLE_COLOR)
+    if "band_min" in gdf.columns:
+        bands = sorted({float(b) for b in gdf["band_min"]})
+        colors = maps._catchment_colors(len(bands))
+        return _qml_categorized("band_min", [(b, c, f"≤ {b:g} min") for b, c in zip(bands, colors)])
+    return None
+
+
+def _symbol(name: str, fill: str, stroke: str = "#ffffff", fill_style: str = "solid", width: float = 0.26) -> str:
+    def rgba(hexcolor, alpha=255):
+        h = hexcolor.lstrip("#")
+        return f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha}"
+
+    return (f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            f'<layer class="SimpleFill" enabled="1" locked="0" pass="0">'
+            f'<Option type="Map">'
+            f'<Option name="color" type="QString" value="{rgba(fill, 191)}"/>'
+            f'<Option name="outline_color" type="QString" value="{rgba(stroke)}"/>'
+            f'<Option name="outline_width" type="QString" value="{width}"/>'
+            f'<Option name="outline_width_unit" type="QString" value="MM"/>'
+            f'<Option name="style" type="QString" value="{fill_style}"/>'
+            f'<Option name="outline_style" type="QString" value="solid"/>'
+            f'</Option></layer></symbol>')
+
+
+def _qml(renderer: str) -> str:
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            '<qgis version="3.28" styleCategories="Symbology">\n' + renderer + "\n</qgis>\n")
+
+
+def _qml_graduated(field: str, ranges, else_color: str) -> str:
+    from html import escape as esc
+
+    rng = "".join(f'<range lower="{lo:g}" upper="{hi:g}" symbol="{i}" label="{esc(label)}" render="true"/>'
+                  for i, (lo, hi, _, label) in enumerate(ranges))
+    syms = "".join(_symbol(str(i), color) for i, (_, _, color, _) in enumerate(ranges))
+    # communes with no time (unreachable) fall in no range: QGIS draws them with the "else" rule of a rule-based
+    # renderer only, so the graduated renderer gets one more class, minutes NULL, via its source expression
+    expr = f'coalesce("{field}", -1)'
+    rng = f'<range lower="-1" upper="-0.5" symbol="{len(ranges)}" label="non routée / unreachable" render="true"/>' \
+        + rng
+    syms += _symbol(str(len(ranges)), else_color)
+    return _qml(f'<renderer-v2 type="graduatedSymbol" attr="{esc(expr)}" graduatedMethod="GraduatedColor" '
+                f'symbollevels="0" enableorderby="0" forceraster="0">'
+                f"<ranges>{rng}</ranges><symbols>{syms}</symbols></renderer-v2>")
+
+
+def _qml_categorized(field: str, cats) -> str:
+    from html import escape as esc
+
+    c = "".join(f'<category value="{v:g}" symbol="{i}" label="{esc(label)}" render="true" type="double"/>'
+                for i, (v, _, label) in enumerate(cats))
+    syms = "".join(_symbol(str(i), color, stroke=color, fill_style="no", width=0.6)
+                   for i, (_, color, _) in enumerate(cats))
+    return _qml(f'<renderer-v2 type="categorizedSymbol" attr="{field}" symbollevels="0" enableorderby="0" '
+                f'forceraster="0"><categories>{c}</categories><symbols>{syms}</symbols></renderer-v2>')
+
+
+#: format name -> writer(data, path, **options), and file ending -> format name, for :mod:`fsgeo.export`
+WRITERS = {"gpkg": write_gpkg, "parquet": write_parquet, "fgb": write_fgb}
+ENDINGS = {".gpkg": "gpkg", ".parquet": "parquet", ".geoparquet": "parquet", ".fgb": "fgb"}
+#: formats that need geometries
+GIS_FORMATS = ("gpkg", "parquet", "fgb")
