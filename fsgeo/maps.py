@@ -6,8 +6,12 @@
 XStatic-Leaflet / XStatic-jQuery (or Debian's libjs-leaflet / libjs-jquery), so the map opens on an offline machine;
 only the optional base tiles need the network.
 
-Every string that comes from a data file (site, commune and candidate names, addresses, comments, reasons) goes
-through :func:`escape` before it reaches HTML or a JavaScript template literal.
+Every string that comes from a data file (site, commune and candidate names, addresses, comments, reasons, the
+title) is escaped by :func:`escape` and is only ever *data*: folium compiles the rendered output of each element again
+as a Jinja2 template (branca's ``MacroElement.render`` wraps it in ``Element(text)``), so text placed in the folium
+element tree would be template source (``{{ 7*7 }}`` gave ``49``, ``{{ cycler.__init__.__globals__.os... }}`` ran
+Python). The map therefore holds opaque tokens in place of those strings, and its root figure (:class:`TextFigure`)
+swaps the tokens for the escaped text by plain string replacement after the templates have run.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import base64
 import html as _html
 import math
 import re
+import secrets
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.colormap import LinearColormap
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 
 from fsgeo.schema import is_blank, local_metric_crs
@@ -45,6 +50,7 @@ __all__ = [
     "local_asset",
     "notebook_html",
     "show",
+    "TextFigure",
 ]
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -70,17 +76,61 @@ REQUIRED_CATCHMENTS = ("site_id", "site_name", "band_min")
 # escaping and small helpers
 
 
+#: characters html.escape leaves alone but that would break out of a JSON/JavaScript string (control characters,
+#: line separators) or form Jinja2 syntax (braces): written as numeric character references, which render the same
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029`$\\{}]")
+
+
+def _char_ref(match: re.Match) -> str:
+    code = ord(match.group(0))
+    return f"&#{code if code else 0xFFFD};"  # NUL is not a valid reference: the replacement character
+
+
 def escape(value) -> str:
     """HTML-escape ``value`` for popups, tooltips and the legend.
 
-    Also neutralises the characters that are special inside a JavaScript template literal (`````, ``$``, ``\\``)
-    because folium inserts popup and tooltip HTML into template literals: HTML entities render the same text.
+    Besides ``& < > " '``, also writes as character references (which render as the same text) the characters that
+    are special inside a JavaScript string or template literal (`````, ``$``, ``\\``, control characters, U+2028/9)
+    and the braces of Jinja2 syntax, so the result is inert in HTML, in JSON/JavaScript strings and in a template.
     ``None``/NaN give an empty string.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return ""
-    text = _html.escape(str(value), quote=True)
-    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return _UNSAFE_CHARS.sub(_char_ref, _html.escape(str(value), quote=True))
+
+
+class TextFigure(Figure):
+    """The root figure of an fsgeo map: user text stays out of the templates.
+
+    :meth:`text` escapes a string from a file and returns an opaque ASCII token standing for it; the map elements
+    hold only tokens. :meth:`render` (used by ``save``, ``_repr_html_`` and :func:`map_html`) renders the page and
+    then replaces each token by its escaped text, so a user's string is never compiled as Jinja2 template source.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._nonce = secrets.token_hex(8)
+        self._texts: list[str] = []
+        self._tokens: dict[str, str] = {}
+        self._token_re = re.compile(rf"fsgeo{self._nonce}t(\d+)x")
+
+    def text(self, value) -> str:
+        """Token standing for ``escape(value)`` in the rendered page ("" for a blank value)."""
+        escaped = escape(value)
+        if not escaped:
+            return ""
+        token = self._tokens.get(escaped)
+        if token is None:
+            token = self._tokens[escaped] = f"fsgeo{self._nonce}t{len(self._texts)}x"
+            self._texts.append(escaped)
+        return token
+
+    def resolve(self, text: str) -> str:
+        """``text`` with every token replaced by the escaped string it stands for."""
+        return self._token_re.sub(lambda mt: self._texts[int(mt.group(1))], text)
+
+    def render(self, **kwargs) -> str:
+        return self.resolve(super().render(**kwargs))
 
 
 def _fmt_minutes(value) -> str:
@@ -95,11 +145,11 @@ def _fmt_minutes(value) -> str:
     return f"{v:.1f} min"
 
 
-def _fmt_int(value) -> str:
+def _fmt_int(value, esc=escape) -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return escape(value)
+        return esc(value)
     if math.isnan(v):
         return "n/a"
     return f"{int(round(v)):,}".replace(",", "\u202f")  # narrow no-break space as thousands separator
@@ -406,35 +456,35 @@ def _site_category(row) -> str:
     return "antenna" if antenna else "principal"
 
 
-def _site_popup(row) -> str:
-    parts = [f"<b>{escape(row['name'])}</b>"]
-    kind = " · ".join(escape(row[c]) for c in ("kind", "format") if c in row and not _is_blank(row[c]))
+def _site_popup(row, esc=escape) -> str:
+    parts = [f"<b>{esc(row['name'])}</b>"]
+    kind = " · ".join(esc(row[c]) for c in ("kind", "format") if c in row and not _is_blank(row[c]))
     if kind:
         parts.append(f"<i>{kind}</i>")
-    addr = ", ".join(escape(row[c]) for c in ("address", "commune_name") if c in row and not _is_blank(row[c]))
+    addr = ", ".join(esc(row[c]) for c in ("address", "commune_name") if c in row and not _is_blank(row[c]))
     if addr:
         parts.append(addr)
     if "in_departement" in row and not _is_blank(row["in_departement"]) and not bool(row["in_departement"]):
-        dep = f" ({escape(row['departement'])})" if "departement" in row and not _is_blank(row["departement"]) else ""
+        dep = f" ({esc(row['departement'])})" if "departement" in row and not _is_blank(row["departement"]) else ""
         parts.append(f"Neighbouring département{dep}")
     if "weekly_open_hours" in row and not _is_blank(row["weekly_open_hours"]):
         try:
             parts.append(f"Open {float(row['weekly_open_hours']):g} h/week")
         except (TypeError, ValueError):
-            parts.append(f"Open {escape(row['weekly_open_hours'])} h/week")
+            parts.append(f"Open {esc(row['weekly_open_hours'])} h/week")
     days = [d for d in DAYS if f"hours_{d}" in row]
     if days:
         cells = []
         for d in days:
             v = row[f"hours_{d}"]
-            text = "closed" if _is_blank(v) else escape(v).replace(",", ", ")
+            text = "closed" if _is_blank(v) else esc(str(v).replace(",", ", "))
             cells.append(f"<tr><th>{d[:3].capitalize()}</th><td>{text}</td></tr>")
         parts.append("<table>" + "".join(cells) + "</table>")
     if "labelled_on" in row and not _is_blank(row["labelled_on"]):
-        parts.append(f"Labelled on {escape(str(row['labelled_on'])[:10])}")
+        parts.append(f"Labelled on {esc(str(row['labelled_on'])[:10])}")
     if "comment" in row and not _is_blank(row["comment"]):
-        parts.append(f"<small>{escape(row['comment'])}</small>")
-    parts.append(f"<small>id {escape(row['id'])}</small>")
+        parts.append(f"<small>{esc(row['comment'])}</small>")
+    parts.append(f"<small>id {esc(row['id'])}</small>")
     return '<div class="fsgeo-popup">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
 
 
@@ -567,8 +617,11 @@ def coverage_map(
         tiles_arg = tiles
     # fractional zoom so that fitting the bounds fills the window instead of halving the scale
     m = folium.Map(tiles=tiles_arg, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
+    root = TextFigure()
+    root.add_child(m)  # folium made a plain Figure the map's parent: ours resolves the text tokens when rendering
+    esc = root.text  # every string from a file goes through it: the elements hold tokens, never user text
     if title:
-        m.get_root().title = escape(title)
+        root.title = esc(title)
     if tiles_arg is None:
         # a plain, light background instead of tiles
         m.get_root().header.add_child(Element("<style>.folium-map.leaflet-container { background: #f4f3ee; }</style>"))
@@ -589,9 +642,9 @@ def coverage_map(
         cls = np.where(access["status"].astype(str).to_numpy() == "unreachable", -1, cls)
     fill = np.array([UNREACHABLE_COLOR if c < 0 else colors[c] for c in cls], dtype=object)
     above = np.isfinite(minutes) & (minutes > threshold) & (cls >= 0)
-    tips = [_commune_tip(row, c < 0) for (_, row), c in zip(access.iterrows(), cls)]
+    tips = [_commune_tip(row, c < 0, esc) for (_, row), c in zip(access.iterrows(), cls)]
     communes_fc = _features(
-        access, {"tip": tips, "fill": fill, "above": above.astype(bool), "code": access["code"].map(escape).to_numpy()}
+        access, {"tip": tips, "fill": fill, "above": above.astype(bool), "code": access["code"].map(esc).to_numpy()}
     )
     communes_layer = folium.GeoJson(
         communes_fc,
@@ -642,8 +695,8 @@ def coverage_map(
         for band, color in zip(catch_bands, ccolors):
             sub = catchments[catchments["band_min"].astype(float) == band]
             tips = [
-                f"<b>{escape(r['site_name'])}</b><br>≤ {_fmt_num(band)} min drive"
-                + (f"<br>{_fmt_int(r['population'])} inhabitants" if "population" in sub.columns else "")
+                f"<b>{esc(r['site_name'])}</b><br>≤ {_fmt_num(band)} min drive"
+                + (f"<br>{_fmt_int(r['population'], esc)} inhabitants" if "population" in sub.columns else "")
                 for _, r in sub.iterrows()
             ]
             slug = _fmt_num(band).replace(".", "_")
@@ -667,7 +720,7 @@ def coverage_map(
     if zones is not None and len(zones):
         zones = _simplified(_to_wgs84(zones, "zones"), simplify_m)
         names = dict(zip(access["code"].astype(str), access["name"].astype(str)))
-        tips = [_zone_tip(r, names, threshold) for _, r in zones.iterrows()]
+        tips = [_zone_tip(r, names, threshold, esc) for _, r in zones.iterrows()]
         folium.GeoJson(
             _features(zones, {"tip": tips}),
             name=f"Under-served zones (> {_fmt_num(threshold)} min)",
@@ -695,8 +748,8 @@ def coverage_map(
         folium.Marker(
             [lat, lon],
             icon=_icon(svg, size, f"fsgeo-site fsgeo-site-{cat.replace('_', '-')}"),
-            tooltip=folium.Tooltip(escape(row["name"])),
-            popup=folium.Popup(_site_popup(row), max_width=320),
+            tooltip=folium.Tooltip(esc(row["name"])),
+            popup=folium.Popup(_site_popup(row, esc), max_width=320),
         ).add_to(groups["neighbour" if cat.startswith("neighbour") else cat])
     for key, group in groups.items():
         if len(group._children):
@@ -711,8 +764,8 @@ def coverage_map(
             folium.Marker(
                 [lat, lon],
                 icon=_icon(_svg_square(CANDIDATE_COLOR, 13), 13, "fsgeo-candidate"),
-                tooltip=folium.Tooltip(escape(_label(row, idx))),
-                popup=folium.Popup(_candidate_popup(row, idx, "Candidate"), max_width=300),
+                tooltip=folium.Tooltip(esc(_label(row, idx))),
+                popup=folium.Popup(_candidate_popup(row, idx, "Candidate", esc), max_width=300),
             ).add_to(group)
         group.add_to(m)
     if chosen is not None and len(chosen):
@@ -724,13 +777,13 @@ def coverage_map(
             folium.Marker(
                 [lat, lon],
                 icon=folium.DivIcon(
-                    html=f'<div class="fsgeo-rank">{escape(_rank_text(rank))}</div>',
+                    html=f'<div class="fsgeo-rank">{esc(_rank_text(rank))}</div>',
                     icon_size=(24, 24),
                     icon_anchor=(12, 12),
                     class_name="fsgeo-icon fsgeo-chosen",
                 ),
-                tooltip=folium.Tooltip(f"#{escape(_rank_text(rank))} {escape(_label(row, idx))}"),
-                popup=folium.Popup(_candidate_popup(row, idx, "New site"), max_width=300),
+                tooltip=folium.Tooltip(f"#{esc(_rank_text(rank))} {esc(_label(row, idx))}"),
+                popup=folium.Popup(_candidate_popup(row, idx, "New site", esc), max_width=300),
                 z_index_offset=1000,
             ).add_to(group)
         group.add_to(m)
@@ -738,7 +791,7 @@ def coverage_map(
     # ---- legend, layer control, extent
     _Legend(
         _legend_html(title, edges, colors, cls, access["population"], threshold, catch_bands, zones, counts,
-                     candidates, chosen)
+                     candidates, chosen, esc)
     ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     from fsgeo.reports import check_lang
@@ -785,24 +838,24 @@ def _catchment_colors(n: int) -> list[str]:
     return [cmap(i / (n - 1))[:7] for i in range(n)]
 
 
-def _commune_tip(row, unreachable: bool) -> str:
-    lines = [f"<b>{escape(row['name'])}</b> ({escape(row['code'])})", f"{_fmt_int(row['population'])} inhabitants"]
+def _commune_tip(row, unreachable: bool, esc=escape) -> str:
+    lines = [f"<b>{esc(row['name'])}</b> ({esc(row['code'])})", f"{_fmt_int(row['population'], esc)} inhabitants"]
     if unreachable:
         reason = row.get("reason", "")
-        lines.append("no site reachable" + (f": {escape(reason)}" if not _is_blank(reason) else ""))
+        lines.append("no site reachable" + (f": {esc(reason)}" if not _is_blank(reason) else ""))
     else:
         lines.append(f"{_fmt_minutes(row['minutes'])} to the nearest site")
         if "nearest_site_name" in row and not _is_blank(row["nearest_site_name"]):
-            lines.append(f"nearest: {escape(row['nearest_site_name'])}")
+            lines.append(f"nearest: {esc(row['nearest_site_name'])}")
         if "second_site_name" in row and not _is_blank(row["second_site_name"]):
-            lines.append(f"then: {escape(row['second_site_name'])} ({_fmt_minutes(row.get('second_minutes'))})")
+            lines.append(f"then: {esc(row['second_site_name'])} ({_fmt_minutes(row.get('second_minutes'))})")
     return "<br>".join(lines)
 
 
-def _zone_tip(row, names: dict, threshold: float) -> str:
-    lines = [f"<b>Under-served zone {escape(row.get('zone_id', ''))}</b> (> {_fmt_num(threshold)} min)"]
+def _zone_tip(row, names: dict, threshold: float, esc=escape) -> str:
+    lines = [f"<b>Under-served zone {esc(row.get('zone_id', ''))}</b> (> {_fmt_num(threshold)} min)"]
     if "n_communes" in row:
-        lines.append(f"{_fmt_int(row['n_communes'])} communes, {_fmt_int(row.get('population'))} inhabitants")
+        lines.append(f"{_fmt_int(row['n_communes'], esc)} communes, {_fmt_int(row.get('population'), esc)} inhabitants")
     if "max_minutes" in row:
         lines.append(f"up to {_fmt_minutes(row['max_minutes'])}")
     codes = row.get("communes")
@@ -810,7 +863,7 @@ def _zone_tip(row, names: dict, threshold: float) -> str:
         codes = [c for c in re.split(r"[;,\s]+", codes) if c]
     if codes is not None and not isinstance(codes, float):
         codes = list(codes)
-        shown = ", ".join(escape(names.get(str(c), c)) for c in codes[:8])
+        shown = ", ".join(esc(names.get(str(c), c)) for c in codes[:8])
         lines.append(shown + (f" and {len(codes) - 8} more" if len(codes) > 8 else ""))
     return "<br>".join(lines)
 
@@ -822,36 +875,36 @@ def _rank_text(rank) -> str:
         return str(rank)
 
 
-def _candidate_popup(row, idx, what: str) -> str:
+def _candidate_popup(row, idx, what: str, esc=escape) -> str:
     def has(col):
         return col in row and not _is_blank(row[col])
 
-    head = what + (f" #{escape(_rank_text(row['rank']))}" if has("rank") else "")
+    head = what + (f" #{esc(_rank_text(row['rank']))}" if has("rank") else "")
     if has("chosen_rank"):
-        head += f" (chosen #{escape(_rank_text(row['chosen_rank']))})"
-    parts = [f"<b>{escape(_label(row, idx))}</b>", head]
+        head += f" (chosen #{esc(_rank_text(row['chosen_rank']))})"
+    parts = [f"<b>{esc(_label(row, idx))}</b>", head]
     rows = []
     if has("gain_population"):
-        rows.append(("gain", f"{_fmt_int(row['gain_population'])} inhabitants newly within the threshold"))
+        rows.append(("gain", f"{_fmt_int(row['gain_population'], esc)} inhabitants newly within the threshold"))
     if has("resolved_communes"):
-        rows.append(("resolves", f"{_fmt_int(row['resolved_communes'])} under-served communes"))
+        rows.append(("resolves", f"{_fmt_int(row['resolved_communes'], esc)} under-served communes"))
     if has("served_population"):
-        rows.append(("serves", f"{_fmt_int(row['served_population'])} inhabitants"))
+        rows.append(("serves", f"{_fmt_int(row['served_population'], esc)} inhabitants"))
     if has("mean_reduction_min"):
         rows.append(("mean time", f"−{_fmt_minutes(row['mean_reduction_min'])}"))
     if has("kind"):
-        rows.append(("kind", escape(row["kind"])))
+        rows.append(("kind", esc(row["kind"])))
     if has("commune_name") or has("commune_code"):
-        name = escape(row["commune_name"]) if has("commune_name") else ""
-        code = escape(row["commune_code"]) if has("commune_code") else ""
+        name = esc(row["commune_name"]) if has("commune_name") else ""
+        code = esc(row["commune_code"]) if has("commune_code") else ""
         rows.append(("commune", f"{name} ({code})" if name and code else name or code))
     if has("parent_id") or has("parent_name"):
-        parent = escape(row["parent_name"]) if has("parent_name") else escape(row["parent_id"])
+        parent = esc(row["parent_name"]) if has("parent_name") else esc(row["parent_id"])
         if has("parent_minutes"):
             parent += f", {_fmt_minutes(row['parent_minutes'])}"
         rows.append(("run by", parent))
     if has("id"):
-        rows.append(("id", escape(row["id"])))
+        rows.append(("id", esc(row["id"])))
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")
     return '<div class="fsgeo-popup">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
 
@@ -862,11 +915,11 @@ def _communes(mask: np.ndarray) -> str:
 
 
 def _legend_html(title, edges, colors, cls, population, threshold, catch_bands, zones, counts, candidates,
-                 chosen) -> str:
+                 chosen, esc=escape) -> str:
     pop = pd.to_numeric(population, errors="coerce").fillna(0).to_numpy()
     h = []
     if title:
-        h.append(f"<h4>{escape(title)}</h4>")
+        h.append(f"<h4>{esc(title)}</h4>")
     h.append('<div class="fsgeo-sub">Drive time to the nearest site</div>')
     labels = band_labels(edges)
     for i, (label, color) in enumerate(zip(labels, colors)):
@@ -1015,12 +1068,15 @@ def map_html(m: folium.Map, inline_assets: bool = True) -> str:
 def save_map(m: folium.Map, path, inline_assets: bool = True) -> Path:
     """Write ``m`` as a standalone HTML file (UTF-8), creating parent folders; returns the path.
 
-    ``inline_assets=True`` (default) embeds Leaflet so the file opens offline (see :func:`map_html`).
+    ``inline_assets=True`` (default) embeds Leaflet so the file opens offline (see :func:`map_html`). The page is
+    rendered first, then written atomically (:func:`fsgeo.atomic.write_text`): a failure leaves any previous file
+    as it was.
     """
+    from fsgeo.atomic import write_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(map_html(m, inline_assets=inline_assets), encoding="utf-8")
-    return path
+    return write_text(path, map_html(m, inline_assets=inline_assets))
 
 
 # --------------------------------------------------------------------------------------------------------------------

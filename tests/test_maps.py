@@ -117,6 +117,11 @@ def _icon(marker):
     return next(c for c in marker._children.values() if isinstance(c, folium.DivIcon))
 
 
+def _text(m, text):
+    """``text`` from the map's element tree with the user-text tokens replaced by the escaped strings."""
+    return m.get_root().resolve(text)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 
 
@@ -178,7 +183,7 @@ def test_feature_counts(full_map, inputs):
     assert len(_markers(layers["Sites of neighbouring départements"])) == 2
     assert len(_markers(layers["Candidate sites"])) == 3
     chosen = _markers(layers["Chosen new sites"])
-    assert [re.sub(r"<[^>]+>", "", _icon(mk).options["html"]) for mk in chosen] == ["1", "2"]
+    assert [re.sub(r"<[^>]+>", "", _text(full_map, _icon(mk).options["html"])) for mk in chosen] == ["1", "2"]
 
 
 def test_communes_coloured_by_band_and_unreachable_grey(full_map, inputs):
@@ -186,7 +191,7 @@ def test_communes_coloured_by_band_and_unreachable_grey(full_map, inputs):
     edges = maps.band_edges(None, 20)
     colors = maps.band_colors(len(edges) + 1)
     for f, minutes in zip(features, inputs["access"]["minutes"]):
-        p = f["properties"]
+        p = dict(f["properties"], tip=_text(full_map, f["properties"]["tip"]))
         if math.isinf(minutes):
             assert p["fill"] == maps.UNREACHABLE_COLOR
             assert "no site reachable" in p["tip"] and "&lt;n42&gt;" in p["tip"]
@@ -201,7 +206,7 @@ def test_communes_coloured_by_band_and_unreachable_grey(full_map, inputs):
 
 def test_legend_lists_bands_with_counts(full_map, inputs):
     legend = next(c for c in full_map._children.values() if isinstance(c, maps._Legend))
-    text = legend.html
+    text = _text(full_map, legend.html)
     assert text.startswith("<h4>Test &lt;map&gt; &amp; co</h4>")
     minutes = inputs["access"]["minutes"]
     for label, lo, hi in (("0–10 min", -1, 10), ("10–15 min", 10, 15), ("30–45 min", 30, 45)):
@@ -241,20 +246,24 @@ def test_escaping_in_html(full_html):
 
 
 def test_escape_function():
-    assert maps.escape("<a href='x'>`${y}`\\</a>") == "&lt;a href=&#x27;x&#x27;&gt;&#96;&#36;{y}&#96;&#92;&lt;/a&gt;"
+    assert (maps.escape("<a href='x'>`${y}`\\</a>")
+            == "&lt;a href=&#x27;x&#x27;&gt;&#96;&#36;&#123;y&#125;&#96;&#92;&lt;/a&gt;")
+    # Jinja2 delimiters, line breaks and other control characters become character references too
+    assert maps.escape("{{ 7*7 }} {#2\n\x00\u2028") == "&#123;&#123; 7*7 &#125;&#125; &#123;#2&#10;&#65533;&#8232;"
     assert maps.escape(None) == "" and maps.escape(float("nan")) == ""
 
 
 def test_popup_content(full_map):
     site = _markers(_layers(full_map)["France Services spaces"])[0]
     popup = next(c for c in site._children.values() if isinstance(c, folium.Popup))
-    html = next(iter(popup.html._children.values())).data
+    html = _text(full_map, next(iter(popup.html._children.values())).data)
     assert "<b>&lt;script&gt;alert(1)&lt;/script&gt;</b>" in html
     assert "Open 24 h/week" in html and "Labelled on 2020-01-01" in html
     assert "<th>Mon</th><td>09:00-12:00, 13:30-16:30</td>" in html and "<th>Tue</th><td>closed</td>" in html
-    assert "&#96;&#36;{document.title=&#x27;XSS&#x27;}&#96;" in html  # comment
+    assert "&#96;&#36;&#123;document.title=&#x27;XSS&#x27;&#125;&#96;" in html  # comment
     chosen = _markers(_layers(full_map)["Chosen new sites"])[0]
-    html = next(iter(next(c for c in chosen._children.values() if isinstance(c, folium.Popup)).html._children.values())).data
+    popup = next(c for c in chosen._children.values() if isinstance(c, folium.Popup))
+    html = _text(full_map, next(iter(popup.html._children.values())).data)
     assert "New site #1" in html and "1\u202f200 inhabitants newly" in html
     assert "<th>run by</th><td>a, 14.2 min</td>" in html and "<th>commune</th><td>70011</td>" in html
 
@@ -342,7 +351,7 @@ def test_bad_input_errors(inputs):
 
 
 def test_zone_tooltip_names_communes(full_map, inputs):
-    tip = _layers(full_map)["Under-served zones (> 20 min)"].data["features"][0]["properties"]["tip"]
+    tip = _text(full_map, _layers(full_map)["Under-served zones (> 20 min)"].data["features"][0]["properties"]["tip"])
     far = inputs["access"][(inputs["access"]["minutes"] > 20) & np.isfinite(inputs["access"]["minutes"])]
     assert f"{len(far)} communes" in tip and "more" not in tip
     assert all(name in tip for name in far["name"])
