@@ -516,6 +516,7 @@ def test_cli_table_and_json():
 
 def test_cli_csv_sites_count_and_errors(tmp_path):
     path = tmp_path / "out" / "acc.csv"
+    path.parent.mkdir()  # a missing folder is an error before the work (issue 9 §2, tests/test_export.py)
     # without outside demand (the old behaviour), the supply of every site with someone in reach goes to 70
     proc = _run("--supply", 1, "--as-of", "2020-06-30", "--kind", "principal", "--format", "csv", "--out", path,
                 "--no-outside-demand")

@@ -101,6 +101,7 @@ def test_coverage_json_records_and_summary(library):
 
 def test_coverage_csv_to_file_as_of_own_departement(tmp_path):
     out = tmp_path / "sub" / "coverage.csv"
+    out.parent.mkdir()  # a missing folder is an error before the work (issue 9 §2, tests/test_export.py)
     res = run("coverage", "--format", "csv", "--out", str(out), "--as-of", "2021-01-01", "--own-departement-only")
     assert res.stdout == ""
     df = pd.read_csv(out, dtype={"code": str, "nearest_site_id": str, "nearest_site_departement": str})

@@ -387,6 +387,7 @@ def test_cli_map_with_candidates(tmp_path, capsys):
     cands = tmp_path / "candidates.csv"
     cands.write_text(CANDIDATES_CSV, encoding="utf-8")
     out = tmp_path / "out" / "map.html"
+    out.parent.mkdir()  # a missing folder is an error before the work (issue 9 §2)
     rc = main(["map", "--candidates", str(cands), "--k", "2", "--as-of", "2021-01-01", "--no-catchments",
                "--no-tiles", "--out", str(out)])
     assert rc == 0

@@ -39,6 +39,7 @@ def test_candidates_file_csv_output_with_antenna(tmp_path):
     cands.write_text("id,name,insee,lat,lon,kind,parent\nB,Ambiévillers,70013,,,antenne,\n"
                      "C,Salle des fêtes,,47.62,6.15,antenna,2494\nP,Jussey,70292,,,,\n", encoding="utf-8")
     out = tmp_path / "out" / "rank.csv"
+    out.parent.mkdir()  # a missing folder is an error before the work (issue 9 §2)
     proc = fsgeo("--candidates", cands, "--k", 2, "--threshold", 12, "--format", "csv", "--out", out)
     assert proc.stdout == ""
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))}

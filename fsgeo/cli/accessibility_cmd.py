@@ -91,7 +91,9 @@ def run(args) -> int:
             "sites": _plain(result.sites).to_dict(orient="records"),
         }), args.out)
     elif fmt == "csv":
-        emit(_plain(result.communes).to_csv(index=False), args.out)
+        from fsgeo.export import csv_text  # spreadsheet-safe cells
+
+        emit(csv_text(_plain(result.communes)), args.out)
     else:
         from fsgeo import reports
 

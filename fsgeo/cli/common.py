@@ -143,70 +143,55 @@ def add_lang_arg(parser: argparse.ArgumentParser) -> None:
                              "names and JSON keys stay English")
 
 
-_ENDINGS = {".json": "json", ".geojson": "geojson", ".csv": "csv", ".gpkg": "gpkg", ".parquet": "parquet",
-            ".geoparquet": "parquet", ".fgb": "fgb"}
 GIS_FORMATS = ("gpkg", "parquet", "fgb")
 
 
 def output_format(args) -> str:
-    """The output format: ``--format``, or the one the ``--out`` file ending asks for (``.json``, ``.geojson``,
-    ``.csv``) when ``--format`` is left to its default; a one-line error when the command cannot write it (rather
-    than a text report in a ``.geojson`` file). Call it before any computation."""
+    """The output format, resolved and checked before any computation (:func:`fsgeo.export.check_output`).
+
+    ``--format`` when given; else the one the ``--out`` ending asks for (``.json``, ``.geojson``, ``.csv``...);
+    else the command's default (its text table). A one-line error when the ending names a format fsgeo cannot write
+    (``.gpkg``, ``.shp``, ``.kml``...), when it contradicts ``--format`` (``--format json --out x.csv``), when the
+    command does not produce that format, or when ``--out`` cannot be written (missing folder, not writable)."""
+    from fsgeo import export
+
     prog, formats = args._output
-    if args.out is None or args.format != formats[0]:
+    if args.out is None:
         return args.format
-    wanted = next((f for ending, f in _ENDINGS.items() if str(args.out).lower().endswith(ending)), None)
-    if wanted is None or wanted == args.format:
-        return args.format
-    if wanted not in formats:
-        either = ", ".join(formats[:-1]) + " or " + formats[-1]
-        raise CliError(f"--out {args.out}: {prog} writes {either}, not {wanted}; choose --format, or a file "
-                       f"ending that matches it")
-    return wanted
+    asked = None if args.format == formats[0] else args.format
+    try:
+        by_ending = export.format_of(args.out)
+        if by_ending is not None and asked is None:
+            wanted = "table" if by_ending == "text" else by_ending
+            if wanted not in formats:
+                either = ", ".join(formats[:-1]) + " or " + formats[-1]
+                raise CliError(f"--out {args.out}: {prog} writes {either}, not {wanted}; choose --format, or a "
+                               "file ending that matches it")
+        chosen = export.check_output(args.out, asked, allowed=formats, default=formats[0])
+    except OSError as exc:  # OutputError: one line naming the file
+        raise CliError(f"--out {exc}") from None
+    # the command's own name for the format (its text report is "table")
+    return next((f for f in formats if f == chosen or (f == "table" and chosen == "text")), chosen)
 
 
 def emit(text: str, out: Path | None) -> None:
-    """Write text to ``out`` (creating parent folders) or to standard output."""
+    """Write text to standard output, or atomically to ``out`` (checked by :func:`output_format` beforehand)."""
     if out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        from fsgeo import export
+
+        export.write_text(text, out)
+        size = out.stat().st_size
         # a word on stderr so a script's stdout stays clean and a person sees where the result went
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)" if out.stat().st_size > 1e5 else f"wrote {out}",
-              file=sys.stderr)
+        print(f"wrote {out} ({size / 1e6:.1f} MB)" if size > 1e5 else f"wrote {out}", file=sys.stderr)
 
 
 def to_json(obj) -> str:
-    """JSON with NaN/inf as null and numpy/pandas scalars converted."""
+    """JSON with NaN/inf as null and numpy/pandas scalars converted (:func:`fsgeo.export.json_text`)."""
+    from fsgeo.export import json_text
 
-    import pandas as pd
-
-    def default(o):
-        if hasattr(o, "item"):
-            return o.item()
-        if isinstance(o, (dt.date, dt.datetime, pd.Timestamp)):
-            return o.isoformat()
-        if isinstance(o, Path):
-            return str(o)
-        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-    return json.dumps(_clean_floats(obj), default=default, ensure_ascii=False, indent=2)
-
-
-def _clean_floats(obj):
-    if isinstance(obj, float):
-        return None if (math.isnan(obj) or math.isinf(obj)) else obj
-    if isinstance(obj, dict):
-        return {str(k): _clean_floats(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean_floats(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        try:
-            return _clean_floats(obj.item())
-        except (ValueError, AttributeError):
-            return obj
-    return obj
+    return json_text(obj)
 
 
 def table(df, float_format: str = "{:.1f}") -> str:

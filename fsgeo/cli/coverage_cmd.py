@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io as _io
 import sys
 
 import numpy as np
@@ -139,15 +138,16 @@ def _access(args, loaded=None):
     return communes, sites, network, access
 
 
-def _geojson(gdf) -> str:
-    return gdf.to_crs(settings.crs).to_json(drop_id=True, na="null")
+def _geojson(gdf, metadata=None) -> str:
+    from fsgeo.export import geojson_text
+
+    return geojson_text(gdf, metadata=metadata)
 
 
 def _csv(df, columns=None) -> str:
-    buf = _io.StringIO()
-    df = pd.DataFrame(df.drop(columns=[c for c in ("geometry",) if c in df.columns]))
-    (df[columns] if columns else df).to_csv(buf, index=False, float_format="%.2f", lineterminator="\n")
-    return buf.getvalue()
+    from fsgeo.export import csv_text  # spreadsheet-safe cells
+
+    return csv_text(df, columns=columns or None, float_format="%.2f")
 
 
 def _departement_label(args, communes) -> str:

@@ -95,4 +95,6 @@ def _csv(result) -> str:
              "parent_name", "parent_minutes", "parent_source"]
     scores = scores[[*front, *[c for c in scores.columns if c not in front]]]
     scores["chosen_rank"] = scores["chosen_rank"].astype("Int64")
-    return scores.to_csv(index=False)
+    from fsgeo.export import csv_text  # spreadsheet-safe cells
+
+    return csv_text(scores)
