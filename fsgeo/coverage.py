@@ -453,6 +453,10 @@ def access_times(
     if len(selected) == 0 and len(sites):  # say which filter left no site (e.g. a date before the first one)
         access["reason"] = "no site selected: " + selection_text(kind, own_departement_only, as_of)
     access.attrs["fsgeo"].update(_selection_attrs(selected, communes, kind, own_departement_only, as_of, s_reasons))
+    # the sites left out, with name, reason and distance (routing.unplaced_sites: the one rule of every command)
+    from fsgeo import routing
+
+    access.attrs["fsgeo"]["unplaced_sites"] = routing.unplaced_sites(network, selected).to_dict(orient="records")
     if getattr(network, "metric_crs", None) is not None:  # the network owns the metric CRS (underserved_zones uses it)
         access.attrs["fsgeo"]["metric_crs"] = network.metric_crs.to_string()
     return access

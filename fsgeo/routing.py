@@ -53,7 +53,8 @@ from scipy.sparse.csgraph import dijkstra
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
 
-__all__ = ["snap_points", "travel_time_matrix", "nearest", "nearest_two", "pairs_within", "node_times",
+__all__ = ["snap_points", "unplaced_sites", "unplaced_message", "travel_time_matrix", "nearest", "nearest_two",
+           "pairs_within", "node_times",
            "access_share", "local_access_nodes", "InputError", "SNAP_STATUSES", "MOTORWAY_CLASSES"]
 
 SNAP_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates")
@@ -254,6 +255,48 @@ def _snap_links(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.n
         "n_links": n_links, "status": status, "reason": reason,
     }, index=index)
     return table, lp, ln, ld
+
+
+UNPLACED_COLUMNS = ("id", "name", "status", "reason", "snap_distance_m")
+
+
+def unplaced_sites(network: RoadNetwork, sites) -> pd.DataFrame:
+    """The sites (or candidates) that cannot be placed on the road network, and why.
+
+    The one rule every analysis and command follows: such a site is not used (it reaches no commune), and it is
+    reported, never dropped silently.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    sites : GeoDataFrame
+        Points with ``id`` (and ``name``, optional), any CRS.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unplaced site, in input order: ``id``, ``name``, ``status`` (see :data:`SNAP_STATUSES`),
+        ``reason`` (human-readable), ``snap_distance_m`` (metres to the nearest road node, NaN without valid
+        coordinates). Empty (same columns) when every site is placed.
+    """
+    if sites is None or len(sites) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "snap_distance_m" else object) for c in UNPLACED_COLUMNS})
+    ids = sites["id"].astype(str).to_numpy() if "id" in sites.columns else sites.index.astype(str).to_numpy()
+    names = sites["name"].astype(str).to_numpy() if "name" in sites.columns else np.full(len(sites), "", object)
+    snap = snap_points(network, sites.reset_index(drop=True))
+    bad = snap["status"].to_numpy() != "ok"
+    dist = snap["snap_distance_m"].to_numpy(dtype=float)[bad]
+    return pd.DataFrame({
+        "id": ids[bad], "name": names[bad], "status": snap["status"].to_numpy()[bad],
+        "reason": snap["reason"].astype(str).to_numpy()[bad], "snap_distance_m": np.round(dist, 1),
+    })
+
+
+def unplaced_message(unplaced: pd.DataFrame, what: str = "site") -> str:
+    """One line for an error (``--strict``): how many, then the first few with their reasons."""
+    first = [f"{what} {r.id!r} ({r.name}): {r.reason}" for r in unplaced.head(3).itertuples()]
+    more = f"; and {len(unplaced) - 3} more" if len(unplaced) > 3 else ""
+    return f"{len(unplaced)} {what}(s) cannot be placed on the road network: " + "; ".join(first) + more
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pandas as pd
 
 from fsgeo.cli.common import (
     add_data_args, add_output_args, emit, output_format, positive_minutes, require_sites, to_json,
-    study_of, whole_number,
+    report_unplaced, study_of, whole_number,
 )
 
 METHODS = ("2sfca", "e2sfca", "gaussian")
@@ -71,6 +71,7 @@ def run(args) -> int:
     if args.communes is None and not args.no_outside_demand:
         outside = study.neighbour_communes  # None for a study without neighbours
     network = study.network
+    unplaced = report_unplaced(network, selected, args)
     result = accessibility.two_step_fca(communes, selected, network=network, threshold_min=args.threshold,
                                         supply=args.supply, decay=None if args.method == "2sfca" else args.method,
                                         outside_demand=outside)
@@ -89,6 +90,7 @@ def run(args) -> int:
             "summary": accessibility.summary(result),
             "communes": _plain(result.communes).to_dict(orient="records"),
             "sites": _plain(result.sites).to_dict(orient="records"),
+            "unplaced_sites": unplaced,
         }), args.out)
     elif fmt == "csv":
         from fsgeo.export import csv_text  # spreadsheet-safe cells

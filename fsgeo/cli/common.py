@@ -94,6 +94,9 @@ def add_data_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--as-of", type=iso_date, metavar="DATE", help="keep the sites labelled on or before DATE")
     g.add_argument("--kind", choices=["all", "principal"], default="all", help="count antennas too (all) or not")
     g.add_argument("--own-departement-only", action="store_true", help="ignore sites of neighbouring départements")
+    g.add_argument("--strict", action="store_true",
+                   help="stop with an error when a site or candidate cannot be placed on the road network (by "
+                        "default it is left out and reported on stderr and in the JSON/GeoJSON output)")
 
 
 def study_of(args):
@@ -117,6 +120,26 @@ def study_label(study, args=None) -> str:
             return f"département {deps[0]}"
         return "départements " + ", ".join(deps) if deps else "the given communes"
     return study.label
+
+
+def report_unplaced(network, sites, args, what: str = "site") -> list[dict]:
+    """Sites (or candidates) that cannot be placed on the road network (:func:`fsgeo.routing.unplaced_sites`):
+    one warning line each on stderr, or a one-line error with ``--strict``. Returns them as records for the
+    JSON/GeoJSON metadata (``unplaced_sites`` / ``unplaced_candidates``)."""
+    from fsgeo import routing
+
+    unplaced = routing.unplaced_sites(network, sites)
+    if len(unplaced) and getattr(args, "strict", False):
+        raise CliError(_one_line(routing.unplaced_message(unplaced, what)) + " (--strict)")
+    for r in unplaced.itertuples():
+        print(f"fsgeo: warning: {what} {_one_line(r.id)!r} ({_one_line(r.name)}) not used: {r.reason}",
+              file=sys.stderr)
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+            for rec in unplaced.to_dict(orient="records")]
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text).split())
 
 
 def require_sites(selected, args) -> None:

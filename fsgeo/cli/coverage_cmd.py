@@ -10,7 +10,8 @@ import pandas as pd
 
 from fsgeo.cli.common import (
     GIS_FORMATS, CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes,
-    provenance_of, require_sites, study_label, study_of, to_json, write_csv_with_sidecar, write_layers,
+    provenance_of, report_unplaced, require_sites, study_label, study_of, to_json, write_csv_with_sidecar,
+    write_layers,
 )
 from fsgeo.coverage import ACCESS_COLUMNS
 from fsgeo.settings import settings
@@ -126,6 +127,9 @@ def _access(args, loaded=None):
     from fsgeo import coverage
 
     communes, sites, network = _load(args) if loaded is None else loaded
+    selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
+                                     as_of=args.as_of)
+    args.unplaced = report_unplaced(network, selected, args)  # stderr (or --strict error) before the routing
     access = coverage.access_times(
         communes,
         sites,
@@ -174,7 +178,8 @@ def run_coverage(args) -> int:
     prov = provenance_of(args, network, threshold_min=summ.threshold_min,
                          bands_min=list(summ.bands["band_min"]), commitment_min=summ.commitment_min)
     if fmt == "json":
-        out = {"summary": _summary_json(summ, access), "communes": _records(access), "provenance": prov}
+        out = {"summary": _summary_json(summ, access), "communes": _records(access), "unplaced_sites": args.unplaced,
+               "provenance": prov}
         emit(to_json(out), args.out)
     elif fmt == "csv":
         write_csv_with_sidecar(_csv(access, ACCESS_CSV), args.out, prov)
@@ -240,7 +245,8 @@ def run_underserved(args) -> int:
             "nearest_site_name", "second_site_name", "second_minutes"]
     zcols = ["zone_id", "n_communes", "population", "max_minutes", "mean_minutes", "priority", "area_km2", "communes", "names"]
     if fmt == "geojson":
-        emit(_geojson(zones[zcols + ["geometry"]] if args.zones else under[cols + ["geometry"]]), args.out)
+        emit(_geojson(zones[zcols + ["geometry"]] if args.zones else under[cols + ["geometry"]],
+                      {"threshold_min": thr, "unplaced_sites": args.unplaced}), args.out)
     elif fmt == "csv":
         emit(_csv(zones[zcols] if args.zones else under[cols]), args.out)
     elif fmt == "json":
@@ -250,6 +256,7 @@ def run_underserved(args) -> int:
             "communes": pd.DataFrame(under[cols]).round(2).to_dict("records"),
             "zones": pd.DataFrame(zones[zcols]).round(2).to_dict("records"),
             "unreachable": pd.DataFrame(unr[["code", "name", "population", "reason"]]).to_dict("records"),
+            "unplaced_sites": args.unplaced,
         }
         emit(to_json(out), args.out)
     else:
@@ -271,7 +278,7 @@ def run_catchments(args) -> int:
         areas = catchments.service_areas(access)
         cols = ["site_id", "site_name", "departement", "n_communes", "population", "mean_minutes", "max_minutes", "communes"]
         if fmt == "geojson":
-            emit(_geojson(areas), args.out)
+            emit(_geojson(areas, {"unplaced_sites": args.unplaced}), args.out)
         elif fmt == "csv":
             emit(_csv(areas, cols), args.out)
         else:
@@ -284,6 +291,7 @@ def run_catchments(args) -> int:
                                      as_of=args.as_of)
     require_sites(selected, args)
     network = args.study_data.network
+    unplaced = report_unplaced(network, selected, args)
     outside = None
     if args.communes is None and not args.no_outside_population:
         outside = args.study_data.neighbour_communes
@@ -308,6 +316,7 @@ def run_catchments(args) -> int:
     attrs = out.attrs.get("fsgeo", {})
     prov = provenance_of(args, network, bands_min=list(attrs.get("bands_min") or args.bands or []) or None,
                          merge=args.merge, population_of=attrs.get("population_of"))
+    prov["unplaced_sites"] = unplaced  # sites left out (issue 9 §3), in the GeoJSON's fsgeo member / GeoPackage
     if fmt == "csv":
         write_csv_with_sidecar(_csv(out), args.out, prov)
     elif fmt in ("geojson", *GIS_FORMATS):
@@ -336,10 +345,12 @@ def run_timeline(args) -> int:
     require_sites(coverage.select_sites(sites, communes, kind=args.kind,
                                         own_departement_only=args.own_departement_only), args)
     network = args.study_data.network
+    unplaced = report_unplaced(network, coverage.select_sites(sites, communes, kind=args.kind,
+                                                              own_departement_only=args.own_departement_only), args)
     tl = timeline.timeline(communes, sites, network, bands=args.bands, own_departement_only=args.own_departement_only,
                            kind=args.kind)
     if fmt == "json":
-        emit(to_json(tl.round(4).to_dict("records")), args.out)
+        emit(to_json({"timeline": tl.round(4).to_dict("records"), "unplaced_sites": unplaced}), args.out)
     elif fmt == "csv":
         emit(_csv(tl), args.out)
     else:

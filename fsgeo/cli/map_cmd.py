@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from fsgeo.cli.common import (
-    CliError, add_data_args, add_lang_arg, minutes_list, positive_minutes, provenance_of, study_label, study_of,
-    whole_number,
+    CliError, add_data_args, add_lang_arg, minutes_list, positive_minutes, provenance_of, report_unplaced,
+    study_label, study_of, whole_number,
 )
 from fsgeo.reports import default_lang
 from fsgeo.settings import settings
@@ -143,6 +143,10 @@ def run(args) -> int:
         outline = communes.dissolve()[["geometry"]].assign(code=",".join(sorted(set(communes["departement"]))))
     selected = coverage.select_sites(sites, communes, kind=args.kind,
                                      own_departement_only=args.own_departement_only, as_of=as_of)
+    # one rule for sites and candidates: left out and reported on stderr, or an error with --strict
+    report_unplaced(network, selected, args)
+    if proposals is not None:
+        report_unplaced(network, proposals, args, what="candidate")
     access = coverage.access_times(communes, sites, network, threshold_min=threshold,
                                    own_departement_only=args.own_departement_only, kind=args.kind, as_of=as_of)
     zones = coverage.underserved_zones(access, threshold)
@@ -159,7 +163,8 @@ def run(args) -> int:
 
         ranked = rank_candidates(proposals, communes=communes, sites=sites, network=network, k=args.k or 3,
                                  threshold=threshold, model=args.model or "greedy", as_of=as_of, kind=args.kind,
-                                 own_departement_only=args.own_departement_only)
+                                 own_departement_only=args.own_departement_only,
+                                 on_unplaced="raise" if args.strict else "skip")
         candidates, chosen = ranked.scores, ranked.chosen
 
     title = args.title

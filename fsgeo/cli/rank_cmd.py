@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fsgeo.cli.common import (
     CliError, add_data_args, add_output_args, emit, output_format, positive_minutes, positive_seconds, to_json,
-    study_of, whole_number,
+    report_unplaced, study_of, whole_number,
 )
 
 def register(subparsers) -> None:
@@ -64,14 +64,18 @@ def run(args) -> int:
         if len(candidates) == 0:
             raise CliError("no candidate: every commune hosts a site or is below --min-population")
     network = study.network
+    # one rule for sites and candidates: left out and reported (stderr, JSON), or an error with --strict
+    unplaced_sites = report_unplaced(network, coverage.select_sites(
+        sites, communes, kind=args.kind, own_departement_only=args.own_departement_only, as_of=as_of), args)
+    report_unplaced(network, candidates, args, what="candidate")
     result = rank_candidates(
         candidates, communes=communes, sites=sites, network=network, k=args.k, threshold=args.threshold,
         model=args.model, as_of=as_of, kind=args.kind, own_departement_only=args.own_departement_only,
-        objective=args.objective, on_unplaced="skip" if args.all_communes else "raise",
+        objective=args.objective, on_unplaced="raise" if args.strict else "skip",
         time_limit_s=args.time_limit,
     )
     if fmt == "json":
-        emit(to_json(result.to_dict()), args.out)
+        emit(to_json({**result.to_dict(), "unplaced_sites": unplaced_sites}), args.out)
     elif fmt == "csv":
         emit(_csv(result), args.out)
     else:

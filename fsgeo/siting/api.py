@@ -175,21 +175,13 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
             raise io.InputError(f"candidate {ident!r}: parent {parent!r} "
                                 + _why_not_a_parent(str(parent), sites, as_of, own_departement_only))
 
-    # candidates the router cannot place: reported by id, never silently dropped
-    pts = cands.set_axis(cands["id"].to_numpy(), axis=0)
-    snap = routing.snap_points(network, pts)
-    bad = snap["status"] != "ok"
-    unplaced = pd.DataFrame({"id": cands.loc[bad.to_numpy(), "id"].to_numpy(),
-                             "name": cands.loc[bad.to_numpy(), "name"].to_numpy(),
-                             "reason": snap.loc[bad, "reason"].astype(str).to_numpy()},
-                            columns=["id", "name", "reason"])
+    # candidates the router cannot place: reported by id, never silently dropped (the one rule of sites too)
+    unplaced = routing.unplaced_sites(network, cands)
     if len(unplaced) and on_unplaced == "raise":
-        first = unplaced.iloc[0]
-        raise io.InputError(f"{len(unplaced)} candidate(s) cannot be placed on the road network: candidate "
-                            f"{first['id']!r} ({first['name']}): {first['reason']}"
-                            + (f"; also {', '.join(map(repr, unplaced['id'][1:6]))}" if len(unplaced) > 1 else ""))
-    cands = cands[~bad.to_numpy()].reset_index(drop=True)
-    pts = pts[~bad.to_numpy()]
+        raise io.InputError(routing.unplaced_message(unplaced, "candidate"))
+    placed = ~cands["id"].astype(str).isin(set(unplaced["id"].astype(str))).to_numpy()
+    cands = cands[placed].reset_index(drop=True)
+    pts = cands.set_axis(cands["id"].to_numpy(), axis=0)
 
     access = coverage.access_times(communes, sites, network, threshold_min=threshold,
                                    own_departement_only=own_departement_only, kind=kind, as_of=as_of)
