@@ -77,7 +77,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.coverage import commune_site_matrix, site_table, weighted_quantile
-from fsgeo.errors import require
+from fsgeo.errors import require, shown
 from fsgeo.io import InputError, commune_table
 from fsgeo.settings import settings
 
@@ -260,7 +260,7 @@ def _supply(sites, st: pd.DataFrame, supply) -> tuple[np.ndarray, str]:
     values = pd.to_numeric(sites[supply], errors="coerce").to_numpy(dtype=float)
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
-        listed = "; ".join(f"site {i!r} ({n}): {v!r}" for i, n, v in
+        listed = "; ".join(f"site {i!r} ({n}): {shown(v)}" for i, n, v in
                            zip(st["id"][bad][:5], st["name"][bad][:5], sites[supply].to_numpy()[bad][:5]))
         more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
         raise InputError(f"{int(bad.sum())} site(s) without a usable {supply} (missing, zero or negative): {listed}"

@@ -6,7 +6,7 @@ problem. ``fsgeo.io.InputError`` is the same class (re-exported).
 
 from __future__ import annotations
 
-__all__ = ["InputError", "OutputError", "require"]
+__all__ = ["InputError", "OutputError", "require", "shown"]
 
 
 class InputError(ValueError):
@@ -40,3 +40,20 @@ def require(value, name: str, where: str, hint: str = ""):
                         + ": the analyses never load a study's data themselves; fsgeo.datasets.load_study() "
                           "gives the communes, sites and network of a study")
     return value
+
+
+def shown(value) -> str:
+    """``value`` as a person should read it in a message: numpy/pandas scalars as plain Python values
+    (``nan``, not ``np.float64(nan)``), a missing value as ``empty``, strings quoted."""
+    if value is None:
+        return "empty"
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and value != value:
+        return "empty"
+    if type(value).__name__ in ("NAType", "NaTType"):
+        return "empty"
+    return repr(value)

@@ -247,7 +247,13 @@ def _read_geo(path: Path, preferred_layer: str) -> gpd.GeoDataFrame:
                     raise InputError(f"{path}: {len(names)} layers ({', '.join(names)}) and none named "
                                      f"{preferred_layer!r}: say which one to use by naming it {preferred_layer!r}")
                 layer = preferred_layer
-        return gpd.read_file(path, layer=layer)
+        with warnings.catch_warnings():
+            # GDAL / geopandas notes on the way in: a malformed geometry is reported below with its row (checked by
+            # check_geometries), a property column that is not JSON stays text as it should
+            warnings.filterwarnings("ignore", message=r"(?s).*(OGRGeoJSON|Invalid coord|dimensions must be)",
+                                    category=RuntimeWarning)
+            warnings.filterwarnings("ignore", message=r"Could not parse column .* as JSON", category=UserWarning)
+            return gpd.read_file(path, layer=layer)
     except InputError:
         raise
     except Exception as exc:  # GDAL's errors vary by driver; report them with the file name

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
+import warnings
 
 from fsgeo.cli.common import CliError, OneLineParser
 
@@ -92,16 +94,42 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    argv = _negative_values(list(sys.argv[1:] if argv is None else argv))
     try:
-        return int(args.func(args) or 0)
+        args = build_parser(argv).parse_args(argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning  # restored on exit by catch_warnings
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        # Ctrl-C: no traceback; any file being written is left as it was (atomic writes)
+        print("fsgeo: interrupted", file=sys.stderr)
+        return 130
     except (CliError, ValueError, OSError, KeyError, ImportError) as exc:
         # bad input of any kind (or an optional extra missing, e.g. pyrosm for .osm.pbf): one line, exit 2
         msg = str(exc).strip().splitlines()
         print(f"fsgeo: error: {msg[0] if msg else type(exc).__name__}", file=sys.stderr)
         return 2
+
+
+_NEGATIVE = re.compile(r"-\d[\d.,eE+-]*|-\.\d[\d.,eE+-]*")
+
+
+def _negative_values(argv: list[str]) -> list[str]:
+    """``--bands -5,10`` -> ``--bands=-5,10``: argparse takes a value starting with ``-`` for an option (and says
+    "expected one argument"); glued to its option the value reaches the option's own check ("negative band")."""
+    out: list[str] = []
+    for token in argv:
+        if out and _NEGATIVE.fullmatch(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning from a library (geopandas, pyogrio, shapely...) as one line, without the source line."""
+    text = " ".join(str(message).split())
+    print(f"fsgeo: warning: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,6 +36,9 @@ def minutes_list(text: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid minutes list {text!r}: expected e.g. 10,20,30") from None
+    negative = [v for v in values if v < 0]
+    if negative:
+        raise argparse.ArgumentTypeError(f"negative band {negative[0]:g} in {text!r}: bands are minutes > 0")
     if not values or not all(0 < v < math.inf for v in values):  # also refuses nan and inf
         raise argparse.ArgumentTypeError(f"invalid minutes list {text!r}: values must be finite and > 0")
     return tuple(sorted(set(values)))

@@ -33,8 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--model", choices=list(specs), default="greedy", metavar="MODEL",
                    help="how the new sites are chosen (default greedy): "
                         + "; ".join(f"{s.name}: {s.title}" for s in specs.values()))
-    p.add_argument("--objective", choices=["coverage", "pmedian", "pcenter"], default="coverage",
-                   help="objective of the greedy model (default coverage)")
+    p.add_argument("--objective", choices=["coverage", "pmedian", "pcenter"], default=None,
+                   help="objective of the greedy model (default coverage); the exact models have their own")
     p.add_argument("--time-limit", type=positive_seconds, default=None, metavar="S",
                    help="time limit per MILP solve, seconds")
     p.add_argument("--top", type=whole_number(0), default=15, metavar="N",
@@ -50,6 +50,9 @@ def run(args) -> int:
 
     if args.min_population is not None and not args.all_communes:
         raise CliError("--min-population only applies with --all-communes")
+    if args.objective is not None and args.model != "greedy":
+        raise CliError(f"--objective only applies with --model greedy (--model {args.model} has its own objective)")
+    args.objective = args.objective or "coverage"
     fmt = output_format(args)
     # cheap inputs first, so that a bad file fails before the network is loaded
     study = study_of(args)
