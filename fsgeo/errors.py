@@ -6,7 +6,7 @@ problem. ``fsgeo.io.InputError`` is the same class (re-exported).
 
 from __future__ import annotations
 
-__all__ = ["InputError", "OutputError", "require", "shown"]
+__all__ = ["InputError", "InputWarning", "OutputError", "require", "shown"]
 
 
 class InputError(ValueError):
@@ -25,6 +25,11 @@ class InputError(ValueError):
         elif ident not in (None, ""):
             parts.append(f"id {ident!r}")
         return cls(": ".join([*parts, problem]))
+
+
+class InputWarning(UserWarning):
+    """A user file was read, but something in it was repaired or left aside (the message names the file and the
+    rows or columns). The CLI prints it as one line."""
 
 
 class OutputError(OSError):

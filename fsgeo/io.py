@@ -15,6 +15,8 @@ their inputs with :func:`check_unique_ids`, :func:`check_geometries`, :func:`nor
 
 from __future__ import annotations
 
+import codecs
+import io as _io
 import math
 import re
 import unicodedata
@@ -27,7 +29,7 @@ import pandas as pd
 import shapely
 
 from fsgeo import hours as _hours
-from fsgeo.errors import InputError
+from fsgeo.errors import InputError, InputWarning, shown
 from fsgeo.schema import (  # the shared schema helpers; re-exported here (public names) for existing callers
     COMMUNE_COLUMNS,
     FORMATS,
@@ -99,6 +101,9 @@ _FRANCE_BOXES = {
 
 _error = InputError.at  # short name for the many raises below
 
+#: more inhabitants than this in one commune is a broken file (Paris, the largest, has about 2.1 million)
+MAX_COMMUNE_POPULATION = 10_000_000
+
 
 # --- small helpers -------------------------------------------------------------------------------------------------
 
@@ -122,14 +127,22 @@ def check_unique_ids(values, source, what: str = "id") -> list[str]:
     """``values`` as ids (:func:`clean_id`). A blank or repeated one raises :class:`InputError` naming ``source``
     (a path or a name), the 1-based row and the id: "missing id", "duplicate id 'A' (also on row 1)"."""
     ids = [clean_id(v) for v in values]
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, str]] = {}
     for row, ident in enumerate(ids, start=1):
         if not ident:
             raise _error(source, f"missing {what}", row)
-        if ident in seen:
-            raise _error(source, f"duplicate {what} {ident!r} (also on row {seen[ident]})", row, ident)
-        seen[ident] = row
+        key = _id_key(ident)
+        if key in seen:
+            first_row, first = seen[key]
+            also = f"row {first_row}" + (f", as {first!r}" if first != ident else "")
+            raise _error(source, f"duplicate {what} {ident!r} (also on {also})", row, ident)
+        seen[key] = (row, ident)
     return ids
+
+
+def _id_key(ident: str) -> str:
+    """The id a spreadsheet meant: '413.0' (a number written by Excel or GDAL) is '413'."""
+    return re.sub(r"^([+-]?\d+)\.0*$", r"\1", ident)
 
 
 def in_france(lon, lat) -> np.ndarray:
@@ -166,14 +179,14 @@ def _parse_float(path, row, ident, value, column: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise _error(path, f"cannot read {column} {value!r} as a number", row, ident) from None
+        raise _error(path, f"cannot read {column} {shown(value)} as a number", row, ident) from None
 
 
 def _parse_bool(path, row, ident, value, column: str) -> bool:
     try:
         return _bool_word(value)
     except ValueError:
-        raise _error(path, f"cannot read {column} {value!r} as true/false", row, ident) from None
+        raise _error(path, f"cannot read {column} {shown(value)} as true/false", row, ident) from None
 
 
 def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
@@ -183,26 +196,70 @@ def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
     header's last column is an :class:`InputError` naming the row. (pandas would otherwise take the first column as
     an index and shift every other column left.)
     """
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            with path.open(encoding=encoding, newline="") as f:
-                header = f.readline()
-            sep = max([",", ";", "\t"], key=header.count)
-            read = dict(dtype=str, keep_default_na=False, sep=sep, encoding=encoding, nrows=nrows)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", pd.errors.ParserWarning)
-                df = pd.read_csv(path, index_col=False, **read)
-            if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-                _check_beyond_header(path, pd.read_csv(path, header=None, skiprows=1, **read), len(df.columns))
-            break
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise InputError(f"{path}: cannot read as CSV: {exc}") from None
-    else:  # pragma: no cover - cp1252 decodes nearly anything
-        raise InputError(f"{path}: cannot decode the file as UTF-8 or Windows-1252 text")
+    text = _decode_text(path, nrows)
+    header = text.split("\n", 1)[0]
+    sep = max([",", ";", "\t"], key=header.count)
+    read = dict(dtype=str, keep_default_na=False, sep=sep, nrows=nrows)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            df = pd.read_csv(_io.StringIO(text), index_col=False, **read)
+        if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+            _check_beyond_header(path, pd.read_csv(_io.StringIO(text), header=None, skiprows=1, **read),
+                                 len(df.columns))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: cannot read as CSV: {exc}") from None
     df.columns = [str(c).strip() for c in df.columns]
     return df
+
+
+def _cp1252_repair(err: UnicodeDecodeError):
+    """codecs error handler: bytes that are not UTF-8 read as Windows-1252 (the one byte Excel or an old tool wrote)."""
+    try:
+        return err.object[err.start:err.end].decode("cp1252"), err.end
+    except UnicodeDecodeError:  # undefined in Windows-1252 too: report the byte's place in the whole file
+        raise UnicodeDecodeError("cp1252", err.object, err.start, err.end, "undefined byte") from None
+
+
+codecs.register_error("fsgeo-cp1252", _cp1252_repair)
+
+
+def _decode_text(path: Path, nrows: int | None = None) -> str:
+    """The file as text: UTF-8 (BOM or not); a file mostly in Windows-1252 as Windows-1252; a UTF-8 file with a few
+    Windows-1252 bytes repaired line by line, with an :class:`~fsgeo.errors.InputWarning` naming the lines. A byte
+    that is neither (0x81, 0x8D, 0x8F, 0x90, 0x9D) is an InputError naming the line. Never mojibake."""
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    bad, non_ascii = [], 0
+    for number, line in enumerate(lines, start=1):
+        if max(line, default=0) < 0x80:
+            continue
+        non_ascii += 1
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+    try:
+        if len(bad) > non_ascii / 2:  # a Windows-1252 file (its accents are never valid UTF-8)
+            return data.decode("cp1252")
+        text = data.decode("utf-8", errors="fsgeo-cp1252")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}: line {line}: byte 0x{data[exc.start]:02X} is neither UTF-8 nor Windows-1252 text "
+                         "(save the file as UTF-8)") from None
+    if nrows is not None:  # only the header was wanted (the full read warns)
+        return text
+    shown_lines = ", ".join(map(str, bad[:10])) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+    warnings.warn(f"{path}: line{'s' if len(bad) > 1 else ''} {shown_lines} (the header is line 1) not UTF-8 like "
+                  "the rest of the file: read as Windows-1252 (e.g. 'é' written by Excel); check these rows",
+                  InputWarning, stacklevel=4)
+    return text
 
 
 def _check_beyond_header(path: Path, rows: pd.DataFrame, n_columns: int) -> None:
@@ -321,20 +378,69 @@ def read_points(path, *, communes=None, required=("id",), what: str = "site",
         raise InputError(f"{path}: file not found")
     suffix = path.suffix.lower()
     if suffix in _GEO_SUFFIXES:
-        gdf = _read_geo(path, layer or f"{what}s")
+        gdf = _canonical_columns(_read_geo(path, layer or f"{what}s"))
         _require(path, gdf.columns, required)
         ids = _row_ids(gdf)
         check_geometries(path, gdf, ids)
         gdf = to_storage_crs(gdf, path)
         raw, lons, lats = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), gdf.geometry.x, gdf.geometry.y
     elif suffix in _CSV_SUFFIXES:
-        raw = _read_csv(path)
+        raw = _canonical_columns(_read_csv(path))
         _require(path, raw.columns, required)
         ids = _row_ids(raw)
         raw, lons, lats = _csv_coordinates(raw, path, ids, communes, what)
     else:
         raise InputError(f"{path}: unsupported {what}s file type {suffix!r} (use .geojson, .gpkg or .csv)")
     return _points_frame(path, raw, ids, lons, lats, what)
+
+
+#: other names of the schema's columns in the files people have (French and English; case, accents, spaces and
+#: hyphens do not matter): a préfecture's "Nom", "Type" (Antenne / Principal), "Commune", "Adresse"...
+COLUMN_ALIASES = {
+    "id": ("identifiant", "id_site", "site_id", "code_site"),
+    "name": ("nom", "nom_site", "nom_de_la_structure", "libelle", "site_name", "site", "structure"),
+    "kind": ("type", "type_site", "type_de_site", "nature", "site_type"),
+    "format": ("format_site", "modalite"),
+    "parent_id": ("parent", "id_parent", "parent_site", "structure_parente", "site_parent", "rattachement"),
+    "commune_name": ("commune", "nom_commune", "ville", "city", "town", "municipality"),
+    "commune_code": ("code_commune", "codgeo", "insee", "code_insee", "insee_com", "cog"),
+    "address": ("adresse", "adresse_postale", "addr", "street"),
+    "comment": ("commentaire", "commentaires", "remarque", "remarques", "observations"),
+    "labelled_on": ("date_labellisation", "labellisation", "date_de_labellisation", "date_label", "labelled"),
+    "departement": ("département", "dep", "dept", "code_departement", "code_dep", "department"),
+    "weekly_open_hours": ("heures_hebdomadaires", "heures_par_semaine", "heures_hebdo", "opening_hours_week"),
+    "lat": ("latitude", "lat_wgs84", "y_wgs84"),
+    "lon": ("longitude", "lng", "long", "lon_wgs84", "x_wgs84"),
+    **{f"hours_{day}": (fr, f"h_{fr}", f"horaires_{fr}") for day, fr in (
+        ("monday", "lundi"), ("tuesday", "mardi"), ("wednesday", "mercredi"), ("thursday", "jeudi"),
+        ("friday", "vendredi"), ("saturday", "samedi"))},
+}
+_ALIAS_OF = {_key(a).replace("-", "_"): canon for canon, names in COLUMN_ALIASES.items() for a in (canon, *names)}
+_NATIVE_NAMES = {"insee", "code_insee", "insee_com", "latitude", "longitude", "lng"}  # what _pick reads as is
+_CODE_LIKE = re.compile(r"\d[\dAB]\d{3}")
+
+
+def _canonical_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns renamed to the schema's names (:data:`COLUMN_ALIASES`), the first of a name's spellings winning; a
+    "commune" column holding INSEE codes becomes ``commune_code``."""
+    renames, taken = {}, set()
+    for col in df.columns:
+        if col == getattr(df, "_geometry_column_name", None):
+            continue
+        canon = _ALIAS_OF.get(_key(col).replace("-", "_"))
+        if canon == "commune_name":
+            values = [clean_text(v) for v in df[col] if not _blank(v)]
+            if values and all(_CODE_LIKE.fullmatch(v) for v in values):
+                canon = "commune_code"
+        if canon is None or canon in taken or (canon != col and canon in df.columns):
+            continue
+        if str(col).casefold() in _NATIVE_NAMES:  # read under its own name (errors then quote the file's name)
+            taken.add(canon)
+            continue
+        taken.add(canon)
+        if canon != col:
+            renames[col] = canon
+    return df.rename(columns=renames) if renames else df
 
 
 def _row_ids(df) -> list[str]:
@@ -457,7 +563,41 @@ def read_sites(path, communes=None, departement: str | None = None) -> gpd.GeoDa
     if path.suffix.lower() in _CSV_SUFFIXES and path.is_file() and "id_fs" in _read_csv(path, nrows=0).columns:
         return read_anct_csv(path, departement)
     points = read_points(path, communes=communes, required=("id", "name"), what="site")
+    points = _locate_departements(points, communes)
+    unused = [str(c) for c in points.columns
+              if c not in SITE_COLUMNS and c != points.geometry.name and not str(c).startswith("_")]
+    if unused:
+        warnings.warn(f"{path}: column{'s' if len(unused) > 1 else ''} {', '.join(map(repr, unused))} not understood "
+                      f"(kept as extra columns, not used; the columns fsgeo reads: {', '.join(SITE_COLUMNS)})",
+                      InputWarning, stacklevel=2)
     return _finish_sites(points, path, departement, hours_given=any(c in points.columns for c in HOURS_COLUMNS))
+
+
+def _locate_departements(points: gpd.GeoDataFrame, communes) -> gpd.GeoDataFrame:
+    """Fill ``departement`` of the rows that give neither it nor a commune code from the commune polygon each point
+    lies in (never assume the study's own département: a plain CSV often mixes in sites across the boundary). A
+    point in no commune of the study is outside its départements (``_outside_study``, read by _finish_sites)."""
+    blank = np.ones(len(points), dtype=bool)
+    for column in ("departement", "commune_code"):
+        if column in points.columns:
+            blank &= np.array([_blank(v) for v in points[column]], dtype=bool)
+    if not blank.any() or communes is None:
+        return points
+    if callable(communes):
+        communes = communes()
+    if not isinstance(communes, gpd.GeoDataFrame) or "departement" not in communes.columns or communes.crs is None:
+        return points
+    polys = communes[["departement", communes.geometry.name]].to_crs(points.crs)
+    where = gpd.sjoin(points.loc[blank, [points.geometry.name]], polys, how="left", predicate="within")
+    where = where[~where.index.duplicated(keep="first")]["departement"]
+    out = points.copy()
+    if "departement" not in out.columns:
+        out["departement"] = ""
+    deps = where.reindex(out.index[blank])
+    out.loc[out.index[blank], "departement"] = deps.fillna("").astype(str).to_numpy()
+    out["_outside_study"] = False
+    out.loc[out.index[blank], "_outside_study"] = deps.isna().to_numpy()
+    return out
 
 
 def read_anct_csv(path, departement: str | None = None) -> gpd.GeoDataFrame:
@@ -546,6 +686,7 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
     codes, deps, in_deps = col("commune_code"), col("departement"), col("in_departement", None)
     cnames, addresses, comments, dates = col("commune_name"), col("address"), col("comment"), col("labelled_on", None)
     weekly_given = col("weekly_open_hours", None)
+    outside = [bool(v) for v in col("_outside_study", False)]
     hours_cols = {h: col(h) for h in HOURS_COLUMNS}
     for i in range(n):
         row, ident = i + 1, ids[i]
@@ -558,11 +699,15 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
             raise _error(path, f"unknown format {formats[i]!r} (expected one of {', '.join(FORMATS)}, or the ANCT "
                                "Fixe / Multisites / Fixe_antenne(s) / Itinérante / Bus_équivalent)", row, ident)
         code = codes[i]  # normalised by _points_frame
-        dep = clean_id(deps[i]) or departement_of(code) or (next(iter(own)) if own and len(own) == 1 else "")
+        dep = clean_id(deps[i]) or departement_of(code)
         if dep.isdigit() and len(dep) == 1:
             dep = "0" + dep
-        in_dep = (own is None or dep in own) if _blank(in_deps[i]) else _parse_bool(path, row, ident, in_deps[i],
-                                                                                 "in_departement")
+        if not _blank(in_deps[i]):
+            in_dep = _parse_bool(path, row, ident, in_deps[i], "in_departement")
+        elif dep:
+            in_dep = own is None or dep in own
+        else:  # département unknown (no code, no commune polygon to place it): never assumed to be the study's
+            in_dep = own is None and not outside[i]
         day_values = {}
         for h in HOURS_COLUMNS:
             try:
@@ -598,6 +743,7 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
         }
         for c in SITE_COLUMNS:
             out[c].append(values[c])
+    _check_parents(path, out["id"], out["kind"], out["parent_id"], out["in_departement"])
     extra = [c for c in points.columns if c not in SITE_COLUMNS and not str(c).startswith("_") and c != "geometry"]
     data = pd.DataFrame(out, columns=list(SITE_COLUMNS))
     for c in extra:
@@ -608,6 +754,25 @@ def _finish_sites(points: gpd.GeoDataFrame, path: Path, departement: str | None,
     data["parent_id"] = pd.Series(out["parent_id"], index=data.index, dtype=object)
     data["labelled_on"] = pd.Series(out["labelled_on"], index=data.index, dtype=object)
     return gpd.GeoDataFrame(data, geometry=points.geometry.values, crs=settings.crs)
+
+
+def _check_parents(path, ids, kinds, parents, own) -> None:
+    """An antenna's ``parent_id``, when given, names another row of the file that is a principal space. (The parent
+    of a neighbouring département's antenna may lie beyond the sites kept around the study: not an error.)"""
+    row_of = {_id_key(i): r for r, i in enumerate(ids)}
+    for r, (ident, kind, parent) in enumerate(zip(ids, kinds, parents)):
+        if kind != "antenna" or not parent:
+            continue
+        p = row_of.get(_id_key(parent))
+        if p is None:
+            if own[r]:
+                raise _error(path, f"antenna's parent_id {parent!r} is not a site of the file", r + 1, ident)
+            continue
+        if p == r:
+            raise _error(path, "antenna is its own parent (parent_id = its id)", r + 1, ident)
+        if kinds[p] != "principal":
+            raise _error(path, f"antenna's parent {parent!r} (row {p + 1}) is an antenna, not a principal space",
+                         r + 1, ident)
 
 
 # --- antennas → principal spaces -----------------------------------------------------------------------------------
@@ -745,15 +910,19 @@ def read_communes(path, metric_crs=None) -> gpd.GeoDataFrame:
              aliased=[n for n, col in (("code", code_col), ("name", name_col)) if col is not None])
     gdf = gdf.rename(columns={code_col: "code", name_col: "name"}).reset_index(drop=True)
     gdf["code"] = codes = check_unique_ids([_commune_code(v) for v in gdf["code"]], path, "commune code")
+    _check_no_boolean_population(path, codes)
     pops = []
     for i, (v, code) in enumerate(zip(gdf["population"], codes), start=1):
         if _blank(v):
             raise _error(path, "missing population", i, code)
         p = _parse_float(path, i, code, v, "population")
         if p < 0:
-            raise _error(path, f"negative population {v!r}", i, code)
+            raise _error(path, f"negative population {shown(v)}", i, code)
         if not float(p).is_integer():
-            raise _error(path, f"population {v!r} is not a whole number of inhabitants", i, code)
+            raise _error(path, f"population {shown(v)} is not a whole number of inhabitants", i, code)
+        if p > MAX_COMMUNE_POPULATION:
+            raise _error(path, f"population {shown(v)} is not plausible for a commune (more than "
+                               f"{MAX_COMMUNE_POPULATION:,}; Paris has about 2.1 million)", i, code)
         pops.append(int(p))
     gdf["population"] = np.asarray(pops, dtype="int64")
     for i, (v, code) in enumerate(zip(gdf["name"], codes), start=1):
@@ -797,6 +966,21 @@ def read_communes(path, metric_crs=None) -> gpd.GeoDataFrame:
     if geom_name != "geometry":
         out = out.rename_geometry("geometry")
     return out
+
+
+_JSON_BOOL_POPULATION = re.compile(rb'"population"\s*:\s*(true|false)\b')
+
+
+def _check_no_boolean_population(path: Path, codes) -> None:
+    """GDAL turns a GeoJSON ``"population": true`` into 1 in an integer column: look for it in the text itself."""
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return
+    data = path.read_bytes()
+    found = _JSON_BOOL_POPULATION.search(data)
+    if found:
+        row = data.count(b'"population"', 0, found.start()) + 1  # one population per feature, in file order
+        ident = codes[row - 1] if row - 1 < len(codes) else None
+        raise _error(path, f"cannot read population {found.group(1).decode()} as a number", row, ident)
 
 
 def read_outline(path) -> gpd.GeoDataFrame:

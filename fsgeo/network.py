@@ -130,6 +130,11 @@ class RoadNetwork:
         badt = ~np.isfinite(t) | (t < 0)
         if badt.any():
             raise ValueError(f"{self.name}: edges rows {edges.index[badt][:10].tolist()} have an invalid travel_time_s")
+        zero_length = "length_m" in edges.columns and not (pd.to_numeric(edges["length_m"], errors="coerce") > 0).any()
+        if zero_length or not (t > 0).any():
+            what = "length_m" if zero_length else "travel_time_s"
+            raise InputError(f"{self.name}: every one of the {len(edges):,} edges has {what} 0 (or none): the "
+                             "network carries no distances (wrong length column or units?)")
 
         edges = edges.copy()
         edges["key"] = edges.groupby([edges["u"], edges["v"]]).cumcount().to_numpy()

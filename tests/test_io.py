@@ -189,7 +189,7 @@ def test_anct_row_errors(tmp_path, override, fragments):
 
 # --- plain CSV -----------------------------------------------------------------------------------------------------
 
-def test_plain_csv_lat_lon_and_defaults(tmp_path):
+def test_plain_csv_lat_lon_and_defaults(tmp_path, embedded_communes):
     path = write_csv(tmp_path / "s.csv", [
         {"id": "a", "name": "Mairie de Gray", "lat": "47.43", "lon": "5.59", "note": "x"},
         {"id": "b", "name": "Mairie de Vesoul", "lat": "47.62", "lon": "6.15", "note": "y"},
@@ -199,11 +199,14 @@ def test_plain_csv_lat_lon_and_defaults(tmp_path):
     assert g.crs == "EPSG:4326"
     assert list(g["kind"]) == ["principal"] * 2 and list(g["format"]) == ["fixed"] * 2
     assert g["parent_id"].isna().all() and g["labelled_on"].isna().all()
-    # no study: no département of interest, every row the file's own; a study's codes name the département
+    # no study: no département of interest, every row the file's own; the département is never assumed (issue 9
+    # §4: it was taken to be the study's): it comes from the commune polygon each point lies in
     assert g["in_departement"].all() and (g["departement"] == "").all()
-    g70 = read_sites(path, departement=["70"])
+    g70 = read_sites(path, departement=["70"], communes=embedded_communes)
     assert g70["in_departement"].all() and (g70["departement"] == "70").all()
-    assert not read_sites(path, departement=["25", "90"])["in_departement"].any()
+    assert not read_sites(path, departement=["25", "90"], communes=embedded_communes)["in_departement"].any()
+    unknown = read_sites(path, departement=["70"])  # nothing to place the points with: not assumed to be in 70
+    assert not unknown["in_departement"].any() and (unknown["departement"] == "").all()
     assert g["weekly_open_hours"].isna().all()  # no hours given: unknown, not "closed"
     assert g.geometry.x.tolist() == [5.59, 6.15] and g.geometry.y.tolist() == [47.43, 47.62]
 
