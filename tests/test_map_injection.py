@@ -313,3 +313,5 @@ def test_map_out_checked_before_the_work(tmp_path):
     afile.write_text("x")
     proc = run_fsgeo("map", "--out", afile / "map.html", check=False)
     assert proc.returncode == 2 and "is a file, not a folder" in proc.stderr
+    proc = run_fsgeo("map", "--out", tmp_path / "map.csv", check=False)  # HTML never under another format's name
+    assert proc.returncode == 2 and "ending says csv" in proc.stderr and not (tmp_path / "map.csv").exists()

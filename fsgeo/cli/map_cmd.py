@@ -103,11 +103,16 @@ def run(args) -> int:
     from fsgeo import catchments as catchments_mod
     from fsgeo import coverage, maps
 
+    from fsgeo import export
     from fsgeo.atomic import check_writable
 
     if args.candidates is None and (args.k is not None or args.model is not None):
         raise CliError("--k and --model only apply with --candidates")
-    check_writable(args.out)  # before any work: a missing or read-only folder fails now, not after the catchments
+    # before any work: a missing or read-only folder, or an ending of another format (map.csv), fails now
+    try:
+        export.check_output(args.out, "html", allowed=("html",))
+    except OSError as exc:
+        raise CliError(f"--out {exc}") from None
     if args.png is not None:  # before the work: a bad size, an unwritable file or no browser fail in one line
         _png_size(args.png_size)
         check_writable(args.png)
