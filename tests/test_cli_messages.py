@@ -41,9 +41,9 @@ def test_library_warnings_do_not_leak(tmp_path, capsys):
     before, two lines of library source each; now nothing for the first and the one-line error for the second."""
     mixed = tmp_path / "mixed.geojson"
     mixed.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "a", "name": "A", "x": 1},
+        {"type": "Feature", "properties": {"id": "a", "name": "A", "comment": 1},
          "geometry": {"type": "Point", "coordinates": [6.15, 47.62]}},
-        {"type": "Feature", "properties": {"id": "b", "name": "B", "x": "t"},
+        {"type": "Feature", "properties": {"id": "b", "name": "B", "comment": "t"},
          "geometry": {"type": "Point", "coordinates": [6.2, 47.6]}}]}), encoding="utf-8")
     code, out, err = _main(capsys, "datasets", "--sites", mixed)
     assert code == 0 and err == "", err
@@ -65,8 +65,8 @@ def test_other_warnings_are_one_line(capsys, monkeypatch):
 
     original = cli.build_parser
 
-    def build():
-        parser = original()
+    def build(argv=None):
+        parser = original(argv)
         sub = next(a for a in parser._actions if isinstance(a, type(parser._subparsers._group_actions[0])))
         sub.choices["datasets"].set_defaults(func=noisy)
         return parser
