@@ -25,7 +25,7 @@ from shapely.geometry import Point, box
 from fsgeo import io, maps
 from fsgeo.errors import InputError
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # hostile text: template syntax, markup, formulas, separators, quotes, control characters, accents, numbers
@@ -346,7 +346,7 @@ def test_coverage_map_with_generated_text(names, title):
     assert m.get_root()._token_re.search(page) is None
 
 
-@settings(max_examples=3, deadline=None, derandomize=True, database=None)
+@settings(max_examples=2, deadline=None, derandomize=True, database=None)
 @given(st.lists(text, min_size=2, max_size=2), text)
 def test_cli_map_with_a_generated_sites_file(names, title):
     from fsgeo.cli import main
