@@ -802,8 +802,9 @@ def coverage_map(
 
         credits = default_credits(None)
     day = generated or __import__("datetime").date.today().isoformat()
-    names = dict(zip(access["code"].map(escape), access["name"].map(escape))) if search else {}
-    _MapTools(lang, escape(credits) + " | " + escape(_TOOLS_TEXT[lang]["generated"].format(date=day)), names,
+    # commune names and credits (the study's name may come from its study.json) are user text: tokens too
+    names = dict(zip(access["code"].map(esc), access["name"].map(esc))) if search else {}
+    _MapTools(lang, esc(credits) + " | " + escape(_TOOLS_TEXT[lang]["generated"].format(date=day)), names,
               communes_layer.get_name() if search else None).add_to(m)
     b = np.array(layers_bounds, dtype=float)
     m.fit_bounds([[np.nanmin(b[:, 1]), np.nanmin(b[:, 0])], [np.nanmax(b[:, 3]), np.nanmax(b[:, 2])]])
