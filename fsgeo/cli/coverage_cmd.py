@@ -305,7 +305,7 @@ def run_catchments(args) -> int:
     with distributed.executor(scheduler=args.scheduler, workers=args.workers) as client:
         chunks = distributed.iter_catchments(job, client, chunk_size=args.chunk_size, n_jobs=n_jobs,
                                              progress=progress)
-        if args.merge == "site" and args.out is not None and fmt in ("geojson", "csv"):
+        if args.merge == "site" and args.out is not None and fmt in ("geojson", "csv") and not unplaced:
             # streamed: each chunk is written as it arrives, the file renamed into place at the end
             distributed.write_catchments(chunks, args.out, fmt)
             return 0
