@@ -179,8 +179,10 @@ def write_catchments(chunks, path, fmt=None) -> dict:
         first = True
         for chunk in chunks:
             if fmt == "csv":
-                frame = pd.DataFrame(chunk.drop(columns="geometry"))
-                frame.to_csv(fh, index=False, header=first, float_format="%.2f", lineterminator="\n")
+                from fsgeo.export import csv_text  # spreadsheet-safe cells (issue 9 §6)
+
+                text = csv_text(pd.DataFrame(chunk.drop(columns="geometry")), float_format="%.2f")
+                fh.write(text if first else text.split("\n", 1)[1])
             else:
                 features = json.loads(chunk.to_json(drop_id=True, na="null"))["features"]
                 for feat in features:

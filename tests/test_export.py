@@ -247,3 +247,15 @@ def test_cli_csv_outputs_are_spreadsheet_safe(tmp_path):
     proc = run_fsgeo("rank", "--candidates", cands, "--k", "1", "--format", "csv")
     _assert_no_formula(proc.stdout)
     assert "'@SUM(1+1)" in proc.stdout
+
+
+def test_streamed_catchments_csv_is_spreadsheet_safe(tmp_path):
+    """fsgeo catchments --merge site --out x.csv streams chunks (fsgeo.distributed.write_catchments): same rule."""
+    sites = tmp_path / "sites.csv"
+    sites.write_text(SITES_CSV.replace("47.8,6.5", "47.62,6.2"), encoding="utf-8")
+    out = tmp_path / "c.csv"
+    run_fsgeo("catchments", "--sites", sites, "--bands", "10", "--merge", "site", "--out", out)
+    text = out.read_text(encoding="utf-8")
+    _assert_no_formula(text)
+    assert "'=HYPERLINK(" in text and "'@SUM(1+1)" in text
+    assert len(_csv_rows(text)) == 1 + 4  # header once, one row per site and band
