@@ -30,7 +30,8 @@ EPSG:2154, for a network in metropolitan France such as the embedded one; the lo
 ``direct_leg_max_m`` are all measured there. Times are seconds inside, minutes in the public results.
 
 A point is routed only when its ``status`` is ``ok``; otherwise (``too_far``, ``off_main_component``,
-``invalid_coordinates``) it is reported by id, never silently dropped: the queries raise
+``invalid_coordinates``) it is reported by id, never silently dropped (a ``too_far`` point beyond the network's
+extent, e.g. a regional extract covering part of the study, has the reason "outside the supplied network"): the queries raise
 :class:`fsgeo.io.InputError` naming the ids, or with ``on_snap_error="nan"`` give NaN.
 
 Shortest paths: C Dijkstra from ``scipy.sparse.csgraph`` with ``limit`` for cutoffs, from the points' virtual nodes
@@ -231,9 +232,12 @@ def _snap_links(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.n
     far = valid & (dist > max_snap)
     off = valid & ~far & (n_links == 0)
     ids = network.node_ids
+    outside = _outside_extent(network, xy, far, max_snap)
     for j in np.flatnonzero(far):
         status[j] = "too_far"
         reason[j] = f"nearest road node {ids[node[j]]} is {dist[j]:,.0f} m away (more than {max_snap:,.0f} m)"
+        if outside[j]:  # e.g. a regional extract that covers part of the study only
+            reason[j] = f"outside the supplied network (beyond its extent; {reason[j]})"
     if off.any():
         main_count = int(network.main_component.sum())
         for j in np.flatnonzero(off):
@@ -297,6 +301,16 @@ def unplaced_message(unplaced: pd.DataFrame, what: str = "site") -> str:
     first = [f"{what} {r.id!r} ({r.name}): {r.reason}" for r in unplaced.head(3).itertuples()]
     more = f"; and {len(unplaced) - 3} more" if len(unplaced) > 3 else ""
     return f"{len(unplaced)} {what}(s) cannot be placed on the road network: " + "; ".join(first) + more
+
+
+def _outside_extent(network: RoadNetwork, xy: np.ndarray, far: np.ndarray, max_snap: float) -> np.ndarray:
+    """Which of the ``far`` points lie beyond the network's extent (its nodes' convex hull widened by the snap
+    distance), as opposed to a gap inside it."""
+    out = np.zeros(len(xy), dtype=bool)
+    if far.any():
+        hull = shapely.convex_hull(shapely.multipoints(network.xy_metric)).buffer(max_snap)
+        out[far] = ~shapely.contains_xy(hull, xy[far, 0], xy[far, 1])
+    return out
 
 
 @dataclass

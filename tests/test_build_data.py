@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fsgeo.build_data import build_all, communes, neighbours
+from fsgeo.build_data import StudyArea, build_all, communes, neighbours
 from fsgeo.build_data.travelmapping import TravelMappingError, parse_wpt
 from fsgeo.settings import settings
 
@@ -24,15 +24,20 @@ def _sha(path: Path) -> str:
 def rebuilt(tmp_path_factory):
     out = tmp_path_factory.mktemp("data")
     lines = []
-    build_all(RAW, out, lines.append)
+    build_all(RAW, out, lines.append, "70")
     return out, lines
+
+
+def _area(raw, codes="70"):
+    return StudyArea.from_raw(raw, codes, lambda s: None)
 
 
 @needs_raw
 def test_build_reproduces_committed_data(rebuilt):
     out, lines = rebuilt
     assert {"communes/communes.geojson", "communes/outline.geojson", "communes/manifest.json",
-            "communes/neighbours.geojson", "network/haute-saone.gpkg", "sites.geojson"} <= {str(p) for p in BUILT}
+            "communes/neighbours.geojson", "network/haute-saone.gpkg", "sites.geojson",
+            "study.json"} <= {str(p) for p in BUILT}
     produced = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     assert produced == BUILT
     differ = [str(p) for p in BUILT if _sha(out / p) != _sha(DATA / p)]
@@ -53,6 +58,28 @@ def test_build_log_reports_merges_and_drops(rebuilt):
     assert f"neighbours: {entry['communes']} communes written" in text and f"population {entry['population']}" in text
     assert "straddle the 30.0 km line (kept whole)" in text
     assert "département 68 (Haut-Rhin) comes 1.4 km from the outline but is not a neighbour" in text
+    # the neighbours come from the outlines; the sites of every département within 25 km are kept, neighbour or not
+    assert "neighbours 21, 25, 39, 52, 88, 90 (outlines within 100 m" in text
+    for site in ("838 'France services Saint-Amarin' (département 68, not a neighbour) is 16.9 km",
+                 "840 'France services Masevaux-Niederbruck' (département 68, not a neighbour) is 13.5 km",
+                 "3198 'France services de Dannemarie' (département 68, not a neighbour) is 23.2 km"):
+        assert f"sites: kept: {site} from the boundary" in text
+
+
+@needs_raw
+def test_build_writes_the_study_manifest(rebuilt):
+    from fsgeo.study import StudyManifest
+
+    out, _ = rebuilt
+    m = StudyManifest.read(out)
+    assert m.codes == ["70"] and m.name == "Haute-Saône" and m.slug == "haute-saone"
+    assert m.neighbours == ["21", "25", "39", "52", "88", "90"]
+    assert m.files["network"] == "network/haute-saone.gpkg" and m.path("network").is_file()
+    assert m.network["source"] == "travelmapping" and m.network["nodes"] == 4939
+    # Alsace's routes départementales (fragesd6ae covers 67 and 68) reach the 3 sites of Haut-Rhin within 25 km
+    assert {"frabfcd70", "fragesd6ae"} <= set(m.network["systems"]) and "fragesm6ae" not in m.network["systems"]
+    assert m.metric_crs == "EPSG:2154" and [s["id"] for s in m.sources] == ["anct", "etalab", "france-geojson",
+                                                                              "travelmapping"]
 
 
 def _fake_raw(tmp_path: Path, edit) -> Path:
@@ -60,6 +87,7 @@ def _fake_raw(tmp_path: Path, edit) -> Path:
     raw = tmp_path / "raw"
     (raw / "etalab").mkdir(parents=True)
     (raw / "france-geojson").symlink_to(RAW / "france-geojson")
+    (raw / "etalab" / "departements.json").symlink_to(RAW / "etalab" / "departements.json")
     rows = json.loads((RAW / "etalab" / "communes.json").read_text(encoding="utf-8"))
     (raw / "etalab" / "communes.json").write_text(json.dumps(edit(rows)), encoding="utf-8")
     return raw
@@ -79,9 +107,9 @@ def test_polygon_mapping_to_nothing_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(communes, "UNLISTED_MERGES", {})
     raw = _fake_raw(tmp_path, lambda rows: _drop_former_code(rows, "70491", "70375"))
     with pytest.raises(communes.BuildError, match=r"70375 \(Motey-sur-Saône\)"):
-        communes.build(raw, tmp_path / "out", lambda s: None)
+        communes.build(_area(raw), tmp_path / "out", lambda s: None)
     # anciensCodes alone is enough (the table is still emptied here)
-    communes.build(_fake_raw(tmp_path / "b", lambda rows: rows), tmp_path / "out_b", lambda s: None)
+    communes.build(_area(_fake_raw(tmp_path / "b", lambda rows: rows)), tmp_path / "out_b", lambda s: None)
     assert _sha(tmp_path / "out_b" / "communes" / "communes.geojson") == _sha(settings.communes_path)
 
 
@@ -93,7 +121,7 @@ def test_neighbour_polygon_mapping_to_nothing(tmp_path):
     lines = []
     with pytest.raises(communes.BuildError, match=r"within 30.0 km of the outline map to no current commune: "
                                                   r"90073 \(Moval, communes-90"):
-        neighbours.select_neighbours(raw, lines.append)
+        neighbours.select_neighbours(_area(raw), lines.append)
     text = "\n".join(lines)
     assert "2018 polygon 21513 (Quemigny-Poisot, communes-21-cote-d-or.geojson) maps to no current commune, " \
            "44.5 km from the outline: beyond the margin, not needed" in text
@@ -109,7 +137,7 @@ def test_neighbour_commune_without_polygon_is_an_error(tmp_path):
                         "population": 12}]
 
     with pytest.raises(communes.BuildError, match=r"without any 2018 polygon .*: 25999 \(Nulle-Part\)"):
-        neighbours.select_neighbours(_fake_raw(tmp_path, edit), lambda s: None)
+        neighbours.select_neighbours(_area(_fake_raw(tmp_path, edit)), lambda s: None)
 
 
 @needs_raw
@@ -117,12 +145,12 @@ def test_unknown_delegated_commune_is_an_error(tmp_path):
     # Georfans (70264) is a delegated commune of Belles-Fontaines (70180), which also lists it in anciensCodes:
     # either trace is enough, neither is an error
     without_row = _fake_raw(tmp_path / "a", lambda rows: [r for r in rows if r["code"] != "70264"])
-    communes.build(without_row, tmp_path / "a" / "out", lambda s: None)
+    communes.build(_area(without_row), tmp_path / "a" / "out", lambda s: None)
     assert _sha(tmp_path / "a" / "out" / "communes" / "communes.geojson") == _sha(settings.communes_path)
     raw = _fake_raw(tmp_path / "b", lambda rows: _drop_former_code([r for r in rows if r["code"] != "70264"],
                                                                    "70180", "70264"))
     with pytest.raises(communes.BuildError, match="70264"):
-        communes.build(raw, tmp_path / "b" / "out", lambda s: None)
+        communes.build(_area(raw), tmp_path / "b" / "out", lambda s: None)
 
 
 @needs_raw
@@ -134,7 +162,7 @@ def test_missing_population_is_an_error(tmp_path):
         return rows
 
     with pytest.raises(communes.BuildError, match=r"70001 .*population None"):
-        communes.build(_fake_raw(tmp_path, edit), tmp_path / "out", lambda s: None)
+        communes.build(_area(_fake_raw(tmp_path, edit)), tmp_path / "out", lambda s: None)
 
 
 def test_parse_wpt():

@@ -11,13 +11,15 @@ import pytest
 import shapely
 
 from fsgeo import datasets
-from fsgeo.build_data import DEPARTEMENT, NEIGHBOURS, NETWORK_MARGIN_M
+from fsgeo.build_data import NETWORK_MARGIN_M
 from fsgeo.settings import settings
 
 RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
 needs_raw = pytest.mark.skipif(not RAW.is_dir(),
                                reason=f"raw sources absent ({RAW}): checked against the manifest only")
 PATH = settings.neighbour_communes_path
+DEPARTEMENT = "70"
+NEIGHBOURS = ("21", "25", "39", "52", "88", "90")  # derived by the build from the outlines (study.json)
 #: the committed outline (union of the simplified commune polygons) differs from the france-geojson outline the build
 #: measures against by about 200 m (Hausdorff distance)
 OUTLINE_SLACK_M = 500.0

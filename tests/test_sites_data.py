@@ -66,7 +66,7 @@ def test_schema_and_invariants(features):
         assert isinstance(p["id"], str) and p["id"].isdigit()
         assert p["kind"] in KINDS and p["format"] in FORMATS
         assert p["in_departement"] is (p["departement"] == "70")
-        assert p["departement"] == "70" or p["departement"] in NEIGHBOURS
+        assert p["departement"] == "70" or p["departement"] in NEIGHBOURS | {"68"}  # 68: within 25 km, not a neighbour
         assert re.fullmatch(r"\d[\dAB]\d{3}", p["commune_code"]) and p["commune_code"].startswith(p["departement"])
         hours = [p[f"hours_{d}"] for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday")]
         assert all(normalise_hours(h) == h for h in hours)
@@ -116,16 +116,19 @@ def test_all_26_structures_of_70_with_their_coordinates(features):
 
 @NEEDS_RAW
 def test_neighbour_selection_matches_an_independent_distance_check(features):
+    # every département's structures within 25 km count, neighbour or not (Haut-Rhin's 3 are 13.5-23.2 km away)
     outline = _outline_l93(raw_only=True)
     expected = set()
     for r in _raw_rows():
         if r["insee_dep"] == "70":
             expected.add(r["id_fs"])
-        elif r["insee_dep"] in NEIGHBOURS:
+        else:
             p = to_l93(Point(float(r["longitude"]), float(r["latitude"])))
             if p.distance(outline) <= MARGIN_M:
                 expected.add(r["id_fs"])
     assert {f["properties"]["id"] for f in features} == expected
+    in_68 = {f["properties"]["id"] for f in features if f["properties"]["departement"] == "68"}
+    assert in_68 == {"838", "840", "3198"}
 
 
 @NEEDS_RAW
@@ -143,9 +146,9 @@ def test_antenna_parent_from_raw_group(features):
 
 @NEEDS_RAW
 def test_build_reproduces_committed_file(tmp_path):
-    from fsgeo.build_data import sites
+    from fsgeo.build_data import StudyArea, sites
 
     lines: list[str] = []
-    out = sites.build(RAW, tmp_path, lines.append)
+    out = sites.build(StudyArea.from_raw(RAW, "70", lines.append), tmp_path, lines.append)
     assert out.read_bytes() == SITES.read_bytes(), "data/sites.geojson differs from a fresh build"
     assert any("département 70: 26 structures" in line for line in lines)

@@ -1,26 +1,68 @@
-"""Rebuild the embedded ``data/`` folder from the raw public sources.
+"""Build a study (any département, or several) from the raw public sources.
 
-    python -m fsgeo.build_data --raw ../shared/data/raw --out data
+    python -m fsgeo.build_data --departement 25 --raw ../shared/data/raw --out /tmp/doubs
+    python -m fsgeo.build_data --departement 70 --out data          # the embedded study
 
 Deterministic: the same inputs give byte-identical outputs. Each step prints what it did (counts, merges, anything it
-had to drop and why) through the ``log`` callable it is given.
+had to drop and why) through the ``log`` callable it is given. The set of départements is a parameter of every step
+(:class:`StudyArea`); nothing is specific to one of them.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
-DEPARTEMENT = "70"
-NEIGHBOURS = ("21", "25", "39", "52", "88", "90")
-SITE_MARGIN_M = 25_000.0      # neighbouring sites kept when within this distance of the département boundary
-NETWORK_MARGIN_M = 30_000.0   # network clipped to the département plus this margin (wider than the sites' one)
-#: CRS of the files written; metric CRS (Lambert-93) of every distance, buffer and area. Fixed here rather than read
-#: from ``fsgeo.settings``, which a session may change: the build must give the same bytes whatever the session.
+SITE_MARGIN_M = 25_000.0      # sites of any département kept when within this distance of the study area
+NETWORK_MARGIN_M = 30_000.0   # network clipped to the study area plus this margin (wider than the sites' one)
+NEIGHBOUR_COMMUNES_MARGIN_M = NETWORK_MARGIN_M  # outside demand: neighbouring communes within the network's margin
+#: two départements are neighbours when their france-geojson outlines are within this distance (they share a
+#: boundary; the outlines of ``departements.geojson`` touch exactly, 68 is 1.4 km from 70 and is not a neighbour)
+NEIGHBOUR_TOLERANCE_M = 100.0
+#: CRS of the files written. Fixed here rather than read from ``fsgeo.settings``, which a session may change: the
+#: build must give the same bytes whatever the session.
 STORAGE_CRS = "EPSG:4326"
-METRIC_CRS = "EPSG:2154"
+#: metric CRS (distances, buffers, areas) of metropolitan France: Lambert-93
+METRO_METRIC_CRS = "EPSG:2154"
+#: metric CRS of the overseas départements (their official projected CRS, UTM zones of the local datums); measuring
+#: them in Lambert-93 is wrong (La Réunion: 8,861 km² instead of ~2,500)
+OVERSEAS_METRIC_CRS = {
+    "971": "EPSG:5490",  # Guadeloupe: RGAF09 / UTM zone 20N
+    "972": "EPSG:5490",  # Martinique: RGAF09 / UTM zone 20N
+    "973": "EPSG:2972",  # Guyane: RGFG95 / UTM zone 22N
+    "974": "EPSG:2975",  # La Réunion: RGR92 / UTM zone 40S
+    "976": "EPSG:4471",  # Mayotte: RGM04 / UTM zone 38S
+}
+
+
+def normalise_code(code) -> str:
+    """INSEE département code as the sources write it: ``"1"`` -> ``"01"``, ``"2a"`` -> ``"2A"``."""
+    text = str(code).strip().upper()
+    if text.isdigit() and len(text) == 1:
+        text = text.zfill(2)
+    if not re.fullmatch(r"\d\d|2[AB]|97[1-6]", text):
+        raise ValueError(f"{code!r} is not a département code (01-95, 2A, 2B, 971-976)")
+    return text
+
+
+def metric_crs_of(code: str) -> str:
+    """Metric CRS of a département: Lambert-93 in metropolitan France, the local UTM zone overseas."""
+    return OVERSEAS_METRIC_CRS.get(code, METRO_METRIC_CRS)
+
+
+def slugify(text: str) -> str:
+    """File-name friendly form: ``"Haute-Saône"`` -> ``"haute-saone"``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def departement_file(raw: Path, code: str, pattern: str) -> Path:
@@ -36,23 +78,139 @@ def departement_file(raw: Path, code: str, pattern: str) -> Path:
     return path
 
 
-def raw_departement_outline(raw: Path, code: str = DEPARTEMENT) -> gpd.GeoDataFrame:
-    """Outline of a département from ``france-geojson`` (EPSG:4326), one row."""
-    gdf = gpd.read_file(departement_file(raw, code, "departement-*.geojson"))
-    if gdf.crs is None:
-        gdf = gdf.set_crs(STORAGE_CRS)
-    return gdf.to_crs(STORAGE_CRS)
+def raw_departement_outline(raw: Path, codes) -> gpd.GeoDataFrame:
+    """Outlines of départements from ``france-geojson`` (EPSG:4326), one row per code, in the given order."""
+    frames = []
+    for code in [codes] if isinstance(codes, str) else codes:
+        gdf = gpd.read_file(departement_file(raw, code, "departement-*.geojson"))
+        gdf = gdf.set_crs(STORAGE_CRS) if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
+        frames.append(gdf)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORAGE_CRS)
 
 
-def build_all(raw: Path, out: Path, log: Callable[[str], None] = print) -> None:
-    """Run every build step: communes and outline, neighbouring communes, sites, network."""
-    from fsgeo.build_data import communes, neighbours, network, sites
+def departement_names(raw: Path) -> dict[str, str]:
+    """``{code: name}`` of every département, from ``etalab/departements.json``."""
+    path = Path(raw) / "etalab" / "departements.json"
+    return {r["code"]: r["nom"] for r in json.loads(path.read_text(encoding="utf-8"))}
 
-    raw, out = Path(raw), Path(out)
-    if not raw.is_dir():
-        raise FileNotFoundError(f"raw data folder not found: {raw}")
+
+@dataclass
+class StudyArea:
+    """What a build is about: the départements studied and everything derived from them.
+
+    Built by :meth:`from_raw`; every build step takes one. ``neighbours`` are the départements sharing a boundary
+    with the study (derived from the outlines, never a table).
+    """
+
+    raw: Path
+    codes: tuple[str, ...]
+    name: str
+    slug: str
+    neighbours: tuple[str, ...] = ()
+    #: other départements within the network margin (their roads are in the clipped network, their sites may be
+    #: within the sites' margin), e.g. 68 for 70
+    nearby: tuple[str, ...] = ()
+    site_margin_m: float = SITE_MARGIN_M
+    network_margin_m: float = NETWORK_MARGIN_M
+    neighbour_communes_margin_m: float = NEIGHBOUR_COMMUNES_MARGIN_M
+    _outline: object = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw, codes, log: Callable[[str], None] = print, name: str | None = None,
+                 slug: str | None = None) -> "StudyArea":
+        """Plan the study of ``codes`` (a code, a comma list or a sequence) from the raw sources in ``raw``."""
+        raw = Path(raw)
+        if not raw.is_dir():
+            raise FileNotFoundError(f"raw data folder not found: {raw}")
+        if isinstance(codes, str):
+            codes = codes.split(",")
+        codes = tuple(dict.fromkeys(normalise_code(c) for c in codes if str(c).strip()))
+        if not codes:
+            raise ValueError("no département given")
+        names = departement_names(raw)
+        unknown = [c for c in codes if c not in names]
+        if unknown:
+            raise ValueError(f"{raw / 'etalab' / 'departements.json'}: unknown département(s) {', '.join(unknown)}")
+        name = name or ", ".join(names[c] for c in codes)
+        area = cls(raw, codes, name, slug or slugify(name))
+        area.neighbours, area.nearby = area._derive_neighbours(log)
+        return area
+
+    @property
+    def metric_crs(self) -> str:
+        """The study's metric CRS (the one recorded in ``study.json``): that of its départements, Lambert-93 when
+        they mix metropolitan and overseas ones (each commune's area is still measured in its own CRS)."""
+        crs = {metric_crs_of(c) for c in self.codes}
+        return crs.pop() if len(crs) == 1 else METRO_METRIC_CRS
+
+    def outline(self) -> gpd.GeoDataFrame:
+        """france-geojson outlines of the studied départements (EPSG:4326), one row each."""
+        if self._outline is None:
+            self._outline = raw_departement_outline(self.raw, self.codes)
+        return self._outline
+
+    def outline_metric(self):
+        """Union of the studied départements' outlines, a shapely geometry in :attr:`metric_crs`."""
+        return self.outline().to_crs(self.metric_crs).union_all()
+
+    def _derive_neighbours(self, log) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Départements whose outline comes within :data:`NEIGHBOUR_TOLERANCE_M` of the study's (neighbours), and
+        the other ones within the network margin (nearby)."""
+        path = self.raw / "france-geojson" / "departements.geojson"
+        if all(c in OVERSEAS_METRIC_CRS for c in self.codes):
+            log(f"study: {self.name}: overseas, no neighbouring département")
+            return (), ()
+        deps = gpd.read_file(path).to_crs(METRO_METRIC_CRS)
+        deps["code"] = deps["code"].astype(str)
+        mine = shapely.union_all(deps.geometry[deps["code"].isin(self.codes)].values)
+        dist = np.asarray(shapely.distance(mine, deps.geometry.values), dtype=float)
+        others = sorted((c, d) for c, d in zip(deps["code"], dist) if c not in self.codes)
+        found = tuple(c for c, d in others if d <= NEIGHBOUR_TOLERANCE_M)
+        nearby = tuple(c for c, d in others if NEIGHBOUR_TOLERANCE_M < d <= self.network_margin_m)
+        log(f"study: {self.name} ({', '.join(self.codes)}): neighbours {', '.join(found) or 'none'} "
+            f"(outlines within {NEIGHBOUR_TOLERANCE_M:g} m, {path.name})"
+            + "".join(f"; {c} is {d / 1000:.1f} km away, within the network margin (not a neighbour)"
+                      for c, d in others if c in nearby))
+        return found, nearby
+
+
+def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departements=("70",), *,
+              name: str | None = None, slug: str | None = None, network: str | Path | None = None,
+              osm_download: bool = False, study_network: bool = True):
+    """Build a whole study into ``out``: communes and outline, neighbouring communes, sites, network, ``study.json``.
+
+    Parameters
+    ----------
+    raw : Path
+        Raw sources folder (see ``SOURCES.md``).
+    out : Path
+        Study folder to write (created).
+    log : callable
+        Receives one human-readable line per step.
+    departements : str or sequence of str
+        Département code(s): ``"25"``, ``"70,90,25"`` or ``["2A", "2B"]`` (one study of them all).
+    name, slug : str, optional
+        Study name and file-name slug (default: the départements' names).
+    network : path, optional
+        An OpenStreetMap network (.osm.pbf, .osm, .graphml) to clip to the study instead of Travel Mapping.
+    osm_download : bool
+        Download the OpenStreetMap drive network of the study area through osmnx (cached).
+    study_network : bool
+        False: build communes and sites only (no network; ``files.network`` is null in the manifest).
+
+    Returns
+    -------
+    fsgeo.study.StudyManifest
+        The manifest written to ``out/study.json``.
+    """
+    from fsgeo.build_data import communes, manifest, neighbours, network as network_step, sites
+
+    out = Path(out)
+    area = StudyArea.from_raw(raw, departements, log, name=name, slug=slug)
     out.mkdir(parents=True, exist_ok=True)
-    communes.build(raw, out, log)
-    neighbours.build(raw, out, log)  # after communes: adds its entry to their manifest
-    sites.build(raw, out, log)
-    network.build(raw, out, log)
+    communes.build(area, out, log)
+    neighbours.build(area, out, log)  # after communes: adds its entry to their manifest
+    sites.build(area, out, log)
+    net_info = network_step.build_network(area, out, log, network=network, osm_download=osm_download,
+                                          enabled=study_network)
+    return manifest.write_study(area, out, net_info, log)

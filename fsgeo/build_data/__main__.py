@@ -1,10 +1,26 @@
 import argparse
+import sys
 from pathlib import Path
 
 from fsgeo.build_data import build_all
 
-parser = argparse.ArgumentParser(prog="python -m fsgeo.build_data", description=__doc__)
+parser = argparse.ArgumentParser(prog="python -m fsgeo.build_data",
+                                 description="Build a study (any département, or several) from the raw sources.")
+parser.add_argument("--departement", "-d", default="70",
+                    help="département code(s), comma separated for one study of several: 25, 2A, 70,90,25 "
+                         "(default: 70, the embedded study)")
 parser.add_argument("--raw", type=Path, default=Path("../shared/data/raw"), help="raw sources folder")
-parser.add_argument("--out", type=Path, default=Path("data"), help="output folder (the project's data/)")
+parser.add_argument("--out", type=Path, default=Path("data"), help="study folder to write (the project's data/)")
+parser.add_argument("--name", help="study name (default: the départements' names)")
+parser.add_argument("--slug", help="file-name friendly name (default: from the name)")
+parser.add_argument("--network", type=Path, help="OpenStreetMap network (.osm.pbf, .osm, .graphml) clipped to the "
+                                                 "study instead of the Travel Mapping one")
+parser.add_argument("--osm-download", action="store_true", help="download the OpenStreetMap drive network (osmnx)")
+parser.add_argument("--no-network", action="store_true", help="build communes and sites only")
 args = parser.parse_args()
-build_all(args.raw, args.out)
+try:
+    build_all(args.raw, args.out, print, args.departement, name=args.name, slug=args.slug, network=args.network,
+              osm_download=args.osm_download, study_network=not args.no_network)
+except (ValueError, OSError) as exc:
+    print(f"python -m fsgeo.build_data: error: {exc}", file=sys.stderr)
+    sys.exit(2)

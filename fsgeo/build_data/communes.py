@@ -29,7 +29,8 @@ import shapely
 from pyproj import Transformer
 from shapely.ops import polylabel
 
-from fsgeo.build_data import DEPARTEMENT, METRIC_CRS, STORAGE_CRS, departement_file
+from fsgeo.atomic import write_text
+from fsgeo.build_data import STORAGE_CRS, StudyArea, departement_file, departement_names, metric_crs_of
 from fsgeo.io import departement_of
 
 #: 2018 codes that merged into a current commune but are not listed as delegated / associated communes in the
@@ -37,7 +38,19 @@ from fsgeo.io import departement_of
 #: ``anciensCodes`` list it too; this documented table comes first.)
 UNLISTED_MERGES = {"70375": "70491"}
 
-DEPARTEMENT_NAMES = {"70": "Haute-Saône"}
+#: Communes restored after 2018 (a commune nouvelle split again): they have no 2018 polygon of their own, their land
+#: is inside the 2018 polygon of the commune nouvelle, whose code a current commune kept. The etalab list keeps no
+#: trace of the split (no ``anciensCodes``, no ``chefLieu``), hence this documented table, restored -> holder:
+#: Sannerville left Saline (now Troarn, 14712) on 1 January 2020; Celles, Chalinargues, Chavagnac and
+#: Sainte-Anastasie left Neussargues en Pinatelle (now Neussargues-Moissac, 15141) and L'Oie and Sainte-Florence
+#: left Essarts en Bocage (85084) on 1 January 2024. Rule (:func:`share_polygons`): the restored communes and their
+#: holder share the holder's 2018 polygon and demand point (the sources give no boundary between them), the area
+#: of the polygon is split among them in proportion to their populations, and every population is kept.
+RESTORED_COMMUNES = {
+    "14666": "14712",
+    "15031": "15141", "15035": "15141", "15047": "15141", "15171": "15141",
+    "85165": "85084", "85212": "85084",
+}
 
 
 class BuildError(ValueError):
@@ -69,12 +82,15 @@ def _polygonal(geom, what: str):
     return geom
 
 
-def _demand_point(geom_4326, to_metric: Transformer, to_geo: Transformer) -> tuple[float, float]:
-    """A point well inside the commune: pole of inaccessibility of its largest part, in Lambert-93 (10 m precision).
+def demand_point(geom_4326, metric_crs: str = "EPSG:2154") -> tuple[float, float]:
+    """The demand point of a commune (lon, lat in degrees, 6 decimals): where its inhabitants are taken to live.
 
-    It stays far from the boundary, so it is inside the polygon in any CRS; checked anyway, with shapely's
-    ``representative_point`` (always inside) as the fallback.
+    The one place the build computes it (swap this function to change the rule): the pole of inaccessibility of the
+    commune's largest part, computed in ``metric_crs`` with 10 m precision. It stays far from the boundary, so it
+    is inside the polygon in any CRS; checked anyway, with shapely's ``representative_point`` (always inside) as
+    the fallback.
     """
+    to_metric, to_geo = _transformers(metric_crs)
     metric = shapely.transform(geom_4326, lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1])))
     parts = shapely.get_parts(metric)
     largest = parts[int(np.argmax([p.area for p in parts]))]
@@ -85,6 +101,26 @@ def _demand_point(geom_4326, to_metric: Transformer, to_geo: Transformer) -> tup
         p = geom_4326.representative_point()
         lon, lat = float(p.x), float(p.y)
     return lon, lat
+
+
+_TRANSFORMERS: dict[str, tuple[Transformer, Transformer]] = {}
+
+
+def _transformers(metric_crs: str) -> tuple[Transformer, Transformer]:
+    if metric_crs not in _TRANSFORMERS:
+        _TRANSFORMERS[metric_crs] = (Transformer.from_crs(STORAGE_CRS, metric_crs, always_xy=True),
+                                     Transformer.from_crs(metric_crs, STORAGE_CRS, always_xy=True))
+    return _TRANSFORMERS[metric_crs]
+
+
+def area_km2(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """Area of each row in km², measured in the metric CRS of its ``departement`` (4 decimals)."""
+    out = np.zeros(len(gdf))
+    deps = gdf["departement"].to_numpy()
+    for dep in dict.fromkeys(deps):
+        sel = deps == dep
+        out[sel] = gdf.geometry[sel].to_crs(metric_crs_of(dep)).area.to_numpy() / 1e6
+    return np.round(out, 4)
 
 
 class CommuneList:
@@ -177,6 +213,12 @@ def polygons_2018(raw: Path, clist: CommuneList, departements, current: dict[str
                | {old for old, new in clist.former.items() if new in current})
     foreign = sorted(c for c in foreign if departement_of(c) not in departements and c not in clist.current)
     cache: dict[str, gpd.GeoDataFrame | None] = {}
+    folder = Path(raw) / "france-geojson" / "departements"
+    fileless = [c for c in foreign if next(folder.glob(f"{departement_of(c)}-*"), None) is None]
+    if fileless:  # e.g. Corsica's pre-1976 codes (20xxx) in anciensCodes: département 20 has no polygon file
+        log(f"{tag}: {len(fileless)} former codes of départements without a polygon file ({fileless[0]}...): "
+            "renumbered communes, their land is in their current commune's polygon")
+        foreign = [c for c in foreign if c not in fileless]
     for code in foreign:
         other = departement_of(code)
         if other not in cache:
@@ -200,78 +242,115 @@ def polygons_2018(raw: Path, clist: CommuneList, departements, current: dict[str
     return poly
 
 
-def dissolve(poly: gpd.GeoDataFrame, current: dict[str, dict], codes, what: str) -> gpd.GeoDataFrame:
+def share_polygons(current: dict[str, dict], mapped, log: Callable[[str], None], tag: str = "communes") -> dict:
+    """Place the current communes of ``current`` that no polygon maps to (``mapped``: codes that have one) by the
+    rule of :data:`RESTORED_COMMUNES`; returns ``{restored: holder}`` for those it placed (logged one by one).
+
+    A restored commune whose holder has no polygon either is left out of the result (the caller reports it)."""
+    placed = {}
+    mapped = set(mapped)
+    for code in sorted(set(current) - mapped):
+        holder = RESTORED_COMMUNES.get(code)
+        if holder is None or holder not in mapped:
+            continue
+        placed[code] = holder
+        log(f"{tag}: {code} ({current[code]['nom']}, population {current[code]['population']}) was restored after "
+            f"2018 and has no 2018 polygon of its own: it shares the polygon and demand point of {holder} "
+            f"({current.get(holder, {}).get('nom', '?')}), the area split by population")
+    return placed
+
+
+def dissolve(poly: gpd.GeoDataFrame, current: dict[str, dict], codes, what: str,
+             shared: dict[str, str] | None = None) -> gpd.GeoDataFrame:
     """One row per current commune of ``codes`` (sorted): its 2018 polygons (``poly.current == code``) dissolved.
 
     Returns the COMMUNES schema (EPSG:4326): ``code``, ``name``, ``departement``, ``population`` (inhabitants),
-    ``area_km2`` (km², Lambert-93), ``point_lon``, ``point_lat`` (degrees, :func:`_demand_point`), geometry.
-    ``what`` names the source in errors.
+    ``area_km2`` (km², in the metric CRS of the département), ``point_lon``, ``point_lat`` (degrees,
+    :func:`demand_point`), geometry. ``what`` names the source in errors. ``shared`` (``{restored: holder}``, see
+    :func:`share_polygons`): those communes take their holder's polygon and demand point, and the group's area is
+    split in proportion to population.
     """
-    to_metric = Transformer.from_crs(STORAGE_CRS, METRIC_CRS, always_xy=True)
-    to_geo = Transformer.from_crs(METRIC_CRS, STORAGE_CRS, always_xy=True)
-    records = []
-    geoms = poly.geometry.to_numpy()
+    shared = dict(shared or {})
+    records, geoms = [], {}
+    poly_geoms = poly.geometry.to_numpy()
     rows_of = poly.groupby("current", sort=False).indices  # one pass, not one scan per commune (35,000 nationally)
     for code in sorted(codes):
         r = current[code]
-        parts = list(geoms[rows_of[code]]) if code in rows_of else []
+        if code in shared:
+            continue
+        parts = list(poly_geoms[rows_of[code]]) if code in rows_of else []
         geom = _polygonal(shapely.union_all([shapely.make_valid(g) for g in parts]), f"{what} commune {code}")
-        lon, lat = _demand_point(geom, to_metric, to_geo)
+        lon, lat = demand_point(geom, metric_crs_of(r["departement"]))
+        geoms[code] = (geom, lon, lat)
+    for code in sorted(codes):
+        r = current[code]
+        geom, lon, lat = geoms[shared.get(code, code)]
         records.append({"code": code, "name": r["nom"], "departement": r["departement"],
                         "population": int(r["population"]), "point_lon": lon, "point_lat": lat, "geometry": geom})
     gdf = gpd.GeoDataFrame(records, geometry="geometry", crs=STORAGE_CRS)
-    gdf.insert(4, "area_km2", (gdf.to_crs(METRIC_CRS).area / 1e6).round(4))
+    area = area_km2(gdf)
+    if shared:
+        group = gdf["code"].map(lambda c: shared.get(c, c))
+        pop = gdf["population"].astype(float)
+        total = pop.groupby(group).transform("sum")
+        size = pop.groupby(group).transform("size")
+        share = np.where(total > 0, pop / total.where(total > 0, 1.0), 1.0 / size)
+        area = np.round(area * share, 4)  # share is 1 outside the groups
+    gdf.insert(4, "area_km2", area)
     gdf["population"] = gdf["population"].astype("int64")
     return gdf
 
 
-def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement: str = DEPARTEMENT) -> gpd.GeoDataFrame:
+def build(area: StudyArea, out: Path, log: Callable[[str], None] = print) -> gpd.GeoDataFrame:
     """Build ``out/communes/communes.geojson``, ``outline.geojson`` and ``manifest.json``.
 
     Parameters
     ----------
-    raw : Path
-        Raw sources folder (``etalab/``, ``france-geojson/``).
+    area : StudyArea
+        The départements studied and the raw sources folder (``etalab/``, ``france-geojson/``).
     out : Path
-        Output data folder; files go to ``out/communes/``.
+        Output study folder; files go to ``out/communes/``.
     log : callable
         Receives one human-readable line per step.
-    departement : str
-        INSEE département code.
 
     Returns
     -------
     geopandas.GeoDataFrame
         The communes (EPSG:4326): ``code``, ``name``, ``departement``, ``population`` (inhabitants),
-        ``area_km2`` (km², Lambert-93), ``point_lon``, ``point_lat`` (degrees), geometry.
+        ``area_km2`` (km², metric CRS of the département), ``point_lon``, ``point_lat`` (degrees), geometry.
     """
-    raw, out = Path(raw), Path(out)
+    raw, out = Path(area.raw), Path(out)
+    codes = list(area.codes)
+    deps_text = ", ".join(codes)
     clist = CommuneList(raw)
     etalab_path = clist.path
-    current = clist.of_departements([departement])
-    if not current:
-        raise BuildError(f"{etalab_path}: no commune-actuelle for département {departement}")
+    current = clist.of_departements(codes)
+    empty = [c for c in codes if not any(r["departement"] == c for r in current.values())]
+    if empty:
+        raise BuildError(f"{etalab_path}: no commune-actuelle for département {', '.join(empty)}")
     source_total = check_populations(current, etalab_path)
-    log(f"communes: {etalab_path.name}: {len(current)} current communes of {departement}, population {source_total}")
+    log(f"communes: {etalab_path.name}: {len(current)} current communes of {deps_text}, population {source_total}")
 
-    path = _communes_file(raw, departement)
-    poly = polygons_2018(raw, clist, [departement], current, log)
+    paths = [_communes_file(raw, dep) for dep in codes]
+    where = ", ".join(str(p) for p in paths)
+    poly = polygons_2018(raw, clist, codes, current, log)
     orphans = poly[~poly["current"].isin(list(current))]
     if len(orphans):
-        raise BuildError(f"{path}: 2018 polygons map to no current commune of {departement}: "
+        raise BuildError(f"{where}: 2018 polygons map to no current commune of {deps_text}: "
                          + ", ".join(f"{c} ({n})" for c, n in zip(orphans["code"], orphans["nom"])))
     merged = poly[poly["code"] != poly["current"]].sort_values("code")
     for old, new, name in zip(merged["code"], merged["current"], merged["nom"]):
         log(f"communes: merge {old} ({name}) -> {new} ({current[new]['nom']})")
-    missing = sorted(set(current) - set(poly["current"]))
+    shared = share_polygons(current, poly["current"], log)
+    missing = sorted(set(current) - set(poly["current"]) - set(shared))
     if missing:
-        raise BuildError(f"{path}: current communes without any polygon: "
+        raise BuildError(f"{where}: current communes without any polygon: "
                          + ", ".join(f"{c} ({current[c]['nom']})" for c in missing))
 
     invalid = poly[~poly.geometry.is_valid]
     if len(invalid):
         log(f"communes: {len(invalid)} source polygons invalid, repaired with make_valid: {sorted(invalid['code'])}")
-    gdf = dissolve(poly, current, current, str(path))
+    gdf = dissolve(poly, current, current, where, shared)
 
     total = int(gdf["population"].sum())
     if total != source_total or len(gdf) != len(current):
@@ -279,22 +358,23 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement:
                          f"{len(current)} / {source_total}")
     multi = int((gdf.geom_type == "MultiPolygon").sum())
     log(f"communes: {len(gdf)} communes written ({multi} MultiPolygon), {len(merged)} merges, "
-        f"population {total} (= source), area {gdf['area_km2'].sum():.1f} km²")
+        + (f"{len(shared)} sharing a polygon, " if shared else "")
+        + f"population {total} (= source), area {gdf['area_km2'].sum():.1f} km²")
 
-    outline_geom = _polygonal(shapely.union_all(gdf.geometry.values), "outline")
-    name = DEPARTEMENT_NAMES.get(departement, departement)
-    outline = gpd.GeoDataFrame({"code": [departement], "name": [name]}, geometry=[outline_geom], crs=STORAGE_CRS)
-    area = float(outline.to_crs(METRIC_CRS).area.iloc[0] / 1e6)
-    log(f"communes: outline {outline_geom.geom_type}, {area:.1f} km²")
+    outline = outline_of(gdf, area)
+    for r in outline.itertuples():
+        km2 = float(area_km2(outline.assign(departement=outline["code"]).iloc[[r.Index]])[0])
+        log(f"communes: outline {r.code} ({r.name}) {r.geometry.geom_type}, {km2:.1f} km²")
 
     folder = out / "communes"
     folder.mkdir(parents=True, exist_ok=True)
     _write_geojson(gdf, folder / "communes.geojson")
     _write_geojson(outline, folder / "outline.geojson")
     manifest = {
-        "departement": departement,
+        "departement": ",".join(codes),
         "sources": {"etalab": "etalab/communes.json (@etalab/decoupage-administratif 6.0.0)",
-                    "polygons": f"france-geojson/departements/.../{path.name} (IGN ADMIN EXPRESS 2018)"},
+                    "polygons": ", ".join(f"france-geojson/departements/.../{p.name}" for p in paths)
+                    + " (IGN ADMIN EXPRESS 2018)"},
         "source_communes": len(current),
         "source_population": source_total,
         "polygons_2018": int(len(poly)),
@@ -302,17 +382,31 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, departement:
         "communes": int(len(gdf)),
         "population": total,
     }
+    if shared:
+        manifest["shared_polygons"] = shared
     write_manifest(folder, manifest)
     return gdf
 
 
+def outline_of(communes: gpd.GeoDataFrame, area: StudyArea) -> gpd.GeoDataFrame:
+    """The study outline: one row per département (``code``, ``name``), the union of its commune polygons."""
+    names = departement_names(area.raw)
+    rows = []
+    for code in area.codes:
+        geoms = communes.geometry[communes["departement"] == code].values
+        rows.append({"code": code, "name": names[code],
+                     "geometry": _polygonal(shapely.union_all(geoms), f"outline of {code}")})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+
+
 def write_manifest(folder: Path, manifest: dict) -> None:
-    """``folder/manifest.json``: indented JSON, keys in insertion order, UTF-8, final newline."""
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """``folder/manifest.json``: indented JSON, keys in insertion order, UTF-8, final newline (atomic)."""
+    write_text(folder / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """GeoJSON written deterministically (pyogrio, no timestamp); overwrites ``path``."""
-    if path.exists():
-        path.unlink()
-    gdf.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "NO", "WRITE_NAME": "NO"})
+    """GeoJSON written deterministically (pyogrio, no timestamp) and atomically; replaces ``path``."""
+    from fsgeo.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "NO", "WRITE_NAME": "NO"})

@@ -2,8 +2,9 @@
 
 The sites of neighbouring départements also serve their own inhabitants; a floating-catchment method that ignored
 them would share those sites' supply among a few border villages only (``fsgeo.accessibility``). This step keeps
-the current communes of the neighbouring départements (``NEIGHBOURS``) whose territory comes within
-``NETWORK_MARGIN_M`` (Lambert-93) of the département outline, the same outline and margin as the network clip.
+the current communes of the neighbouring départements (``StudyArea.neighbours``, derived from the outlines) whose
+territory comes within ``StudyArea.neighbour_communes_margin_m`` (the network's margin, in the study's metric CRS) of
+the study outline, the same outline and margin as the network clip.
 
 Same sources and method as :mod:`fsgeo.build_data.communes`: the 2018 polygons of the neighbouring départements are
 mapped to current communes (``chefLieu``, ``anciensCodes``; e.g. 90073 Moval -> 90068 Meroux-Moval) and dissolved;
@@ -30,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from fsgeo.build_data import DEPARTEMENT, METRIC_CRS, NEIGHBOURS, NETWORK_MARGIN_M, raw_departement_outline
+from fsgeo.build_data import StudyArea
 from fsgeo.build_data.communes import (
     BuildError,
     CommuneList,
@@ -38,6 +39,7 @@ from fsgeo.build_data.communes import (
     check_populations,
     dissolve,
     polygons_2018,
+    share_polygons,
     write_manifest,
 )
 
@@ -48,20 +50,16 @@ def _km(metres: float) -> str:
     return f"{metres / 1000:.1f} km"
 
 
-def select_neighbours(raw: Path, log: Callable[[str], None] = print, departements=NEIGHBOURS,
-                      margin_m: float = NETWORK_MARGIN_M) -> tuple[gpd.GeoDataFrame, dict]:
-    """The neighbouring communes within ``margin_m`` metres of the département outline, and their manifest entry.
+def select_neighbours(area: StudyArea, log: Callable[[str], None] = print) -> tuple[gpd.GeoDataFrame, dict]:
+    """The neighbouring communes within the margin of the study outline, and their manifest entry.
 
     Parameters
     ----------
-    raw : Path
-        Raw sources folder.
+    area : StudyArea
+        The study: its neighbours, outline, margin (``neighbour_communes_margin_m``, metres in its metric CRS) and
+        raw sources folder.
     log : callable
         Receives one human-readable line per step.
-    departements : sequence of str
-        Neighbouring départements.
-    margin_m : float
-        Margin around the outline, metres (Lambert-93).
 
     Returns
     -------
@@ -70,18 +68,19 @@ def select_neighbours(raw: Path, log: Callable[[str], None] = print, departement
     manifest : dict
         Counts and totals (written under ``neighbours`` in ``manifest.json``).
     """
-    raw = Path(raw)
-    departements = tuple(departements)
+    raw = Path(area.raw)
+    departements = tuple(area.neighbours)
+    margin_m = area.neighbour_communes_margin_m
+    metric = area.metric_crs
     clist = CommuneList(raw)
     current = clist.of_departements(departements)
     deps_text = ", ".join(departements)
     log(f"neighbours: {clist.path.name}: {len(current)} current communes of {deps_text}")
 
     poly = polygons_2018(raw, clist, departements, current, log, tag="neighbours")
-    outline = raw_departement_outline(raw).to_crs(METRIC_CRS).union_all()
+    outline = area.outline_metric()
     shapely.prepare(outline)
-    metric = poly.geometry.to_crs(METRIC_CRS)
-    poly["dist_m"] = np.asarray(shapely.distance(outline, metric.values), dtype=float)
+    poly["dist_m"] = np.asarray(shapely.distance(outline, poly.geometry.to_crs(metric).values), dtype=float)
     near = poly["dist_m"] <= margin_m
 
     # polygons that map to nothing: their land cannot be given to anyone
@@ -99,14 +98,16 @@ def select_neighbours(raw: Path, log: Callable[[str], None] = print, departement
     elsewhere = poly[poly["current"].notna() & ~poly["current"].isin(list(current))]
     for r in elsewhere.itertuples():
         dep = clist.current[r.current].get("departement")
-        where = (f"in communes.geojson (département {DEPARTEMENT})" if dep == DEPARTEMENT
+        where = (f"in communes.geojson (département {dep})" if dep in area.codes
                  else f"département {dep} is not a neighbour, not kept")
         log(f"neighbours: 2018 polygon {r.code} ({r.nom}) belongs to {r.current} ({clist.current[r.current]['nom']}), "
             f"{where}; {_km(r.dist_m)} from the outline")
     mapped = poly[poly["current"].isin(list(current))]
 
-    # a current commune with no polygon cannot be placed: within the margin or not, nobody can tell
-    missing = sorted(set(current) - set(mapped["current"]))
+    # a current commune with no polygon cannot be placed: within the margin or not, nobody can tell (except the
+    # communes restored after 2018, which share their holder's polygon)
+    shared = share_polygons(current, mapped["current"], log, tag="neighbours")
+    missing = sorted(set(current) - set(mapped["current"]) - set(shared))
     for code in missing:
         log(f"neighbours: ERROR: current commune {code} ({current[code]['nom']}) has no 2018 polygon: cannot be "
             "placed, so cannot tell whether it is within the margin")
@@ -115,7 +116,9 @@ def select_neighbours(raw: Path, log: Callable[[str], None] = print, departement
                          "whether they are within the margin): "
                          + ", ".join(f"{c} ({current[c]['nom']})" for c in missing))
 
-    kept_codes = sorted(set(mapped.loc[near.loc[mapped.index], "current"]))
+    kept_codes = set(mapped.loc[near.loc[mapped.index], "current"])
+    kept_codes = sorted(kept_codes | {c for c, holder in shared.items() if holder in kept_codes})
+    shared = {c: h for c, h in shared.items() if c in kept_codes}
     kept_current = {c: current[c] for c in kept_codes}
     check_populations(kept_current, clist.path)
     kept_poly = mapped[mapped["current"].isin(kept_codes)]
@@ -130,12 +133,12 @@ def select_neighbours(raw: Path, log: Callable[[str], None] = print, departement
         log(f"neighbours: {len(invalid)} source polygons invalid, repaired with make_valid: "
             f"{sorted(invalid['code'])}")
 
-    gdf = dissolve(kept_poly, kept_current, kept_codes, "neighbours")
+    gdf = dissolve(kept_poly, kept_current, kept_codes, "neighbours", shared)
     # kept whole: a commune whose territory crosses the margin line (farthest vertex beyond it)
     far = np.array([float(shapely.distance(outline, shapely.points(shapely.get_coordinates(g))).max())
-                    for g in gdf.to_crs(METRIC_CRS).geometry])
+                    for g in gdf.to_crs(metric).geometry])
     straddle = int((far > margin_m).sum())
-    touching = int((np.asarray(shapely.distance(outline, gdf.to_crs(METRIC_CRS).geometry.values)) == 0).sum())
+    touching = int((np.asarray(shapely.distance(outline, gdf.to_crs(metric).geometry.values)) == 0).sum())
     log(f"neighbours: {len(gdf)} communes within {_km(margin_m)} of the outline kept (of {len(current)}): "
         f"{touching} touch it, {straddle} straddle the {_km(margin_m)} line (kept whole)")
     by_dep = {}
@@ -151,7 +154,7 @@ def select_neighbours(raw: Path, log: Callable[[str], None] = print, departement
     log(f"neighbours: {len(gdf)} communes written ({multi} MultiPolygon), {len(merged)} merges, "
         f"population {total}, area {gdf['area_km2'].sum():.1f} km²")
 
-    _log_other_departements(raw, outline, departements, margin_m, log)
+    _log_other_departements(area, outline, log)
     manifest = {
         "departements": list(departements),
         "margin_m": margin_m,
@@ -165,32 +168,38 @@ def select_neighbours(raw: Path, log: Callable[[str], None] = print, departement
     return gdf, manifest
 
 
-def _log_other_departements(raw: Path, outline, departements, margin_m: float, log) -> None:
+def _log_other_departements(area: StudyArea, outline, log) -> None:
     """Name the départements other than the neighbours that also come within the margin (their communes are not
-    kept: the embedded sites and network stop at the neighbours)."""
-    path = raw / "france-geojson" / "departements.geojson"
+    kept; their sites within the sites' margin are, see :mod:`fsgeo.build_data.sites`)."""
+    path = Path(area.raw) / "france-geojson" / "departements.geojson"
+    margin_m = area.neighbour_communes_margin_m
     if not path.is_file():
         log(f"neighbours: {path.name} absent: other départements within the margin not checked")
         return
-    deps = gpd.read_file(path).to_crs(METRIC_CRS)
+    deps = gpd.read_file(path).to_crs(area.metric_crs)
     deps["code"] = deps["code"].astype(str)
     dist = np.asarray(shapely.distance(outline, deps.geometry.values), dtype=float)
     for code, name, d in sorted(zip(deps["code"], deps["nom"], dist)):
-        if code != DEPARTEMENT and code not in departements and d <= margin_m:
+        if code not in area.codes and code not in area.neighbours and d <= margin_m:
             log(f"neighbours: note: département {code} ({name}) comes {_km(d)} from the outline but is not a "
-                "neighbour: its communes are not included (no sites or routes départementales of it embedded)")
+                "neighbour: its communes are not included; its roads and its sites within "
+                f"{_km(area.site_margin_m)} are")
 
 
-def build(raw: Path, out: Path, log: Callable[[str], None] = print) -> gpd.GeoDataFrame:
+def build(area: StudyArea, out: Path, log: Callable[[str], None] = print) -> gpd.GeoDataFrame | None:
     """Write ``out/communes/neighbours.geojson`` and add its entry to ``out/communes/manifest.json``.
 
-    The communes step must have run first (it writes the manifest). Returns the communes written.
+    The communes step must have run first (it writes the manifest). Returns the communes written, or None when the
+    study has no neighbouring département (overseas, or all of France): no file is written then.
     """
-    gdf, entry = select_neighbours(raw, log)
     folder = Path(out) / "communes"
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         raise FileNotFoundError(f"{manifest_path}: run the communes step first (fsgeo.build_data.communes.build)")
+    if not area.neighbours:
+        log("neighbours: no neighbouring département: no outside demand file")
+        return None
+    gdf, entry = select_neighbours(area, log)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["neighbours"] = entry
     target = folder / FILE_NAME

@@ -1,26 +1,34 @@
-"""Default road network of the département, from the Travel Mapping (TM) route files.
+"""Road network of a study from the Travel Mapping (TM) route files (the default, offline), or from OpenStreetMap.
 
 Source: ``travelmapping/highwaydata-fra.tar.gz`` (TravelMapping/HighwayData, France), read in memory.
 
-Systems: ``fraa`` (autoroutes, ``motorway``), ``frasf`` (named freeways, ``expressway``), ``fran`` (routes
-nationales, ``trunk``) and the ``fra<region>d<NN>`` / ``fra<region>m<NN>`` routes départementales / métropolitaines of
-the département and its neighbours (``departementale`` / ``metropolitan``). ``eure`` (E-roads) runs concurrently
-with A/N roads: it only adds its refs to the segments it shares, never edges of its own.
+Systems (:func:`select_systems`): ``fraa`` (autoroutes, ``motorway``), ``frasf`` (named freeways, ``expressway``),
+``fran`` (routes nationales, ``trunk``) everywhere, and the local systems (routes départementales, métropolitaines,
+Corsica's routes territoriales) that cover the studied départements, their neighbours or the other départements
+within the network margin (68 for 70: its roads reach the 3 sites of Haut-Rhin within 25 km). Which départements a
+local system covers is read from the data, not from its name: the share of its routes whose middle waypoint lies in
+each département (``fragesd6ae``, Alsace, covers 67 and 68; ``fracord`` 2A and 2B; ``fraarad69m`` 69). Its road
+class comes from its name in ``systems.csv`` (départementales, métropolitaines, territoriales). ``eure`` (E-roads)
+runs concurrently with A/N roads: it only adds its refs to the segments it shares, never edges of its own; the
+tourist routes (``fratr``) are not used.
 
 Graph: TM joins routes by giving them a waypoint with identical coordinates, so nodes are waypoint coordinates
 where a visible waypoint sits, where a route starts or ends, or that two routes (or one route twice) pass through.
 Other hidden shaping points (``+...``) are vertices of the edge LineStrings. Concurrent routes give one edge
 (same node pair and geometry) whose ``routes`` lists all refs and whose ``road_class`` is the highest. The graph is
-clipped to the département outline buffered by ``NETWORK_MARGIN_M`` and reduced to its largest connected component.
+clipped to the study outline buffered by the network margin, then reduced to the components that matter
+(:func:`keep_components`): on each landmass (mainland, Corsica, an island) of the study and its neighbours, its
+largest connected component; the others are dropped and logged.
 
-Output: ``out/network/haute-saone.gpkg``, layers ``nodes`` and ``edges`` (EPSG:4326), byte-identical run to run.
+Output: ``out/network/<slug>.gpkg``, layers ``nodes`` and ``edges`` (EPSG:4326), byte-identical run to run.
+Overseas départements have no Travel Mapping route files: no network is built and the manifest says that one must
+be supplied (``--network FILE``).
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -33,42 +41,90 @@ from pyproj import Geod
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from fsgeo.build_data import (
-    DEPARTEMENT,
-    METRIC_CRS,
-    NEIGHBOURS,
-    NETWORK_MARGIN_M,
-    STORAGE_CRS,
-    raw_departement_outline,
-)
+from fsgeo.build_data import OVERSEAS_METRIC_CRS, STORAGE_CRS, StudyArea
 from fsgeo.build_data.travelmapping import HighwayData, Route
 
-FILE_NAME = "haute-saone.gpkg"
+
+class BuildError(ValueError):
+    """No network can be built from the sources as asked: the message says why and what to supply."""
+
 ARCHIVE = Path("travelmapping") / "highwaydata-fra.tar.gz"
 
 #: road classes, highest first (the class of a shared segment is the highest among its routes)
 ROAD_CLASSES = ("motorway", "expressway", "trunk", "departementale", "metropolitan")
 NATIONAL_SYSTEMS = {"fraa": "motorway", "frasf": "expressway", "fran": "trunk"}
 REF_ONLY_SYSTEMS = ("eure",)
+#: systems never used for edges: tourist routes (they follow roads already read, under another name)
+UNUSED_SYSTEMS = ("fratr",)
+#: road class of a local system, from a word of its name in ``systems.csv``
+LOCAL_CLASSES = (("départementales", "departementale"), ("métropolitaines", "metropolitan"),
+                 ("territoriales", "trunk"))
+#: a local system covers a département when at least this share of its routes have their middle waypoint in it
+COVER_SHARE = 0.10
 #: TM levels used: preview systems are complete and open for review (Haute-Saône's own routes are ``preview``)
 LEVELS = ("active", "preview")
 #: GeoPackage stores creation / modification timestamps; pinned for byte-identical builds
 FIXED_DATE = "2000-01-01T00:00:00Z"
-
-_LOCAL_SYSTEM = re.compile(r"^fra[a-z]{3}([dm])(\d\d)$")
+#: a network node within this distance of a landmass polygon (coast, bridge end) is on it
+LANDMASS_TOLERANCE_M = 500.0
 
 Coord = tuple[float, float]  # (lon, lat) as parsed: identical strings give identical floats
 
 
-def select_systems(systems: dict, departements, log: Callable[[str], None]) -> dict[str, str]:
-    """Systems to build edges from, ``{system: road_class}``, and log the choice with each system's level."""
-    chosen = {}
-    for name, road_class in NATIONAL_SYSTEMS.items():
+def _local_class(system) -> str | None:
+    name = system.name.lower()
+    return next((cls for word, cls in LOCAL_CLASSES if word in name), None)
+
+
+def system_coverage(hd: HighwayData, systems: dict, raw: Path) -> dict[str, dict[str, float]]:
+    """``{system: {département: share of its routes}}`` for every French local system (see module docstring)."""
+    deps = gpd.read_file(Path(raw) / "france-geojson" / "departements.geojson").to_crs(STORAGE_CRS)
+    deps["code"] = deps["code"].astype(str)
+    names, points = [], []
+    for name, system in systems.items():
+        if (system.country != "FRA" or name in NATIONAL_SYSTEMS or name in REF_ONLY_SYSTEMS
+                or name in UNUSED_SYSTEMS or not hd.has(f"hwy_data/_systems/{name}.csv")):
+            continue  # the archive holds metropolitan France only: overseas systems have no files in it
+        for route in hd.route_list(name, region_prefix="FRA"):
+            mid = hd.middle_point(route)
+            if mid is not None:
+                names.append(name)
+                points.append(mid)
+    if not points:
+        return {}
+    pts = shapely.points(np.array(points))
+    tree = shapely.STRtree(deps.geometry.values)
+    ip, idep = tree.query(pts, predicate="within")
+    where = np.full(len(pts), "", dtype=object)
+    where[ip] = deps["code"].to_numpy()[idep]
+    counts: dict[str, Counter] = defaultdict(Counter)
+    totals: Counter = Counter(names)
+    for name, dep in zip(names, where):
+        if dep:
+            counts[name][dep] += 1
+    return {name: {dep: n / totals[name] for dep, n in counts[name].items()} for name in totals}
+
+
+def select_systems(hd: HighwayData, area: StudyArea, log: Callable[[str], None]) -> dict[str, str]:
+    """Systems to build edges from, ``{system: road_class}`` (national first, then local ones by name), logged with
+    each system's level and the départements it covers."""
+    systems = hd.systems()
+    wanted = {*area.codes, *area.neighbours, *area.nearby}
+    coverage = system_coverage(hd, systems, area.raw)
+    chosen = dict(NATIONAL_SYSTEMS)
+    covered = set()
+    for name in sorted(coverage):
+        deps = sorted(d for d, share in coverage[name].items() if share >= COVER_SHARE)
+        if not wanted & set(deps):
+            continue
+        road_class = _local_class(systems[name])
+        if road_class is None:
+            log(f"network: system {name} ({systems[name].name}) covers {', '.join(deps)} but its kind of road is "
+                "unknown: skipped")
+            continue
         chosen[name] = road_class
-    for name in sorted(systems):
-        m = _LOCAL_SYSTEM.match(name)
-        if m and m.group(2) in departements:
-            chosen[name] = "departementale" if m.group(1) == "d" else "metropolitan"
+        covered |= set(deps) & wanted
+        log(f"network: system {name} covers {', '.join(deps)} ({systems[name].name})")
     out = {}
     for name, road_class in chosen.items():
         level = systems[name].level if name in systems else "absent"
@@ -79,6 +135,9 @@ def select_systems(systems: dict, departements, log: Callable[[str], None]) -> d
             log(f"network: system {name} skipped: level {level} (only {'/'.join(LEVELS)} used)")
     for name in REF_ONLY_SYSTEMS:
         log(f"network: system {name} ({systems[name].level if name in systems else 'absent'}) -> refs only")
+    bare = sorted(wanted - covered)
+    if bare:
+        log(f"network: no Travel Mapping routes départementales for {', '.join(bare)}: national roads only there")
     skipped = sorted(n for n in systems if n.startswith("fra") and n not in out)
     log(f"network: other French systems not used: {', '.join(skipped)}")
     return out
@@ -160,42 +219,90 @@ def _gdal_config(**options):
 
 
 def write_gpkg(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, path: Path) -> None:
-    """Write the ``nodes`` and ``edges`` layers to a GeoPackage, byte-identical for identical inputs."""
-    if path.exists():
-        path.unlink()
-    with _gdal_config(OGR_CURRENT_DATE=FIXED_DATE):
-        nodes.to_file(path, layer="nodes", driver="GPKG", engine="pyogrio")
-        edges.to_file(path, layer="edges", driver="GPKG", engine="pyogrio")
+    """Write the ``nodes`` and ``edges`` layers to a GeoPackage, byte-identical for identical inputs, atomically."""
+    from fsgeo.atomic import atomic_path
+
+    with atomic_path(path) as tmp, _gdal_config(OGR_CURRENT_DATE=FIXED_DATE):
+        nodes.to_file(tmp, layer="nodes", driver="GPKG", engine="pyogrio")
+        edges.to_file(tmp, layer="edges", driver="GPKG", engine="pyogrio")
 
 
-def build(raw: Path, out: Path, log: Callable[[str], None] = print,
-          departement: str = DEPARTEMENT, neighbours=NEIGHBOURS,
-          margin_m: float = NETWORK_MARGIN_M) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Build ``out/network/haute-saone.gpkg`` from the Travel Mapping archive.
+def landmasses(area: StudyArea) -> list:
+    """The landmass polygons (metric CRS) of the study and its neighbouring départements: the parts of the union
+    of their france-geojson outlines (mainland, Corsica, each island), largest first."""
+    from fsgeo.build_data import raw_departement_outline
+
+    codes = [*area.codes, *area.neighbours]
+    union = raw_departement_outline(area.raw, codes).to_crs(area.metric_crs).union_all()
+    parts = list(shapely.get_parts(union))
+    return sorted(parts, key=lambda p: -p.area)
+
+
+def keep_components(edges: gpd.GeoDataFrame, area: StudyArea, log: Callable[[str], None]):
+    """Keep, on each landmass, the largest connected component of the clipped network (and the largest overall).
+
+    Returns the kept edges and one entry per kept component (``nodes``, ``edges``, ``km``, ``lon``/``lat`` of a
+    node of it). Other components (pieces cut by the clip, roads whose junction Travel Mapping does not record)
+    are dropped and logged.
+    """
+    coords = sorted(set(edges["ux"]) | set(edges["vx"]))
+    index = {c: i for i, c in enumerate(coords)}
+    ui = edges["ux"].map(index).to_numpy()
+    vi = edges["vx"].map(index).to_numpy()
+    n = len(coords)
+    adj = coo_matrix((np.ones(len(edges)), (ui, vi)), shape=(n, n))
+    n_comp, labels = connected_components(adj, directed=False)
+    sizes = np.bincount(labels)
+    keep = {int(sizes.argmax())}
+    parts = landmasses(area)
+    if len(parts) > 1:
+        xy = gpd.GeoSeries(shapely.points(np.array(coords)), crs=STORAGE_CRS).to_crs(area.metric_crs).values
+        tree = shapely.STRtree(parts)
+        inode, ipart = tree.query(xy, predicate="dwithin", distance=LANDMASS_TOLERANCE_M)
+        for part in np.unique(ipart):
+            comps = np.unique(labels[inode[ipart == part]])
+            keep.add(int(comps[np.argmax(sizes[comps])]))
+    keep_node = np.isin(labels, sorted(keep))
+    keep_edge = keep_node[ui]
+    dropped = edges[~keep_edge]
+    info = []
+    for comp in sorted(keep, key=lambda c: (-sizes[c], c)):
+        sel = labels[ui] == comp
+        first = coords[int(np.flatnonzero(labels == comp)[0])]
+        info.append({"nodes": int(sizes[comp]), "edges": int(sel.sum()),
+                     "km": round(float(edges["length_m"][sel].sum()) / 1000, 1),
+                     "lon": first[0], "lat": first[1]})
+    kept_text = "largest component" if len(keep) == 1 else f"{len(keep)} components kept (one per landmass)"
+    log(f"network: {kept_text} {', '.join(str(c['nodes']) for c in info)} nodes; dropped {n_comp - len(keep)} "
+        f"other components: {int((~keep_node).sum())} nodes, {len(dropped)} edges, "
+        f"{dropped['length_m'].sum() / 1000:.1f} km"
+        + (f" ({', '.join(sorted(set(';'.join(dropped['routes']).split(';'))))})" if len(dropped) else ""))
+    return edges[keep_edge].reset_index(drop=True), info
+
+
+def build(area: StudyArea, out: Path, log: Callable[[str], None] = print):
+    """Build ``out/network/<slug>.gpkg`` from the Travel Mapping archive.
 
     Parameters
     ----------
-    raw : Path
-        Raw sources folder (``travelmapping/highwaydata-fra.tar.gz``, ``france-geojson/`` for the outline).
+    area : StudyArea
+        The study: départements (whose routes, and their neighbours', are read), outline, network margin (metres,
+        in its metric CRS), raw sources folder (``travelmapping/highwaydata-fra.tar.gz``, ``france-geojson/``).
     out : Path
-        Output data folder; the file goes to ``out/network/``.
+        Output study folder; the file goes to ``out/network/``.
     log : callable
         Receives one human-readable line per step.
-    departement, neighbours : str, tuple of str
-        Départements whose routes départementales / métropolitaines are read.
-    margin_m : float
-        Clip buffer around the département outline, metres (Lambert-93).
 
     Returns
     -------
-    (nodes, edges) : tuple of geopandas.GeoDataFrame
-        As written (EPSG:4326). ``length_m`` is in metres, geodesic along the waypoint polyline.
+    (nodes, edges, info) : GeoDataFrame, GeoDataFrame, dict
+        As written (EPSG:4326; ``length_m`` in metres, geodesic along the waypoint polyline) and the network's
+        entry of the study manifest (systems, components kept).
     """
-    raw, out = Path(raw), Path(out)
+    raw, out = Path(area.raw), Path(out)
     archive = raw / ARCHIVE
     with HighwayData(archive) as hd:
-        systems = hd.systems()
-        chosen = select_systems(systems, {departement, *neighbours}, log)
+        chosen = select_systems(hd, area, log)
         routes: list[tuple[Route, str]] = []
         for name, road_class in chosen.items():
             rs = hd.routes(name, region_prefix="FRA")
@@ -282,30 +389,16 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print,
     log(f"network: {len(edges)} edges before clipping, {edges['length_m'].sum() / 1000:.0f} km; "
         f"{tagged} carry E-road refs")
 
-    # clip to the département + margin (Lambert-93)
-    outline = raw_departement_outline(raw, departement).to_crs(METRIC_CRS)
-    zone = shapely.union_all(outline.geometry.values).buffer(margin_m)
-    inside = edges.to_crs(METRIC_CRS).intersects(zone)
+    # clip to the study area + margin (its metric CRS)
+    zone = area.outline_metric().buffer(area.network_margin_m)
+    inside = edges.to_crs(area.metric_crs).intersects(zone)
     edges = edges[inside.values].reset_index(drop=True)
-    log(f"network: clip to département {departement} + {margin_m / 1000:.0f} km: {len(edges)} edges kept, "
-        f"{int((~inside).sum())} outside")
-
-    # largest connected component
-    coords = sorted(set(edges["ux"]) | set(edges["vx"]))
-    index = {c: i for i, c in enumerate(coords)}
-    ui = edges["ux"].map(index).to_numpy()
-    vi = edges["vx"].map(index).to_numpy()
-    n = len(coords)
-    adj = coo_matrix((np.ones(len(edges)), (ui, vi)), shape=(n, n))
-    n_comp, labels = connected_components(adj, directed=False)
-    main = np.bincount(labels).argmax()
-    keep_node = labels == main
-    keep_edge = keep_node[ui]
-    dropped = edges[~keep_edge]
-    log(f"network: largest component {int(keep_node.sum())} nodes; dropped {n_comp - 1} other components: "
-        f"{int((~keep_node).sum())} nodes, {len(dropped)} edges, {dropped['length_m'].sum() / 1000:.1f} km"
-        + (f" ({', '.join(sorted(set(';'.join(dropped['routes']).split(';'))))})" if len(dropped) else ""))
-    edges = edges[keep_edge].reset_index(drop=True)
+    log(f"network: clip to département {', '.join(area.codes)} + {area.network_margin_m / 1000:.0f} km: "
+        f"{len(edges)} edges kept, {int((~inside).sum())} outside")
+    if len(edges) == 0:
+        raise BuildError(f"{archive}: no Travel Mapping road within {area.network_margin_m / 1000:.0f} km of "
+                         f"{', '.join(area.codes)}: supply a network (--network FILE)")
+    edges, components = keep_components(edges, area, log)
 
     # deterministic node ids: order of sorted (lon, lat)
     coords = sorted(set(edges["ux"]) | set(edges["vx"]))
@@ -338,6 +431,39 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print,
 
     folder = out / "network"
     folder.mkdir(parents=True, exist_ok=True)
-    write_gpkg(nodes, edges, folder / FILE_NAME)
-    log(f"network: wrote {folder / FILE_NAME}")
-    return nodes, edges
+    target = folder / f"{area.slug}.gpkg"
+    write_gpkg(nodes, edges, target)
+    log(f"network: wrote {target}")
+    info = {"source": "travelmapping", "systems": sorted(chosen), "margin_m": area.network_margin_m,
+            "nodes": int(len(nodes)), "edges": int(len(edges)), "components": components}
+    return nodes, edges, info
+
+
+def no_network_reason(area: StudyArea) -> str | None:
+    """Why Travel Mapping cannot give this study a network (overseas), or None."""
+    overseas = [c for c in area.codes if c in OVERSEAS_METRIC_CRS]
+    if overseas:
+        return (f"Travel Mapping has no route files for overseas départements ({', '.join(overseas)}): "
+                "supply a road network (--network FILE, an OpenStreetMap extract, or --osm-download)")
+    return None
+
+
+def build_network(area: StudyArea, out: Path, log: Callable[[str], None] = print, *, network=None,
+                  osm_download: bool = False, enabled: bool = True) -> dict:
+    """The network step of a study build: Travel Mapping by default, an OSM file (``network``) or an osmnx download
+    (``osm_download``) clipped to the study. Returns the manifest's ``network`` entry, with ``file`` (relative
+    path) or ``file`` None and ``reason`` when no network was built."""
+    if not enabled:
+        log("network: not built (communes and sites only)")
+        return {"source": None, "file": None, "reason": "not built (communes and sites only)"}
+    if network is not None or osm_download:
+        from fsgeo.build_data import osm
+
+        return osm.build(area, out, log, path=network, download=osm_download)
+    reason = no_network_reason(area)
+    if reason is not None:
+        log(f"network: NOT BUILT: {reason}")
+        return {"source": None, "file": None, "reason": reason}
+    _, _, info = build(area, out, log)
+    info["file"] = f"network/{area.slug}.gpkg"
+    return info

@@ -1,9 +1,11 @@
-"""Build ``data/sites.geojson`` from the ANCT list of France Services structures (1 August 2024).
+"""Build ``sites.geojson`` of a study from the ANCT list of France Services structures (1 August 2024).
 
-Keeps every structure of the département, plus the structures of its neighbouring départements whose point lies
-within ``SITE_MARGIN_M`` of the département's boundary (a border commune may be closest to one of them), flagged
-``in_departement: false``. Distances are measured in Lambert-93 against the france-geojson outline. The file is
-written by hand (one feature per line, fixed key order, sorted rows) so the same inputs give the same bytes.
+Keeps every structure of the studied départements, plus the structures of every other département (neighbour or
+not: Haut-Rhin's come within 25 km of Haute-Saône without sharing a boundary) whose point lies within
+``StudyArea.site_margin_m`` of the study area's boundary (a border commune may be closest to one of them), flagged
+``in_departement: false``. Distances are measured in the study's metric CRS against the france-geojson outlines.
+The file is written by hand (one feature per line, fixed key order, sorted rows) so the same inputs give the same
+bytes.
 """
 
 from __future__ import annotations
@@ -17,53 +19,59 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from fsgeo.build_data import DEPARTEMENT, METRIC_CRS, NEIGHBOURS, SITE_MARGIN_M, raw_departement_outline
+from fsgeo.atomic import write_bytes
+from fsgeo.build_data import StudyArea
 from fsgeo.io import SITE_COLUMNS, read_anct_csv
 
 ANCT_FILE = Path("anct") / "liste-fs-20240801.csv"
 
 
-def select_sites(raw: Path, log: Callable[[str], None] = print) -> gpd.GeoDataFrame:
-    """The structures to embed (SITES schema, EPSG:4326), sorted by département then numeric id."""
-    raw = Path(raw)
-    path = raw / ANCT_FILE
-    sites = read_anct_csv(path, departement=DEPARTEMENT)
+def select_sites(area: StudyArea, log: Callable[[str], None] = print) -> gpd.GeoDataFrame:
+    """The structures of the study (SITES schema, EPSG:4326), sorted by département then numeric id."""
+    path = Path(area.raw) / ANCT_FILE
+    codes = list(area.codes)
+    deps_text = ", ".join(codes)
+    margin_km = f"{area.site_margin_m / 1000:g} km"
+    sites = read_anct_csv(path, departement=codes[0])
     kinds = Counter(sites["kind"])
     log(f"sites: {path.name}: {len(sites)} structures in France ({kinds['principal']} principal, "
         f"{kinds['antenna']} antennas)")
 
-    outline = raw_departement_outline(raw).to_crs(METRIC_CRS).union_all()
-    metric = sites.geometry.to_crs(METRIC_CRS)
+    outline = area.outline_metric()
+    metric = sites.geometry.to_crs(area.metric_crs)
     # 0 inside the outline, else metres to its boundary
     dist = np.asarray(metric.distance(outline), dtype=float)
     sites["dist_m"] = dist
     dep = sites["departement"]
+    mine = dep.isin(codes)
 
-    own = sites[dep == DEPARTEMENT]
+    own = sites[mine]
     k = Counter(own["kind"])
-    log(f"sites: département {DEPARTEMENT}: {len(own)} structures ({k['principal']} principal, "
+    log(f"sites: département {deps_text}: {len(own)} structures ({k['principal']} principal, "
         f"{k['antenna']} antenna(s))")
+    for code in codes:
+        if not (dep == code).any():
+            log(f"sites: note: département {code} has no structure in {path.name}")
     outside = own[own["dist_m"] > 0]
     for r in outside.itertuples():
         log(f"sites: note: {r.id} {r.name!r} lies {r.dist_m:.0f} m outside the simplified outline (kept)")
 
-    near = dist <= SITE_MARGIN_M
-    for code in NEIGHBOURS:
+    near = dist <= area.site_margin_m
+    others = sorted(set(dep[near & ~mine]), key=lambda c: (c not in area.neighbours, c))
+    for code in [*area.neighbours, *[c for c in others if c not in area.neighbours]]:
         in_dep = dep == code
         kept = int((in_dep & near).sum())
-        log(f"sites: département {code}: {kept} of {int(in_dep.sum())} structures within "
-            f"{SITE_MARGIN_M / 1000:g} km of the boundary kept; {int((in_dep & ~near).sum())} farther dropped")
-    others = sites[near & ~dep.isin([DEPARTEMENT, *NEIGHBOURS])]
-    for r in others.itertuples():
-        log(f"sites: dropped: {r.id} {r.name!r} (département {r.departement}) is {r.dist_m / 1000:.1f} km from the "
-            f"boundary but its département is not a neighbour of {DEPARTEMENT}")
-    far = (dep != DEPARTEMENT) & ~(near & dep.isin(NEIGHBOURS))
-    log(f"sites: dropped: {int(far.sum())} structures of other départements (not neighbours of {DEPARTEMENT}, "
-        f"or farther than {SITE_MARGIN_M / 1000:g} km from its boundary)")
+        what = "" if code in area.neighbours else " (not a neighbouring département)"
+        log(f"sites: département {code}{what}: {kept} of {int(in_dep.sum())} structures within "
+            f"{margin_km} of the boundary kept; {int((in_dep & ~near).sum())} farther dropped")
+    for r in sites[near & ~mine & ~dep.isin(area.neighbours)].itertuples():
+        log(f"sites: kept: {r.id} {r.name!r} (département {r.departement}, not a neighbour) is "
+            f"{r.dist_m / 1000:.1f} km from the boundary")
+    log(f"sites: dropped: {int((~mine & ~near).sum())} structures of other départements farther than {margin_km} "
+        "from the boundary")
 
-    keep = (dep == DEPARTEMENT) | (dep.isin(NEIGHBOURS) & near)
-    out = sites[keep].copy()
-    out["in_departement"] = out["departement"] == DEPARTEMENT
+    out = sites[mine | near].copy()
+    out["in_departement"] = out["departement"].isin(codes)
     out["_order"] = out["id"].astype(int)
     out = out.sort_values(["departement", "_order"], kind="stable").drop(columns=["_order", "dist_m"])
     out = out.reset_index(drop=True)
@@ -81,8 +89,8 @@ def select_sites(raw: Path, log: Callable[[str], None] = print) -> gpd.GeoDataFr
         else:
             where = "" if r.parent_id in kept_ids else " (parent not in the file: beyond the margin)"
             log(f"sites: antenna {r.id} {r.name!r} -> parent {r.parent_id} by {m.get('method', '?')}{where}")
-    log(f"sites: kept {len(out)} structures: {int(out['in_departement'].sum())} in {DEPARTEMENT}, "
-        f"{int((~out['in_departement']).sum())} in neighbouring départements")
+    log(f"sites: kept {len(out)} structures: {int(out['in_departement'].sum())} in {deps_text}, "
+        f"{int((~out['in_departement']).sum())} in other départements")
     return out
 
 
@@ -108,11 +116,11 @@ def to_geojson_text(sites: gpd.GeoDataFrame) -> str:
     return head + ",\n".join(lines) + "\n]}\n"
 
 
-def build(raw: Path, out: Path, log: Callable[[str], None] = print) -> Path:
+def build(area: StudyArea, out: Path, log: Callable[[str], None] = print) -> Path:
     """Write ``out/sites.geojson`` (see module docstring); returns its path."""
-    sites = select_sites(raw, log)
+    sites = select_sites(area, log)
     target = Path(out) / "sites.geojson"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(to_geojson_text(sites).encode("utf-8"))
+    write_bytes(target, to_geojson_text(sites).encode("utf-8"))
     log(f"sites: wrote {target} ({len(sites)} features)")
     return target

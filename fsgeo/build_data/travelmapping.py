@@ -108,6 +108,11 @@ class HighwayData:
             for member in tar:
                 if member.isfile():
                     self._files[member.name.removeprefix("./")] = tar.extractfile(member).read()
+        # route lists name some files in another case than the archive stores them (``frapdl.d0025A85.wpt`` listed,
+        # ``frapdl.d0025a85.wpt`` stored): names are looked up case-insensitively when the exact one is absent
+        self._folded: dict[str, str] = {}
+        for name in sorted(self._files):
+            self._folded.setdefault(name.casefold(), name)
 
     def __enter__(self):
         return self
@@ -119,10 +124,17 @@ class HighwayData:
         self._files.clear()
 
     def read_text(self, name: str) -> str:
+        """Text of the member ``name`` (exact name first, else the one equal to it ignoring case)."""
         data = self._files.get(name)
+        if data is None:
+            data = self._files.get(self._folded.get(name.casefold(), ""))
         if data is None:
             raise FileNotFoundError(f"{self.path}: no member {name}")
         return data.decode("utf-8-sig")
+
+    def has(self, name: str) -> bool:
+        """Whether the archive holds ``name`` (ignoring case)."""
+        return name in self._files or name.casefold() in self._folded
 
     def _csv(self, name: str) -> list[list[str]]:
         text = self.read_text(name)
@@ -137,12 +149,8 @@ class HighwayData:
             out[row[0]] = System(row[0], row[1], row[2], int(row[4]), row[5].strip())
         return out
 
-    def routes(self, system: str, region_prefix: str | None = None) -> list[Route]:
-        """Route files of ``system`` with their waypoints, in the order of ``_systems/<system>.csv``.
-
-        ``region_prefix`` keeps only the routes of matching regions (``"FRA"`` for the French part of a
-        multi-country system such as ``eure``, whose other countries' files an extract may not carry).
-        """
+    def route_list(self, system: str, region_prefix: str | None = None) -> list[Route]:
+        """Routes of ``system`` as listed in ``_systems/<system>.csv``, without their waypoints (not read)."""
         name = f"hwy_data/_systems/{system}.csv"
         routes = []
         for n, row in enumerate(self._csv(name)[1:], start=2):
@@ -151,10 +159,29 @@ class HighwayData:
             if row[0] != system:
                 raise TravelMappingError(f"{self.path}:{name}:{n}: route of system {row[0]!r}, expected {system!r}")
             r = Route(*row[:7])
-            if region_prefix is not None and not r.region.startswith(region_prefix):
-                continue
+            if region_prefix is None or r.region.startswith(region_prefix):
+                routes.append(r)
+        return routes
+
+    def middle_point(self, route: Route) -> tuple[float, float] | None:
+        """(lon, lat) of the middle waypoint of a route file (only that line is parsed), None when it is absent."""
+        if not self.has(route.path):
+            return None
+        lines = [ln for ln in self.read_text(route.path).splitlines() if ln.strip()]
+        if not lines:
+            return None
+        w = parse_wpt(lines[len(lines) // 2], f"{self.path}:{route.path}")[0]
+        return w.lon, w.lat
+
+    def routes(self, system: str, region_prefix: str | None = None) -> list[Route]:
+        """Route files of ``system`` with their waypoints, in the order of ``_systems/<system>.csv``.
+
+        ``region_prefix`` keeps only the routes of matching regions (``"FRA"`` for the French part of a
+        multi-country system such as ``eure``, whose other countries' files an extract may not carry).
+        """
+        routes = self.route_list(system, region_prefix)
+        for r in routes:
             r.waypoints = parse_wpt(self.read_text(r.path), f"{self.path}:{r.path}")
             if len(r.waypoints) < 2:
                 raise TravelMappingError(f"{self.path}:{r.path}: fewer than 2 waypoints")
-            routes.append(r)
         return routes

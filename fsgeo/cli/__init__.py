@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "fsgeo.cli.map_cmd",
     "fsgeo.cli.accessibility_cmd",
     "fsgeo.cli.calibrate_cmd",
+    "fsgeo.cli.build_cmd",
 ]
 
 #: command -> (module that registers it, one-line help shown by ``fsgeo --help``); a module of COMMAND_MODULES
@@ -42,6 +43,7 @@ COMMANDS = {
                       "floating-catchment accessibility: opening hours within reach per 1,000 inhabitants (2SFCA)"),
     "calibrate": ("fsgeo.cli.calibrate_cmd",
                   "fit circuity and road-class speeds to reference trips; write a profile file for --profile"),
+    "build": ("fsgeo.cli.build_cmd", "build a study of any département from the raw public sources"),
 }
 
 

@@ -1,0 +1,52 @@
+"""``fsgeo build``: build a study (any département, or several) from the raw public sources."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "build",
+        help="build a study of any département from the raw public sources",
+        description="Build a study folder (communes, neighbouring communes, sites, road network, study.json) for "
+                    "one or several départements from the raw public sources (fsgeo sources download). Then run any "
+                    "command on it with --study DIR.",
+    )
+    p.add_argument("--departement", "-d", required=True, metavar="NN",
+                   help="département code(s), comma separated for one study of several: 25, 2A, 974, 70,90,25")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="study folder to write (created)")
+    p.add_argument("--raw", type=Path, default=None, metavar="DIR",
+                   help="raw sources folder (default: $FSGEO_RAW, else ../shared/data/raw)")
+    p.add_argument("--name", help="study name (default: the départements' names)")
+    p.add_argument("--slug", help="file-name friendly name (default: from the name)")
+    net = p.add_mutually_exclusive_group()
+    net.add_argument("--network", type=Path, metavar="FILE",
+                     help="OpenStreetMap road network (.osm.pbf, .osm, .graphml) clipped to the study and its margin "
+                          "instead of the Travel Mapping one")
+    net.add_argument("--osm-download", action="store_true",
+                     help="download the OpenStreetMap drive network of the study area through osmnx (cached)")
+    net.add_argument("--no-network", action="store_true", help="build communes and sites only")
+    p.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
+    p.set_defaults(func=run)
+
+
+def default_raw() -> Path:
+    import os
+
+    env = os.environ.get("FSGEO_RAW")
+    return Path(env) if env else Path("..") / "shared" / "data" / "raw"
+
+
+def run(args) -> int:
+    from fsgeo.build_data import build_all
+
+    log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stdout, flush=True))
+    manifest = build_all(args.raw or default_raw(), args.out, log, args.departement, name=args.name,
+                         slug=args.slug, network=args.network, osm_download=args.osm_download,
+                         study_network=not args.no_network)
+    net = manifest.files.get("network")
+    print(f"study {manifest.label} written to {args.out}"
+          + ("" if net else f" without a road network: {manifest.network.get('reason')}"))
+    return 0
