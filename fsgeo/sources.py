@@ -9,8 +9,9 @@ resumable, and records what it fetched (URL, date, size, SHA-256) in ``DIR/sourc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-__all__ = ["Source", "CATALOG", "source_entries"]
+__all__ = ["Source", "CATALOG", "source_entries", "download", "fetch"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,159 @@ CATALOG: dict[str, Source] = {s.id: s for s in (
 def source_entries(ids) -> list[dict]:
     """Manifest entries of the sources ``ids``, in that order."""
     return [CATALOG[i].entry() for i in ids]
+
+
+MANIFEST = "sources.json"
+_CHUNK = 1 << 16
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(url: str, target, log=print, timeout: float = 60.0) -> dict:
+    """Download ``url`` to ``target``, resuming a previous partial download (``target.partial``) with an HTTP
+    ``Range`` request; the partial file is renamed over ``target`` only when complete. ``file://`` URLs are copied.
+    Returns ``{"url", "size", "sha256"}``."""
+    import shutil
+    import urllib.request
+    from pathlib import Path
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    have = partial.stat().st_size if partial.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "fsgeo-sources"})
+    if have and not url.startswith("file:"):
+        request.add_header("Range", f"bytes={have}-")
+    with urllib.request.urlopen(request, timeout=timeout) as resp:
+        status = getattr(resp, "status", None)
+        if have and status == 206:
+            mode = "ab"
+            log(f"sources: {target.name}: resuming after {have:,} bytes")
+        else:
+            mode = "wb"  # no partial file, or the server ignored the Range: start again
+        with open(partial, mode) as f:
+            shutil.copyfileobj(resp, f, _CHUNK)
+    partial.replace(target)
+    return {"url": url, "size": target.stat().st_size, "sha256": _sha256(target)}
+
+
+def download(to, log=print, only=None, mirror: str | None = None, today: str | None = None) -> dict:
+    """Fetch the raw sources into the folder ``to`` (the layout ``python -m fsgeo.build_data --raw`` reads).
+
+    Each downloaded file is recorded in ``to/sources.json`` with its URL, size, SHA-256 and the date fetched, and
+    the sources' titles, licences and URLs; a file already there with the recorded checksum is skipped (cached), an
+    interrupted download resumes (HTTP Range). Archives are then unpacked into the files the build reads: the npm
+    tarball of ``@etalab/decoupage-administratif`` into ``etalab/``, france-geojson into ``france-geojson/``, and the
+    French part of Travel Mapping's HighwayData into ``travelmapping/highwaydata-fra.tar.gz``.
+
+    Parameters
+    ----------
+    to : path
+        Raw sources folder (created).
+    log : callable
+        One line per file.
+    only : iterable of str, optional
+        Source ids of :data:`CATALOG` to fetch (default: all).
+    mirror : str, optional
+        Base URL replacing each file's own: ``<mirror>/<file path>`` (a local copy, a proxy, tests).
+    today : str, optional
+        Date recorded as fetched (default: today, ISO).
+
+    Returns
+    -------
+    dict
+        The contents of ``sources.json``.
+    """
+    import datetime as dt
+    import json
+    from pathlib import Path
+
+    from fsgeo.atomic import write_text
+
+    to = Path(to)
+    to.mkdir(parents=True, exist_ok=True)
+    manifest_path = to / MANIFEST
+    record = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    record.setdefault("files", {})
+    today = today or dt.date.today().isoformat()
+    ids = list(only) if only else list(CATALOG)
+    unknown = [i for i in ids if i not in CATALOG]
+    if unknown:
+        raise ValueError(f"unknown source(s) {', '.join(unknown)}: expected {', '.join(CATALOG)}")
+    for sid in ids:
+        source = CATALOG[sid]
+        for rel, url in source.files.items():
+            if url is None:
+                continue
+            if mirror:
+                url = mirror.rstrip("/") + "/" + rel
+            target = to / rel
+            known = record["files"].get(rel)
+            if known and target.is_file() and known.get("sha256") == _sha256(target):
+                log(f"sources: {rel}: already complete (sha256 {known['sha256'][:12]}), skipped")
+                continue
+            log(f"sources: {rel} <- {url}")
+            got = fetch(url, target, log)
+            got["fetched"] = today
+            got["source"] = sid
+            record["files"][rel] = got
+            write_text(manifest_path, json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        _unpack(source, to, log)
+    record["sources"] = [CATALOG[i].entry() | {"fetched": min((f["fetched"] for f in record["files"].values()
+                                                              if f.get("source") == i), default=None)}
+                         for i in CATALOG if any(f.get("source") == i for f in record["files"].values())]
+    write_text(manifest_path, json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    return record
+
+
+def _unpack(source: Source, to, log) -> None:
+    """Turn a source's downloaded archive into the files the build reads (no-op for plain files)."""
+    import io
+    import tarfile
+
+    from fsgeo.atomic import atomic_path, write_bytes
+
+    if source.id == "etalab":
+        with tarfile.open(to / "etalab" / "decoupage-administratif-6.0.0.tgz", "r:gz") as tar:
+            for member in tar:
+                name = member.name.split("/", 1)[-1]
+                if name in ("data/communes.json", "data/departements.json", "LICENSE") and member.isfile():
+                    write_bytes(to / "etalab" / Path(name).name, tar.extractfile(member).read())
+        log("sources: etalab: communes.json, departements.json, LICENSE unpacked")
+    elif source.id == "france-geojson":
+        with tarfile.open(to / "france-geojson" / "france-geojson-master.tar.gz", "r:gz") as tar:
+            n = 0
+            for member in tar:
+                name = member.name.split("/", 1)[-1]
+                if member.isfile() and (name == "departements.geojson" or name.startswith("departements/")
+                                        or name == "README.md"):
+                    target = to / "france-geojson" / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    write_bytes(target, tar.extractfile(member).read())
+                    n += 1
+        log(f"sources: france-geojson: {n} files unpacked")
+    elif source.id == "travelmapping":
+        src = to / "travelmapping" / "HighwayData-master.tar.gz"
+        keep = 0
+        with tarfile.open(src, "r:gz") as tar, atomic_path(to / "travelmapping" / "highwaydata-fra.tar.gz") as tmp:
+            with tarfile.open(tmp, "w:gz") as out:
+                for member in tar:
+                    name = member.name.split("/", 1)[-1]
+                    wanted = (name in ("systems.csv", "README.md") or name.startswith("hwy_data/_systems/")
+                              or name.startswith("hwy_data/FRA"))
+                    if member.isfile() and wanted:
+                        data = tar.extractfile(member).read()
+                        info = tarfile.TarInfo(name)
+                        info.size, info.mtime = len(data), member.mtime
+                        out.addfile(info, io.BytesIO(data))
+                        keep += 1
+        log(f"sources: travelmapping: highwaydata-fra.tar.gz written ({keep} files of France and the route lists)")
+

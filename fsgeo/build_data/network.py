@@ -76,8 +76,21 @@ def _local_class(system) -> str | None:
     return next((cls for word, cls in LOCAL_CLASSES if word in name), None)
 
 
+_COVERAGE_CACHE: dict = {}
+
+
 def system_coverage(hd: HighwayData, systems: dict, raw: Path) -> dict[str, dict[str, float]]:
-    """``{system: {département: share of its routes}}`` for every French local system (see module docstring)."""
+    """``{system: {département: share of its routes}}`` for every French local system (see module docstring).
+
+    Remembered per archive file (path, size, mtime) for the session: a sweep of many builds computes it once."""
+    stat = hd.path.stat()
+    key = (str(hd.path.resolve()), stat.st_size, stat.st_mtime_ns, str(Path(raw).resolve()))
+    if key not in _COVERAGE_CACHE:
+        _COVERAGE_CACHE[key] = _system_coverage(hd, systems, raw)
+    return _COVERAGE_CACHE[key]
+
+
+def _system_coverage(hd: HighwayData, systems: dict, raw: Path) -> dict[str, dict[str, float]]:
     deps = gpd.read_file(Path(raw) / "france-geojson" / "departements.geojson").to_crs(STORAGE_CRS)
     deps["code"] = deps["code"].astype(str)
     names, points = [], []

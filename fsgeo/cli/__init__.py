@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "fsgeo.cli.accessibility_cmd",
     "fsgeo.cli.calibrate_cmd",
     "fsgeo.cli.build_cmd",
+    "fsgeo.cli.sources_cmd",
 ]
 
 #: command -> (module that registers it, one-line help shown by ``fsgeo --help``); a module of COMMAND_MODULES
