@@ -232,12 +232,9 @@ def _snap_links(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.n
     far = valid & (dist > max_snap)
     off = valid & ~far & (n_links == 0)
     ids = network.node_ids
-    outside = _outside_extent(network, xy, far, max_snap)
     for j in np.flatnonzero(far):
         status[j] = "too_far"
         reason[j] = f"nearest road node {ids[node[j]]} is {dist[j]:,.0f} m away (more than {max_snap:,.0f} m)"
-        if outside[j]:  # e.g. a regional extract that covers part of the study only
-            reason[j] = f"outside the supplied network (beyond its extent; {reason[j]})"
     if off.any():
         main_count = int(network.main_component.sum())
         for j in np.flatnonzero(off):
@@ -245,6 +242,9 @@ def _snap_links(network: RoadNetwork, index: pd.Index, xy: np.ndarray, why: np.n
             reason[j] = (f"nearest road node {ids[node[j]]} ({dist[j]:,.0f} m away) is on a fragment cut off from "
                          f"the main network ({main_count:,} of {network.n_nodes:,} nodes), and no node of the main "
                          f"network is within {max_snap:,.0f} m")
+    outside = _outside_extent(network, xy, far | off)
+    for j in np.flatnonzero(outside):  # e.g. a regional extract that covers part of the study only
+        reason[j] = f"outside the supplied network (beyond its extent; {reason[j]})"
     # routable points: their nearest link is their node (the nearest node of the main component)
     ok = status == "ok"
     if ok.any():
@@ -303,13 +303,13 @@ def unplaced_message(unplaced: pd.DataFrame, what: str = "site") -> str:
     return f"{len(unplaced)} {what}(s) cannot be placed on the road network: " + "; ".join(first) + more
 
 
-def _outside_extent(network: RoadNetwork, xy: np.ndarray, far: np.ndarray, max_snap: float) -> np.ndarray:
-    """Which of the ``far`` points lie beyond the network's extent (its nodes' convex hull widened by the snap
-    distance), as opposed to a gap inside it."""
+def _outside_extent(network: RoadNetwork, xy: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Which of the ``bad`` points (not routable) lie beyond the network's extent (the convex hull of its nodes), as
+    opposed to a gap or a cut-off fragment inside it."""
     out = np.zeros(len(xy), dtype=bool)
-    if far.any():
-        hull = shapely.convex_hull(shapely.multipoints(network.xy_metric)).buffer(max_snap)
-        out[far] = ~shapely.contains_xy(hull, xy[far, 0], xy[far, 1])
+    if bad.any():
+        hull = shapely.convex_hull(shapely.multipoints(network.xy_metric))
+        out[bad] = ~shapely.contains_xy(hull, xy[bad, 0], xy[bad, 1])
     return out
 
 

@@ -265,3 +265,21 @@ def test_multi_departement_study(tmp_path):
     sites = json.loads((tmp_path / "sites.geojson").read_text(encoding="utf-8"))["features"]
     own = {f["properties"]["id"] for f in sites if f["properties"]["in_departement"]}
     assert own == _anct_ids("90") | _anct_ids("25")
+
+
+@needs_raw
+@pytest.mark.slow
+def test_fsgeo_build_command(tmp_path):
+    from _cli import run_fsgeo
+
+    out = tmp_path / "belfort"
+    proc = run_fsgeo("build", "--departement", "90", "--raw", RAW, "--out", out, "--no-network")
+    assert "communes: 101 communes written" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == (f"study Territoire de Belfort (90) written to {out} without a "
+                                                   "road network: not built (communes and sites only)")
+    m = StudyManifest.read(out)
+    assert m.codes == ["90"] and m.files["network"] is None
+    bad = run_fsgeo("build", "--departement", "99", "--raw", RAW, "--out", tmp_path / "x", check=False)
+    assert bad.returncode == 2 and "unknown département(s) 99" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    bad = run_fsgeo("build", "--departement", "975", "--raw", RAW, "--out", tmp_path / "x", check=False)
+    assert bad.returncode == 2 and "'975' is not a département code" in bad.stderr

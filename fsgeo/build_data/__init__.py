@@ -49,7 +49,7 @@ def normalise_code(code) -> str:
     text = str(code).strip().upper()
     if text.isdigit() and len(text) == 1:
         text = text.zfill(2)
-    if not re.fullmatch(r"\d\d|2[AB]|97[1-6]", text):
+    if not re.fullmatch(r"\d\d|2[AB]|97[12346]", text):
         raise ValueError(f"{code!r} is not a département code (01-95, 2A, 2B, 971-976)")
     return text
 
@@ -61,6 +61,7 @@ def metric_crs_of(code: str) -> str:
 
 def slugify(text: str) -> str:
     """File-name friendly form: ``"Haute-Saône"`` -> ``"haute-saone"``."""
+    text = text.replace("’", "-").replace("'", "-")  # Côtes-d’Armor -> cotes-d-armor
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
@@ -86,6 +87,30 @@ def raw_departement_outline(raw: Path, codes) -> gpd.GeoDataFrame:
         gdf = gdf.set_crs(STORAGE_CRS) if gdf.crs is None else gdf.to_crs(STORAGE_CRS)
         frames.append(gdf)
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORAGE_CRS)
+
+
+_CACHE: dict = {}
+
+
+def cached(path: Path, read):
+    """``read(path)`` remembered for the session by (path, size, mtime): a sweep of many builds reads each raw file
+    once. Callers must not modify the result (copy it)."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, read)
+    if key not in _CACHE:
+        _CACHE[key] = read(path)
+    return _CACHE[key]
+
+
+def read_departements(raw: Path, crs: str = METRO_METRIC_CRS) -> gpd.GeoDataFrame:
+    """france-geojson ``departements.geojson`` (the 96 metropolitan outlines), ``code`` as text, in ``crs``."""
+    def read(path):
+        gdf = gpd.read_file(path)
+        gdf["code"] = gdf["code"].astype(str)
+        return gdf
+
+    return cached(Path(raw) / "france-geojson" / "departements.geojson", read).to_crs(crs)
 
 
 def departement_names(raw: Path) -> dict[str, str]:
@@ -160,8 +185,7 @@ class StudyArea:
         if all(c in OVERSEAS_METRIC_CRS for c in self.codes):
             log(f"study: {self.name}: overseas, no neighbouring département")
             return (), ()
-        deps = gpd.read_file(path).to_crs(METRO_METRIC_CRS)
-        deps["code"] = deps["code"].astype(str)
+        deps = read_departements(self.raw)
         mine = shapely.union_all(deps.geometry[deps["code"].isin(self.codes)].values)
         dist = np.asarray(shapely.distance(mine, deps.geometry.values), dtype=float)
         others = sorted((c, d) for c, d in zip(deps["code"], dist) if c not in self.codes)

@@ -132,9 +132,16 @@ class CommuneList:
     communes, e.g. 90073 Moval -> 90068 Meroux-Moval).
     """
 
+    _ROWS: dict = {}  # parsed files by (path, size, mtime): a sweep of many builds parses the 8.6 MB file once
+
     def __init__(self, raw: Path):
         self.path = Path(raw) / "etalab" / "communes.json"
-        self.rows = json.loads(self.path.read_text(encoding="utf-8"))
+        stat = self.path.stat()
+        key = (str(self.path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in self._ROWS:
+            self._ROWS.clear()
+            self._ROWS[key] = json.loads(self.path.read_text(encoding="utf-8"))
+        self.rows = self._ROWS[key]  # shared, read only
         self.by_code: dict[str, list[dict]] = {}
         for r in self.rows:
             self.by_code.setdefault(r["code"], []).append(r)

@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from fsgeo.build_data import StudyArea
+from fsgeo.build_data import StudyArea, read_departements
 from fsgeo.build_data.communes import (
     BuildError,
     CommuneList,
@@ -176,8 +176,7 @@ def _log_other_departements(area: StudyArea, outline, log) -> None:
     if not path.is_file():
         log(f"neighbours: {path.name} absent: other départements within the margin not checked")
         return
-    deps = gpd.read_file(path).to_crs(area.metric_crs)
-    deps["code"] = deps["code"].astype(str)
+    deps = read_departements(area.raw, area.metric_crs)
     dist = np.asarray(shapely.distance(outline, deps.geometry.values), dtype=float)
     for code, name, d in sorted(zip(deps["code"], deps["nom"], dist)):
         if code not in area.codes and code not in area.neighbours and d <= margin_m:

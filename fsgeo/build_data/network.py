@@ -41,7 +41,7 @@ from pyproj import Geod
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from fsgeo.build_data import OVERSEAS_METRIC_CRS, STORAGE_CRS, StudyArea
+from fsgeo.build_data import OVERSEAS_METRIC_CRS, STORAGE_CRS, StudyArea, read_departements
 from fsgeo.build_data.travelmapping import HighwayData, Route
 
 
@@ -91,8 +91,7 @@ def system_coverage(hd: HighwayData, systems: dict, raw: Path) -> dict[str, dict
 
 
 def _system_coverage(hd: HighwayData, systems: dict, raw: Path) -> dict[str, dict[str, float]]:
-    deps = gpd.read_file(Path(raw) / "france-geojson" / "departements.geojson").to_crs(STORAGE_CRS)
-    deps["code"] = deps["code"].astype(str)
+    deps = read_departements(raw, STORAGE_CRS)
     names, points = [], []
     for name, system in systems.items():
         if (system.country != "FRA" or name in NATIONAL_SYSTEMS or name in REF_ONLY_SYSTEMS
@@ -477,6 +476,37 @@ def build_network(area: StudyArea, out: Path, log: Callable[[str], None] = print
     if reason is not None:
         log(f"network: NOT BUILT: {reason}")
         return {"source": None, "file": None, "reason": reason}
-    _, _, info = build(area, out, log)
+    nodes, _, info = build(area, out, log)
     info["file"] = f"network/{area.slug}.gpkg"
+    info["islands_without_roads"] = islands_without_roads(area, out, nodes, log)
     return info
+
+
+ISLAND_REASON = "on an island without roads in the network"
+
+
+def islands_without_roads(area: StudyArea, out: Path, nodes: gpd.GeoDataFrame, log) -> list[str]:
+    """Codes of the study's communes whose demand point lies on a landmass (an island) where the network has no
+    node: they cannot be routed, and the manifest lists them (``network.islands_without_roads``) with that reason."""
+    path = Path(out) / "communes" / "communes.geojson"
+    if not path.is_file():
+        return []
+    parts = landmasses(area)
+    if len(parts) < 2:
+        return []
+    communes = gpd.read_file(path)
+    pts = gpd.GeoSeries(shapely.points(communes["point_lon"], communes["point_lat"]), crs=STORAGE_CRS)
+    pts = pts.to_crs(area.metric_crs).values
+    node_xy = nodes.geometry.to_crs(area.metric_crs).values
+    tree = shapely.STRtree(parts)
+    _, with_roads = tree.query(node_xy, predicate="dwithin", distance=LANDMASS_TOLERANCE_M)
+    roads = set(with_roads.tolist())
+    ipt, ipart = tree.query(pts, predicate="dwithin", distance=LANDMASS_TOLERANCE_M)
+    on_land = defaultdict(set)
+    for i, j in zip(ipt.tolist(), ipart.tolist()):
+        on_land[i].add(j)
+    codes = sorted(str(communes["code"].iat[i]) for i, js in on_land.items() if not js & roads)
+    for code in codes:
+        name = communes.loc[communes["code"] == code, "name"].iat[0]
+        log(f"network: commune {code} ({name}) is {ISLAND_REASON}: it will be reported unreachable")
+    return codes

@@ -20,10 +20,16 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.atomic import write_bytes
-from fsgeo.build_data import StudyArea
+from fsgeo.build_data import StudyArea, cached
 from fsgeo.io import SITE_COLUMNS, read_anct_csv
 
 ANCT_FILE = Path("anct") / "liste-fs-20240801.csv"
+
+
+def _read_anct(path: Path) -> gpd.GeoDataFrame:
+    # every row of the ANCT list names its département; ``in_departement`` is set by the build from the study's
+    # codes, so the reader's own flag (département "*": none) is not used
+    return read_anct_csv(path, departement="*")
 
 
 def select_sites(area: StudyArea, log: Callable[[str], None] = print) -> gpd.GeoDataFrame:
@@ -32,7 +38,8 @@ def select_sites(area: StudyArea, log: Callable[[str], None] = print) -> gpd.Geo
     codes = list(area.codes)
     deps_text = ", ".join(codes)
     margin_km = f"{area.site_margin_m / 1000:g} km"
-    sites = read_anct_csv(path, departement=codes[0])
+    sites = cached(path, _read_anct).copy()
+    sites.attrs = dict(sites.attrs)
     kinds = Counter(sites["kind"])
     log(f"sites: {path.name}: {len(sites)} structures in France ({kinds['principal']} principal, "
         f"{kinds['antenna']} antennas)")

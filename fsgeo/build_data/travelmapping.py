@@ -101,18 +101,28 @@ class HighwayData:
     a few tens of MB) are all read once, in archive order.
     """
 
+    #: archives already read in this session, by (path, size, mtime): a sweep of many builds reads each once
+    _CACHE: dict = {}
+
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._files: dict[str, bytes] = {}
-        with tarfile.open(self.path, "r:*") as tar:
-            for member in tar:
-                if member.isfile():
-                    self._files[member.name.removeprefix("./")] = tar.extractfile(member).read()
-        # route lists name some files in another case than the archive stores them (``frapdl.d0025A85.wpt`` listed,
-        # ``frapdl.d0025a85.wpt`` stored): names are looked up case-insensitively when the exact one is absent
-        self._folded: dict[str, str] = {}
-        for name in sorted(self._files):
-            self._folded.setdefault(name.casefold(), name)
+        stat = self.path.stat()
+        key = (str(self.path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in self._CACHE:
+            files: dict[str, bytes] = {}
+            with tarfile.open(self.path, "r:*") as tar:
+                for member in tar:
+                    if member.isfile():
+                        files[member.name.removeprefix("./")] = tar.extractfile(member).read()
+            # route lists name some files in another case than the archive stores them (``frapdl.d0025A85.wpt``
+            # listed, ``frapdl.d0025a85.wpt`` stored): names are looked up case-insensitively when the exact one is
+            # absent
+            folded: dict[str, str] = {}
+            for name in sorted(files):
+                folded.setdefault(name.casefold(), name)
+            self._CACHE.clear()  # one archive at a time
+            self._CACHE[key] = (files, folded, {})
+        self._files, self._folded, self._parsed = self._CACHE[key]
 
     def __enter__(self):
         return self
@@ -121,7 +131,7 @@ class HighwayData:
         self.close()
 
     def close(self) -> None:
-        self._files.clear()
+        """Nothing to release: the archive's contents stay cached for the session (see ``_CACHE``)."""
 
     def read_text(self, name: str) -> str:
         """Text of the member ``name`` (exact name first, else the one equal to it ignoring case)."""
@@ -179,9 +189,12 @@ class HighwayData:
         ``region_prefix`` keeps only the routes of matching regions (``"FRA"`` for the French part of a
         multi-country system such as ``eure``, whose other countries' files an extract may not carry).
         """
-        routes = self.route_list(system, region_prefix)
-        for r in routes:
-            r.waypoints = parse_wpt(self.read_text(r.path), f"{self.path}:{r.path}")
-            if len(r.waypoints) < 2:
-                raise TravelMappingError(f"{self.path}:{r.path}: fewer than 2 waypoints")
-        return routes
+        key = (system, region_prefix)
+        if key not in self._parsed:
+            routes = self.route_list(system, region_prefix)
+            for r in routes:
+                r.waypoints = parse_wpt(self.read_text(r.path), f"{self.path}:{r.path}")
+                if len(r.waypoints) < 2:
+                    raise TravelMappingError(f"{self.path}:{r.path}: fewer than 2 waypoints")
+            self._parsed[key] = routes
+        return list(self._parsed[key])
