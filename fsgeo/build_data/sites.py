@@ -27,9 +27,8 @@ ANCT_FILE = Path("anct") / "liste-fs-20240801.csv"
 
 
 def _read_anct(path: Path) -> gpd.GeoDataFrame:
-    # every row of the ANCT list names its département; ``in_departement`` is set by the build from the study's
-    # codes, so the reader's own flag (département "*": none) is not used
-    return read_anct_csv(path, departement="*")
+    # every row of the ANCT list names its département; ``in_departement`` is set by the build from the study's codes
+    return read_anct_csv(path)
 
 
 def select_sites(area: StudyArea, log: Callable[[str], None] = print) -> gpd.GeoDataFrame:
