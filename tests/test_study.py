@@ -28,7 +28,8 @@ def test_load_study_embedded(study):
     # in_departement relative to the study's codes: the 26 sites of 70, the others of its neighbours
     own = study.sites[study.sites["in_departement"]]
     assert len(own) == 26 and set(own["departement"]) == {"70"}
-    assert set(study.sites.loc[~study.sites["in_departement"], "departement"]) <= set(study.manifest.neighbours)
+    # (and of any département within 25 km: Haut-Rhin's 3, 68 not being a neighbour of 70)
+    assert set(study.sites.loc[~study.sites["in_departement"], "departement"]) <= {*study.manifest.neighbours, "68"}
     assert study.outline["code"].tolist() == ["70"]
     assert len(study.neighbour_communes) > 1000 and "70" not in set(study.neighbour_communes["departement"])
     assert study.network.metric_crs.to_epsg() == 2154 and len(study.network.nodes) > 1000
