@@ -45,6 +45,8 @@ COMMANDS = {
     "calibrate": ("fsgeo.cli.calibrate_cmd",
                   "fit circuity and road-class speeds to reference trips; write a profile file for --profile"),
     "build": ("fsgeo.cli.build_cmd", "build a study of any département from the raw public sources"),
+    "sources": ("fsgeo.cli.sources_cmd",
+                "download the public raw sources (ANCT list, COG, commune polygons, Travel Mapping)"),
 }
 
 
