@@ -33,6 +33,8 @@ NEIGHBOUR_TOLERANCE_M = 100.0
 STORAGE_CRS = "EPSG:4326"
 #: metric CRS (distances, buffers, areas) of metropolitan France: Lambert-93
 METRO_METRIC_CRS = "EPSG:2154"
+#: the former name (``fsgeo.build_data.demand`` uses it); a study's own metric CRS is ``StudyArea.metric_crs``
+METRIC_CRS = METRO_METRIC_CRS
 #: metric CRS of the overseas départements (their official projected CRS, UTM zones of the local datums); measuring
 #: them in Lambert-93 is wrong (La Réunion: 8,861 km² instead of ~2,500)
 OVERSEAS_METRIC_CRS = {
