@@ -258,17 +258,19 @@ def test_local_road_beyond_the_snap_limit_is_not_used():
 def test_champforgeuil_like_case_from_raw(tmp_path):
     if not (RAW / "travelmapping" / "highwaydata-fra.tar.gz").exists():
         pytest.skip(f"../shared is absent ({RAW}): the Champforgeuil case is built from the raw sources")
+    from fsgeo.build_data import StudyArea
     from fsgeo.build_data import network as build_network
-    from fsgeo.build_data.communes import CommuneList, _demand_point, _read_polygons, _communes_file
+    from fsgeo.build_data.communes import CommuneList, _communes_file, _read_polygons, demand_point
     from fsgeo.io import read_anct_csv
 
-    build_network.build(RAW, tmp_path, log=lambda _: None, departement="71", neighbours=("71",), margin_m=5000)
+    # 71's own routes only, clipped 5 km around it (no neighbours' routes)
+    area = StudyArea.from_raw(RAW, "71", lambda _: None)
+    area.neighbours, area.nearby, area.network_margin_m = (), (), 5000.0
+    build_network.build(area, tmp_path, log=lambda _: None)
     gpkg = next((tmp_path / "network").glob("*.gpkg"))
     poly = _read_polygons(_communes_file(RAW, "71"))
     geom = poly.loc[poly["code"] == "71081"].geometry.iloc[0]
-    to_metric = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
-    to_geo = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
-    lon, lat = _demand_point(geom, to_metric, to_geo)
+    lon, lat = demand_point(geom, "EPSG:2154")
     assert CommuneList(RAW).current["71081"]["nom"] == "Champforgeuil"
     commune = gpd.GeoDataFrame(index=["71081"], geometry=gpd.points_from_xy([lon], [lat]), crs="EPSG:4326")
     sites = read_anct_csv(RAW / "anct" / "liste-fs-20240801.csv")
