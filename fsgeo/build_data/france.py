@@ -55,29 +55,23 @@ def _class_of(system: str) -> str:
 def build_network(raw: Path, out: Path, name: str, log: Callable[[str], None] = print) -> dict:
     """The Travel Mapping network of one landmass (every ``fra*`` system, route files found whatever their case),
     as ``out/network/france-<name>.gpkg``; returns ``{"name", "file", "nodes", "edges"}``."""
+    from fsgeo.build_data import StudyArea
     from fsgeo.build_data import network as netbuild
-    from fsgeo.build_data import travelmapping
 
-    class AnyCase(travelmapping.HighwayData):
-        def read_text(self, member):
-            if member not in self._files:
-                lower = getattr(self, "_lower", None)
-                if lower is None:
-                    lower = self._lower = {k.lower(): k for k in self._files}
-                member = lower.get(member.lower(), member)
-            return super().read_text(member)
-
-    def select_all(systems, departements, log):
-        return {s: _class_of(s) for s, info in sorted(systems.items())
-                if s.startswith("fra") and info.level in netbuild.LEVELS}
+    # route files are found whatever their case by HighwayData itself; every French system is read here
+    def select_all(hd, area, log):
+        return {s: _class_of(s) for s, info in sorted(hd.systems().items())
+                if s.startswith("fra") and info.level in netbuild.LEVELS and hd.has(f"hwy_data/_systems/{s}.csv")}
 
     dep, margin = LANDMASSES[name]
-    saved = netbuild.select_systems, netbuild.HighwayData, netbuild.FILE_NAME
-    netbuild.select_systems, netbuild.HighwayData, netbuild.FILE_NAME = select_all, AnyCase, f"france-{name}.gpkg"
+    area = StudyArea.from_raw(raw, dep, lambda _: None, slug=f"france-{name}")
+    area.neighbours, area.nearby, area.network_margin_m = (), (), margin
+    saved = netbuild.select_systems
+    netbuild.select_systems = select_all
     try:
-        nodes, edges = netbuild.build(raw, out, log, departement=dep, neighbours=(), margin_m=margin)
+        nodes, edges, _ = netbuild.build(area, out, log)
     finally:
-        netbuild.select_systems, netbuild.HighwayData, netbuild.FILE_NAME = saved
+        netbuild.select_systems = saved
     return {"name": name, "file": f"network/france-{name}.gpkg", "nodes": int(len(nodes)), "edges": int(len(edges))}
 
 
