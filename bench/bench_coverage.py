@@ -64,14 +64,25 @@ def baseline_nearest(net, communes, sites):
         if not G.has_edge(v, u) or G[v][u]["t"] > t:
             G.add_edge(v, u, t=float(t))  # reversed: search from the site towards the communes
     pts = demand_points(communes).set_index("code")
-    cs = routing.snap_points(net, pts)
-    ss = routing.snap_points(net, sites.set_index("id"))
+    # the same snapping as fsgeo: each point joined to its k nearest nodes (links), each with its own access leg
+    so = routing._snap(net, pts, "communes", "nan")
+    sd = routing._snap(net, sites.set_index("id"), "sites", "nan")
+    cs, ss = so.table, sd.table
+    c_pt, c_node, c_acc = so.link_point, so.link_node, so.link_access
+    s_pt, s_node, s_acc = sd.link_point, sd.link_node, sd.link_access
+    node_ids = np.asarray(net.node_ids)
     best = np.full(len(pts), np.inf)
-    c_nodes = cs["node_id"].to_numpy()
-    for _, s in ss.iterrows():
-        dist = nx.single_source_dijkstra_path_length(G, int(s["node_id"]), weight="t")
-        t = np.array([dist.get(int(n), np.inf) for n in c_nodes]) + cs["access_s"].to_numpy() + s["access_s"]
-        best = np.minimum(best, t)
+    for j in np.unique(s_pt):
+        sel = s_pt == j
+        G.add_node("site")  # a virtual source joined to the site's links by their access legs
+        for n, a in zip(s_node[sel].tolist(), s_acc[sel].tolist()):
+            G.add_edge("site", int(node_ids[n]), t=float(a))
+        dist = nx.single_source_dijkstra_path_length(G, "site", weight="t")
+        G.remove_node("site")
+        t = np.array([dist.get(int(node_ids[n]), np.inf) for n in c_node]) + c_acc
+        per_commune = np.full(len(pts), np.inf)
+        np.minimum.at(per_commune, c_pt, t)
+        best = np.minimum(best, per_commune)
     # direct legs between close points, as the routing does
     prof = net.profile
     if prof.direct_leg:
