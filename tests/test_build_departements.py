@@ -283,3 +283,29 @@ def test_fsgeo_build_command(tmp_path):
     assert bad.returncode == 2 and "unknown département(s) 99" in bad.stderr and len(bad.stderr.splitlines()) == 1
     bad = run_fsgeo("build", "--departement", "975", "--raw", RAW, "--out", tmp_path / "x", check=False)
     assert bad.returncode == 2 and "'975' is not a département code" in bad.stderr
+
+
+def test_fsgeo_build_france_wires_the_national_build(tmp_path, monkeypatch, capsys):
+    """`fsgeo build --france` runs fsgeo.build_data.france.build (the national study); the options of a
+    département study are refused with it, and one of --departement / --france is required."""
+    from fsgeo.build_data import france
+    from fsgeo.cli import main
+
+    calls = []
+
+    def fake_build(raw, out, log=print, codes=None):
+        calls.append((Path(raw), Path(out)))
+        return Path(out) / "study.json"
+
+    monkeypatch.setattr(france, "build", fake_build)
+    assert main(["build", "--france", "--raw", str(tmp_path / "raw"), "--out", str(tmp_path / "fr")]) == 0
+    assert calls == [(tmp_path / "raw", tmp_path / "fr")]
+    assert f"study France written to {tmp_path / 'fr'}" in capsys.readouterr().out
+    assert main(["build", "--france", "--no-network", "--out", str(tmp_path / "fr")]) == 2
+    assert "--no-network applies to --departement studies only" in capsys.readouterr().err
+    assert len(calls) == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "--france", "--departement", "70", "--out", str(tmp_path / "fr")])
+    assert exc.value.code == 2
+    with pytest.raises(SystemExit):
+        main(["build", "--out", str(tmp_path / "fr")])

@@ -14,8 +14,12 @@ def register(subparsers) -> None:
                     "one or several départements from the raw public sources (fsgeo sources download). Then run any "
                     "command on it with --study DIR.",
     )
-    p.add_argument("--departement", "-d", required=True, metavar="NN",
-                   help="département code(s), comma separated for one study of several: 25, 2A, 974, 70,90,25")
+    area = p.add_mutually_exclusive_group(required=True)
+    area.add_argument("--departement", "-d", metavar="NN",
+                      help="département code(s), comma separated for one study of several: 25, 2A, 974, 70,90,25")
+    area.add_argument("--france", action="store_true",
+                      help="the national study: every commune and structure of France, one Travel Mapping network "
+                           "per landmass, overseas départements without a network (not committed: tens of MB)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="study folder to write (created)")
     p.add_argument("--raw", type=Path, default=None, metavar="DIR",
                    help="raw sources folder (default: $FSGEO_RAW, else ../shared/data/raw)")
@@ -43,10 +47,27 @@ def run(args) -> int:
     from fsgeo.build_data import build_all
 
     log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stdout, flush=True))
+    if args.france:
+        return _run_france(args, log)
     manifest = build_all(args.raw or default_raw(), args.out, log, args.departement, name=args.name,
                          slug=args.slug, network=args.network, osm_download=args.osm_download,
                          study_network=not args.no_network)
     net = manifest.files.get("network")
     print(f"study {manifest.label} written to {args.out}"
           + ("" if net else f" without a road network: {manifest.network.get('reason')}"))
+    return 0
+
+
+def _run_france(args, log) -> int:
+    from fsgeo.build_data import france
+    from fsgeo.cli.common import CliError
+
+    unused = [opt for opt, given in (("--network", args.network), ("--osm-download", args.osm_download),
+                                     ("--no-network", args.no_network), ("--name", args.name),
+                                     ("--slug", args.slug)) if given]
+    if unused:
+        raise CliError(f"--france builds the national study from Travel Mapping; {', '.join(unused)} "
+                       "applies to --departement studies only")
+    path = france.build(args.raw or default_raw(), args.out, log)
+    print(f"study France written to {path.parent}")
     return 0
