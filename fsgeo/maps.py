@@ -133,30 +133,33 @@ class TextFigure(Figure):
         return self.resolve(super().render(**kwargs))
 
 
-def _fmt_minutes(value) -> str:
+def _fmt_minutes(value, lang: str = "en") -> str:
+    words = _MAP_TEXT[lang]
     try:
         v = float(value)
     except (TypeError, ValueError):
-        return "n/a"
+        return words["na"]
     if math.isnan(v):
-        return "n/a"
+        return words["na"]
     if math.isinf(v):
-        return "unreachable"
-    return f"{v:.1f} min"
+        return words["unreachable"]
+    text = f"{v:.1f} min"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
-def _fmt_int(value, esc=escape) -> str:
+def _fmt_int(value, esc=escape, lang: str = "en") -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
         return esc(value)
     if math.isnan(v):
-        return "n/a"
+        return _MAP_TEXT[lang]["na"]
     return f"{int(round(v)):,}".replace(",", "\u202f")  # narrow no-break space as thousands separator
 
 
-def _fmt_num(x: float) -> str:
-    return f"{x:g}"
+def _fmt_num(x: float, lang: str = "en") -> str:
+    text = f"{x:g}"
+    return text.replace(".", ",") if lang == "fr" else text
 
 
 _is_blank = is_blank  # the package's one blank test (fsgeo.schema)
@@ -208,11 +211,11 @@ def classify_minutes(minutes, edges: Sequence[float]) -> np.ndarray:
     return np.where(np.isfinite(m), cls, -1)
 
 
-def band_labels(edges: Sequence[float]) -> list[str]:
-    """Labels of the finite classes, e.g. ``["0–10 min", ..., "> 45 min"]``."""
+def band_labels(edges: Sequence[float], lang: str = "en") -> list[str]:
+    """Labels of the finite classes, e.g. ``["0–10 min", ..., "> 45 min"]`` (decimal comma with ``lang="fr"``)."""
     lows = (0.0, *edges)
-    labels = [f"{_fmt_num(lo)}–{_fmt_num(hi)} min" for lo, hi in zip(lows[:-1], edges)]
-    return labels + [f"> {_fmt_num(edges[-1])} min"]
+    labels = [f"{_fmt_num(lo, lang)}–{_fmt_num(hi, lang)} min" for lo, hi in zip(lows[:-1], edges)]
+    return labels + [f"> {_fmt_num(edges[-1], lang)} min"]
 
 
 def band_colors(n_classes: int) -> list[str]:
@@ -304,6 +307,59 @@ _TOOLS_TEXT = {
            "generated": "Carte générée le {date}", "sources": "Sources"},
     "en": {"legend": "Legend", "search": "Find a commune…", "fullscreen": "Full screen",
            "generated": "Map generated on {date}", "sources": "Sources"},
+}
+
+#: the map's fixed words (layer names, legend, tooltips, popups), by language; ``{x}`` fields are numbers or
+#: already-escaped tokens, never raw user text
+_MAP_TEXT = {
+    "fr": {
+        "outline": "Contour du département", "communes": "Communes : minutes jusqu’au site le plus proche",
+        "catch": "Zones de desserte ≤ {b} min", "zones": "Zones mal desservies (> {t} min)",
+        "candidates": "Sites candidats", "chosen_layer": "Nouveaux sites retenus",
+        "principal": "Espaces France Services", "antenna": "Antennes France Services",
+        "neighbour": "Sites des départements voisins",
+        "inh": "hab.", "inhabitants": "habitants", "drive": "en voiture", "neighbouring": "Département voisin",
+        "open": "Ouvert {h} h/semaine", "closed": "fermé", "labelled": "Labellisé le {d}",
+        "days": ("Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim"),
+        "unreachable": "inaccessible", "na": "n.d.", "no_site": "aucun site accessible",
+        "to_nearest": "{m} jusqu’au site le plus proche", "nearest": "le plus proche : {s}", "then": "puis : {s}",
+        "zone": "Zone mal desservie {z}", "n_communes": "{n} communes, {p} habitants", "up_to": "jusqu’à {m}",
+        "more": " et {n} autres", "candidate": "Candidat", "new_site": "Nouveau site", "chosen": "retenu",
+        "gain": "gain", "gain_text": "{p} habitants nouvellement sous le seuil", "resolves": "résout",
+        "resolves_text": "{n} communes mal desservies", "serves": "dessert", "mean_time": "temps moyen",
+        "kind": "type", "commune": "commune", "run_by": "rattaché à",
+        "commune_one": "commune", "commune_many": "communes",
+        "drive_time": "Temps de trajet jusqu’au site le plus proche",
+        "above": "⚠ / contour foncé : au-delà du seuil de {t} min", "catchments": "Zones de desserte",
+        "zone_row": "zone mal desservie ({n})", "sites": "Sites",
+        "l_principal": "espace France Services", "l_antenna": "antenne", "l_neighbour": "département voisin",
+        "l_neighbour_antenna": "antenne voisine", "l_candidate": "candidat ({n})",
+        "l_chosen": "nouveau site retenu, par rang ({n})",
+    },
+    "en": {
+        "outline": "Département outline", "communes": "Communes: minutes to the nearest site",
+        "catch": "Catchments ≤ {b} min", "zones": "Under-served zones (> {t} min)",
+        "candidates": "Candidate sites", "chosen_layer": "Chosen new sites",
+        "principal": "France Services spaces", "antenna": "France Services antennas",
+        "neighbour": "Sites of neighbouring départements",
+        "inh": "inh.", "inhabitants": "inhabitants", "drive": "drive", "neighbouring": "Neighbouring département",
+        "open": "Open {h} h/week", "closed": "closed", "labelled": "Labelled on {d}",
+        "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+        "unreachable": "unreachable", "na": "n/a", "no_site": "no site reachable",
+        "to_nearest": "{m} to the nearest site", "nearest": "nearest: {s}", "then": "then: {s}",
+        "zone": "Under-served zone {z}", "n_communes": "{n} communes, {p} inhabitants", "up_to": "up to {m}",
+        "more": " and {n} more", "candidate": "Candidate", "new_site": "New site", "chosen": "chosen",
+        "gain": "gain", "gain_text": "{p} inhabitants newly within the threshold", "resolves": "resolves",
+        "resolves_text": "{n} under-served communes", "serves": "serves", "mean_time": "mean time",
+        "kind": "kind", "commune": "commune", "run_by": "run by",
+        "commune_one": "commune", "commune_many": "communes",
+        "drive_time": "Drive time to the nearest site",
+        "above": "⚠ / dark outline: above the {t} min threshold", "catchments": "Catchments",
+        "zone_row": "under-served zone ({n})", "sites": "Sites",
+        "l_principal": "France Services space", "l_antenna": "antenna", "l_neighbour": "neighbouring département",
+        "l_neighbour_antenna": "neighbouring antenna", "l_candidate": "candidate ({n})",
+        "l_chosen": "chosen new site, by rank ({n})",
+    },
 }
 
 
@@ -456,7 +512,8 @@ def _site_category(row) -> str:
     return "antenna" if antenna else "principal"
 
 
-def _site_popup(row, esc=escape) -> str:
+def _site_popup(row, esc=escape, lang: str = "en") -> str:
+    words = _MAP_TEXT[lang]
     parts = [f"<b>{esc(row['name'])}</b>"]
     kind = " · ".join(esc(row[c]) for c in ("kind", "format") if c in row and not _is_blank(row[c]))
     if kind:
@@ -466,22 +523,22 @@ def _site_popup(row, esc=escape) -> str:
         parts.append(addr)
     if "in_departement" in row and not _is_blank(row["in_departement"]) and not bool(row["in_departement"]):
         dep = f" ({esc(row['departement'])})" if "departement" in row and not _is_blank(row["departement"]) else ""
-        parts.append(f"Neighbouring département{dep}")
+        parts.append(words["neighbouring"] + dep)
     if "weekly_open_hours" in row and not _is_blank(row["weekly_open_hours"]):
         try:
-            parts.append(f"Open {float(row['weekly_open_hours']):g} h/week")
+            parts.append(words["open"].format(h=_fmt_num(float(row["weekly_open_hours"]), lang)))
         except (TypeError, ValueError):
-            parts.append(f"Open {esc(row['weekly_open_hours'])} h/week")
+            parts.append(words["open"].format(h=esc(row["weekly_open_hours"])))
     days = [d for d in DAYS if f"hours_{d}" in row]
     if days:
         cells = []
         for d in days:
             v = row[f"hours_{d}"]
-            text = "closed" if _is_blank(v) else esc(str(v).replace(",", ", "))
-            cells.append(f"<tr><th>{d[:3].capitalize()}</th><td>{text}</td></tr>")
+            text = words["closed"] if _is_blank(v) else esc(str(v).replace(",", ", "))
+            cells.append(f"<tr><th>{words['days'][DAYS.index(d)]}</th><td>{text}</td></tr>")
         parts.append("<table>" + "".join(cells) + "</table>")
     if "labelled_on" in row and not _is_blank(row["labelled_on"]):
-        parts.append(f"Labelled on {esc(str(row['labelled_on'])[:10])}")
+        parts.append(words["labelled"].format(d=esc(str(row["labelled_on"])[:10])))
     if "comment" in row and not _is_blank(row["comment"]):
         parts.append(f"<small>{esc(row['comment'])}</small>")
     parts.append(f"<small>id {esc(row['id'])}</small>")
@@ -574,7 +631,7 @@ def coverage_map(
         Tolerance in metres (Lambert-93) to simplify catchment and zone outlines for display (0 keeps them as is);
         commune polygons are never simplified, so neighbours keep sharing their borders.
     lang : {"fr", "en"}, optional
-        Language of the map's controls (legend toggle, search box, date line); default French
+        Language of the map's words (layer names, legend, tooltips, popups, controls); default French
         (:func:`fsgeo.reports.default_lang`).
     credits : str, optional
         Data credits shown in the corner even without base tiles (default: ANCT, INSEE, IGN, Travel Mapping and
@@ -595,6 +652,10 @@ def coverage_map(
     folium.Map
         Write it with :func:`save_map` for a standalone (offline) HTML file.
     """
+    from fsgeo.reports import check_lang
+
+    lang = check_lang(lang)
+    words = _MAP_TEXT[lang]
     threshold = float(settings.threshold_min if threshold_min is None else threshold_min)
     edges = band_edges(bands, threshold)
     colors = band_colors(len(edges) + 1)
@@ -630,7 +691,7 @@ def coverage_map(
     if outline is not None:
         folium.GeoJson(
             _features(outline, {}),
-            name="Département outline",
+            name=words["outline"],
             style_function=lambda f: {"color": "#222222", "weight": 3, "fill": False, "className": "fsgeo-outline"},
             interactive=False,
         ).add_to(m)
@@ -642,13 +703,13 @@ def coverage_map(
         cls = np.where(access["status"].astype(str).to_numpy() == "unreachable", -1, cls)
     fill = np.array([UNREACHABLE_COLOR if c < 0 else colors[c] for c in cls], dtype=object)
     above = np.isfinite(minutes) & (minutes > threshold) & (cls >= 0)
-    tips = [_commune_tip(row, c < 0, esc) for (_, row), c in zip(access.iterrows(), cls)]
+    tips = [_commune_tip(row, c < 0, esc, lang) for (_, row), c in zip(access.iterrows(), cls)]
     communes_fc = _features(
         access, {"tip": tips, "fill": fill, "above": above.astype(bool), "code": access["code"].map(esc).to_numpy()}
     )
     communes_layer = folium.GeoJson(
         communes_fc,
-        name="Communes: minutes to the nearest site",
+        name=words["communes"],
         style_function=lambda f: {
             "fillColor": f["properties"]["fill"],
             "fillOpacity": 0.75,
@@ -672,12 +733,12 @@ def coverage_map(
         for band, color in zip(catch_bands, ccolors):
             sub = catchments[catchments["band_min"].astype(float) == band]
             label = str(sub["band_label"].iloc[0]) if "band_label" in sub.columns else _fmt_num(band)
-            tips = [f"≤ {escape(label)} min" + (f"<br>{_fmt_int(r['population'])} inh."
+            tips = [f"≤ {escape(label)} min" + (f"<br>{_fmt_int(r['population'], lang=lang)} {words['inh']}"
                                                  if "population" in sub.columns else "") for _, r in sub.iterrows()]
             slug = _fmt_num(band).replace(".", "_")
             folium.GeoJson(
                 _features(sub, {"tip": tips}),
-                name=f"Catchments ≤ {escape(label)} min",
+                name=words["catch"].format(b=escape(label)),
                 show=band == shown,
                 style_function=lambda f, color=color, slug=slug: {
                     "color": color, "weight": 1.5, "opacity": 0.9, "fillColor": color, "fillOpacity": 0.08,
@@ -695,14 +756,14 @@ def coverage_map(
         for band, color in zip(catch_bands, ccolors):
             sub = catchments[catchments["band_min"].astype(float) == band]
             tips = [
-                f"<b>{esc(r['site_name'])}</b><br>≤ {_fmt_num(band)} min drive"
-                + (f"<br>{_fmt_int(r['population'], esc)} inhabitants" if "population" in sub.columns else "")
+                f"<b>{esc(r['site_name'])}</b><br>≤ {_fmt_num(band, lang)} min {words['drive']}"
+                + (f"<br>{_fmt_int(r['population'], esc, lang)} {words['inhabitants']}" if "population" in sub.columns else "")
                 for _, r in sub.iterrows()
             ]
             slug = _fmt_num(band).replace(".", "_")
             folium.GeoJson(
                 _features(sub, {"tip": tips}),
-                name=f"Catchments ≤ {_fmt_num(band)} min",
+                name=words["catch"].format(b=_fmt_num(band, lang)),
                 show=band == shown,
                 # stroke only: hovering the outline names the site, the communes beneath stay hoverable
                 style_function=lambda f, color=color, slug=slug: {
@@ -720,10 +781,10 @@ def coverage_map(
     if zones is not None and len(zones):
         zones = _simplified(_to_wgs84(zones, "zones"), simplify_m)
         names = dict(zip(access["code"].astype(str), access["name"].astype(str)))
-        tips = [_zone_tip(r, names, threshold, esc) for _, r in zones.iterrows()]
+        tips = [_zone_tip(r, names, threshold, esc, lang) for _, r in zones.iterrows()]
         folium.GeoJson(
             _features(zones, {"tip": tips}),
-            name=f"Under-served zones (> {_fmt_num(threshold)} min)",
+            name=words["zones"].format(t=_fmt_num(threshold, lang)),
             style_function=lambda f: {
                 "color": ZONE_COLOR,
                 "weight": 3,
@@ -737,9 +798,9 @@ def coverage_map(
     # ---- sites, one layer per category
     categories = [_site_category(r) for _, r in sites.iterrows()]
     groups = {
-        "principal": folium.FeatureGroup(name=SITE_STYLES["principal"][0]),
-        "antenna": folium.FeatureGroup(name=SITE_STYLES["antenna"][0]),
-        "neighbour": folium.FeatureGroup(name=SITE_STYLES["neighbour"][0]),
+        "principal": folium.FeatureGroup(name=words["principal"]),
+        "antenna": folium.FeatureGroup(name=words["antenna"]),
+        "neighbour": folium.FeatureGroup(name=words["neighbour"]),
     }
     counts = dict.fromkeys(SITE_STYLES, 0)
     for (idx, row), cat, (lat, lon) in zip(sites.iterrows(), categories, sites_ll):
@@ -749,7 +810,7 @@ def coverage_map(
             [lat, lon],
             icon=_icon(svg, size, f"fsgeo-site fsgeo-site-{cat.replace('_', '-')}"),
             tooltip=folium.Tooltip(esc(row["name"])),
-            popup=folium.Popup(_site_popup(row, esc), max_width=320),
+            popup=folium.Popup(_site_popup(row, esc, lang), max_width=320),
         ).add_to(groups["neighbour" if cat.startswith("neighbour") else cat])
     for key, group in groups.items():
         if len(group._children):
@@ -759,19 +820,19 @@ def coverage_map(
     if candidates is not None and len(candidates):
         ll = _point_latlon(candidates, "candidates")
         layers_bounds.append(_bounds_from_latlon(ll))
-        group = folium.FeatureGroup(name="Candidate sites")
+        group = folium.FeatureGroup(name=words["candidates"])
         for (idx, row), (lat, lon) in zip(candidates.iterrows(), ll):
             folium.Marker(
                 [lat, lon],
                 icon=_icon(_svg_square(CANDIDATE_COLOR, 13), 13, "fsgeo-candidate"),
                 tooltip=folium.Tooltip(esc(_label(row, idx))),
-                popup=folium.Popup(_candidate_popup(row, idx, "Candidate", esc), max_width=300),
+                popup=folium.Popup(_candidate_popup(row, idx, words["candidate"], esc, lang), max_width=300),
             ).add_to(group)
         group.add_to(m)
     if chosen is not None and len(chosen):
         ll = _point_latlon(chosen, "chosen")
         layers_bounds.append(_bounds_from_latlon(ll))
-        group = folium.FeatureGroup(name="Chosen new sites")
+        group = folium.FeatureGroup(name=words["chosen_layer"])
         for i, ((idx, row), (lat, lon)) in enumerate(zip(chosen.iterrows(), ll)):
             rank = row["rank"] if "rank" in row and not _is_blank(row["rank"]) else i + 1
             folium.Marker(
@@ -783,7 +844,7 @@ def coverage_map(
                     class_name="fsgeo-icon fsgeo-chosen",
                 ),
                 tooltip=folium.Tooltip(f"#{esc(_rank_text(rank))} {esc(_label(row, idx))}"),
-                popup=folium.Popup(_candidate_popup(row, idx, "New site", esc), max_width=300),
+                popup=folium.Popup(_candidate_popup(row, idx, words["new_site"], esc, lang), max_width=300),
                 z_index_offset=1000,
             ).add_to(group)
         group.add_to(m)
@@ -791,12 +852,9 @@ def coverage_map(
     # ---- legend, layer control, extent
     _Legend(
         _legend_html(title, edges, colors, cls, access["population"], threshold, catch_bands, zones, counts,
-                     candidates, chosen, esc)
+                     candidates, chosen, esc, lang)
     ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    from fsgeo.reports import check_lang
-
-    lang = check_lang(lang)
     if credits is None:
         from fsgeo.provenance import credits as default_credits
 
@@ -839,33 +897,38 @@ def _catchment_colors(n: int) -> list[str]:
     return [cmap(i / (n - 1))[:7] for i in range(n)]
 
 
-def _commune_tip(row, unreachable: bool, esc=escape) -> str:
-    lines = [f"<b>{esc(row['name'])}</b> ({esc(row['code'])})", f"{_fmt_int(row['population'], esc)} inhabitants"]
+def _commune_tip(row, unreachable: bool, esc=escape, lang: str = "en") -> str:
+    words = _MAP_TEXT[lang]
+    lines = [f"<b>{esc(row['name'])}</b> ({esc(row['code'])})",
+             f"{_fmt_int(row['population'], esc, lang)} {words['inhabitants']}"]
     if unreachable:
         reason = row.get("reason", "")
-        lines.append("no site reachable" + (f": {esc(reason)}" if not _is_blank(reason) else ""))
+        lines.append(words["no_site"] + (f": {esc(reason)}" if not _is_blank(reason) else ""))
     else:
-        lines.append(f"{_fmt_minutes(row['minutes'])} to the nearest site")
+        lines.append(words["to_nearest"].format(m=_fmt_minutes(row["minutes"], lang)))
         if "nearest_site_name" in row and not _is_blank(row["nearest_site_name"]):
-            lines.append(f"nearest: {esc(row['nearest_site_name'])}")
+            lines.append(words["nearest"].format(s=esc(row["nearest_site_name"])))
         if "second_site_name" in row and not _is_blank(row["second_site_name"]):
-            lines.append(f"then: {esc(row['second_site_name'])} ({_fmt_minutes(row.get('second_minutes'))})")
+            lines.append(words["then"].format(s=esc(row["second_site_name"]))
+                         + f" ({_fmt_minutes(row.get('second_minutes'), lang)})")
     return "<br>".join(lines)
 
 
-def _zone_tip(row, names: dict, threshold: float, esc=escape) -> str:
-    lines = [f"<b>Under-served zone {esc(row.get('zone_id', ''))}</b> (> {_fmt_num(threshold)} min)"]
+def _zone_tip(row, names: dict, threshold: float, esc=escape, lang: str = "en") -> str:
+    words = _MAP_TEXT[lang]
+    lines = [f"<b>{words['zone'].format(z=esc(row.get('zone_id', '')))}</b> (> {_fmt_num(threshold, lang)} min)"]
     if "n_communes" in row:
-        lines.append(f"{_fmt_int(row['n_communes'], esc)} communes, {_fmt_int(row.get('population'), esc)} inhabitants")
+        lines.append(words["n_communes"].format(n=_fmt_int(row["n_communes"], esc, lang),
+                                                p=_fmt_int(row.get("population"), esc, lang)))
     if "max_minutes" in row:
-        lines.append(f"up to {_fmt_minutes(row['max_minutes'])}")
+        lines.append(words["up_to"].format(m=_fmt_minutes(row["max_minutes"], lang)))
     codes = row.get("communes")
     if isinstance(codes, str):
         codes = [c for c in re.split(r"[;,\s]+", codes) if c]
     if codes is not None and not isinstance(codes, float):
         codes = list(codes)
         shown = ", ".join(esc(names.get(str(c), c)) for c in codes[:8])
-        lines.append(shown + (f" and {len(codes) - 8} more" if len(codes) > 8 else ""))
+        lines.append(shown + (words["more"].format(n=len(codes) - 8) if len(codes) > 8 else ""))
     return "<br>".join(lines)
 
 
@@ -876,94 +939,93 @@ def _rank_text(rank) -> str:
         return str(rank)
 
 
-def _candidate_popup(row, idx, what: str, esc=escape) -> str:
+def _candidate_popup(row, idx, what: str, esc=escape, lang: str = "en") -> str:
+    words = _MAP_TEXT[lang]
+
     def has(col):
         return col in row and not _is_blank(row[col])
 
     head = what + (f" #{esc(_rank_text(row['rank']))}" if has("rank") else "")
     if has("chosen_rank"):
-        head += f" (chosen #{esc(_rank_text(row['chosen_rank']))})"
+        head += f" ({words['chosen']} #{esc(_rank_text(row['chosen_rank']))})"
     parts = [f"<b>{esc(_label(row, idx))}</b>", head]
     rows = []
     if has("gain_population"):
-        rows.append(("gain", f"{_fmt_int(row['gain_population'], esc)} inhabitants newly within the threshold"))
+        rows.append((words["gain"], words["gain_text"].format(p=_fmt_int(row["gain_population"], esc, lang))))
     if has("resolved_communes"):
-        rows.append(("resolves", f"{_fmt_int(row['resolved_communes'], esc)} under-served communes"))
+        rows.append((words["resolves"], words["resolves_text"].format(n=_fmt_int(row["resolved_communes"], esc, lang))))
     if has("served_population"):
-        rows.append(("serves", f"{_fmt_int(row['served_population'], esc)} inhabitants"))
+        rows.append((words["serves"], f"{_fmt_int(row['served_population'], esc, lang)} {words['inhabitants']}"))
     if has("mean_reduction_min"):
-        rows.append(("mean time", f"−{_fmt_minutes(row['mean_reduction_min'])}"))
+        rows.append((words["mean_time"], f"−{_fmt_minutes(row['mean_reduction_min'], lang)}"))
     if has("kind"):
-        rows.append(("kind", esc(row["kind"])))
+        rows.append((words["kind"], esc(row["kind"])))
     if has("commune_name") or has("commune_code"):
         name = esc(row["commune_name"]) if has("commune_name") else ""
         code = esc(row["commune_code"]) if has("commune_code") else ""
-        rows.append(("commune", f"{name} ({code})" if name and code else name or code))
+        rows.append((words["commune"], f"{name} ({code})" if name and code else name or code))
     if has("parent_id") or has("parent_name"):
         parent = esc(row["parent_name"]) if has("parent_name") else esc(row["parent_id"])
         if has("parent_minutes"):
-            parent += f", {_fmt_minutes(row['parent_minutes'])}"
-        rows.append(("run by", parent))
+            parent += f", {_fmt_minutes(row['parent_minutes'], lang)}"
+        rows.append((words["run_by"], parent))
     if has("id"):
         rows.append(("id", esc(row["id"])))
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")
     return '<div class="fsgeo-popup">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
 
 
-def _communes(mask: np.ndarray) -> str:
+def _communes(mask: np.ndarray, lang: str = "en") -> str:
     n = int(mask.sum())
-    return f"{n} commune" + ("s" if n != 1 else "")
+    return f"{n} " + _MAP_TEXT[lang]["commune_many" if n > 1 or (n == 0 and lang == "en") else "commune_one"]
 
 
 def _legend_html(title, edges, colors, cls, population, threshold, catch_bands, zones, counts, candidates,
-                 chosen, esc=escape) -> str:
+                 chosen, esc=escape, lang: str = "en") -> str:
+    words = _MAP_TEXT[lang]
     pop = pd.to_numeric(population, errors="coerce").fillna(0).to_numpy()
     h = []
     if title:
         h.append(f"<h4>{esc(title)}</h4>")
-    h.append('<div class="fsgeo-sub">Drive time to the nearest site</div>')
-    labels = band_labels(edges)
+    h.append(f'<div class="fsgeo-sub">{words["drive_time"]}</div>')
+    labels = band_labels(edges, lang)
     for i, (label, color) in enumerate(zip(labels, colors)):
         sel = cls == i
         mark = " ⚠" if i > 0 and edges[i - 1] >= threshold else ""
         h.append(
             f'<div class="row"><span class="sw" style="background:{color}"></span>{escape(label)}{mark}'
-            f' <span class="n">{_communes(sel)}, {_fmt_int(pop[sel].sum())} inh.</span></div>'
+            f' <span class="n">{_communes(sel, lang)}, {_fmt_int(pop[sel].sum(), lang=lang)} {words["inh"]}</span></div>'
         )
     sel = cls < 0
     h.append(
-        f'<div class="row"><span class="sw" style="background:{UNREACHABLE_COLOR}"></span>unreachable'
-        f' <span class="n">{_communes(sel)}, {_fmt_int(pop[sel].sum())} inh.</span></div>'
+        f'<div class="row"><span class="sw" style="background:{UNREACHABLE_COLOR}"></span>{words["unreachable"]}'
+        f' <span class="n">{_communes(sel, lang)}, {_fmt_int(pop[sel].sum(), lang=lang)} {words["inh"]}</span></div>'
     )
-    h.append(f'<div class="row">⚠ / dark outline: above the {_fmt_num(threshold)} min threshold</div>')
+    h.append(f'<div class="row">{words["above"].format(t=_fmt_num(threshold, lang))}</div>')
     if catch_bands:
-        h.append('<div class="fsgeo-sub">Catchments</div>')
+        h.append(f'<div class="fsgeo-sub">{words["catchments"]}</div>')
         for band, color in zip(catch_bands, _catchment_colors(len(catch_bands))):
             h.append(f'<div class="row"><span class="ln" style="border-color:{color}"></span>'
-                     f"≤ {_fmt_num(band)} min</div>")
+                     f"≤ {_fmt_num(band, lang)} min</div>")
     if zones is not None and len(zones):
         h.append(
             f'<div class="row"><span class="ln" style="border-color:{ZONE_COLOR}"></span>'
-            f"under-served zone ({len(zones)})</div>"
+            + words["zone_row"].format(n=len(zones)) + "</div>"
         )
-    h.append('<div class="fsgeo-sub">Sites</div>')
-    for key, label in (
-        ("principal", "France Services space"),
-        ("antenna", "antenna"),
-        ("neighbour", "neighbouring département"),
-        ("neighbour_antenna", "neighbouring antenna"),
-    ):
+    h.append(f'<div class="fsgeo-sub">{words["sites"]}</div>')
+    for key in ("principal", "antenna", "neighbour", "neighbour_antenna"):
+        label = words["l_" + key]
         if counts.get(key) or key in ("principal", "antenna"):
             h.append(f'<div class="row"><span class="ico">{SITE_STYLES[key][1]}</span>'
                      f"{label} ({counts.get(key, 0)})</div>")
     if candidates is not None and len(candidates):
         h.append(f'<div class="row"><span class="ico">{_svg_square(CANDIDATE_COLOR, 13)}</span>'
-                 f"candidate ({len(candidates)})</div>")
+                 + words["l_candidate"].format(n=len(candidates)) + "</div>")
     if chosen is not None and len(chosen):
         h.append(
             '<div class="row"><span class="ico"><span class="fsgeo-rank" style="width:14px;height:14px;'
             'line-height:14px;font-size:9px;border-width:1px">1</span></span>'
-            f"chosen new site, by rank ({len(chosen)})</div>"
+            + words["l_chosen"].format(n=len(chosen)) + "</div>"
         )
     return "".join(h)
 

@@ -203,8 +203,9 @@ def test_legend_and_layer_control(rendered):
     dom = rendered["dom"]
     text = " ".join(dom.text)
     assert dom.count("div", "fsgeo-legend") == 1
-    for label in ("0–10 min", "> 45 min", "unreachable", "Catchments ≤ 10 min", "Under-served zones (> 20 min)",
-                  "France Services antennas", "Chosen new sites", TITLE):
+    # the default map is in French (lang="en" gives the English words, see tests/test_maps.py)
+    for label in ("0–10 min", "> 45 min", "inaccessible", "Zones de desserte ≤ 10 min",
+                  "Zones mal desservies (> 20 min)", "Antennes France Services", "Nouveaux sites retenus", TITLE):
         assert label in text, label
 
 

@@ -91,7 +91,7 @@ def inputs():
 
 @pytest.fixture(scope="module")
 def full_map(inputs):
-    return maps.coverage_map(**inputs, tiles=False, title="Test <map> & co")
+    return maps.coverage_map(**inputs, tiles=False, title="Test <map> & co", lang="en")
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,7 @@ def test_exactly_at_the_threshold_is_within_it(inputs):
     threshold, which the legend does not flag, and gets no 'above the threshold' outline."""
     access = inputs["access"].copy()
     access.loc[3, "minutes"], access.loc[4, "minutes"] = 20.0, 20.000001
-    m = maps.coverage_map(access, inputs["sites"], tiles=False, threshold_min=20)
+    m = maps.coverage_map(access, inputs["sites"], tiles=False, threshold_min=20, lang="en")
     props = [f["properties"] for f in _layers(m)["Communes: minutes to the nearest site"].data["features"]]
     colors = maps.band_colors(len(maps.band_edges(None, 20)) + 1)
     assert props[3]["above"] is False and props[3]["fill"] == colors[2]  # 15–20 min
@@ -295,13 +295,13 @@ def test_fit_bounds_on_the_study_area(full_map, inputs):
 
 def test_catchment_bands_shown_and_simplified(inputs):
     m = maps.coverage_map(inputs["access"], inputs["sites"], catchments=inputs["catchments"], threshold_min=15,
-                          tiles=False, simplify_m=0)
+                          tiles=False, simplify_m=0, lang="en")
     layers = _layers(m)
     # the largest band within the threshold is on, the others wait in the layer control
     assert layers["Catchments ≤ 10 min"].show and not layers["Catchments ≤ 20 min"].show
     raw = layers["Catchments ≤ 20 min"].data["features"][0]["geometry"]["coordinates"][0]
     coarse = maps.coverage_map(inputs["access"], inputs["sites"], catchments=inputs["catchments"], tiles=False,
-                               simplify_m=500)
+                               simplify_m=500, lang="en")
     simple = _layers(coarse)["Catchments ≤ 20 min"].data["features"][0]["geometry"]["coordinates"][0]
     assert _layers(coarse)["Catchments ≤ 20 min"].show  # threshold 20 by default
     assert 4 <= len(simple) < len(raw)
@@ -330,8 +330,9 @@ def test_missing_local_assets_give_a_clear_error(full_map, monkeypatch):
 
 
 def test_geometries_are_reprojected(inputs):
-    a = maps.coverage_map(inputs["access"], inputs["sites"], tiles=False)
-    b = maps.coverage_map(inputs["access"].to_crs("EPSG:2154"), inputs["sites"].to_crs("EPSG:2154"), tiles=False)
+    a = maps.coverage_map(inputs["access"], inputs["sites"], tiles=False, lang="en")
+    b = maps.coverage_map(inputs["access"].to_crs("EPSG:2154"), inputs["sites"].to_crs("EPSG:2154"), tiles=False,
+                          lang="en")
     fa = _layers(a)["Communes: minutes to the nearest site"].data["features"][5]["geometry"]["coordinates"][0]
     fb = _layers(b)["Communes: minutes to the nearest site"].data["features"][5]["geometry"]["coordinates"][0]
     assert np.allclose(np.array(fa), np.array(fb), atol=2e-5)
@@ -355,6 +356,41 @@ def test_zone_tooltip_names_communes(full_map, inputs):
     far = inputs["access"][(inputs["access"]["minutes"] > 20) & np.isfinite(inputs["access"]["minutes"])]
     assert f"{len(far)} communes" in tip and "more" not in tip
     assert all(name in tip for name in far["name"])
+
+
+FRENCH_WORDS = ("Communes : minutes jusqu’au site le plus proche", "Zones de desserte ≤ 10 min",
+                "Zones mal desservies (> 20 min)", "Sites candidats", "Nouveaux sites retenus",
+                "Espaces France Services", "Antennes France Services", "Sites des départements voisins",
+                "Temps de trajet jusqu’au site le plus proche", "Département voisin", "Ouvert 24 h/semaine",
+                "Labellisé le 2020-01-01", "jusqu’au site le plus proche", "habitants", "Nouveau site #1",
+                "Candidat", "fermé")
+ENGLISH_WORDS = ("Communes: minutes to the nearest site", "Catchments ≤ 10 min", "Under-served zones (> 20 min)",
+                 "Candidate sites", "Chosen new sites", "France Services spaces", "France Services antennas",
+                 "Sites of neighbouring départements", "Drive time to the nearest site", "Neighbouring département",
+                 "Open 24 h/week", "Labelled on 2020-01-01", "to the nearest site", "inhabitants", "New site #1",
+                 "closed")
+
+
+def _unescaped(html: str) -> str:
+    """The page with the JSON ``\\uXXXX`` escapes undone (layer names and legend are embedded as JSON strings)."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
+
+
+def test_map_words_french_by_default_english_on_request(inputs, monkeypatch):
+    """Layer names, legend, tooltips and popups follow ``lang``: French by default, today's English with "en"."""
+    monkeypatch.delenv("FSGEO_LANG", raising=False)
+    fr = _unescaped(maps.map_html(maps.coverage_map(**inputs, tiles=False), inline_assets=False))
+    en = _unescaped(maps.map_html(maps.coverage_map(**inputs, tiles=False, lang="en"), inline_assets=False))
+    for word in FRENCH_WORDS:
+        assert word in fr, word
+    for word in ENGLISH_WORDS:
+        assert word in en, word
+        assert word not in fr, word
+    for word in ("Communes : minutes", "Sites candidats", "Département voisin", "0 habitants", "h/semaine"):
+        assert word not in en, word
+    # French numbers: decimal comma in the minutes of the commune tooltips
+    assert re.search(r"\d+,\d min jusqu’au site le plus proche", fr)
+    assert not re.search(r"\d+\.\d min jusqu", fr)
 
 
 def test_html_is_valid_json_in_geojson(full_html):
