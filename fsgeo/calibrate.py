@@ -38,6 +38,7 @@ from scipy.optimize import least_squares
 from scipy.sparse.csgraph import dijkstra
 
 from fsgeo.errors import InputError
+from fsgeo.io import read_table
 from fsgeo.network import RoadNetwork
 from fsgeo.profile import CarProfile, resolve_profile
 
@@ -62,13 +63,7 @@ def read_trips(path) -> pd.DataFrame:
         ``destination_lat``, ``minutes``, ``km`` (NaN when absent), ``source``, ``line`` (line number in the file).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: trips file not found")
-    try:
-        df = pd.read_csv(path, dtype=str, sep=None, engine="python", keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: cannot read as a CSV file of trips: {exc}") from None
-    df.columns = [c.strip().lower() for c in df.columns]
+    df = read_table(path, "trips")
     for end in ("origin", "destination"):
         if f"{end}_code" not in df.columns and not {f"{end}_lon", f"{end}_lat"} <= set(df.columns):
             raise InputError(f"{path}: no {end}: give a column {end}_code (INSEE code) or {end}_lon and {end}_lat "

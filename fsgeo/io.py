@@ -55,6 +55,7 @@ __all__ = [
     "KINDS",
     "FORMATS",
     "read_points",
+    "read_table",
     "read_sites",
     "read_anct_csv",
     "read_communes",
@@ -210,6 +211,22 @@ def _read_csv(path: Path, nrows: int | None = None) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"{path}: cannot read as CSV: {exc}") from None
     df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def read_table(path, what: str) -> pd.DataFrame:
+    """A small user CSV (trips, demand points) as strings, separator sniffed, columns stripped and lower-cased.
+
+    ``what`` names the file's content in the errors: ``"<path>: <what> file not found"`` and
+    ``"<path>: cannot read as a CSV file of <what>: ..."`` (:class:`InputError`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: {what} file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, sep=None, engine="python", keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: cannot read as a CSV file of {what}: {exc}") from None
+    df.columns = [c.strip().lower() for c in df.columns]
     return df
 
 

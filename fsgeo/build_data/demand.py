@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 
 from fsgeo.build_data import METRIC_CRS, STORAGE_CRS
 from fsgeo.errors import InputError
+from fsgeo.io import read_table
 
 __all__ = ["read_demand_points", "junction_points", "place", "DENSITY_RADIUS_M", "REPORT_MOVE_M"]
 
@@ -44,13 +45,7 @@ def read_demand_points(path) -> pd.DataFrame:
     """The user's demand points: ``code``, ``lon``, ``lat``, ``source``, ``line`` (line number); errors name the file,
     the row and the problem (missing column, bad number, coordinates out of range, duplicate code)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: demand points file not found")
-    try:
-        df = pd.read_csv(path, dtype=str, sep=None, engine="python", keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{path}: cannot read as a CSV file of demand points: {exc}") from None
-    df.columns = [c.strip().lower() for c in df.columns]
+    df = read_table(path, "demand points")
     missing = [c for c in ("code", "lon", "lat", "source") if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {missing} (columns found: {list(df.columns)}); expected code, "
