@@ -15,7 +15,7 @@ from fsgeo.settings import settings  # noqa: E402
 
 #: the public modules, in the order of the data flow; imported lazily by :func:`__getattr__`
 MODULES = (
-    "datasets", "io", "study", "network", "profile", "routing", "coverage", "timeline", "catchments",
+    "datasets", "io", "study", "network", "profile", "routing", "matrix", "coverage", "timeline", "catchments",
     "accessibility", "siting", "maps", "reports", "results", "provenance", "errors", "atomic", "hours",
 )
 

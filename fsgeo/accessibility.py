@@ -76,9 +76,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from fsgeo.coverage import commune_site_matrix, site_table, weighted_quantile
+from fsgeo.coverage import weighted_quantile
 from fsgeo.errors import require, shown
 from fsgeo.io import InputError, commune_table
+from fsgeo.matrix import ROUTING_FAILED, TravelTimes, no_site_reason, site_table
 from fsgeo.settings import settings
 
 __all__ = [
@@ -270,25 +271,6 @@ def _supply(sites, st: pd.DataFrame, supply) -> tuple[np.ndarray, str]:
     return values, label
 
 
-def _align(minutes: pd.DataFrame, labels: np.ndarray, own_index: pd.Index, axis: str, what: str) -> np.ndarray:
-    """Positions of ``labels`` (codes / ids) in the minutes' index or columns, else of the frame's own index
-    (``own_index`` empty: codes only)."""
-    have = minutes.index if axis == "index" else minutes.columns
-    as_str = pd.Index(have.astype(str))
-    if as_str.is_unique and pd.Index(labels).isin(as_str).all():
-        return as_str.get_indexer(labels)
-    # a matrix straight from routing.travel_time_matrix(network, demand_points(communes), sites) with their own index
-    if have.is_unique and len(own_index) and own_index.isin(have).all():
-        return have.get_indexer(own_index)
-    missing = pd.Index(labels).difference(as_str)
-    if not len(own_index):
-        raise InputError(f"minutes matrix lacks {what}(s) {', '.join(map(str, missing[:5]))}: its {axis} must hold "
-                         f"their codes")
-    raise InputError(f"minutes matrix lacks {what}(s) {', '.join(map(str, missing[:5]))}: its {axis} must hold the "
-                     f"{'commune codes' if what == 'commune' else 'site ids'} (or the index of the "
-                     f"{what}s frame)")
-
-
 def _points_table(communes, what: str) -> pd.DataFrame:
     missing = [c for c in ("point_lon", "point_lat") if c not in communes.columns]
     if missing:
@@ -299,50 +281,29 @@ def _points_table(communes, what: str) -> pd.DataFrame:
 
 
 def _matrix(communes, sites, ct, st, network, minutes, outside=None, ot=None):
-    """Minutes (n x k float array), commune reasons, site reasons and the outside-demand minutes (m x k, or None)."""
-    c_reasons = pd.Series(dtype=object)
-    s_reasons = pd.Series(dtype=object)
-    m_out = None
+    """Minutes (n x k float array), commune reasons, site reasons and the outside-demand minutes (m x k, or None),
+    from the one matrix (:class:`fsgeo.matrix.TravelTimes`): routed here, or the one given."""
     if minutes is None:
         require(network, "network", "two_step_fca", "a fsgeo.network.RoadNetwork, or give minutes= instead")
-        # routing.travel_time_matrix(network, demand_points(communes), sites) plus the snapping reasons; the
-        # outside-demand points go in the same call (one snapping of the sites, one search)
+        # the outside-demand points go in the same matrix (one snapping of the sites, one search)
         origins = communes
         if outside is not None:
             origins = pd.concat([_points_table(communes, "commune"), _points_table(outside, "outside-demand commune")],
                                 ignore_index=True)
-        m, c_reasons, s_reasons = commune_site_matrix(origins, sites, network=network)
-        m.index = m.index.astype(str)
-        m.columns = m.columns.astype(str)
-        if outside is not None:
-            m_out = m.loc[ot["code"], st["id"]]
-        m = m.loc[ct["code"], st["id"]]
+        times = TravelTimes.route(network, origins, sites)
+        rows_alt = cols_alt = None
     elif network is not None:
         raise ValueError("give either a road network or a minutes matrix, not both")
     else:
-        if not isinstance(minutes, pd.DataFrame):
-            raise ValueError("minutes must be a pandas DataFrame (communes x sites, minutes)")
-        rows = _align(minutes, ct["code"].to_numpy(), communes.index, "index", "commune")
-        cols = _align(minutes, st["id"].to_numpy(), sites.index, "columns", "site")
-        m = minutes.iloc[rows, cols]
-        if outside is not None:
-            m_out = minutes.iloc[_align(minutes, ot["code"].to_numpy(), pd.Index([]), "index",
-                                        "outside-demand commune"), cols]
-    arrays = []
-    for frame, codes in ((m, ct["code"]), (m_out, None if ot is None else ot["code"])):
-        if frame is None:
-            arrays.append(None)
-            continue
-        try:
-            M = frame.to_numpy(dtype=float, copy=True)
-        except (TypeError, ValueError):
-            raise InputError("minutes matrix holds non-numeric values") from None
-        if (M < 0).any():
-            i, j = np.argwhere(M < 0)[0]
-            raise InputError(f"minutes matrix: negative time {float(M[i, j])!r} from commune {codes.iat[i]} "
-                             f"to site {st['id'].iat[j]}")
-        arrays.append(M)
-    return arrays[0], c_reasons, s_reasons, arrays[1]
+        # a matrix straight from routing.travel_time_matrix(network, demand_points(communes), sites) keeps the
+        # frames' own index: accepted in place of codes and ids
+        times = TravelTimes.from_frame(minutes)
+        rows_alt, cols_alt = communes.index, sites.index
+    M = times.values(ct["code"], st["id"], rows_alt=rows_alt, cols_alt=cols_alt)
+    M_out = None
+    if outside is not None:
+        M_out = times.values(ot["code"], st["id"], row_what="outside-demand commune", cols_alt=cols_alt)
+    return M, times.reasons, times.site_reasons(), M_out
 
 
 def _with_geometry(out: pd.DataFrame, source) -> pd.DataFrame:
@@ -483,15 +444,14 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
             reason[i] = "no site given"
         elif row_failed[i]:
             r = c_reasons.get(code)
-            reason[i] = str(r) if r is not None and str(r) not in ("", "nan") else \
-                "commune point could not be placed on the road network"
+            reason[i] = str(r) if r is not None and str(r) not in ("", "nan") else ROUTING_FAILED
         elif has_near[i]:
             sid, sname = st["id"].iat[near_j[i]], st["name"].iat[near_j[i]]
             reason[i] = (f"nearest site {sid}" + (f" ({sname})" if sname != sid else "") + f" at {near_t[i]:.1f} min"
                          + (f", beyond the {threshold:g}-min catchment" if near_t[i] > threshold
                             else " but weighted 0 by the decay"))
         else:
-            reason[i] = "no site reachable by road"
+            reason[i] = no_site_reason()
 
     total = P.sum()
     mean = float(P @ A / total) if total > 0 else float("nan")

@@ -28,6 +28,8 @@ import pandas as pd
 
 from fsgeo import io
 from fsgeo.errors import require
+from fsgeo.matrix import ROUTING_FAILED, TravelTimes, no_site_reason, route_points
+from fsgeo.matrix import site_table  # the matrix's columns (fsgeo.matrix); re-exported here
 from fsgeo.schema import as_date  # one date parser for the package (fsgeo.schema); re-exported here
 from fsgeo.schema import local_metric_crs
 from fsgeo.settings import settings
@@ -127,20 +129,6 @@ def selection_text(kind="all", own_departement_only=False, as_of=None) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 # access times
 # --------------------------------------------------------------------------------------------------------------------
-def site_table(sites) -> pd.DataFrame:
-    """``id`` (str), ``name`` (the id when there is none) and ``departement`` (``""`` when unknown) of every site,
-    in order (index 0..k-1); :class:`fsgeo.io.InputError` when ids are missing or duplicated."""
-    if "id" not in sites.columns:
-        raise io.InputError("sites have no 'id' column")
-    ids = sites["id"].astype(str)
-    dup = ids[ids.duplicated()]
-    if len(dup):
-        raise io.InputError(f"duplicate site id(s): {', '.join(sorted(set(dup))[:5])}")
-    name = sites["name"].astype(str) if "name" in sites.columns else ids
-    dep = sites["departement"].astype(str) if "departement" in sites.columns else pd.Series("", index=sites.index)
-    return pd.DataFrame({"id": ids.to_numpy(), "name": name.to_numpy(), "departement": dep.to_numpy()})
-
-
 def _commune_table(communes) -> pd.DataFrame:
     table = io.commune_table(communes)
     pop = table["population"]
@@ -165,16 +153,18 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
         ``code`` (str), ``population`` (inhabitants), optionally ``name``, ``departement`` and polygons.
     sites : pandas.DataFrame
         ``id`` (str), optionally ``name``, ``departement``.
-    minutes : pandas.DataFrame
+    minutes : fsgeo.matrix.TravelTimes or pandas.DataFrame
         Drive time in **minutes**, index = commune codes, columns = site ids (extra rows/columns are ignored, missing
-        ones are an error). ``inf`` = not reachable (or beyond a cutoff); ``NaN`` = the point could not be routed
+        ones are an error, see :func:`fsgeo.matrix.aligned`). ``inf`` = not reachable (or beyond a cutoff); ``NaN`` = the point could not be routed
         (a commune whose whole row is NaN is unreachable; a site whose whole column is NaN is ignored).
     threshold_min : float, optional
         Under-served threshold in minutes (default ``settings.threshold_min``). ``minutes <= threshold`` is covered.
     reasons : pandas.Series, optional
-        Why a commune could not be routed, indexed by commune code (e.g. the snapping ``reason``).
+        Why a commune could not be routed, indexed by commune code (e.g. the snapping ``reason``; default: those of
+        a ``TravelTimes``).
     cutoff_min : float, optional
-        Search cutoff used to build the matrix, in minutes; only used to word the ``reason`` of unreachable communes.
+        Search cutoff used to build the matrix, in minutes; only used to word the ``reason`` of unreachable communes
+        (default: that of a ``TravelTimes``).
 
     Returns
     -------
@@ -185,18 +175,10 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
     threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
     ct = _commune_table(communes)
     st = site_table(sites)
-    m = minutes.copy()
-    m.index = m.index.astype(str)
-    m.columns = m.columns.astype(str)
-    missing_rows = pd.Index(ct["code"]).difference(m.index)
-    if len(missing_rows):
-        raise ValueError(f"minutes matrix lacks commune(s) {', '.join(missing_rows[:5])}")
-    missing_cols = pd.Index(st["id"]).difference(m.columns)
-    if len(missing_cols):
-        raise ValueError(f"minutes matrix lacks site(s) {', '.join(missing_cols[:5])}")
-    M = m.loc[ct["code"], st["id"]].to_numpy(dtype=float, copy=True)
-    if (M < 0).any():
-        raise ValueError("minutes matrix has negative times")
+    if isinstance(minutes, TravelTimes):  # it carries its reasons and cutoff
+        reasons = minutes.reasons if reasons is None else reasons
+        cutoff_min = minutes.cutoff_min if cutoff_min is None else cutoff_min
+    M = TravelTimes.from_frame(minutes).values(ct["code"], st["id"])
     n, k = M.shape
 
     usable = ~np.isnan(M).all(axis=0) if n else np.ones(k, bool)
@@ -253,11 +235,9 @@ def _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t
             found = given.reindex(ct["code"].to_numpy()[failed]).to_numpy(dtype=object)
             text = np.array([str(r) if r is not None and str(r) and str(r) != "nan" else "" for r in found],
                             dtype=object)
-            reason[failed] = np.where(text != "", text, "commune point could not be placed on the road network")
+            reason[failed] = np.where(text != "", text, ROUTING_FAILED)
         no_site = ~has_first & ~row_failed
-        reason[no_site] = (
-            f"no site reachable by road within {cutoff_min:g} min" if cutoff_min is not None else "no site reachable by road"
-        )
+        reason[no_site] = no_site_reason(cutoff_min)
 
     def pick(col, idx, ok):
         vals = st_use[col].to_numpy(dtype=object)[np.where(ok, idx, 0)] if k_use else np.full(n, None, dtype=object)
@@ -299,8 +279,8 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
 
     Two multi-source searches over the network (:func:`fsgeo.routing.nearest_two`): time and memory grow with the
     network, not with communes x sites, so that a national study (35,000 communes, 2,845 sites) fits in one pass.
-    The result equals ``access_from_matrix(communes, sites, commune_site_matrix(...))`` (times to the last bits of a
-    float; among sites at exactly the same time either may be named).
+    The result equals ``access_from_matrix(communes, sites, TravelTimes.route(network, communes, sites))`` (times to
+    the last bits of a float; among sites at exactly the same time either may be named).
 
     Parameters
     ----------
@@ -320,17 +300,13 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
         ``access`` as :func:`access_from_matrix` returns it; ``site_reasons``: reason of every site that could not
         be placed on the network, indexed by site id.
     """
-    from fsgeo import datasets, routing
+    from fsgeo import routing
 
     require(network, "network", "access_from_network", "a fsgeo.network.RoadNetwork")
     threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
     ct = _commune_table(communes)
     st = site_table(sites)
-    points = datasets.demand_points(communes)
-    points = points.set_axis(ct["code"].to_numpy(), axis=0)
-    site_pts = sites.set_axis(st["id"].to_numpy(), axis=0)
-    if site_pts.crs is not None and points.crs is not None and site_pts.crs != points.crs:
-        site_pts = site_pts.to_crs(points.crs)
+    points, site_pts = route_points(communes, sites)
     c_snap = routing.snap_points(network, points)
     c_bad = c_snap[c_snap["status"] != "ok"]["reason"].astype(str)
     n = len(ct)
@@ -359,7 +335,10 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
 
 
 def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
-    """Drive times from every commune's demand point to every site.
+    """Drive times from every commune's demand point to every site, as three frames.
+
+    The tuple form of :meth:`fsgeo.matrix.TravelTimes.route` (the one constructor of the matrix), kept for the
+    callers of this function; new code takes the :class:`~fsgeo.matrix.TravelTimes` itself.
 
     Parameters
     ----------
@@ -381,24 +360,9 @@ def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
     site_reasons : pandas.Series
         Reason of every site that could not be snapped, indexed by site id.
     """
-    from fsgeo import datasets, routing
-
     require(network, "network", "commune_site_matrix", "a fsgeo.network.RoadNetwork")
-    points = datasets.demand_points(communes)
-    points = points.set_axis(points["code"].astype(str).to_numpy(), axis=0)
-    site_pts = sites.set_axis(site_table(sites)["id"].to_numpy(), axis=0)
-    if site_pts.crs is not None and points.crs is not None and site_pts.crs != points.crs:
-        site_pts = site_pts.to_crs(points.crs)
-    c_snap = routing.snap_points(network, points)
-    if len(site_pts):
-        s_snap = routing.snap_points(network, site_pts)
-        minutes = routing.travel_time_matrix(network, points, site_pts, cutoff_min=cutoff_min, on_snap_error="nan")
-    else:
-        s_snap = pd.DataFrame({"status": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-        minutes = pd.DataFrame(index=points.index, dtype=float)
-    c_bad = c_snap[c_snap["status"] != "ok"]["reason"].astype(str)
-    s_bad = s_snap[s_snap["status"] != "ok"]["reason"].astype(str)
-    return minutes, c_bad, s_bad
+    times = TravelTimes.route(network, communes, sites, cutoff_min=cutoff_min)
+    return times.minutes, times.reasons, times.site_reasons()
 
 
 def access_times(
@@ -468,18 +432,14 @@ ACCESS_DOMINATED = 0.5
 
 def _access_shares(access, communes, sites, network) -> np.ndarray:
     """``access_share`` of every commune towards its nearest site (see :func:`access_times`)."""
-    from fsgeo import datasets, routing
+    from fsgeo import routing
 
     share = np.full(len(access), np.nan)
     has = access["nearest_site_id"].notna().to_numpy() & np.isfinite(access["minutes"].to_numpy(dtype=float))
     if not has.any() or len(sites) == 0:
         return share
-    pts = datasets.demand_points(communes)
-    pts = pts.set_axis(pts["code"].astype(str).to_numpy(), axis=0)
+    pts, site_pts = route_points(communes, sites)
     codes = access["code"].astype(str).to_numpy()[has]
-    site_pts = sites.set_axis(sites["id"].astype(str).to_numpy(), axis=0)
-    if site_pts.crs != pts.crs:
-        site_pts = site_pts.to_crs(pts.crs)
     # the nearest site's route (one multi-source search): its origin access leg; the same minutes as the matrix
     near = routing.nearest(network, pts.loc[codes], site_pts[["geometry"]], on_snap_error="nan")
     minutes = near["minutes"].to_numpy(dtype=float)

@@ -1,7 +1,8 @@
 """How the France Services network got finer: coverage at every labellisation date.
 
-The commune x site minutes matrix is computed once for all sites; the coverage at a date is the minimum over the
-columns of the sites labelled on or before it (undated sites count as always open, like ``sites_as_of``).
+The commune x site minutes matrix (:class:`fsgeo.matrix.TravelTimes`) is computed once for all sites; the coverage
+at a date is the minimum over the columns of the sites labelled on or before it (``TravelTimes.as_of``: undated
+sites count as always open, like ``sites_as_of``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pandas as pd
 
 from fsgeo import coverage, datasets
 from fsgeo.errors import require
+from fsgeo.matrix import TravelTimes
 from fsgeo.settings import settings
 
 
@@ -76,13 +78,13 @@ def timeline(
         dates = sorted(dates)
     else:
         dates = sorted(coverage.as_date(d) for d in dates)
-    minutes, c_reasons, _ = coverage.commune_site_matrix(communes, selected, network=network)
+    times = TravelTimes.route(network, communes, selected)
     names = st["name"].to_numpy()
     lab = labelled.to_numpy()
     rows = []
     for day in dates:
-        open_ = np.array([d is None or d <= day for d in lab], dtype=bool)
-        acc = coverage.access_from_matrix(communes, selected[open_], minutes, reasons=c_reasons)
+        open_ = times.open_on(day)
+        acc = coverage.access_from_matrix(communes, selected[open_], times.subset(open_))
         s = coverage.summary(acc, bands=bands)
         row = {
             "date": day.isoformat(),

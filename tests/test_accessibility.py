@@ -193,7 +193,7 @@ def test_outside_demand_bad_inputs():
         two_step_fca(_communes(), _sites(), minutes=_minutes_with_outside(), outside_demand=bad)
     neg = _minutes_with_outside()
     neg.loc["X", "s3"] = -2.0
-    with pytest.raises(InputError, match="negative time -2.0 from commune X to site s3"):
+    with pytest.raises(InputError, match="negative time -2.0 from outside-demand commune X to site s3"):
         two_step_fca(_communes(), _sites(), minutes=neg, outside_demand=_outside())
     with pytest.raises(InputError, match="outside-demand communes lack column"):
         two_step_fca(_communes(), _sites(), minutes=_minutes_with_outside(), outside_demand=_outside()[["code"]])

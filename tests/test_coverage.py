@@ -446,15 +446,17 @@ def test_access_times_on_a_hand_built_network():
 def test_timeline_matches_as_of_and_improves(real, monkeypatch):
     from fsgeo import timeline
 
+    from fsgeo.matrix import TravelTimes
+
     communes, sites, net, _ = real
     calls = []
-    orig = coverage.commune_site_matrix
+    orig = TravelTimes.route.__func__
 
-    def counting(*args, **kwargs):
+    def counting(cls, *args, **kwargs):
         calls.append(1)
-        return orig(*args, **kwargs)
+        return orig(cls, *args, **kwargs)
 
-    monkeypatch.setattr(coverage, "commune_site_matrix", counting)
+    monkeypatch.setattr(TravelTimes, "route", classmethod(counting))
     tl = timeline.timeline(communes, sites, net)
     assert len(calls) == 1  # one matrix for every date
     own_dates = sorted(set(sites.loc[sites["in_departement"], "labelled_on"]))
@@ -465,7 +467,7 @@ def test_timeline_matches_as_of_and_improves(real, monkeypatch):
     assert (tl["share_within_20"].diff().dropna() >= -1e-12).all()
     assert (tl["mean_min"].diff().dropna() <= 1e-9).all()
     # a row equals the coverage computed directly as of its date
-    monkeypatch.setattr(coverage, "commune_site_matrix", orig)
+    monkeypatch.undo()
     row = tl.iloc[2]
     direct = summary(coverage.access_times(communes, sites, net, as_of=row["date"]), bands=(20, 30))
     assert row["population_within_20"] == direct.bands["population"].iloc[0]

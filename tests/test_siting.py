@@ -209,14 +209,14 @@ def test_input_errors_name_the_culprit(greedy_trap):
         MCLP(pop, existing, bad, k=1)
     with pytest.raises(ValueError, match=r"existing_minutes is NaN for commune\(s\) c2"):
         MCLP(pop, existing.replace({25: np.nan}).where(existing.index != "c1", 25), cand)
-    with pytest.raises(ValueError, match=r"candidate_minutes: no row for commune\(s\) c8"):
+    with pytest.raises(ValueError, match=r"candidate_minutes lacks commune\(s\) c8"):
         score_candidates(pop, existing, cand.drop(index="c8"))
     dup = pd.concat([cand, cand[["P"]]], axis=1)
     with pytest.raises(ValueError, match=r"duplicated candidate id\(s\) P"):
         make_instance(pop, existing, dup)
     neg = cand.copy()
     neg.loc["c1", "R"] = -1.0
-    with pytest.raises(ValueError, match=r"negative for candidate\(s\) R; e.g. candidate 'R' from commune\(s\) c1"):
+    with pytest.raises(ValueError, match=r"candidate_minutes: negative time -1.0 from commune c1 to candidate R"):
         make_instance(pop, existing, neg)
     with pytest.raises(ValueError, match=r"population must be.*c2"):
         make_instance(pop.where(pop.index != "c2", np.nan), existing, cand)

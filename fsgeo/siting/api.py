@@ -154,7 +154,8 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     -------
     RankResult
     """
-    from fsgeo import coverage, datasets, routing
+    from fsgeo import coverage, routing
+    from fsgeo.matrix import TravelTimes
 
     spec = model_spec(model)
     if on_unplaced not in ("raise", "skip"):
@@ -175,12 +176,15 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
             raise io.InputError(f"candidate {ident!r}: parent {parent!r} "
                                 + _why_not_a_parent(str(parent), sites, as_of, own_departement_only))
 
-    # candidates the router cannot place: reported by id, never silently dropped (the one rule of sites too)
-    unplaced = routing.unplaced_sites(network, cands)
+    # communes x candidates minutes (fsgeo.matrix: the one matrix); the candidates the router cannot place are
+    # reported by id, never silently dropped (routing.unplaced_sites: the one rule of sites too)
+    cand_times = TravelTimes.route(network, communes, cands)
+    unplaced = cand_times.unplaced
     if len(unplaced) and on_unplaced == "raise":
         raise io.InputError(routing.unplaced_message(unplaced, "candidate"))
     placed = ~cands["id"].astype(str).isin(set(unplaced["id"].astype(str))).to_numpy()
     cands = cands[placed].reset_index(drop=True)
+    cand_times = cand_times.subset(placed)
     pts = cands.set_axis(cands["id"].to_numpy(), axis=0)
 
     access = coverage.access_times(communes, sites, network, threshold_min=threshold,
@@ -188,11 +192,8 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     codes = access["code"].astype(str).to_numpy()
     existing = pd.Series(access["minutes"].to_numpy(dtype=float), index=codes).fillna(np.inf)
     population = pd.Series(access["population"].to_numpy(dtype=float), index=codes)
-    points = datasets.demand_points(communes)
-    points = points.set_axis(points["code"].astype(str).to_numpy(), axis=0)
-    cand_minutes = routing.travel_time_matrix(network, points, pts, on_snap_error="nan")
     # a commune point that cannot be routed reaches no candidate either (coverage gives its reason)
-    cand_minutes = cand_minutes.fillna(np.inf)
+    cand_minutes = cand_times.minutes.fillna(np.inf)
 
     inst = make_instance(population, existing, cand_minutes, threshold)
     solver = spec.build(inst, k=k, objective=objective, time_limit_s=time_limit_s)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fsgeo.matrix import aligned
 from fsgeo.settings import settings
 
 
@@ -159,23 +160,15 @@ def make_instance(population, existing_minutes, candidate_minutes, threshold=Non
             f"population must be a finite number >= 0 for every commune; invalid for commune(s) "
             f"{_few(codes[bad])} (values {_few(population.to_numpy()[bad])})")
 
-    existing = _align_rows(existing_minutes, codes, "existing_minutes")
+    # the one alignment of a minutes frame (fsgeo.matrix.aligned): missing, duplicated, non-numeric or negative
+    # values are errors naming the commune or candidate
+    existing = aligned(existing_minutes, codes, name="existing_minutes")
     if np.isnan(existing).any():
         raise _input_error(
             f"existing_minutes is NaN for commune(s) {_few(codes[np.isnan(existing)])} "
             "(did snapping fail? use inf for 'no reachable site')")
-    if (existing < 0).any():
-        raise _input_error(f"existing_minutes is negative for commune(s) {_few(codes[existing < 0])}")
-
+    minutes = aligned(candidate_minutes, codes, name="candidate_minutes", col_what="candidate")
     cand_ids = candidate_minutes.columns.astype(str)
-    dup = cand_ids[cand_ids.duplicated()]
-    if len(dup):
-        raise _input_error(f"candidate_minutes: duplicated candidate id(s) {_few(dup.unique())}")
-    frame = candidate_minutes.copy()
-    frame.columns = cand_ids
-    minutes = _align_rows(frame, codes, "candidate_minutes")
-    if minutes.ndim == 1:  # pragma: no cover - defensive, DataFrame alignment keeps 2-D
-        minutes = minutes[:, None]
     nan = np.isnan(minutes)
     if nan.any():
         cols = np.flatnonzero(nan.any(axis=0))
@@ -183,12 +176,6 @@ def make_instance(population, existing_minutes, candidate_minutes, threshold=Non
         raise _input_error(
             f"candidate_minutes is NaN for candidate(s) {_few(cand_ids[cols])}; e.g. candidate {cand_ids[first]!r} "
             f"from commune(s) {_few(codes[nan[:, first]])} (did snapping fail? use inf for 'unreachable')")
-    neg = minutes < 0
-    if neg.any():
-        cols = np.flatnonzero(neg.any(axis=0))
-        raise _input_error(
-            f"candidate_minutes is negative for candidate(s) {_few(cand_ids[cols])}; e.g. candidate "
-            f"{cand_ids[cols[0]]!r} from commune(s) {_few(codes[neg[:, cols[0]]])}")
 
     return Instance(
         codes=np.asarray(codes, dtype=object),
@@ -198,35 +185,3 @@ def make_instance(population, existing_minutes, candidate_minutes, threshold=Non
         minutes=np.ascontiguousarray(minutes),
         threshold=threshold,
     )
-
-
-def _align_rows(obj, codes: pd.Index, what: str) -> np.ndarray:
-    """Rows of ``obj`` (Series/DataFrame indexed by commune code) in the order of ``codes``, as floats."""
-    index = obj.index.astype(str)
-    dup = index[index.duplicated()]
-    if len(dup):
-        raise _input_error(f"{what}: duplicated commune code(s) {_few(dup.unique())}")
-    pos = index.get_indexer(codes)
-    if (pos < 0).any():
-        raise _input_error(f"{what}: no row for commune(s) {_few(sorted(codes[pos < 0]))}")
-    frame = obj.to_frame() if isinstance(obj, pd.Series) else obj
-    numeric = [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes]
-    if all(numeric):  # the usual case: one fast copy
-        values = frame.to_numpy(dtype=float)[pos]
-    else:
-        values = np.empty((len(pos), frame.shape[1]))
-        for j, is_num in enumerate(numeric):
-            col = frame.iloc[:, j]
-            if is_num:
-                values[:, j] = col.to_numpy(dtype=float)[pos]
-                continue
-            raw = col.iloc[pos]
-            num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-            bad = np.isnan(num) & ~raw.isna().to_numpy(dtype=bool)
-            if bad.any():
-                row = codes[np.flatnonzero(bad)[0]]
-                where = f", candidate {frame.columns[j]!r}" if isinstance(obj, pd.DataFrame) else ""
-                raise _input_error(f"{what}: value {raw.iloc[np.flatnonzero(bad)[0]]!r} for commune {row!r}{where} "
-                                   "is not a number of minutes")
-            values[:, j] = num
-    return values[:, 0] if isinstance(obj, pd.Series) else values
