@@ -171,3 +171,23 @@ def test_accessibility_takes_the_matrix(routed):
     pd.testing.assert_frame_equal(pd.DataFrame(on_network.communes), pd.DataFrame(given.communes))
     assert given.sites.set_index("id").loc[sites["id"].iat[5], "status"] == "unroutable"
     assert given.sites.set_index("id").loc[sites["id"].iat[5], "reason"] == times.unplaced["reason"].iat[0]
+
+
+def test_siting_instance_takes_the_matrix(routed):
+    from fsgeo.siting.instance import make_instance
+
+    communes, sites, net, times = routed
+    codes = times.codes
+    pop = pd.Series(communes["population"].to_numpy(dtype=float), index=codes)
+    existing = pd.Series(np.inf, index=codes)
+    bad_code, bad_site = codes[3], times.unplaced["id"].iat[0]
+    # an unplaced candidate is an error naming it (rank_candidates reports and drops those first)
+    with pytest.raises(InputError, match=rf"candidate_minutes is NaN for candidate\(s\) {bad_site}"):
+        make_instance(pop, existing, times)
+    placed = times.subset(times.site_ids != bad_site)
+    inst = make_instance(pop, existing, placed, threshold=20)
+    # the commune the router could not place reaches no candidate; the others keep their routed times
+    assert np.isinf(inst.minutes[3]).all()
+    np.testing.assert_array_equal(np.delete(inst.minutes, 3, axis=0),
+                                  placed.minutes.drop(index=bad_code).to_numpy())
+    assert inst.candidates.tolist() == placed.site_ids.tolist()

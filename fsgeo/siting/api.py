@@ -192,10 +192,8 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     codes = access["code"].astype(str).to_numpy()
     existing = pd.Series(access["minutes"].to_numpy(dtype=float), index=codes).fillna(np.inf)
     population = pd.Series(access["population"].to_numpy(dtype=float), index=codes)
-    # a commune point that cannot be routed reaches no candidate either (coverage gives its reason)
-    cand_minutes = cand_times.minutes.fillna(np.inf)
-
-    inst = make_instance(population, existing, cand_minutes, threshold)
+    # a commune point that cannot be routed reaches no candidate either (make_instance; coverage gives its reason)
+    inst = make_instance(population, existing, cand_times, threshold)
     solver = spec.build(inst, k=k, objective=objective, time_limit_s=time_limit_s)
     result = solver.solve()
     # unreachable communes: say why, with the coverage reason

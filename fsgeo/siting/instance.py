@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fsgeo.matrix import aligned
+from fsgeo.matrix import TravelTimes, aligned
 from fsgeo.settings import settings
 
 
@@ -119,9 +119,9 @@ def make_instance(population, existing_minutes, candidate_minutes, threshold=Non
     existing_minutes : pandas.Series
         Minutes from each commune to its nearest existing site, indexed by commune code; ``inf`` when there is none
         or it is unreachable.
-    candidate_minutes : pandas.DataFrame
+    candidate_minutes : fsgeo.matrix.TravelTimes or pandas.DataFrame
         Minutes from each commune (rows, commune codes) to each candidate (columns, candidate ids); ``inf`` beyond
-        reach.
+        reach. From a ``TravelTimes`` the communes that could not be routed reach no candidate (``inf``).
     threshold : float, optional
         Coverage threshold, minutes (default ``fsgeo.settings.threshold_min``).
 
@@ -142,6 +142,12 @@ def make_instance(population, existing_minutes, candidate_minutes, threshold=Non
     if not isinstance(existing_minutes, pd.Series):
         raise _input_error(
             f"existing_minutes must be a pandas Series indexed by commune code, got {type(existing_minutes).__name__}")
+    if isinstance(candidate_minutes, TravelTimes):
+        # a commune the router could not place reaches no candidate (inf; coverage gives its reason); a candidate
+        # it could not place keeps its NaN column: an error naming it (drop it first, as rank_candidates does)
+        unrouted = candidate_minutes.minutes.index.astype(str).isin(candidate_minutes.unrouted.index)
+        candidate_minutes = candidate_minutes.minutes.copy()
+        candidate_minutes.iloc[unrouted] = np.inf
     if not isinstance(candidate_minutes, pd.DataFrame):
         raise _input_error(
             "candidate_minutes must be a pandas DataFrame (communes x candidates), "
