@@ -24,7 +24,11 @@ points to.
                 "network": "network/haute-saone.gpkg"},   # "network": null when none could be built (overseas)
       "network": {"source": "travelmapping" | "osm-file" | "osm-download" | null, ...details...},
       "sources": [{"id": "anct", "title": "...", "file": "anct/liste-fs-20240801.csv", "date": "2024-08-01",
-                   "licence": "...", "url": "..."}, ...]
+                   "licence": "...", "url": "..."}, ...],
+      "demand": {"method": "road junction" | "pole of inaccessibility", "parameters": {...},
+                 "file": null | {"name", "sha256", "rows", "sources"},   # --demand-points FILE
+                 "points": {"road junction": 530, "user": 0, ...}, "moved_over_m": 2000,
+                 "moved": {"70xxx": 5123, ...}}          # communes moved more than 2 km, metres, largest first
     }
 """
 
@@ -59,6 +63,9 @@ class StudyManifest:
     crs: dict[str, str] = field(default_factory=lambda: {"storage": "EPSG:4326", "metric": "EPSG:2154"})
     network: dict = field(default_factory=dict)
     sources: list[dict] = field(default_factory=list)
+    #: which demand points the communes use (``fsgeo.build_data.demand.summary``): method and parameters, the user's
+    #: file if any, counts per point source, communes moved more than 2 km; empty in studies built before it
+    demand: dict = field(default_factory=dict)
     fsgeo_version: str = ""
     format: int = FORMAT_VERSION
     root: Path | None = field(default=None, compare=False, repr=False)

@@ -293,7 +293,7 @@ def test_fsgeo_build_france_wires_the_national_build(tmp_path, monkeypatch, caps
 
     calls = []
 
-    def fake_build(raw, out, log=print, codes=None):
+    def fake_build(raw, out, log=print, codes=None, demand_points=None, demand_method="road-junction"):
         calls.append((Path(raw), Path(out)))
         return Path(out) / "study.json"
 

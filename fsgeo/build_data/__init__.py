@@ -202,7 +202,8 @@ class StudyArea:
 
 def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departements=("70",), *,
               name: str | None = None, slug: str | None = None, network: str | Path | None = None,
-              osm_download: bool = False, study_network: bool = True):
+              osm_download: bool = False, study_network: bool = True, demand_points: str | Path | None = None,
+              demand_method: str = "road-junction"):
     """Build a whole study into ``out``: communes and outline, neighbouring communes, sites, network, ``study.json``.
 
     Parameters
@@ -223,15 +224,24 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
         Download the OpenStreetMap drive network of the study area through osmnx (cached).
     study_network : bool
         False: build communes and sites only (no network; ``files.network`` is null in the manifest).
+    demand_points : path, optional
+        The user's demand points (CSV: ``code``, ``lon``, ``lat``, ``source``; :mod:`fsgeo.build_data.demand`),
+        kept exactly as given; the other communes get the road-junction heuristic.
+    demand_method : {"road-junction", "pole"}
+        The rule for communes the file does not give: the road-junction village centre (default) or the polygon's
+        pole of inaccessibility. ``study.json`` records which (``demand``), with every commune moved over 2 km.
 
     Returns
     -------
     fsgeo.study.StudyManifest
         The manifest written to ``out/study.json``.
     """
-    from fsgeo.build_data import communes, manifest, neighbours, network as network_step, sites
+    from fsgeo.build_data import communes, demand, manifest, neighbours, network as network_step, sites
 
     out = Path(out)
+    if demand_method not in demand.METHODS:
+        raise ValueError(f"demand point method {demand_method!r}: expected one of {', '.join(demand.METHODS)}")
+    user = demand.read_demand_points(demand_points) if demand_points is not None else None  # fail before building
     area = StudyArea.from_raw(raw, departements, log, name=name, slug=slug)
     out.mkdir(parents=True, exist_ok=True)
     communes.build(area, out, log)
@@ -239,4 +249,7 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     sites.build(area, out, log)
     net_info = network_step.build_network(area, out, log, network=network, osm_download=osm_download,
                                           enabled=study_network)
-    return manifest.write_study(area, out, net_info, log)
+    net_file = out / net_info["file"] if net_info.get("file") else None
+    demand_info = demand.apply_to_study(out, net_file, log, demand_points=demand_points if user is not None else None,
+                                        metric_crs=area.metric_crs, method=demand_method)
+    return manifest.write_study(area, out, net_info, log, demand=demand_info)

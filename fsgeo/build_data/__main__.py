@@ -17,10 +17,16 @@ parser.add_argument("--network", type=Path, help="OpenStreetMap network (.osm.pb
                                                  "study instead of the Travel Mapping one")
 parser.add_argument("--osm-download", action="store_true", help="download the OpenStreetMap drive network (osmnx)")
 parser.add_argument("--no-network", action="store_true", help="build communes and sites only")
+parser.add_argument("--demand-points", type=Path, metavar="FILE",
+                    help="demand points CSV (code, lon, lat, source; e.g. town halls), kept exactly as given")
+parser.add_argument("--demand-method", choices=("road-junction", "pole"), default="road-junction",
+                    help="demand point of the communes the file does not give: the road-junction village centre "
+                         "(default) or the polygon's pole of inaccessibility")
 args = parser.parse_args()
 try:
     build_all(args.raw, args.out, print, args.departement, name=args.name, slug=args.slug, network=args.network,
-              osm_download=args.osm_download, study_network=not args.no_network)
+              osm_download=args.osm_download, study_network=not args.no_network, demand_points=args.demand_points,
+              demand_method=args.demand_method)
 except (ValueError, OSError) as exc:
     print(f"python -m fsgeo.build_data: error: {exc}", file=sys.stderr)
     sys.exit(2)

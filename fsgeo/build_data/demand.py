@@ -34,7 +34,8 @@ from fsgeo.build_data import METRIC_CRS, STORAGE_CRS
 from fsgeo.errors import InputError
 from fsgeo.io import read_table
 
-__all__ = ["read_demand_points", "junction_points", "place", "DENSITY_RADIUS_M", "REPORT_MOVE_M"]
+__all__ = ["read_demand_points", "junction_points", "place", "apply_to_study", "read_networks", "summary",
+           "DENSITY_RADIUS_M", "REPORT_MOVE_M", "HEURISTIC", "METHODS"]
 
 DENSITY_RADIUS_M = 1000.0
 REPORT_MOVE_M = 2000.0
@@ -175,23 +176,62 @@ def place(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None, edges: pd.
     return out
 
 
-def apply_to_study(out: Path, network_file: Path | None, log: Callable[[str], None] = print,
-                   demand_points: Path | None = None, metric_crs: str = METRIC_CRS) -> dict:
-    """Place the demand points of a built study (after its network): rewrite ``out/communes/communes.geojson`` (and
-    ``neighbours.geojson`` when present, heuristic only) with the user's points or the road-junction centres, and
-    a ``point_source`` column; returns ``{code: metres moved}`` of the study's communes.
+def read_networks(network_files) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """Nodes and edges (``road_class``; an OSM network's ``highway`` stands in) of one network GeoPackage or several
+    (a national study has one per landmass: node ids are offset so they stay distinct); (None, None) when none."""
+    if network_files is None:
+        return None, None
+    if isinstance(network_files, (str, Path)):
+        network_files = [network_files]
+    node_frames, edge_frames, offset = [], [], 0
+    for path in network_files:
+        if path is None or not Path(path).is_file():
+            continue
+        nodes = gpd.read_file(path, layer="nodes")
+        edges = gpd.read_file(path, layer="edges", ignore_geometry=True)
+        ids = nodes["node_id"] if "node_id" in nodes.columns else pd.Series(nodes.index, index=nodes.index)
+        node_frames.append(gpd.GeoDataFrame({"node_id": ids.to_numpy() + offset}, geometry=nodes.geometry.values,
+                                            crs=nodes.crs).to_crs(STORAGE_CRS))
+        rc = edges["road_class"] if "road_class" in edges.columns else edges["highway"]
+        edge_frames.append(pd.DataFrame({"u": edges["u"].to_numpy() + offset, "v": edges["v"].to_numpy() + offset,
+                                         "road_class": rc.astype(str).to_numpy()}))
+        offset += int(ids.max()) + 1 if len(ids) else 0
+    if not node_frames:
+        return None, None
+    nodes = gpd.GeoDataFrame(pd.concat(node_frames, ignore_index=True), geometry="geometry", crs=STORAGE_CRS)
+    return nodes, pd.concat(edge_frames, ignore_index=True)
 
-    ``network_file``: the study's network GeoPackage (layers ``nodes``, ``edges``), None when no network was built
-    (then only the user's points apply). ``demand_points``: the user's CSV (:func:`read_demand_points`).
+
+#: what ``study.json`` records of the road-junction heuristic (``demand.parameters``)
+HEURISTIC = {"method": "road junction",
+             "rule": "the local-road network node inside the commune with the most local-road nodes within the "
+                     "density radius, ties broken by the distance to the polygon's centroid; the polygon's pole of "
+                     "inaccessibility when no local-road node lies inside",
+             "density_radius_m": DENSITY_RADIUS_M, "excluded_road_classes": list(MOTORWAY_CLASSES)}
+METHODS = ("road-junction", "pole")
+
+
+def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
+                   demand_points: Path | None = None, metric_crs: str = METRIC_CRS,
+                   method: str = "road-junction") -> dict:
+    """Place the demand points of a built study (after its network): rewrite ``out/communes/communes.geojson`` (and
+    ``neighbours.geojson`` when present) with the user's points or the road-junction centres, and a
+    ``point_source`` column; returns the manifest's ``demand`` entry (:func:`summary`), whose ``moved`` maps the
+    study's communes moved more than :data:`REPORT_MOVE_M` to the metres moved.
+
+    ``network_file``: the study's network GeoPackage (layers ``nodes``, ``edges``), a list of them (one per
+    landmass), or None when no network was built (then only the user's points apply). ``demand_points``: the
+    user's CSV (:func:`read_demand_points`). ``method``: ``"road-junction"`` (the heuristic, default) or ``"pole"``
+    (keep the polygon's pole of inaccessibility wherever the file gives no point).
     """
     from fsgeo.build_data.communes import _write_geojson
 
+    if method not in METHODS:
+        raise ValueError(f"demand point method {method!r}: expected one of {', '.join(METHODS)}")
     out = Path(out)
     nodes = edges = None
-    if network_file is not None and Path(network_file).is_file():
-        nodes = gpd.read_file(network_file, layer="nodes")
-        edges = gpd.read_file(network_file, layer="edges")
-        edges = edges.assign(road_class=edges["road_class"] if "road_class" in edges.columns else edges["highway"])
+    if method == "road-junction":
+        nodes, edges = read_networks(network_file)
     user = read_demand_points(demand_points) if demand_points is not None else None
     frames = {}
     for name in ("communes.geojson", "neighbours.geojson"):
@@ -206,7 +246,7 @@ def apply_to_study(out: Path, network_file: Path | None, log: Callable[[str], No
             r = unknown.iloc[0]
             raise InputError(f"{demand_points}: row {r['line']}: commune {r['code']!r} is neither a commune of the "
                              "study nor one of its neighbouring communes")
-    moved = {}
+    placed_study = None
     for name, communes in frames.items():
         tag = "demand" if name == "communes.geojson" else "demand (neighbours)"
         mine = user[user["code"].isin(set(communes["code"]))] if user is not None else None
@@ -217,5 +257,43 @@ def apply_to_study(out: Path, network_file: Path | None, log: Callable[[str], No
         cols.insert(cols.index("point_lat") + 1, cols.pop(cols.index("point_source")))
         _write_geojson(placed[cols + ["geometry"]], out / "communes" / name)
         if name == "communes.geojson":
-            moved = placed.attrs["moved_m"].to_dict()
-    return moved
+            placed_study = placed
+    return summary(placed_study, user, demand_points, method, have_network=nodes is not None)
+
+
+def summary(placed: gpd.GeoDataFrame | None, user: pd.DataFrame | None, demand_points, method: str,
+            have_network: bool) -> dict:
+    """The ``demand`` entry of ``study.json``: which demand points the study's communes use.
+
+    ``method`` (``road junction`` | ``pole of inaccessibility``, the rule for the communes the file does not
+    give), ``parameters`` (the heuristic's, see :data:`HEURISTIC`), ``file`` (the user's file: name, sha256, rows,
+    its ``source`` values) or None, ``points`` (communes per ``point_source``), ``moved_over_m`` and ``moved``
+    (``{code: metres}`` of the communes moved more than that from their pole of inaccessibility, largest first).
+    """
+    import hashlib
+
+    entry: dict = {}
+    if method == "road-junction" and have_network:
+        entry["method"] = "road junction"
+        entry["parameters"] = {k: v for k, v in HEURISTIC.items() if k != "method"}
+    else:
+        entry["method"] = "pole of inaccessibility"
+        entry["parameters"] = {"reason": "no road network" if method == "road-junction" else "chosen (--demand-method "
+                               "pole)"}
+    if user is not None:
+        path = Path(demand_points)
+        entry["file"] = {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                         "rows": int(len(user)), "sources": sorted(set(user["source"]))}
+    else:
+        entry["file"] = None
+    entry["moved_over_m"] = REPORT_MOVE_M
+    if placed is None:
+        entry["points"], entry["moved"] = {}, {}
+        return entry
+    counts = placed["point_source"].map(lambda s: "user" if s.startswith("user: ") else s).value_counts()
+    entry["points"] = {k: int(counts[k]) for k in sorted(counts.index)}
+    moved = placed.attrs["moved_m"]
+    far = moved[moved > REPORT_MOVE_M]
+    far = far.iloc[np.lexsort((far.index.to_numpy(), -far.to_numpy()))]
+    entry["moved"] = {code: round(float(m)) for code, m in far.items()}
+    return entry

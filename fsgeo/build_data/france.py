@@ -165,11 +165,20 @@ def _build_with_study_area(raw: Path, out: Path, codes, log) -> tuple[gpd.GeoDat
     return communes, landmasses
 
 
-def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None) -> Path:
+def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, *, demand_points=None,
+          demand_method: str = "road-junction") -> Path:
     """Build the national study in ``out`` (see the module docstring); returns the manifest's path.
 
-    ``codes`` restricts it to some départements (a small "France" for tests); default: all 101.
+    ``codes`` restricts it to some départements (a small "France" for tests); default: all 101. ``demand_points``
+    (a CSV, kept as given) and ``demand_method`` place the demand points as in a département build
+    (:func:`fsgeo.build_data.demand.apply_to_study`, on the networks of every landmass); ``study.json`` records them.
     """
+    from fsgeo.build_data import demand
+
+    if demand_method not in demand.METHODS:
+        raise ValueError(f"demand point method {demand_method!r}: expected one of {', '.join(demand.METHODS)}")
+    if demand_points is not None:
+        demand.read_demand_points(demand_points)  # a bad file fails before the long build
     from fsgeo import __version__
     from fsgeo.build_data import sites as sb
     from fsgeo.build_data.communes import _write_geojson
@@ -211,6 +220,8 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None) 
         log(f"network: {row['departement']}: {row['communes']} communes, {row['population']} inhabitants, "
             f"{row['sites']} sites: {row['status']}")
     no_network = [e for e in no_network if e["departement"] in set(deps["code"])]
+    demand_info = demand.apply_to_study(out, [out / lm["file"] for lm in landmasses], log, demand_points=demand_points,
+                                        method=demand_method)
     manifest = StudyManifest(
         name="France", slug="france", codes=deps["code"].tolist(), neighbours=[],
         files={"sites": "sites.geojson", "communes": "communes/communes.geojson", "neighbour_communes": None,
@@ -220,7 +231,7 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None) 
                  {"id": "etalab", "file": "etalab/communes.json"},
                  {"id": "france-geojson", "file": "france-geojson/departements", "date": "2018"},
                  {"id": "travelmapping", "file": "travelmapping/highwaydata-fra.tar.gz"}],
-        fsgeo_version=__version__)
+        demand=demand_info, fsgeo_version=__version__)
     path = manifest.write(out)
     log(f"france: study written to {out} in {time.perf_counter() - t0:.0f} s")
     return path

@@ -14,7 +14,8 @@ from fsgeo.study import StudyManifest
 TRAVELMAPPING_COMMIT = "3d7993c9cb60"
 
 
-def write_study(area: StudyArea, out: Path, network: dict, log: Callable[[str], None] = print) -> StudyManifest:
+def write_study(area: StudyArea, out: Path, network: dict, log: Callable[[str], None] = print,
+                demand: dict | None = None) -> StudyManifest:
     """Write ``out/study.json`` for a built study; ``network`` is the network step's entry (its ``file`` key, a
     path relative to ``out`` or None, goes to ``files.network``)."""
     out = Path(out)
@@ -36,7 +37,7 @@ def write_study(area: StudyArea, out: Path, network: dict, log: Callable[[str], 
         crs={"storage": STORAGE_CRS, "metric": area.metric_crs},
         files={"sites": "sites.geojson", "communes": "communes/communes.geojson",
                "neighbour_communes": neighbours_file, "outline": "communes/outline.geojson", "network": net_file},
-        network=network, sources=sources, fsgeo_version=__version__)
+        network=network, sources=sources, demand=dict(demand or {}), fsgeo_version=__version__)
     path = manifest.write(out)
     if net_file is None:
         log(f"study: {path}: no road network ({network.get('reason')}); files.network is null")

@@ -32,6 +32,13 @@ def register(subparsers) -> None:
     net.add_argument("--osm-download", action="store_true",
                      help="download the OpenStreetMap drive network of the study area through osmnx (cached)")
     net.add_argument("--no-network", action="store_true", help="build communes and sites only")
+    p.add_argument("--demand-points", type=Path, metavar="FILE",
+                   help="demand points CSV: code (INSEE), lon, lat (WGS84), source, e.g. town-hall coordinates; "
+                        "kept exactly as given (the others get --demand-method); study.json records the file")
+    p.add_argument("--demand-method", choices=("road-junction", "pole"), default="road-junction",
+                   help="demand point of the communes the file does not give: road-junction (default: the local "
+                        "junction with the most junctions within 1 km, the village centre) or pole (the polygon's "
+                        "pole of inaccessibility)")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
     p.set_defaults(func=run)
 
@@ -51,7 +58,8 @@ def run(args) -> int:
         return _run_france(args, log)
     manifest = build_all(args.raw or default_raw(), args.out, log, args.departement, name=args.name,
                          slug=args.slug, network=args.network, osm_download=args.osm_download,
-                         study_network=not args.no_network)
+                         study_network=not args.no_network, demand_points=args.demand_points,
+                         demand_method=args.demand_method)
     net = manifest.files.get("network")
     print(f"study {manifest.label} written to {args.out}"
           + ("" if net else f" without a road network: {manifest.network.get('reason')}"))
@@ -68,6 +76,7 @@ def _run_france(args, log) -> int:
     if unused:
         raise CliError(f"--france builds the national study from Travel Mapping; {', '.join(unused)} "
                        "applies to --departement studies only")
-    path = france.build(args.raw or default_raw(), args.out, log)
+    path = france.build(args.raw or default_raw(), args.out, log, demand_points=args.demand_points,
+                        demand_method=args.demand_method)
     print(f"study France written to {path.parent}")
     return 0
