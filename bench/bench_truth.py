@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fsgeo import coverage, datasets, routing  # noqa: E402
 from fsgeo.build_data import demand  # noqa: E402
-from fsgeo.build_data.communes import _demand_point  # noqa: E402
+from fsgeo.build_data.communes import demand_point  # noqa: E402
 from fsgeo.network import RoadNetwork  # noqa: E402
 
 OLD_SNAP = {"snap_nodes": 1, "snap_local_road": False}
@@ -44,7 +44,7 @@ TO_GEO = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
 def poles(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The communes with their old demand point: the pole of inaccessibility of the polygon."""
     out = communes.copy()
-    ll = [_demand_point(g, TO_METRIC, TO_GEO) for g in out.geometry]
+    ll = [demand_point(g, "EPSG:2154") for g in out.geometry]
     out["point_lon"] = [p[0] for p in ll]
     out["point_lat"] = [p[1] for p in ll]
     return out
@@ -99,6 +99,21 @@ def report(label: str, communes_old, communes_new, sites, net_old, net_new, move
         dom = frame["access_share"] > 0.5
         print(f"time dominated by the access leg (access_share > 0.5), {tag}: {int(dom.sum()):,} communes, "
               f"{int(pop[dom].sum()):,} inhabitants")
+    # the demand points alone (k-nearest snapping on both sides): what rebuilding a study with them changes
+    d_pts = new["minutes"] - mid["minutes"]
+    big_pts = d_pts.abs() > 5
+    print(f"demand points alone (pole -> road junction, k-nearest snapping both): {int(big_pts.sum()):,} communes, "
+          f"{int(pop[big_pts].sum()):,} inhabitants change by more than 5 min ({int((d_pts < -5).sum()):,} shorter, "
+          f"{int((d_pts > 5).sum()):,} longer); mean minutes per inhabitant "
+          f"{np.nansum(mid['minutes'] * pop) / pop[mid['minutes'].notna()].sum():.2f} -> "
+          f"{np.nansum(new['minutes'] * pop) / pop[new['minutes'].notna()].sum():.2f}; within 20 min "
+          f"{pop[mid['minutes'] <= 20].sum() / pop.sum():.2%} -> {pop[new['minutes'] <= 20].sum() / pop.sum():.2%}; "
+          f"access-dominated communes {int((mid['access_share'] > 0.5).sum()):,} -> "
+          f"{int((new['access_share'] > 0.5).sum()):,}")
+    for code in d_pts.abs().sort_values(ascending=False).index[:5]:
+        if np.isfinite(d_pts[code]):
+            print(f"  {code} {names[code]:<28} {int(pop[code]):>9,} inh.  {mid.loc[code, 'minutes']:6.1f} -> "
+                  f"{new.loc[code, 'minutes']:6.1f} min  (point moved {moved_m.get(code, 0) / 1000:.1f} km)")
     sens = new["minutes"] * 1.1
     print(f"sensitivity: every new time +10 % -> within 20 min {pop[sens <= 20].sum() / pop.sum():.2%}, "
           f"within 30 min {pop[sens <= 30].sum() / pop.sum():.2%}")
@@ -116,6 +131,10 @@ def embedded() -> None:
     edges = gpd.read_file(path, layer="edges")
     old = poles(communes)
     new = demand.place(old, nodes, edges, log=lambda _: None)
+    built = communes.set_index("code")
+    same = np.allclose(built.loc[new["code"], ["point_lon", "point_lat"]].to_numpy(float),
+                       new[["point_lon", "point_lat"]].to_numpy(float), atol=1e-9)
+    print(f"embedded communes.geojson carries the road-junction points the bench recomputes: {same}")
     report("embedded study (Haute-Saône)", old, new, sites, RoadNetwork.from_file(path, profile=OLD_SNAP),
            RoadNetwork.from_file(path), new.attrs["moved_m"])
     # published route lengths quoted in issue 11 (no fit: two trips)

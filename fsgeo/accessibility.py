@@ -53,13 +53,13 @@ Input rules (no silent drop, no warning):
 
 Edge effect and ``outside_demand``: the sites of neighbouring départements (and the département's own sites near
 its boundary) also serve the inhabitants across the boundary. Left out of step 1, they make those sites' ratios and
-the accessibility of the border communes using them optimistic. On the embedded data (78 sites, 30-min 2SFCA,
-weekly opening hours), with the 536 communes of Haute-Saône as the only demand, the Longeau antenna (52) shares its
-36.5 h among the 84 inhabitants of Percey-le-Grand, which scores 457.7 h/week per 1,000; the population-weighted
-mean is 7.90 and 59 % of it is owed to neighbouring sites. Counting the 1,220 neighbouring communes within 30 km
-(:func:`fsgeo.datasets.load_neighbour_communes`, 1.25 million inhabitants, 1.07 million of them within 30 min of a
-site) as ``outside_demand``: Percey-le-Grand 2.84, mean 2.75 (maximum 5.93), 19 % owed to neighbouring sites, and
-1,537 of the 2,179 h go to the outside inhabitants. ``fsgeo accessibility`` does that by default on the embedded
+the accessibility of the border communes using them optimistic. On the embedded data (81 sites, 30-min 2SFCA,
+weekly opening hours), with the 536 communes of Haute-Saône as the only demand, the Langres space (52) shares its
+27 h among the 61 inhabitants of La Quarte, which scores 465.3 h/week per 1,000; the population-weighted mean is
+8.26 and 61 % of it is owed to neighbouring sites. Counting the 1,220 neighbouring communes within 30 km
+(:func:`fsgeo.datasets.load_neighbour_communes`, 1.25 million inhabitants, 1.24 million of them within 30 min of a
+site) as ``outside_demand``: La Quarte 5.91, mean 2.74 (maximum 6.23), 21 % owed to neighbouring sites, and
+1,612 of the 2,251 h go to the outside inhabitants. ``fsgeo accessibility`` does that by default on the embedded
 data. What remains: demand beyond 30 km of the boundary (where the embedded network stops) and in départements
 that are not neighbours (Haut-Rhin) is not counted, so sites whose catchment reaches that far stay a little
 optimistic. ``accessibility_neighbours`` gives the part of each commune's accessibility owed to sites of other

@@ -433,13 +433,15 @@ def test_embedded_data_with_neighbours(embedded, embedded_outside):
     assert meta["supply_to_outside"] == pytest.approx(taken, rel=1e-12)
     inside = (c["population"] * c["accessibility"]).sum() / 1000
     assert inside + taken == pytest.approx(s.loc[ok, "supply"].sum(), rel=1e-12)
-    # the edge effect: Percey-le-Grand (70406) reaches the Longeau antenna (295), which "served" its 84 people
-    # alone; with the Haute-Marne inhabitants around Longeau counted it falls to the level of its neighbours
+    # the edge effect: La Quarte (70430) is the only commune of 70 within 30 min of the Langres space (821), which
+    # "served" its 61 people alone; with the Haute-Marne inhabitants around Langres counted it falls to the level of
+    # its neighbours (with the poles of inaccessibility it was Percey-le-Grand and the Longeau antenna: Champlitte's
+    # road-junction point, 2.4 km from its pole, now shares that antenna)
     a0 = alone.communes.set_index("code")["accessibility"]
     a1 = c.set_index("code")["accessibility"]
     s0, s1 = alone.sites.set_index("id"), s.set_index("id")
-    assert s0.loc["295", "demand_within"] == 84 and s1.loc["295", "demand_outside"] > 10_000
-    assert a0["70406"] > 400 and a1["70406"] < 10
+    assert s0.loc["821", "demand_within"] == 61 and s1.loc["821", "demand_outside"] > 10_000
+    assert a0["70430"] > 400 and a1["70430"] < 10 and a0.idxmax() == "70430"
     assert a1.max() < 10 < a0.max()
     assert summary(res)["neighbour_share"] < 0.3 < 0.5 < summary(alone)["neighbour_share"]
     # adding demand never raises anyone's accessibility (the ratios can only fall)

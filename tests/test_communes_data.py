@@ -34,7 +34,9 @@ def manifest():
 def test_schema_and_count(communes):
     assert communes.crs.to_epsg() == 4326
     assert list(communes.columns) == ["code", "name", "departement", "population", "area_km2",
-                                      "point_lon", "point_lat", "geometry"]
+                                      "point_lon", "point_lat", "point_source", "geometry"]
+    # the build's default demand points: the road-junction village centre, the pole where no local road is inside
+    assert set(communes["point_source"]) == {"road junction", "pole of inaccessibility"}
     assert len(communes) == 536
     assert communes["code"].is_unique
     assert all(isinstance(c, str) and len(c) == 5 and c.startswith("70") for c in communes["code"])

@@ -122,24 +122,85 @@ def test_apply_to_a_built_study(tmp_path):
     folder.mkdir()
     for name in ("communes.geojson", "neighbours.geojson"):
         shutil.copy(settings.communes_path.parent / name, folder / name)
-    before = gpd.read_file(folder / "communes.geojson")
+    # back to the communes step's output: the poles of inaccessibility, no point_source (the committed study is placed)
+    from fsgeo.build_data.communes import _write_geojson, demand_point
+
+    before = gpd.read_file(folder / "communes.geojson").drop(columns="point_source")
+    poles = [demand_point(g) for g in before.geometry]
+    before["point_lon"], before["point_lat"] = [p[0] for p in poles], [p[1] for p in poles]
+    _write_geojson(before, folder / "communes.geojson")
     neighbours = gpd.read_file(folder / "neighbours.geojson")
     other = neighbours["code"].iat[0]
     points = tmp_path / "points.csv"
     points.write_text(f"code,lon,lat,source\n70550,6.1547123,47.6229456,mairie\n{other},5.5,47.5,mairie\n",
                       encoding="utf-8")
     logs = []
-    moved = demand.apply_to_study(tmp_path, settings.network_path, log=logs.append, demand_points=points)
+    entry = demand.apply_to_study(tmp_path, settings.network_path, log=logs.append, demand_points=points)
+    moved = entry["moved"]
     after = gpd.read_file(folder / "communes.geojson").set_index("code")
     assert (after.loc["70550", "point_lon"], after.loc["70550", "point_lat"]) == (6.1547123, 47.6229456)
     assert after.loc["70550", "point_source"] == "user: mairie"
     assert set(after["point_source"]) == {"user: mairie", "road junction", "pole of inaccessibility"}
     assert list(after.columns).index("point_source") == list(after.columns).index("point_lat") + 1
     assert len(after) == len(before) and after["population"].sum() == before["population"].sum()
-    assert sum(m > 2000 for m in moved.values()) > 10
+    assert sum(m > 2000 for m in moved.values()) > 10 and "70550" not in moved
+    assert list(moved.values()) == sorted(moved.values(), reverse=True)
+    # what study.json records: the heuristic and its parameters, the file, the counts per point source
+    assert entry["method"] == "road junction" and entry["parameters"]["density_radius_m"] == demand.DENSITY_RADIUS_M
+    assert entry["file"]["name"] == "points.csv" and entry["file"]["rows"] == 2 and entry["file"]["sources"] == ["mairie"]
+    assert entry["points"]["user"] == 1 and sum(entry["points"].values()) == len(after)
     nb = gpd.read_file(folder / "neighbours.geojson").set_index("code")
     assert (nb.loc[other, "point_lon"], nb.loc[other, "point_lat"]) == (5.5, 47.5)
     assert any(line.startswith("demand: moved ") for line in logs)
     points.write_text("code,lon,lat,source\n99999,5.5,47.5,x\n", encoding="utf-8")
     with pytest.raises(InputError, match="row 2: commune '99999' is neither a commune of the study"):
         demand.apply_to_study(tmp_path, settings.network_path, log=logs.append, demand_points=points)
+
+
+RAW = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RAW.is_dir(), reason=f"raw sources absent ({RAW}): the build cannot run")
+def test_build_with_demand_points_file(tmp_path):
+    """`python -m fsgeo.build_data --demand-points FILE` / `fsgeo build`: the file's points are in the study exactly
+    as given (never moved, even outside the commune), the others get the road-junction heuristic, study.json says
+    which; a bad row or an unknown code stops the build naming the file and the row, before anything is built."""
+    import json
+
+    from _cli import run_fsgeo
+
+    from fsgeo.study import StudyManifest
+
+    points = tmp_path / "mairies.csv"
+    # a point in Belfort (90010) given to 7 decimals; one for 90065 Lepuix that lies outside it: both kept as given
+    points.write_text("code,lon,lat,source\n90010,6.8628461,47.6379813,mairie (BAN)\n"
+                      "90065,6.9,47.7,mairie\n", encoding="utf-8")
+    out = tmp_path / "belfort"
+    proc = run_fsgeo("build", "--departement", "90", "--raw", RAW, "--out", out, "--demand-points", points)
+    built = gpd.read_file(out / "communes" / "communes.geojson").set_index("code")
+    assert (built.loc["90010", "point_lon"], built.loc["90010", "point_lat"]) == (6.8628461, 47.6379813)
+    assert (built.loc["90065", "point_lon"], built.loc["90065", "point_lat"]) == (6.9, 47.7)
+    assert built.loc["90010", "point_source"] == "user: mairie (BAN)"
+    assert (built["point_source"] == "road junction").sum() > 50
+    assert "the point of 90065 lies outside its commune; kept as given" in proc.stdout
+    m = StudyManifest.read(out)
+    assert m.demand["method"] == "road junction" and m.demand["file"]["name"] == "mairies.csv"
+    assert m.demand["points"]["user"] == 2 and m.demand["moved_over_m"] == 2000
+    assert json.loads((out / "study.json").read_text(encoding="utf-8"))["demand"] == m.demand
+    for code, metres in m.demand["moved"].items():
+        assert metres > 2000 and f"demand: moved {code} (" in proc.stdout
+    # the pole method: no heuristic, only the file's points move
+    out2 = tmp_path / "poles"
+    run_fsgeo("build", "--departement", "90", "--raw", RAW, "--out", out2, "--no-network", "--demand-method", "pole")
+    assert StudyManifest.read(out2).demand["method"] == "pole of inaccessibility"
+    assert set(gpd.read_file(out2 / "communes" / "communes.geojson")["point_source"]) == {"pole of inaccessibility"}
+    # errors name the file and the row, and nothing is built
+    for text, problem in (("code,lon,lat,source\n90010,6.86,47.63,x\n90999,6.9,47.7,x\n",
+                           "row 3: commune '90999' is neither a commune of the study"),
+                          ("code,lon,lat,source\n90010,six,47.63,x\n", "row 2 (commune 90010): lon/lat 'six'")):
+        points.write_text(text, encoding="utf-8")
+        bad = run_fsgeo("build", "--departement", "90", "--raw", RAW, "--out", tmp_path / "bad", "--no-network",
+                        "--demand-points", points, check=False)
+        assert bad.returncode == 2 and str(points) in bad.stderr and problem in bad.stderr, bad.stderr
+    assert not (tmp_path / "bad" / "study.json").exists()

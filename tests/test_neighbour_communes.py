@@ -48,7 +48,7 @@ def manifest():
 def test_schema(neighbours):
     assert neighbours.crs.to_epsg() == 4326
     assert list(neighbours.columns) == ["code", "name", "departement", "population", "area_km2",
-                                        "point_lon", "point_lat", "geometry"]
+                                        "point_lon", "point_lat", "point_source", "geometry"]
     assert neighbours["code"].is_unique and list(neighbours["code"]) == sorted(neighbours["code"])
     assert all(isinstance(c, str) and len(c) == 5 for c in neighbours["code"])
     assert neighbours["name"].str.len().gt(0).all()

@@ -36,7 +36,7 @@ def test_all_communes_mclp_json():
 
 def test_candidates_file_csv_output_with_antenna(tmp_path):
     cands = tmp_path / "mayors.csv"
-    cands.write_text("id,name,insee,lat,lon,kind,parent\nB,Ambiévillers,70013,,,antenne,\n"
+    cands.write_text("id,name,insee,lat,lon,kind,parent\nB,Rosey,70452,,,antenne,\n"
                      "C,Salle des fêtes,,47.62,6.15,antenna,2494\nP,Jussey,70292,,,,\n", encoding="utf-8")
     out = tmp_path / "out" / "rank.csv"
     out.parent.mkdir()  # a missing folder is an error before the work (issue 9 §2)
@@ -89,7 +89,7 @@ def test_table_output_lscp():
     # communes no candidate of >= 1000 inhabitants can bring within 15 min are listed, not dropped
     assert "Communes the model could not help" in text and "no candidate within 15 min" in text
     # with their names, and people's headers (no code-style column names, no decimal inhabitants)
-    assert re.search(r"\n  70\d{3} [A-ZÉ][^\n]*\d  no candidate within 15 min", text)  # "70013 Ambiévillers  80  ..."
+    assert re.search(r"\n  70\d{3} [A-ZÉ][^\n]*\d  no candidate within 15 min", text)  # e.g. "70452 Rosey  249  ..."
     for code_style in ("gain_population", "takeover_population", "resolved_communes"):
         assert code_style not in text
     assert not re.search(r"\d{3}\.0+\b", text)  # no "2768.0" inhabitants

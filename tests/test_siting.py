@@ -502,7 +502,7 @@ def test_rank_antennas_attached_to_nearest_principal(real, tmp_path):
     from fsgeo import coverage, routing
     from fsgeo.siting import rank_candidates
 
-    path = write(tmp_path, "c.csv", "id,name,insee,lat,lon,kind,parent\nB,Ambiévillers,70013,,,antenna,\n"
+    path = write(tmp_path, "c.csv", "id,name,insee,lat,lon,kind,parent\nB,Rosey,70452,,,antenna,\n"
                                     "C,Salle,,47.62,6.15,antenna,2494\nP,Jussey,70292,,,principal,\n")
     res = rank_candidates(path, k=3, threshold=12, model="greedy", **real)
     chosen = res.chosen.set_index("id")

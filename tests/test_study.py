@@ -141,11 +141,12 @@ def test_catchments_count_population_only_from_the_communes_given(study):
 
 def test_underserved_zones_use_the_networks_metric_crs(study, access_70):
     assert access_70.attrs["fsgeo"]["metric_crs"] == "EPSG:2154"
-    zones = coverage.underserved_zones(access_70, 20)
-    again = coverage.underserved_zones(access_70, 20, metric_crs="EPSG:2154")
+    # 15 min: with the road-junction demand points every commune of 70 is within 20 min
+    zones = coverage.underserved_zones(access_70, 15)
+    again = coverage.underserved_zones(access_70, 15, metric_crs="EPSG:2154")
     assert len(zones) > 0 and zones["area_km2"].tolist() == again["area_km2"].tolist()
     # another metric CRS measures the same area within a few per cent (UTM 31N far from its meridian)
-    utm = coverage.underserved_zones(access_70, 20, metric_crs="EPSG:32631")
+    utm = coverage.underserved_zones(access_70, 15, metric_crs="EPSG:32631")
     assert np.allclose(utm["area_km2"], zones["area_km2"], rtol=0.02)
 
 
