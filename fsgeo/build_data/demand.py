@@ -183,17 +183,21 @@ def read_networks(network_files) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame 
         return None, None
     if isinstance(network_files, (str, Path)):
         network_files = [network_files]
+    from fsgeo.network import RoadNetwork
+
     node_frames, edge_frames, offset = [], [], 0
     for path in network_files:
         if path is None or not Path(path).is_file():
             continue
-        nodes = gpd.read_file(path, layer="nodes")
-        edges = gpd.read_file(path, layer="edges", ignore_geometry=True)
-        ids = nodes["node_id"] if "node_id" in nodes.columns else pd.Series(nodes.index, index=nodes.index)
-        node_frames.append(gpd.GeoDataFrame({"node_id": ids.to_numpy() + offset}, geometry=nodes.geometry.values,
+        net = RoadNetwork.from_file(path)  # a GeoPackage (Travel Mapping) or a GraphML (an OSM network)
+        nodes, edges = net.nodes, net.edges
+        ids = nodes.index.to_numpy() if "node_id" not in nodes.columns else nodes["node_id"].to_numpy()
+        ids = ids.astype(np.int64)
+        node_frames.append(gpd.GeoDataFrame({"node_id": ids + offset}, geometry=nodes.geometry.values,
                                             crs=nodes.crs).to_crs(STORAGE_CRS))
         rc = edges["road_class"] if "road_class" in edges.columns else edges["highway"]
-        edge_frames.append(pd.DataFrame({"u": edges["u"].to_numpy() + offset, "v": edges["v"].to_numpy() + offset,
+        edge_frames.append(pd.DataFrame({"u": edges["u"].to_numpy(np.int64) + offset,
+                                         "v": edges["v"].to_numpy(np.int64) + offset,
                                          "road_class": rc.astype(str).to_numpy()}))
         offset += int(ids.max()) + 1 if len(ids) else 0
     if not node_frames:
