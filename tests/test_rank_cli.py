@@ -44,9 +44,10 @@ def test_candidates_file_csv_output_with_antenna(tmp_path):
     assert proc.stdout == ""
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))}
     assert set(rows) == {"B", "C", "P"}
-    assert rows["C"]["chosen_rank"] == "1" and rows["C"]["parent_id"] == "2494"
+    # Rosey (18.1 min today) brings 1,252 inhabitants within 12 min, the hall in Vesoul 796
+    assert rows["C"]["chosen_rank"] == "2" and rows["C"]["parent_id"] == "2494"
     assert rows["C"]["parent_source"] == "declared" and float(rows["C"]["parent_minutes"]) > 0
-    assert rows["B"]["chosen_rank"] == "2" and rows["B"]["parent_source"] == "nearest"
+    assert rows["B"]["chosen_rank"] == "1" and rows["B"]["parent_source"] == "nearest"
     assert rows["P"]["chosen_rank"] == "" and rows["P"]["kind"] == "principal"
     assert rows["C"]["name"] == "Salle des fêtes" and rows["C"]["commune_code"] == "70550"
 
