@@ -120,7 +120,17 @@ def _network_segments(network):
     has_in[ev] = True
     has_out = np.zeros(len(nodes_xy), bool)
     has_out[eu] = True
+    # segments grouped by the node their edge ends at (starts at): the segments a search's reached nodes give times to
+    by_v = np.argsort(ev[seg_edge], kind="stable")
+    by_u = np.argsort(eu[seg_edge], kind="stable")
+    n_nodes = len(nodes_xy)
+    v_start = np.searchsorted(ev[seg_edge][by_v], np.arange(n_nodes + 1))
+    u_start = np.searchsorted(eu[seg_edge][by_u], np.arange(n_nodes + 1))
     return {
+        "seg_by_v": by_v,
+        "seg_by_v_start": v_start,
+        "seg_by_u": by_u,
+        "seg_by_u_start": u_start,
         "twin": twin,
         "has_in": has_in,
         "has_out": has_out,
@@ -221,7 +231,41 @@ def _tapered(ax, ay, ra, bx, by, rb):
     return shapely.polygons(out)
 
 
-def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
+def _tau(seg, node_s, rows, to_site):
+    """Time to the site along segments ``rows`` (positions or a slice): ``tau(s) = c + d * s`` for ``s`` from 0 (the
+    segment's start) to 1 (its end), seconds; returns ``(c, d)``."""
+    e = seg["seg_edge"][rows]
+    te = seg["edge_t"][e]
+    f0, f1 = seg["f0"][rows], seg["f1"][rows]
+    if to_site:
+        # a point at fraction f of the edge drives the rest of it to v, then on: tau(f) = T[v] + (1 - f) te
+        a0 = node_s[seg["edge_v"][e]] + te
+        slope = -te
+    else:
+        a0 = node_s[seg["edge_u"][e]]
+        slope = te
+    return a0 + slope * f0, slope * (f1 - f0)
+
+
+def segments_from(seg, nodes, to_site=True):
+    """Segment rows (ascending) whose time to the site follows from the times of ``nodes`` (node positions): those of
+    the edges that end at one of them (``to_site``: the edges' ``v``), or start at one (``to_site=False``: ``u``).
+
+    Given the nodes a search reached, these are the only segments :func:`reachable_pieces` can keep: passing them as
+    its ``rows`` gives the same pieces without going over the whole network for every site and band."""
+    order, start = (seg["seg_by_v"], seg["seg_by_v_start"]) if to_site else (seg["seg_by_u"], seg["seg_by_u_start"])
+    nodes = np.asarray(nodes, dtype=np.int64)
+    lo, hi = start[nodes], start[nodes + 1]
+    n = hi - lo
+    total = int(n.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    # the runs [lo, hi) of every node, concatenated without a Python loop
+    offsets = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(total)
+    return np.sort(order[offsets])
+
+
+def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True, rows=None):
     """Road pieces from which the site is reachable within ``band_s``, with their widening radii.
 
     Along a directed segment the time to the site is linear in the position ``s`` (0 at its start, 1 at its end):
@@ -244,6 +288,10 @@ def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
         Maximum widening radius, metres.
     to_site : bool
         ``node_s`` are times node -> site (True) or site -> node (False).
+    rows : numpy.ndarray, optional
+        The segments to consider (ascending rows; :func:`segments_from` of the nodes within the band). Default:
+        every segment of the network. The result is the same as long as ``rows`` holds every segment with some
+        point within the band (a segment's time is at least that of the node it is measured from).
 
     Returns
     -------
@@ -251,23 +299,19 @@ def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
         ``ax, ay, bx, by`` (metres, the kept pieces), ``ra, rb`` (widening radii at both ends, metres, capped),
         ``seg`` (segment row of each piece), ``ta, tb`` (seconds to the site at both ends).
     """
-    e = seg["seg_edge"]
-    te = seg["edge_t"][e]
-    f0, f1 = seg["f0"], seg["f1"]
-    if to_site:
-        # a point at fraction f of the edge drives the rest of it to v, then on: tau(f) = T[v] + (1 - f) te
-        a0 = node_s[seg["edge_v"]][e] + te
-        slope = -te
+    if rows is None:
+        c, d = _tau(seg, node_s, slice(None), to_site)
+        finite = np.isfinite(c)
+        # only segments with some point within the band can keep a piece: work on those (a few % of the network)
+        with np.errstate(invalid="ignore"):
+            rows = np.flatnonzero(finite & (np.minimum(c, c + d) <= band_s))
+        cf, df = c[rows], d[rows]
     else:
-        a0 = node_s[seg["edge_u"]][e]
-        slope = te
-    c = a0 + slope * f0  # tau at the segment's start (seconds)
-    d = slope * (f1 - f0)  # change of tau along the segment (seconds)
-    finite = np.isfinite(c)
-    # only segments with some point within the band can keep a piece: work on those (a few % of the network)
-    with np.errstate(invalid="ignore"):
-        rows = np.flatnonzero(finite & (np.minimum(c, c + d) <= band_s))
-    cf, df = c[rows], d[rows]
+        rows = np.asarray(rows, dtype=np.int64)
+        cf, df = _tau(seg, node_s, rows, to_site)
+        with np.errstate(invalid="ignore"):
+            within = np.isfinite(cf) & (np.minimum(cf, cf + df) <= band_s)
+        rows, cf, df = rows[within], cf[within], df[within]
     lo = np.zeros(len(rows))
     hi = np.ones(len(rows))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -279,10 +323,14 @@ def reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=True):
         # twin: keep where c + d s <= c' + d' (1 - s), i.e. (d + d') s <= c' + d' - c
         tw = seg["twin"][rows]
         has = tw >= 0
-        has[has] = finite[tw[has]]
-        twi = np.where(has, tw, 0)
-        ct = np.where(has, c[twi], np.inf)
-        dt_ = np.where(has, d[twi], 0.0)
+        ct = np.full(len(rows), np.inf)
+        dt_ = np.zeros(len(rows))
+        if has.any():
+            c_tw, d_tw = _tau(seg, node_s, tw[has], to_site)
+            ok = np.isfinite(c_tw)
+            at = np.flatnonzero(has)[ok]
+            ct[at], dt_[at] = c_tw[ok], d_tw[ok]
+            has[has] = ok
         ee = df + dt_
         rhs = ct + dt_ - cf
         s_tw = rhs / ee
@@ -345,7 +393,8 @@ def _piece_polygons(seg, p, ra, rb, sel):
 
 
 def band_polygon(
-    seg, node_s, band_s, pace_mps, cap_m, site_xy=None, site_cap_m=None, to_site=True, min_radius_m=1.0, inner=None
+    seg, node_s, band_s, pace_mps, cap_m, site_xy=None, site_cap_m=None, to_site=True, min_radius_m=1.0, inner=None,
+    nodes=None,
 ):
     """Catchment polygon (Lambert-93) of one site for one band.
 
@@ -371,12 +420,22 @@ def band_polygon(
         The polygon of a smaller band of the same site: it is unioned in (bands nest by construction), and the
         pieces it already holds unchanged (those whose radius is capped at both ends in the smaller band) are
         skipped, which saves most of the union work for the larger bands.
+    nodes : numpy.ndarray, optional
+        Positions of the nodes with a finite ``node_s`` (the search's reached nodes), when the caller has them: the
+        work is then restricted to them and their segments (:func:`segments_from`) instead of the whole network.
+        Same polygon.
 
     Returns
     -------
     shapely.Polygon or MultiPolygon (possibly empty)
     """
-    p = reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=to_site)
+    rows = None
+    if nodes is not None:
+        # a segment's time is at least that of the node it is measured from: only the nodes within the band count
+        nodes = np.asarray(nodes, dtype=np.int64)
+        nodes = nodes[node_s[nodes] <= band_s]
+        rows = segments_from(seg, nodes, to_site)
+    p = reachable_pieces(seg, node_s, band_s, pace_mps, cap_m, to_site=to_site, rows=rows)
     ra = np.maximum(p["ra"], min_radius_m)
     rb = np.maximum(p["rb"], min_radius_m)
     # pieces meeting at a junction share its circle: their arcs would overlap edge on edge, which GEOS's overlay
@@ -391,8 +450,11 @@ def band_polygon(
     parts = _piece_polygons(seg, p, ra, rb, sel)
     radii = [np.minimum(ra, rb)[sel]] if parts else []
     # reachable nodes where no piece ends (no edge leads into them in this direction): their own disc
-    ok = np.isfinite(node_s) & (node_s <= band_s)
-    lone = np.flatnonzero(ok & ~(seg["has_in"] if to_site else seg["has_out"]))
+    if nodes is None:
+        ok = np.isfinite(node_s) & (node_s <= band_s)
+        lone = np.flatnonzero(ok & ~(seg["has_in"] if to_site else seg["has_out"]))
+    else:
+        lone = np.sort(nodes[~(seg["has_in"] if to_site else seg["has_out"])[nodes]])
     if len(lone):
         r = np.maximum(np.minimum((band_s - node_s[lone]) * pace_mps, cap_m), min_radius_m)
         xy = seg["nodes_xy"][lone]
@@ -527,15 +589,27 @@ def iter_catchments(network, sites, bands=None, communes=None, connector_speed_k
 
 
 class CatchmentJob:
-    """Everything computed once for a catchments run (network segments, widening pace, whose population is counted)
-    and the work of one chunk of sites, :meth:`chunk`, a plain function of picklable inputs: the same code runs
-    in-process (:meth:`run`) and on Dask workers (:func:`fsgeo.distributed.iter_catchments`)."""
+    """Everything computed once for a catchments run (where each site joins the network, network segments, widening
+    pace, whose population is counted) and the work of one chunk of sites, :meth:`chunk`, a plain function of
+    picklable inputs: the same code runs in-process (:meth:`run`) and on Dask workers
+    (:func:`fsgeo.distributed.iter_catchments`).
+
+    ``network`` may be one :class:`~fsgeo.network.RoadNetwork` or several, one per landmass (a national study:
+    mainland, Corsica...): each site is routed on the first network it can be placed on (the rule of
+    :func:`fsgeo.national.access_on_networks`), and a site placed on none keeps the reason given by the network
+    whose nearest node is closest to it (:attr:`unplaced`, the table of :func:`fsgeo.routing.unplaced_sites`).
+    Polygons are built in the metric CRS of their site's network.
+    """
 
     def __init__(self, network, sites, bands=None, communes=None, connector_speed_kmh=None, detour_factor=None,
                  max_radius_m=None, outside=None):
-        require(network, "network", "catchments", "a fsgeo.network.RoadNetwork")
+        require(network, "network", "catchments", "a fsgeo.network.RoadNetwork (or a list of them, one per "
+                                                  "landmass)")
         require(communes, "communes", "catchments", "to count the population inside each polygon; communes=False "
                                                     "computes no population")
+        networks = _listed(network)
+        if not networks:
+            raise ValueError("catchments need at least one road network")
         bands = tuple(sorted({float(b) for b in (settings.bands_min if bands is None else bands)}))
         if not bands or any(not b > 0 for b in bands):
             raise ValueError(f"bands must be positive minutes, got {bands}")
@@ -543,22 +617,37 @@ class CatchmentJob:
             raise ValueError("sites have no 'id' column")
         if sites.crs is None:
             raise ValueError("sites have no CRS")
-        self.network = network
+        self.networks = networks
         self.bands = bands
-        self.crs = _metric_crs(network)
-        self.pace, self.cap = _pace(network, connector_speed_kmh, detour_factor, max_radius_m)
+        #: metric CRS of the first network: the one of merged results (:func:`merge_bands`)
+        self.crs = _metric_crs(networks[0])
+        self.pace, self.cap = _pace(networks[0], connector_speed_kmh, detour_factor, max_radius_m)
         ids = sites["id"].astype(str).to_numpy()
         names = sites["name"].astype(str).to_numpy() if "name" in sites.columns else ids
         # only what the chunks need: ids, names, points (no other column travels to the workers)
         self.sites = gpd.GeoDataFrame({"id": ids, "name": names}, geometry=sites.geometry.to_numpy(), crs=sites.crs)
+        self.site_network, self.unplaced = _place_sites(networks, self.sites)
+        self.reasons = np.full(len(ids), "", dtype=object)  # why a site has empty polygons (placed on no network)
+        self.reasons[self.site_network < 0] = self.unplaced["reason"].to_numpy()
         self.people = _Population(communes, outside, self.crs)
-        self._seg = None
+        self._segs = None
+
+    @property
+    def network(self):
+        """The first network (the only one for a département study)."""
+        return self.networks[0]
+
+    @property
+    def segs(self):
+        """Road segments of every network (:func:`_network_segments`), computed once."""
+        if self._segs is None:
+            self._segs = [_network_segments(n) for n in self.networks]
+        return self._segs
 
     @property
     def seg(self):
-        if self._seg is None:
-            self._seg = _network_segments(self.network)
-        return self._seg
+        """Road segments of the first network."""
+        return self.segs[0]
 
     def chunks(self, chunk_size=None):
         """Positions of the sites of each chunk."""
@@ -576,36 +665,49 @@ class CatchmentJob:
             bar.close()
 
     def chunk(self, pos, n_jobs=1, network=None, seg=None):
-        """Catchment rows of the sites at positions ``pos`` (EPSG:4326). ``network``/``seg`` may be given by a worker
-        that holds them already (Dask broadcast)."""
+        """Catchment rows of the sites at positions ``pos`` (EPSG:4326). ``network``/``seg`` (one or a list, as
+        :attr:`networks` and :attr:`segs`) may be given by a worker that holds them already (Dask broadcast)."""
+        networks = self.networks if network is None else _listed(network)
+        segs = self.segs if seg is None else _listed(seg)
+        pos = np.asarray(pos, dtype=int)
+        where = self.site_network[pos]
+        parts = []
+        for k in np.unique(where):
+            sel = np.flatnonzero(where == k)
+            if k < 0:  # placed on no network: empty polygons, with the reason
+                polys = [[shapely.Polygon() for _ in self.bands] for _ in sel]
+                parts.append(self._rows(pos[sel], sel, polys, self.crs))
+            else:
+                polys = self._polygons(pos[sel], networks[k], segs[k], n_jobs)
+                parts.append(self._rows(pos[sel], sel, polys, _metric_crs(networks[k])))
+        if not parts:
+            return self.concat([])[self.columns]
+        out = pd.concat(parts, ignore_index=True)
+        # site order of the chunk, then band ascending
+        out = out.sort_values(["_i", "_b"], kind="stable").drop(columns=["_i", "_b"]).reset_index(drop=True)
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=settings.crs)[self.columns]
+
+    def _polygons(self, pos, network, seg, n_jobs):
+        """Polygons (metric CRS of ``network``) of the sites at ``pos``, all placed on it: one list per site, one
+        polygon per band."""
         from fsgeo import routing
 
-        network = self.network if network is None else network
-        seg = self.seg if seg is None else seg
         bands, pace, cap = self.bands, self.pace, self.cap
-        pts = self.sites.iloc[np.asarray(pos, dtype=int)]
-        ids = pts["id"].to_numpy()
-        names = pts["name"].to_numpy()
-        pts = pts.set_axis(ids, axis=0)
-        site_xy = shapely.get_coordinates(pts.to_crs(self.crs).geometry.to_numpy())
-        reasons = pd.Series("", index=ids, dtype=object)
-        times = np.full((len(pts), len(seg["nodes_xy"])), np.inf)
-        if len(pts):
-            snap = routing.snap_points(network, pts)
-            bad = snap["status"].to_numpy() != "ok"
-            reasons[bad] = snap["reason"].astype(str).to_numpy()[bad]
-            times = np.asarray(routing.node_times(network, pts, cutoff_min=max(bands), reverse=True,
-                                                  on_snap_error="nan"), dtype=float)
+        pts = self.sites.iloc[pos]
+        pts = pts.set_axis(pts["id"].to_numpy(), axis=0)
+        site_xy = shapely.get_coordinates(pts.to_crs(_metric_crs(network)).geometry.to_numpy())
+        # one multi-source search for the chunk, cut at the largest band (every site here is placed on this network)
+        times = routing.node_times(network, pts, cutoff_min=max(bands), reverse=True)
 
         def one_site(i):
             out, prev = [], None
+            # the nodes this site's search reached (a few % of a national network): the work stays on them
+            reached = np.flatnonzero(np.isfinite(times[i]))
             for b in bands:
-                if reasons.iat[i]:
-                    poly = shapely.Polygon()
-                else:
-                    # each band is unioned with the previous one: nesting by construction
-                    poly = band_polygon(seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], inner=prev)
-                    prev = (poly, b * 60.0)
+                # each band is unioned with the previous one: nesting by construction
+                poly = band_polygon(seg, times[i], b * 60.0, pace, cap, site_xy=site_xy[i], inner=prev,
+                                    nodes=reached)
+                prev = (poly, b * 60.0)
                 out.append(poly)
             return out
 
@@ -614,21 +716,28 @@ class CatchmentJob:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(workers) as pool:
-                per_site = list(pool.map(one_site, range(len(pts))))
-        else:
-            per_site = [one_site(i) for i in range(len(pts))]
-        del times
-        rows, geoms = [], []
-        for i, polys in enumerate(per_site):
-            for b, poly in zip(bands, polys):
-                rows.append({"site_id": ids[i], "site_name": names[i], "band_min": b, "reason": reasons.iat[i]})
-                geoms.append(poly)
-        geoms = np.array(geoms, dtype=object)
-        out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=["site_id", "site_name", "band_min", "reason"]),
-                               geometry=list(geoms), crs=self.crs)
-        out["area_km2"] = out.geometry.area / 1e6
-        out = self.people.add_columns(out, geoms)
-        return out[self.columns].to_crs(settings.crs)
+                return list(pool.map(one_site, range(len(pts))))
+        return [one_site(i) for i in range(len(pts))]
+
+    def _rows(self, pos, order, polys, metric_crs):
+        """Rows (EPSG:4326) of the sites at ``pos`` from their polygons in ``metric_crs``; ``_i``/``_b`` keep the
+        chunk's order (``order``: the sites' places in the chunk) for the caller to sort on."""
+        bands = self.bands
+        nb = len(bands)
+        geoms = np.empty(len(pos) * nb, dtype=object)
+        geoms[:] = [p for site in polys for p in site]
+        frame = pd.DataFrame({
+            "site_id": np.repeat(self.sites["id"].to_numpy()[pos], nb),
+            "site_name": np.repeat(self.sites["name"].to_numpy()[pos], nb),
+            "band_min": np.tile(np.asarray(bands, dtype=float), len(pos)),
+            "reason": np.repeat(self.reasons[pos], nb),
+            "_i": np.repeat(np.asarray(order), nb),
+            "_b": np.tile(np.arange(nb), len(pos)),
+        })
+        out = gpd.GeoDataFrame(frame, geometry=geoms, crs=metric_crs)
+        out["area_km2"] = shapely.area(geoms) / 1e6
+        out = self.people.add_columns(out, geoms, metric_crs)
+        return out[[*self.columns, "_i", "_b"]].to_crs(settings.crs)
 
     @property
     def columns(self):
@@ -644,8 +753,49 @@ class CatchmentJob:
                                    geometry=gpd.GeoSeries([], crs=settings.crs), crs=settings.crs)
         out.attrs["fsgeo"] = {"bands_min": list(self.bands), "pace_m_per_s": self.pace, "max_radius_m": self.cap,
                               "mode": "site", "population_of": self.people.description,
-                              "n_sites": int(len(self.sites))}
+                              "n_sites": int(len(self.sites)), "n_networks": len(self.networks),
+                              "sites_per_network": [int((self.site_network == k).sum())
+                                                    for k in range(len(self.networks))]}
         return out
+
+
+def _listed(network):
+    """One network (or segments dict) or several, as a list."""
+    return list(network) if isinstance(network, (list, tuple)) else [network]
+
+
+def _place_sites(networks, sites):
+    """Which network each site is routed on (-1: none), and a table of the sites placed on none.
+
+    The first network a site snaps to takes it (as :func:`fsgeo.national.access_on_networks` does for communes);
+    a site placed on none keeps the status, reason and distance given by the network whose nearest node is closest
+    to it. The table has the columns of :func:`fsgeo.routing.unplaced_sites`, in site order."""
+    from fsgeo import routing
+
+    n = len(sites)
+    which = np.full(n, -1, dtype=np.int64)
+    status = np.full(n, "", dtype=object)
+    reasons = np.full(n, "", dtype=object)
+    nearest = np.full(n, np.nan)
+    pts = sites.reset_index(drop=True)
+    for k, net in enumerate(networks):
+        todo = np.flatnonzero(which < 0)
+        if not todo.size:
+            break
+        snap = routing.snap_points(net, pts.iloc[todo])
+        ok = (snap["status"] == "ok").to_numpy()
+        which[todo[ok]] = k
+        dist = snap["snap_distance_m"].to_numpy(dtype=float)
+        seen = nearest[todo]
+        closer = ~ok & ((status[todo] == "") | (np.nan_to_num(dist, nan=np.inf) < np.nan_to_num(seen, nan=np.inf)))
+        status[todo[closer]] = snap["status"].to_numpy()[closer]
+        reasons[todo[closer]] = snap["reason"].astype(str).to_numpy()[closer]
+        nearest[todo[closer]] = dist[closer]
+    bad = which < 0
+    unplaced = pd.DataFrame({"id": sites["id"].to_numpy()[bad], "name": sites["name"].to_numpy()[bad],
+                             "status": status[bad], "reason": reasons[bad],
+                             "snap_distance_m": np.round(nearest[bad], 1)}, columns=list(routing.UNPLACED_COLUMNS))
+    return which, unplaced
 
 
 class _Population:
@@ -656,6 +806,7 @@ class _Population:
         self.outside = outside if outside is not None and len(outside) else None
         self.metric_crs = metric_crs
         self.split_columns = ["population_study", "population_outside"] if self.outside is not None else []
+        self._points = {}  # (which, CRS) -> demand points in it, their population and tree: built once per process
         if self.communes is None:
             self.description = "not counted"
         else:
@@ -666,14 +817,26 @@ class _Population:
                 self.description += (f" and {len(self.outside)} communes outside it"
                                      + (f" ({', '.join(deps)})" if deps else ""))
 
-    def add_columns(self, out, geoms_metric):
+    def __getstate__(self):  # the points are rebuilt where they are used (a worker), never shipped
+        state = dict(self.__dict__)
+        state["_points"] = {}
+        return state
+
+    def _inside(self, which, geoms, crs):
+        key = (which, str(crs))
+        if key not in self._points:
+            self._points[key] = _DemandPoints(self.communes if which == "study" else self.outside, crs)
+        return self._points[key].inside(geoms)
+
+    def add_columns(self, out, geoms_metric, metric_crs=None):
         if self.communes is None:
             out["population"] = np.nan
             return out
-        study = _population_inside(geoms_metric, self.communes, self.metric_crs)
+        crs = self.metric_crs if metric_crs is None else metric_crs
+        study = self._inside("study", geoms_metric, crs)
         out["population"] = study
         if self.outside is not None:
-            other = _population_inside(geoms_metric, self.outside, self.metric_crs)
+            other = self._inside("outside", geoms_metric, crs)
             out["population_study"] = study
             out["population_outside"] = other
             out["population"] = study + other
@@ -750,23 +913,23 @@ def _progress(iterable, show, total):
     return tqdm(iterable, total=total, desc="catchments", unit="site")
 
 
-def _population_inside(polys_metric, communes, metric_crs) -> np.ndarray:
-    """Inhabitants of the communes whose demand point lies inside each polygon (polygons in ``metric_crs``, metres)."""
-    from fsgeo.datasets import demand_points
+class _DemandPoints:
+    """The communes' demand points in one metric CRS, with their population and a tree over them."""
 
-    pts = demand_points(communes).to_crs(metric_crs)
-    xy = shapely.get_coordinates(pts.geometry.to_numpy())
-    pop = pd.to_numeric(communes["population"]).to_numpy(dtype=float)
-    out = np.zeros(len(polys_metric), dtype="int64")
-    tree = shapely.STRtree(shapely.points(xy))
-    for i, poly in enumerate(polys_metric):
-        if poly is None or poly.is_empty:
-            continue
-        cand = tree.query(poly)
-        if len(cand):
-            inside = shapely.contains_xy(poly, xy[cand, 0], xy[cand, 1])
-            out[i] = int(pop[cand[inside]].sum())
-    return out
+    def __init__(self, communes, metric_crs):
+        from fsgeo.datasets import demand_points
+
+        pts = demand_points(communes).to_crs(metric_crs)
+        self.pop = pd.to_numeric(communes["population"]).to_numpy(dtype=float)
+        self.tree = shapely.STRtree(pts.geometry.to_numpy())
+
+    def inside(self, polys_metric) -> np.ndarray:
+        """Inhabitants whose demand point lies inside each polygon (boundary excluded), one query for them all."""
+        polys = np.asarray(polys_metric, dtype=object)
+        if not len(polys):
+            return np.zeros(0, dtype="int64")
+        poly_i, point_i = self.tree.query(polys, predicate="contains")
+        return np.bincount(poly_i, weights=self.pop[point_i], minlength=len(polys)).astype("int64")
 
 
 def service_areas(access, dissolve=True, metric_crs=None):

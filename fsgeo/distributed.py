@@ -114,7 +114,7 @@ def _chunk_task(job, pos, network, seg, n_jobs):
 def iter_catchments(job, client=None, chunk_size=None, n_jobs=1, max_in_flight=None, progress=False):
     """Catchment rows of every chunk of ``job`` (a :class:`fsgeo.catchments.CatchmentJob`), in site order.
 
-    The network and its road segments are scattered to every worker once (``broadcast=True``); each task carries
+    The networks (one per landmass) and their road segments are scattered to every worker once (``broadcast=True``); each task carries
     only its sites' positions. At most ``max_in_flight`` chunks are pending at a time (default: twice the number of
     workers), so results do not pile up in memory while the caller writes them.
     """
@@ -122,9 +122,9 @@ def iter_catchments(job, client=None, chunk_size=None, n_jobs=1, max_in_flight=N
 
     client = client or InProcess()
     light = copy.copy(job)
-    light.network, light._seg = None, None  # the heavy parts travel once, by broadcast
-    network = _scatter(client, job.network)
-    seg = _scatter(client, job.seg)
+    light.networks, light._segs = None, None  # the heavy parts travel once, by broadcast
+    network = _scatter(client, job.networks)  # one network per landmass (a list, even of one)
+    seg = _scatter(client, job.segs)
     light = _scatter(client, light)
     n_workers = max(1, len(client.scheduler_info().get("workers", {}))) if getattr(client, "is_dask", True) else 1
     limit = max_in_flight or 2 * n_workers

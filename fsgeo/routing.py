@@ -944,15 +944,18 @@ def node_times(network: RoadNetwork, sources, cutoff_min: float | None = None, r
     """
     cutoff_s = _cutoff_s(cutoff_min)
     ss = _snap(network, sources, "sources", on_snap_error)
-    out = np.full((len(ss.index), network.n_nodes), np.nan)
-    if ss.ok.any():
-        n, k = network.n_nodes, int(ss.ok.sum())
-        pt, node, acc = ss.links_of_ok()
-        graph = network.csr_reverse if reverse else network.csr
-        aug = _with_sources(graph, pt, node, acc, k)
-        t = dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=_limit(cutoff_s))[:, :n]
-        t[t > cutoff_s] = np.inf
-        out[ss.ok] = t
+    if not ss.ok.any():
+        return np.full((len(ss.index), network.n_nodes), np.nan)
+    n, k = network.n_nodes, int(ss.ok.sum())
+    pt, node, acc = ss.links_of_ok()
+    graph = network.csr_reverse if reverse else network.csr
+    aug = _with_sources(graph, pt, node, acc, k)
+    t = dijkstra(aug, directed=True, indices=np.arange(n, n + k), limit=_limit(cutoff_s))[:, :n]
+    t[t > cutoff_s] = np.inf
+    if ss.ok.all():  # no NaN row to add: the search's own array (a national chunk's is hundreds of MB)
+        return t
+    out = np.full((len(ss.index), n), np.nan)
+    out[ss.ok] = t
     return out
 
 

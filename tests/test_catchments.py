@@ -406,3 +406,54 @@ def test_merged_and_ring_catchments_count_each_inhabitant_once(real):
     direct = C.catchments(net, pick, bands=(10, 20), communes=communes, outside=outside, merge="rings", n_jobs=2)
     assert direct["population"].tolist() == rings["population"].tolist()
     assert direct.attrs["fsgeo"]["mode"] == "rings"
+
+
+def _shifted_network(net, dlat):
+    """A copy of ``net`` moved ``dlat`` degrees south/north: another landmass, out of snapping reach of the first."""
+    from fsgeo.network import RoadNetwork
+
+    nodes = net.nodes.copy()
+    nodes["y"] = nodes["y"] + dlat
+    nodes = nodes.set_geometry(shapely.transform(nodes.geometry.to_numpy(), lambda xy: xy + [0.0, dlat]))
+    edges = net.edges.drop(columns=["key"], errors="ignore").copy()
+    edges = edges.set_geometry(shapely.transform(edges.geometry.to_numpy(), lambda xy: xy + [0.0, dlat]))
+    return RoadNetwork(nodes, edges, profile=net.profile, name="island")
+
+
+def test_every_landmass_routes_its_own_sites(embedded_network, embedded_sites):
+    # two landmasses 170 km apart and a site at sea between them: each site is routed on the network it snaps to,
+    # with the polygons of a run on that network alone; the one at sea gets empty polygons and the reason
+    import pandas as pd
+
+    main = embedded_network
+    island = _shifted_network(main, -1.5)
+    on_main = embedded_sites.iloc[[0, 5]].copy()
+    on_island = embedded_sites.iloc[[1, 7]].copy()
+    on_island["id"] = "isl-" + on_island["id"].astype(str)
+    on_island = on_island.set_geometry(shapely.transform(on_island.geometry.to_numpy(), lambda xy: xy + [0.0, -1.5]))
+    at_sea = on_main.iloc[[0]].copy()
+    at_sea["id"] = "sea"
+    at_sea = at_sea.set_geometry(shapely.transform(at_sea.geometry.to_numpy(), lambda xy: xy + [0.0, -0.75]))
+    # island sites first and last, so that chunks mix the networks
+    sites = gpd.GeoDataFrame(pd.concat([on_island.iloc[[0]], on_main, at_sea, on_island.iloc[[1]]]),
+                             crs=embedded_sites.crs)
+    job = C.CatchmentJob([main, island], sites, bands=(10, 20), communes=False)
+    assert job.site_network.tolist() == [1, 0, 0, -1, 1]
+    assert job.unplaced["id"].tolist() == ["sea"] and "away" in job.unplaced["reason"].iloc[0]
+    got = job.concat(list(job.run(chunk_size=3)))
+    assert got["site_id"].tolist() == [s for s in sites["id"].astype(str) for _ in (10, 20)]
+    assert got.attrs["fsgeo"]["sites_per_network"] == [2, 2]
+
+    for net, part in ((main, on_main), (island, on_island)):
+        alone = C.catchments(net, part, bands=(10, 20), communes=False)
+        mine = got[got["site_id"].isin(alone["site_id"])].reset_index(drop=True)
+        assert mine["site_id"].tolist() == alone["site_id"].tolist()
+        a, b = mine.to_crs("EPSG:2154").geometry.to_numpy(), alone.to_crs("EPSG:2154").geometry.to_numpy()
+        assert (shapely.area(a) > 1e6).all()
+        assert (shapely.area(shapely.symmetric_difference(a, b)) <= 1e-9 * shapely.area(b)).all()
+        assert (mine["reason"] == "").all()
+    # the island's polygons lie on the island (south of every node of the mainland)
+    isl = got[got["site_id"].str.startswith("isl-")].to_crs("EPSG:4326")
+    assert isl.total_bounds[3] < main.nodes["y"].min()
+    sea = got[got["site_id"] == "sea"]
+    assert sea.geometry.is_empty.all() and (sea["area_km2"] == 0).all() and (sea["reason"] != "").all()

@@ -125,13 +125,15 @@ def study_label(study, args=None) -> str:
     return study.label
 
 
-def report_unplaced(network, sites, args, what: str = "site") -> list[dict]:
+def report_unplaced(network, sites, args, what: str = "site", unplaced=None) -> list[dict]:
     """Sites (or candidates) that cannot be placed on the road network (:func:`fsgeo.routing.unplaced_sites`):
     one warning line each on stderr, or a one-line error with ``--strict``. Returns them as records for the
-    JSON/GeoJSON metadata (``unplaced_sites`` / ``unplaced_candidates``)."""
+    JSON/GeoJSON metadata (``unplaced_sites`` / ``unplaced_candidates``). ``unplaced``: that table already made
+    (e.g. over several networks, :attr:`fsgeo.catchments.CatchmentJob.unplaced`)."""
     from fsgeo import routing
 
-    unplaced = routing.unplaced_sites(network, sites)
+    if unplaced is None:
+        unplaced = routing.unplaced_sites(network, sites)
     if len(unplaced) and getattr(args, "strict", False):
         raise CliError(_one_line(routing.unplaced_message(unplaced, what)) + " (--strict)")
     for r in unplaced.itertuples():

@@ -290,17 +290,20 @@ def run_catchments(args) -> int:
     selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
                                      as_of=args.as_of)
     require_sites(selected, args)
-    network = args.study_data.network
-    unplaced = report_unplaced(network, selected, args)
+    from fsgeo import distributed
+    from fsgeo.cli import national_cmd
+
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise CliError("--chunk-size must be >= 1")
+    # every landmass of the study (the national one: mainland, Corsica...): each site on the network it is placed on
+    networks = national_cmd.networks_of(args.study_data)
+    network = networks[0]
     outside = None
     if args.communes is None and not args.no_outside_population:
         outside = args.study_data.neighbour_communes
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    from fsgeo import distributed
-
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise CliError("--chunk-size must be >= 1")
-    job = catchments.CatchmentJob(network, selected, bands=args.bands, communes=communes, outside=outside)
+    job = catchments.CatchmentJob(networks, selected, bands=args.bands, communes=communes, outside=outside)
+    unplaced = report_unplaced(network, selected, args, unplaced=job.unplaced)
     n_jobs = args.jobs if not (args.workers or args.scheduler) else 1
     with distributed.executor(scheduler=args.scheduler, workers=args.workers) as client:
         chunks = distributed.iter_catchments(job, client, chunk_size=args.chunk_size, n_jobs=n_jobs,
