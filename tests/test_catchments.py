@@ -457,3 +457,30 @@ def test_every_landmass_routes_its_own_sites(embedded_network, embedded_sites):
     assert isl.total_bounds[3] < main.nodes["y"].min()
     sea = got[got["site_id"] == "sea"]
     assert sea.geometry.is_empty.all() and (sea["area_km2"] == 0).all() and (sea["reason"] != "").all()
+
+
+def test_band_polygon_on_the_reached_nodes_equals_the_whole_network_pass(embedded_network, embedded_sites):
+    # nodes= restricts the work to the nodes a search reached and their segments (the national run's saving): the
+    # pieces, their order and so the polygon must be exactly those of the pass over every segment of the network
+    from fsgeo import routing
+
+    net = embedded_network
+    seg = C._network_segments(net)
+    pace, cap = C._pace(net)
+    pick = embedded_sites.iloc[[0, 3, 9]]
+    times = routing.node_times(net, pick, cutoff_min=30, reverse=True)
+    xy = shapely.get_coordinates(pick.to_crs(net.metric_crs).geometry.to_numpy())
+    for i in range(len(pick)):
+        reached = np.flatnonzero(np.isfinite(times[i]))
+        assert 0 < len(reached) < net.n_nodes  # a real restriction
+        prev_a = prev_b = None
+        for band_s in (600.0, 1200.0, 1800.0):
+            whole = C.reachable_pieces(seg, times[i], band_s, pace, cap)
+            rows = C.segments_from(seg, reached[times[i][reached] <= band_s])
+            part = C.reachable_pieces(seg, times[i], band_s, pace, cap, rows=rows)
+            for key in whole:
+                np.testing.assert_array_equal(whole[key], part[key])
+            a = C.band_polygon(seg, times[i], band_s, pace, cap, site_xy=xy[i], inner=prev_a)
+            b = C.band_polygon(seg, times[i], band_s, pace, cap, site_xy=xy[i], inner=prev_b, nodes=reached)
+            assert a.area > 0 and shapely.equals_exact(a, b, tolerance=0)
+            prev_a, prev_b = (a, band_s), (b, band_s)
