@@ -1,7 +1,7 @@
 """Benchmark: all of France in one run -- load, nearest site, national coverage report, catchments of every site,
 exact MCLP of the next 100 sites -- against baselines measured in the same run.
 
-    python bench/bench_france.py [--study DIR | --raw DIR --cache DIR] [--skip-catchments] [--k 100]
+    python bench/bench_france.py [--study DIR | --raw DIR --cache DIR] [--skip-catchments | --only-catchments] [--k 100]
 
 Data: a national study folder (``python -m fsgeo.build_data.france --out DIR``), given with ``--study``, or built
 from ``--raw`` into ``--cache`` (default ``$TMPDIR/fsgeo-france``) the first time.
@@ -147,20 +147,25 @@ def step_catchments(paths, opts):
     from fsgeo import catchments
 
     communes, sites, nets, _ = _load(paths)
-    net = nets[0]
+    # every landmass (mainland, Corsica): each site routed on the network it is placed on
+    net = nets if opts.get("all_landmasses") else nets[0]
     pick = sites if opts.get("n_sites") is None else sites.iloc[np.linspace(0, len(sites) - 1, opts["n_sites"]).astype(int)]
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    n_rows, area = 0, 0.0
+    n_rows, area, empty = 0, 0.0, 0
     chunk = opts.get("chunk_size")
     if chunk == "all":
         out = catchments.catchments(net, pick, communes=communes, chunk_size=len(pick), n_jobs=opts.get("jobs", 1))
         n_rows, area = len(out), float(out["area_km2"].sum())
+        empty = int(out.geometry.is_empty.sum())
     else:
         for part in catchments.iter_catchments(net, pick, communes=communes, chunk_size=chunk,
                                                n_jobs=opts.get("jobs", 1)):
             n_rows += len(part)
             area += float(part["area_km2"].sum())
-    return {"seconds": time.perf_counter() - t0, "sites": len(pick), "rows": n_rows, "area_km2": area}
+            empty += int(part.geometry.is_empty.sum())
+    return {"seconds": time.perf_counter() - t0, "sites": len(pick), "rows": n_rows, "area_km2": area,
+            "empty_rows": empty, "load": (load0, os.getloadavg()[0])}
 
 
 def step_mclp(paths, opts):
@@ -236,6 +241,7 @@ def main(argv=None):
                     help="sites of the unchunked catchments baseline (default 150)")
     ap.add_argument("--jobs", type=int, default=2, help="threads for the catchment polygons (default 2)")
     ap.add_argument("--skip-catchments", action="store_true")
+    ap.add_argument("--only-catchments", action="store_true", help="the catchment steps only (after the load)")
     ap.add_argument("--skip-baselines", action="store_true")
     args = ap.parse_args(argv)
 
@@ -267,37 +273,38 @@ def main(argv=None):
     print(f"{load['communes']:,} communes, {load['population']:,} inhabitants, {load['sites']:,} sites, "
           f"network {load['nodes']:,} nodes / {load['edges']:,} road segments")
     print(line("load (communes, sites, network)", load))
-    near = run("step_nearest", paths)
-    if "error" in near:
-        print(line("nearest", near))
-    else:
-        print(f"{'nearest site of every commune':<44} {near['nearest_s']:8.2f} s;  nearest and second nearest "
-              f"{near['nearest_two_s']:.2f} s (same minutes: {near['same_minutes']})")
+    if not args.only_catchments:
+        near = run("step_nearest", paths)
+        if "error" in near:
+            print(line("nearest", near))
+        else:
+            print(f"{'nearest site of every commune':<44} {near['nearest_s']:8.2f} s;  nearest and second nearest "
+                  f"{near['nearest_two_s']:.2f} s (same minutes: {near['same_minutes']})")
 
-    cov = run("step_coverage", paths, {"access_out": str(tmp / "bench_france_access.parquet")})
-    print(line("coverage report (national + by département)", cov, 20, 2))
-    # the dense matrix of the whole country peaks near 10 GB with multi-link snapping (measured once): the baseline
-    # runs on three regions (their communes and sites), and the bounded-memory code on the same subset for the ratio
-    dense = sub = None
-    if not args.skip_baselines:
-        regions = ["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74",  # Auvergne-Rhône-Alpes
-                   "21", "25", "39", "58", "70", "71", "89", "90",  # Bourgogne-Franche-Comté
-                   "08", "10", "51", "52", "54", "55", "57", "67", "68", "88"]  # Grand Est
-        dense = run("step_coverage_dense", paths, {"departements": regions,
-                                                    "access_out": str(tmp / "bench_france_dense.parquet")})
-        sub = run("step_coverage_subset", paths, {"departements": regions,
-                                                   "access_out": str(tmp / "bench_france_access.parquet")})
-        print(line("  same on 3 regions (30 départements), no matrix", sub, None, None, dense))
-    if dense is not None and "error" not in dense and "error" not in sub:
-        import numpy as np
-        import pandas as pd
+        cov = run("step_coverage", paths, {"access_out": str(tmp / "bench_france_access.parquet")})
+        print(line("coverage report (national + by département)", cov, 20, 2))
+        # the dense matrix of the whole country peaks near 10 GB with multi-link snapping (measured once): the baseline
+        # runs on three regions (their communes and sites), and the bounded-memory code on the same subset for the ratio
+        dense = sub = None
+        if not args.skip_baselines:
+            regions = ["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74",  # Auvergne-Rhône-Alpes
+                       "21", "25", "39", "58", "70", "71", "89", "90",  # Bourgogne-Franche-Comté
+                       "08", "10", "51", "52", "54", "55", "57", "67", "68", "88"]  # Grand Est
+            dense = run("step_coverage_dense", paths, {"departements": regions,
+                                                        "access_out": str(tmp / "bench_france_dense.parquet")})
+            sub = run("step_coverage_subset", paths, {"departements": regions,
+                                                       "access_out": str(tmp / "bench_france_access.parquet")})
+            print(line("  same on 3 regions (30 départements), no matrix", sub, None, None, dense))
+        if dense is not None and "error" not in dense and "error" not in sub:
+            import numpy as np
+            import pandas as pd
 
-        a = pd.read_parquet(tmp / "bench_france_access.parquet")
-        b = pd.read_parquet(tmp / "bench_france_dense.parquet")
-        within = b["minutes"].to_numpy() <= 60  # the dense baseline is cut at 60 min
-        diff = np.abs(a["minutes"].to_numpy()[within] - b["minutes"].to_numpy()[within])
-        print(f"  check: nearest minutes equal to the dense matrix's for the {int(within.sum()):,} communes within "
-              f"60 min: max difference {diff.max():.2e} min")
+            a = pd.read_parquet(tmp / "bench_france_access.parquet")
+            b = pd.read_parquet(tmp / "bench_france_dense.parquet")
+            within = b["minutes"].to_numpy() <= 60  # the dense baseline is cut at 60 min
+            diff = np.abs(a["minutes"].to_numpy()[within] - b["minutes"].to_numpy()[within])
+            print(f"  check: nearest minutes equal to the dense matrix's for the {int(within.sum()):,} communes within "
+                  f"60 min: max difference {diff.max():.2e} min")
 
     if not args.skip_catchments:
         sub = args.catchment_subset
@@ -308,25 +315,32 @@ def main(argv=None):
             if "error" not in base and "error" not in mine:
                 print(f"  check: same rows and areas as unchunked: {base['rows'] == mine['rows']}, "
                       f"{abs(base['area_km2'] - mine['area_km2']) < 1e-6 * base['area_km2']}")
-        full = run("step_catchments", paths, {"n_sites": None, "chunk_size": None, "jobs": args.jobs})
+        full = run("step_catchments", paths, {"n_sites": None, "chunk_size": None, "jobs": args.jobs,
+                                              "all_landmasses": True})
         print(line(f"catchments of all sites (10/20/30 min)", full, 120, 3))
+        if "error" not in full:
+            print(f"  {full['sites']:,} sites on every landmass network: {full['rows']:,} rows, "
+                  f"{full['rows'] - full['empty_rows']:,} polygons, {full['empty_rows']:,} empty (sites placed on no "
+                  f"network: overseas); load average {full['load'][0]:.1f} at the start, {full['load'][1]:.1f} at "
+                  f"the end (wall time waits for a CPU when the load exceeds the {os.cpu_count()} cores)")
 
-    region = ["21", "25", "39", "58", "70", "71", "89", "90"]  # Bourgogne-Franche-Comté
-    if not args.skip_baselines:
-        base = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region, "baseline": True})
-        mine = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region})
-        print(line("MCLP 20 sites, Bourgogne-Franche-Comté, restricted", mine, None, None, base))
-        if "error" not in base and "error" not in mine:
-            print(f"  check: same optimum as the full model: {abs(base['objective'] - mine['objective']) < 1e-6} "
-                  f"({mine['objective']:,.0f} inhabitants within 20 min; {mine['candidates']:,} candidates, "
-                  f"restricted instance {mine['rows']:,} communes x {mine['cols']:,} candidates)")
-    mclp = run("step_mclp", paths, {"k": args.k, "min_population": args.min_population})
-    print(line(f"exact MCLP, next {args.k} sites at 20 min, France", mclp, 30, 4))
-    if "error" not in mclp:
-        print(f"  {mclp['candidates']:,} candidates (communes of >= {args.min_population:,} inhabitants hosting no "
-              f"site); restricted instance {mclp['rows']:,} communes x {mclp['cols']:,} candidates; status "
-              f"{mclp['status']}; within 20 min: {mclp['baseline']:,.0f} -> {mclp['objective']:,.0f} inhabitants "
-              f"with {mclp['chosen']} new sites")
+    if not args.only_catchments:
+        region = ["21", "25", "39", "58", "70", "71", "89", "90"]  # Bourgogne-Franche-Comté
+        if not args.skip_baselines:
+            base = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region, "baseline": True})
+            mine = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region})
+            print(line("MCLP 20 sites, Bourgogne-Franche-Comté, restricted", mine, None, None, base))
+            if "error" not in base and "error" not in mine:
+                print(f"  check: same optimum as the full model: {abs(base['objective'] - mine['objective']) < 1e-6} "
+                      f"({mine['objective']:,.0f} inhabitants within 20 min; {mine['candidates']:,} candidates, "
+                      f"restricted instance {mine['rows']:,} communes x {mine['cols']:,} candidates)")
+        mclp = run("step_mclp", paths, {"k": args.k, "min_population": args.min_population})
+        print(line(f"exact MCLP, next {args.k} sites at 20 min, France", mclp, 30, 4))
+        if "error" not in mclp:
+            print(f"  {mclp['candidates']:,} candidates (communes of >= {args.min_population:,} inhabitants hosting no "
+                  f"site); restricted instance {mclp['rows']:,} communes x {mclp['cols']:,} candidates; status "
+                  f"{mclp['status']}; within 20 min: {mclp['baseline']:,.0f} -> {mclp['objective']:,.0f} inhabitants "
+                  f"with {mclp['chosen']} new sites")
     tmp_snap.unlink(missing_ok=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0

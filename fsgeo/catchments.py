@@ -526,8 +526,10 @@ def catchments(
 
     Parameters
     ----------
-    network : fsgeo.network.RoadNetwork
-        Road network (required; e.g. ``datasets.load_study().network``).
+    network : fsgeo.network.RoadNetwork or list of them
+        Road network (required; e.g. ``datasets.load_study().network``), or one network per landmass (a national
+        study's mainland, Corsica...): each site is routed on the first one it can be placed on
+        (see :class:`CatchmentJob`).
     sites : geopandas.GeoDataFrame
         Sites with ``id``, ``name`` and Point geometry (antennas included if present).
     bands : sequence of float, optional
