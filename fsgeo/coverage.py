@@ -28,7 +28,8 @@ import pandas as pd
 
 from fsgeo import io
 from fsgeo.errors import require
-from fsgeo.matrix import ROUTING_FAILED, TravelTimes, no_site_reason, route_points
+from fsgeo.matrix import (ISLAND_WITHOUT_ROADS, ROUTING_FAILED, TravelTimes, no_site_reason, on_island_without_roads,
+                          route_points, with_landmass_gaps)
 from fsgeo.matrix import site_table  # the matrix's columns (fsgeo.matrix); re-exported here
 from fsgeo.schema import as_date  # one date parser for the package (fsgeo.schema); re-exported here
 from fsgeo.schema import local_metric_crs
@@ -238,6 +239,10 @@ def _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t
             reason[failed] = np.where(text != "", text, ROUTING_FAILED)
         no_site = ~has_first & ~row_failed
         reason[no_site] = no_site_reason(cutoff_min)
+        if no_site.any() and len(given):  # a routable commune whose landmass has no site (routing.landmass_gaps)
+            why = given.reindex(ct["code"].to_numpy()[no_site]).to_numpy(dtype=object)
+            mine = np.array([isinstance(r, str) and r != "" for r in why], dtype=bool)
+            reason[np.flatnonzero(no_site)[mine]] = why[mine]
 
     def pick(col, idx, ok):
         vals = st_use[col].to_numpy(dtype=object)[np.where(ok, idx, 0)] if k_use else np.full(n, None, dtype=object)
@@ -310,6 +315,7 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
     c_snap = routing.snap_points(network, points)
     c_bad = c_snap[c_snap["status"] != "ok"]["reason"].astype(str)
     n = len(ct)
+    island = on_island_without_roads(network, ct["code"])
     if len(site_pts):
         s_snap = routing.snap_points(network, site_pts)
         usable = (s_snap["status"] == "ok").to_numpy()
@@ -321,6 +327,7 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
         second_t = near["second_minutes"].to_numpy(dtype=float)
         row_failed = (c_snap["status"] != "ok").to_numpy() if usable.any() else np.zeros(n, bool)
         s_bad = s_snap[~usable]["reason"].astype(str)
+        c_bad = with_landmass_gaps(c_bad, routing.landmass_gaps(network, c_snap, s_snap))
     else:
         usable = np.zeros(0, bool)
         first_i = second_i = np.full(n, -1)
@@ -329,6 +336,12 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
         s_bad = pd.Series(dtype=str)
     first_t = np.where(np.isnan(first_t), np.inf, first_t)
     second_t = np.where(np.isnan(second_t), np.inf, second_t)
+    if island.any():  # no road on their island: unreachable whatever the snapping found across the water
+        first_t, second_t = np.where(island, np.inf, first_t), np.where(island, np.inf, second_t)
+        first_i, second_i = np.where(island, -1, first_i), np.where(island, -1, second_i)
+        row_failed = row_failed | island
+        c_bad = pd.concat([c_bad.drop(ct["code"][island], errors="ignore"),
+                           pd.Series(ISLAND_WITHOUT_ROADS, index=ct["code"][island].to_numpy())])
     access = _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t, row_failed, threshold,
                            c_bad, cutoff_min)
     return access, s_bad
@@ -363,6 +376,7 @@ def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
     require(network, "network", "commune_site_matrix", "a fsgeo.network.RoadNetwork")
     times = TravelTimes.route(network, communes, sites, cutoff_min=cutoff_min)
     return times.minutes, times.reasons, times.site_reasons()
+
 
 
 def access_times(

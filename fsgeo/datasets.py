@@ -122,7 +122,12 @@ class Study:
         profile = resolve_profile(self.profile)
         if path != self.manifest.path("network"):  # a network of one's own (--network): it chooses its metric CRS
             return RoadNetwork.from_file(path, profile=profile)
-        return RoadNetwork.from_file(path, profile=profile, metric_crs=self.metric_crs)  # the study's metric CRS
+        net = RoadNetwork.from_file(path, profile=profile, metric_crs=self.metric_crs)  # the study's metric CRS
+        # the communes the build found on an island where this network has no road: coverage reports them so
+        islands = frozenset(str(c) for c in (self.manifest.network or {}).get("islands_without_roads") or ())
+        if islands:
+            net.islands_without_roads = islands
+        return net
 
     def _no_network_why(self) -> str:
         why = (self.manifest.network or {}).get("reason")

@@ -24,14 +24,35 @@ import pandas as pd
 
 from fsgeo.errors import InputError
 
-__all__ = ["TravelTimes", "aligned", "site_table", "route_points", "ROW_STATUSES", "ROUTING_FAILED", "no_site_reason"]
+__all__ = ["TravelTimes", "aligned", "site_table", "route_points", "ROW_STATUSES", "ROUTING_FAILED", "no_site_reason",
+           "ISLAND_WITHOUT_ROADS", "on_island_without_roads", "with_landmass_gaps"]
 
 #: why a commune (row) has no time: ``ok`` (some site has a finite time), the snapping statuses of
 #: :data:`fsgeo.routing.SNAP_STATUSES` (the point could not be placed on the network: too far from it, on a cut-off
 #: fragment, invalid coordinates), ``not_placed`` (a NaN row of a matrix computed elsewhere),
+#: ``island_without_roads`` (on an island where the network has no road: :data:`ISLAND_WITHOUT_ROADS`),
+#: ``no_site_on_landmass`` (placed, but no site on its landmass: :func:`fsgeo.routing.landmass_gaps`),
 #: ``no_site_reachable`` (placed, but no site can be reached, or none within the cutoff), ``no_site`` (no column)
-ROW_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates", "not_placed", "no_site_reachable",
-                "no_site")
+ROW_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates", "not_placed", "island_without_roads",
+                "no_site_on_landmass", "no_site_reachable", "no_site")
+
+#: reason of the communes on an island where the study's network has no road (the build lists them in its manifest,
+#: ``network.islands_without_roads``; :attr:`fsgeo.network.RoadNetwork.islands_without_roads`)
+ISLAND_WITHOUT_ROADS = "island without roads"
+
+
+def on_island_without_roads(network, codes) -> np.ndarray:
+    """Mask over ``codes``: the communes on an island where ``network`` has no road (never routed: a point within
+    the snap limit of another landmass's roads is still across the water)."""
+    islands = getattr(network, "islands_without_roads", None) or ()
+    return pd.Index(codes).astype(str).isin(list(islands)) if islands else np.zeros(len(codes), bool)
+
+
+def with_landmass_gaps(reasons: pd.Series, gaps: pd.Series) -> pd.Series:
+    """The snapping reasons plus, for routable communes whose landmass has no site
+    (:func:`fsgeo.routing.landmass_gaps`), that reason: used only where no site is reached."""
+    gaps = gaps[gaps != ""]
+    return pd.concat([reasons, gaps.astype(str)]) if len(gaps) else reasons
 
 #: the reason of a commune that could not be routed when routing gave none (a hand-made matrix with a NaN row)
 ROUTING_FAILED = "commune point could not be placed on the road network"
@@ -182,7 +203,9 @@ class TravelTimes:
     unrouted : pandas.DataFrame
         The communes that could not be placed on the network, indexed by code: ``status`` (the snapping status of
         :data:`fsgeo.routing.SNAP_STATUSES`: beyond the snap limit, on a fragment cut off the main network, invalid
-        coordinates; ``not_placed`` when a matrix computed elsewhere only gave a reason) and ``reason`` (in words).
+        coordinates; ``island_without_roads``: their row is NaN; ``not_placed`` when a matrix computed elsewhere
+        only gave a reason) and ``reason`` (in words). Also the communes placed on a landmass (an island) where no
+        site is (``no_site_on_landmass``): their reason replaces "no site reachable" where no site is reached.
     unplaced : pandas.DataFrame
         The sites that could not be placed (:func:`fsgeo.routing.unplaced_sites`: ``id``, ``name``, ``status``,
         ``reason``, ``snap_distance_m``), in column order.
@@ -223,15 +246,24 @@ class TravelTimes:
 
         points, site_pts = route_points(communes, sites)
         snap = routing.snap_points(network, points)
+        status, reason = snap["status"].astype(str), snap["reason"].astype(str)
         if len(site_pts):
             minutes = routing.travel_time_matrix(network, points, site_pts, cutoff_min=cutoff_min,
                                                  on_snap_error="nan")
+            gaps = routing.landmass_gaps(network, snap, routing.snap_points(network, site_pts))
+            status = status.mask(gaps != "", "no_site_on_landmass")
+            reason = reason.mask(gaps != "", gaps)
         else:
             minutes = pd.DataFrame(index=points.index, dtype=float)
+        island = on_island_without_roads(network, minutes.index)
+        if island.any():  # no road on their island: a NaN row, whatever the snapping found across the water
+            minutes = minutes.astype(float)
+            minutes.iloc[island] = np.nan
+            status[island], reason[island] = "island_without_roads", ISLAND_WITHOUT_ROADS
         # read when a date asks for them (open_on): an analysis without dates never trips on one
         labelled = sites["labelled_on"].set_axis(site_pts.index, axis=0) if "labelled_on" in sites.columns else None
-        bad = snap[snap["status"] != "ok"]
-        return cls(minutes=minutes, unrouted=_unrouted(bad["status"].astype(str), bad["reason"].astype(str)),
+        bad = status != "ok"
+        return cls(minutes=minutes, unrouted=_unrouted(status[bad], reason[bad]),
                    unplaced=routing.unplaced_sites(network, site_pts.reset_index(drop=True)), labelled_on=labelled,
                    cutoff_min=None if cutoff_min is None else float(cutoff_min),
                    network=provenance._network_params(network))
@@ -301,6 +333,12 @@ class TravelTimes:
         none = "no site given" if k == 0 else "no site could be placed on the road network"
         status = np.where(reached, "ok", "no_site_reachable" if M.shape[1] else "no_site").astype(object)
         reason = np.where(reached, "", no_site_reason(self.cutoff_min) if M.shape[1] else none).astype(object)
+        lonely = np.flatnonzero(~reached & ~failed) if M.shape[1] else np.zeros(0, int)
+        if lonely.size:  # placed, but no site on their landmass (island): that reason
+            given = self.unrouted.reindex(self.codes[lonely])
+            mine = (given["status"] == "no_site_on_landmass").to_numpy()
+            status[lonely[mine]] = "no_site_on_landmass"
+            reason[lonely[mine]] = given["reason"].to_numpy(dtype=object)[mine]
         failed = np.flatnonzero(failed)
         if failed.size:
             given = self.unrouted.reindex(self.codes[failed])

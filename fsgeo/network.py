@@ -3,7 +3,8 @@
 A :class:`RoadNetwork` keeps the graph as a ``scipy.sparse.csr_matrix`` of travel times (seconds, row = from, column =
 to) plus the node and edge tables as GeoDataFrames (EPSG:4326), the node coordinates in the network's metric CRS for
 snapping (:attr:`RoadNetwork.metric_crs`: Lambert-93 in metropolitan France, the local UTM zone elsewhere), and a mask
-of the main (largest strongly connected) component. Ways to get one:
+of the main component (on each landmass, its largest strongly connected component: mainland, Corsica and islands
+with roads are each routed on their own roads). Ways to get one:
 
 - ``fsgeo.datasets.load_network()``: the embedded Haute-Saône network (Travel Mapping, ``RoadNetwork.from_file``);
 - ``RoadNetwork.from_osmnx(G)`` / ``net.to_osmnx()``: to and from any osmnx ``MultiDiGraph``;
@@ -76,6 +77,13 @@ class RoadNetwork:
         it cannot place every node. Default: chosen from the nodes' extent, see :attr:`metric_crs`. Every
         constructor (``from_file``, ``from_osmnx``, ``from_geopackage``, ``from_place``, ``from_polygon``, ...)
         takes the same keyword.
+    landmass : None, "weak" or array-like of int, optional
+        Which nodes share a landmass (mainland, an island, Corsica): the main component is the largest strongly
+        connected component *of each landmass*, so that an island with roads is routed on its own roads. None (the
+        default): one landmass, unless ``nodes`` has a ``landmass`` column. ``"weak"``: every weakly connected
+        component of two nodes or more is a landmass (fsgeo's Travel Mapping GeoPackages: the build keeps only the
+        components that are a landmass's road network, see :func:`fsgeo.build_data.network.keep_components`). An
+        array: one label per node (negative: on no landmass).
 
     Attributes
     ----------
@@ -92,11 +100,20 @@ class RoadNetwork:
     csr : scipy.sparse.csr_matrix
         ``n x n`` directed travel times, seconds (``csr[i, j]``: fastest edge from position ``i`` to ``j``).
     main_component : numpy.ndarray
-        Boolean mask over nodes: the largest strongly connected component (every node in it can reach every other).
+        Boolean mask over nodes: on each landmass, its largest strongly connected component (every node of it can
+        reach every other node of it); one landmass by default, so the largest strongly connected component. Points
+        snap to these nodes only; the other nodes (one-way or dead-end fragments) are reported.
+    islands_without_roads : frozenset of str
+        Commune codes on an island where the network has no road (empty unless the study loader sets it: see
+        :attr:`fsgeo.datasets.Study.network`); :mod:`fsgeo.coverage` reports them unreachable, "island without
+        roads", whatever their snapping says (a point within the snap limit of the mainland is still across water).
+    landmass : numpy.ndarray
+        Landmass of every node (int64): 0 is the landmass with the largest main component, then by decreasing size;
+        -1 for nodes on no landmass (an isolated node of a ``"weak"`` network). All 0 with a single landmass.
     """
 
     def __init__(self, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, profile: CarProfile | Mapping | None = None,
-                 name: str = "network", *, metric_crs=None):
+                 name: str = "network", *, metric_crs=None, landmass=None):
         self.name = str(name)
         self.profile = resolve_profile(profile)
         if len(nodes) == 0:
@@ -165,9 +182,12 @@ class RoadNetwork:
             raise ValueError(f"{self.name}: metric_crs {self.metric_crs.to_string()} ({self.metric_crs.name}) cannot "
                              f"place nodes {node_ids[lost][:10].tolist()}: choose a projected CRS made for where the "
                              "network lies (or leave metric_crs to None)")
-        ncomp, labels = connected_components(self.csr, directed=True, connection="strong")
-        counts = np.bincount(labels, minlength=ncomp)
-        self.main_component = labels == counts.argmax()
+        if landmass is None and "landmass" in nodes.columns:
+            landmass = nodes["landmass"].to_numpy()
+        self.landmass, self.main_component = _landmasses(self.csr, landmass, self.name)
+        #: codes of the communes on an island where this network has no road (set by the study loader from its
+        #: manifest's ``network.islands_without_roads``): coverage reports them unreachable, "island without roads"
+        self.islands_without_roads: frozenset[str] = frozenset()
         self._cache: dict[str, Any] = {}
 
     # -- derived structures (cached) -----------------------------------------------------------------------------
@@ -299,7 +319,7 @@ class RoadNetwork:
             geoms[need] = _segments(lon[iu], lat[iu], lon[iv], lat[iv])
         edges = gpd.GeoDataFrame(edges.drop(columns="geometry"), geometry=list(geoms), crs="EPSG:4326")
         nodes = _nodes_frame(node_ids_arr, lon, lat)
-        for attr in ("label", "street_count"):
+        for attr in ("label", "street_count", "landmass"):
             vals = [G.nodes[n].get(attr) for n in node_ids]
             if any(v is not None for v in vals):
                 nodes[attr] = vals
@@ -454,13 +474,16 @@ class RoadNetwork:
         if unknown.any():
             rows = edges.index[unknown][:10].tolist()
             raise ValueError(f"{path}: layer 'edges' rows {rows} reference node ids absent from layer 'nodes'")
+        landmass = nodes["landmass"].to_numpy() if "landmass" in nodes.columns else None
         if "highway" in edges.columns:
             edges = _osm_edges_from_frame(edges, prof, str(path))
         elif "road_class" in edges.columns:
             edges = _tm_edges(edges, prof, str(path))
+            # fsgeo's build keeps only landmass road networks (one component per landmass): each is routed
+            landmass = "weak" if landmass is None else landmass
         else:
             raise ValueError(f"{path}: layer 'edges' needs a 'road_class' (Travel Mapping) or 'highway' (OSM) column")
-        return cls(node_frame, edges, prof, name=path.name, metric_crs=metric_crs)
+        return cls(node_frame, edges, prof, name=path.name, metric_crs=metric_crs, landmass=landmass)
 
     @classmethod
     def from_osm_xml(cls, path: str | Path, profile: CarProfile | Mapping | None = None, *,
@@ -612,6 +635,46 @@ class RoadNetwork:
 
 
 # -- helpers -----------------------------------------------------------------------------------------------------
+def _landmasses(csr: sparse.csr_matrix, landmass, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(landmass, main_component)`` of a network (see :class:`RoadNetwork`): per landmass, its largest strongly
+    connected component (ties: the lowest component label, as ``argmax``), landmasses renumbered by the size of
+    that component (largest first)."""
+    n = csr.shape[0]
+    n_scc, scc = connected_components(csr, directed=True, connection="strong")
+    if landmass is None:
+        lm = np.zeros(n, dtype=np.int64)
+    elif isinstance(landmass, str):
+        if landmass != "weak":
+            raise ValueError(f"{name}: landmass must be None, 'weak' or one label per node, got {landmass!r}")
+        _, lm = connected_components(csr, directed=True, connection="weak")
+        lm = lm.astype(np.int64)
+        lm[np.bincount(lm)[lm] < 2] = -1  # an isolated node is no landmass's road network
+    else:
+        lm = pd.to_numeric(pd.Series(np.asarray(landmass).ravel()), errors="coerce").to_numpy()
+        if lm.shape != (n,) or not np.isfinite(lm).all():
+            raise ValueError(f"{name}: landmass needs one integer label per node ({n}), got {np.shape(landmass)}")
+        lm = lm.astype(np.int64)
+    on = lm >= 0
+    if not on.any():  # no landmass at all: the largest strongly connected component, as with one landmass
+        lm = np.zeros(n, dtype=np.int64)
+        on = np.ones(n, bool)
+    # node count of every (landmass, strong component) pair; per landmass the largest (lowest label on ties)
+    key = np.unique(lm[on] * n_scc + scc[on], return_counts=True)
+    pair_lm, pair_scc, count = key[0] // n_scc, key[0] % n_scc, key[1]
+    order = np.lexsort((pair_scc, -count, pair_lm))
+    first = np.ones(order.size, bool)
+    first[1:] = pair_lm[order][1:] != pair_lm[order][:-1]
+    best_lm, best_scc, best_n = pair_lm[order][first], pair_scc[order][first], count[order][first]
+    main = np.isin(scc, best_scc)
+    # renumber: 0 = the landmass with the largest main component (then by size, ties by former label)
+    rank = np.lexsort((best_lm, -best_n))
+    new_id = np.empty(rank.size, dtype=np.int64)
+    new_id[rank] = np.arange(rank.size)
+    out = np.full(n, -1, dtype=np.int64)
+    out[on] = new_id[np.searchsorted(best_lm, lm[on])]  # best_lm is sorted: every landmass has its pair
+    return out, main
+
+
 def _checked_metric_crs(value, what: str = "metric_crs") -> CRS | None:
     """``value`` as a ``pyproj.CRS`` (None stays None: chosen later from the extent); ``ValueError`` unless it is a
     projected CRS whose axes are in metres (every distance, radius and speed of fsgeo is in metres)."""

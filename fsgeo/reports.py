@@ -703,7 +703,7 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
     unr = access[access["status"] == "unreachable"]
     if len(unr):
         lines.append(T("cov_unreachable"))
-        rows = [[r.code, r.name, T.num(r.population), r.reason] for r in unr.itertuples()]
+        rows = [[r.code, r.name, T.num(r.population), reason_text(r.reason, T)] for r in unr.itertuples()]
         lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_reason")], rows, "llrl", [5, 24, 9, 80])
         lines.append("")
 
@@ -769,7 +769,8 @@ def underserved_report(access, under, zones, threshold: float, *, lang: str | No
     if len(unr):
         lines += ["", T("cov_unreachable")]
         lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_reason")],
-                       [[r.code, r.name, T.num(r.population), r.reason] for r in unr.itertuples()], "llrl",
+                       [[r.code, r.name, T.num(r.population), reason_text(r.reason, T)] for r in unr.itertuples()],
+                       "llrl",
                        [5, 24, 9, 80])
     return _finish(lines, provenance, T.lang)
 
@@ -974,6 +975,32 @@ _SOLVER_NOTES_FR = [
     (r"^time limit reached before the MILP beat (the )?greedy( set cover)?: greedy's sites are returned$",
      "limite de temps atteinte avant que le MILP ne batte le glouton : les sites du glouton sont retenus"),
 ]
+
+
+#: the routing's English reasons for an unreachable commune, in French (regular expression -> replacement); the
+#: others are shown as they are
+_REASONS_FR = [
+    (r"^island without roads$", "île sans route"),
+    (r"^no site on its landmass \(island (\d+): ([\d,]+) road nodes not linked by road to the rest of the network\)$",
+     lambda m: f"aucun site sur son île (île {m[1]} : {m[2].replace(',', ' ')} nœuds routiers non reliés par la route "
+               "au reste du réseau)"),
+    (r"^no site on its landmass \(the main one: .*\)$",
+     "aucun site sur sa terre (tous les sites sont sur des îles sans lien routier avec elle)"),
+    (r"^no site reachable by road within (\S+) min$", r"aucun site joignable par la route en \1 min"),
+    (r"^no site reachable by road$", "aucun site joignable par la route"),
+]
+
+
+def reason_text(text, T: Text) -> str:
+    """The reason of an unreachable commune in the report's language (the known ones in French; others as given)."""
+    text = "" if _blank(text) else str(text)
+    if T.lang != "fr":
+        return text
+    for pattern, repl in _REASONS_FR:
+        new, n = re.subn(pattern, repl, text)
+        if n:
+            return new
+    return text
 
 
 def _solver_note(text, T: Text) -> str:

@@ -5,7 +5,8 @@ Every query counts door-to-door time: *access leg* from the origin point to a no
 the destination point.
 
 Snapping with several links: a point joins the network at its ``profile.snap_nodes`` nearest nodes of the main
-component within ``max_snap_m`` (default 4), each by its own access leg, and the shortest-path search chooses among
+component (the largest strongly connected component of each landmass: an island's point joins its island's roads, see
+:attr:`fsgeo.network.RoadNetwork.landmass`) within ``max_snap_m`` (default 4), each by its own access leg, and the shortest-path search chooses among
 them; when all of them are motorway-only nodes (:func:`local_access_nodes`: interchanges in Travel Mapping data,
 carriageway points in OSM data) the nearest node a local road serves is added, if within ``max_snap_m``. Exactly:
 each point is a virtual node of the graph with one edge per link (out of an origin, into a destination), and the
@@ -54,8 +55,8 @@ from scipy.sparse.csgraph import dijkstra
 from fsgeo.io import InputError
 from fsgeo.network import RoadNetwork
 
-__all__ = ["snap_points", "unplaced_sites", "unplaced_message", "travel_time_matrix", "nearest", "nearest_two",
-           "pairs_within", "node_times",
+__all__ = ["snap_points", "unplaced_sites", "unplaced_message", "landmass_gaps", "travel_time_matrix", "nearest",
+           "nearest_two", "pairs_within", "node_times",
            "access_share", "local_access_nodes", "InputError", "SNAP_STATUSES", "MOTORWAY_CLASSES"]
 
 SNAP_STATUSES = ("ok", "too_far", "off_main_component", "invalid_coordinates")
@@ -294,6 +295,52 @@ def unplaced_sites(network: RoadNetwork, sites) -> pd.DataFrame:
         "id": ids[bad], "name": names[bad], "status": snap["status"].to_numpy()[bad],
         "reason": snap["reason"].astype(str).to_numpy()[bad], "snap_distance_m": np.round(dist, 1),
     })
+
+
+def landmass_gaps(network: RoadNetwork, origin_snap: pd.DataFrame, facility_snap: pd.DataFrame,
+                  what: str = "site") -> pd.Series:
+    """Why a routable origin can reach no facility at all: its landmass (an island, see
+    :attr:`fsgeo.network.RoadNetwork.landmass`) holds no routable facility.
+
+    Parameters
+    ----------
+    network : RoadNetwork
+    origin_snap, facility_snap : pandas.DataFrame
+        :func:`snap_points` tables of the origins and the facilities.
+    what : str
+        The facilities' name in the reason ("site", "candidate").
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like ``origin_snap``: the reason, e.g. "no site on its landmass (island 2: 31 road nodes not
+        linked by road to the rest of the network)", for every routable origin whose nearest link is on a landmass
+        where no facility could be placed; "" otherwise (routable with a facility on its landmass, or not routable:
+        :func:`snap_points` gives that reason). The time of such an origin is ``inf`` unless a direct leg (straight,
+        at most ``profile.direct_leg_max_m``) reaches a facility across the water: callers apply the reason only
+        where no facility was reached.
+    """
+    reason = np.full(len(origin_snap), "", dtype=object)
+    ok = (origin_snap["status"] == "ok").to_numpy()
+    if not ok.any():
+        return pd.Series(reason, index=origin_snap.index, dtype=object)
+    lm = network.landmass
+    f_ok = (facility_snap["status"] == "ok").to_numpy() if len(facility_snap) else np.zeros(0, bool)
+    served = np.unique(lm[facility_snap["node"].to_numpy(dtype=np.int64)[f_ok]]) if f_ok.any() else np.zeros(0, int)
+    o_lm = np.full(len(origin_snap), -1, dtype=np.int64)
+    o_lm[ok] = lm[origin_snap["node"].to_numpy(dtype=np.int64)[ok]]
+    lonely = ok & ~np.isin(o_lm, served)
+    if lonely.any():
+        size = np.bincount(lm[network.main_component & (lm >= 0)])
+        for k in np.unique(o_lm[lonely]):
+            if k == 0:
+                text = (f"no {what} on its landmass (the main one: {size[k]:,} road nodes; every {what} is on an "
+                        "island not linked to it by road)")
+            else:
+                text = (f"no {what} on its landmass (island {k}: {size[k]:,} road nodes not linked by road to the "
+                        "rest of the network)")
+            reason[lonely & (o_lm == k)] = text
+    return pd.Series(reason, index=origin_snap.index, dtype=object)
 
 
 def unplaced_message(unplaced: pd.DataFrame, what: str = "site") -> str:
