@@ -4,6 +4,12 @@
 fetched from); :func:`download` fetches them into a raw folder (``fsgeo sources download --to DIR``), cached and
 resumable, and records what it fetched (URL, date, size, SHA-256) in ``DIR/sources.json``. A raw folder made by hand
 (such as ``../shared/data/raw``) works the same: the build reads the same file names.
+
+Pinned versions: the GitHub archives are fetched at the commit the reference raw copy came from, when its
+``SOURCES.md`` records one (Travel Mapping ``HighwayData`` at ``3d7993c9cb60``, 2026-08-22), so that every user
+builds from the same data; ``latest=True`` (``fsgeo sources download --latest``) takes the default branch instead.
+france-geojson has no recorded commit (its data, IGN ADMIN EXPRESS 2018, no longer changes): it is fetched from its
+default branch either way. The ref fetched is recorded per file in ``sources.json``.
 """
 
 from __future__ import annotations
@@ -11,13 +17,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Source", "CATALOG", "source_entries", "download", "fetch"]
+__all__ = ["Source", "CATALOG", "source_entries", "download", "fetch", "github_archive_url"]
+
+
+def github_archive_url(repo: str, ref: str, branch: bool = False) -> str:
+    """The ``.tar.gz`` archive of GitHub repository ``repo`` ("owner/name") at ``ref``: a commit sha (the files of
+    that commit, whatever was pushed since), or with ``branch=True`` a branch name (its latest commit)."""
+    if not repo or repo.count("/") != 1 or not ref:
+        raise ValueError(f"a GitHub archive needs 'owner/name' and a ref, got {repo!r} and {ref!r}")
+    return f"https://codeload.github.com/{repo}/tar.gz/" + (f"refs/heads/{ref}" if branch else ref)
 
 
 @dataclass(frozen=True)
 class Source:
     """One public source: ``files`` maps each file of the raw folder to the URL it is fetched from (None: derived
-    from another file by :func:`download`)."""
+    from another file by :func:`download`). A source fetched as a GitHub archive has its ``repo`` ("owner/name"),
+    the commit ``ref`` it is pinned to (None: not recorded, the ``branch`` is fetched) and its archive is the first
+    of :meth:`files_for`."""
 
     id: str
     title: str
@@ -26,6 +42,31 @@ class Source:
     date: str | None
     file: str
     files: dict = field(default_factory=dict)
+    repo: str | None = None
+    ref: str | None = None
+    branch: str = "master"
+
+    def fetched_ref(self, latest: bool = False) -> str | None:
+        """The ref of the archive fetched: the pinned commit, or the branch with ``latest`` (or when none is
+        pinned); None for a source that is no GitHub archive."""
+        if self.repo is None:
+            return None
+        return self.branch if latest or self.ref is None else self.ref
+
+    def archive(self, latest: bool = False) -> str | None:
+        """Path of the downloaded archive in the raw folder (``travelmapping/HighwayData-3d7993c9cb60.tar.gz``)."""
+        if self.repo is None:
+            return None
+        return f"{self.id}/{self.repo.split('/')[1]}-{self.fetched_ref(latest)}.tar.gz"
+
+    def files_for(self, latest: bool = False) -> dict:
+        """The files of the raw folder and their URLs (None: derived), the archive first, at the pinned commit
+        (``latest``: the default branch)."""
+        if self.repo is None:
+            return dict(self.files)
+        ref = self.fetched_ref(latest)
+        url = github_archive_url(self.repo, ref, branch=latest or self.ref is None)
+        return {self.archive(latest): url, **self.files}
 
     def entry(self) -> dict:
         """The source's entry in a study manifest (``study.json`` ``sources``)."""
@@ -46,17 +87,16 @@ CATALOG: dict[str, Source] = {s.id: s for s in (
            {"etalab/decoupage-administratif-6.0.0.tgz":
             "https://registry.npmjs.org/@etalab/decoupage-administratif/-/decoupage-administratif-6.0.0.tgz",
             "etalab/communes.json": None, "etalab/departements.json": None, "etalab/LICENSE": None}),
+    # SOURCES.md records no commit for france-geojson: its default branch (the 2018 data, unchanged since)
     Source("france-geojson", "IGN ADMIN EXPRESS 2018, france-geojson (Grégoire David)", "Licence Ouverte",
            "https://github.com/gregoiredavid/france-geojson", "2018", "france-geojson/departements",
-           {"france-geojson/france-geojson-master.tar.gz":
-            "https://codeload.github.com/gregoiredavid/france-geojson/tar.gz/refs/heads/master",
-            "france-geojson/departements": None, "france-geojson/departements.geojson": None}),
+           {"france-geojson/departements": None, "france-geojson/departements.geojson": None},
+           repo="gregoiredavid/france-geojson"),
+    # the commit the reference raw copy came from (SOURCES.md: HighwayData at commit 3d7993c9cb60, 2026-08-22)
     Source("travelmapping", "Travel Mapping project (© OpenStreetMap contributors)",
            "facts placed on OpenStreetMap; credit Travel Mapping project and © OpenStreetMap contributors",
            "https://github.com/TravelMapping/HighwayData", "2026-08-22", "travelmapping/highwaydata-fra.tar.gz",
-           {"travelmapping/HighwayData-master.tar.gz":
-            "https://codeload.github.com/TravelMapping/HighwayData/tar.gz/refs/heads/master",
-            "travelmapping/highwaydata-fra.tar.gz": None}),
+           {"travelmapping/highwaydata-fra.tar.gz": None}, repo="TravelMapping/HighwayData", ref="3d7993c9cb60"),
 )}
 
 
@@ -107,7 +147,8 @@ def fetch(url: str, target, log=print, timeout: float = 60.0) -> dict:
     return {"url": url, "size": target.stat().st_size, "sha256": _sha256(target)}
 
 
-def download(to, log=print, only=None, mirror: str | None = None, today: str | None = None) -> dict:
+def download(to, log=print, only=None, mirror: str | None = None, today: str | None = None,
+             latest: bool = False) -> dict:
     """Fetch the raw sources into the folder ``to`` (the layout ``python -m fsgeo.build_data --raw`` reads).
 
     Each downloaded file is recorded in ``to/sources.json`` with its URL, size, SHA-256 and the date fetched, and
@@ -128,6 +169,9 @@ def download(to, log=print, only=None, mirror: str | None = None, today: str | N
         Base URL replacing each file's own: ``<mirror>/<file path>`` (a local copy, a proxy, tests).
     today : str, optional
         Date recorded as fetched (default: today, ISO).
+    latest : bool
+        Fetch the GitHub archives from their default branch instead of the commit they are pinned to (see the
+        module notes); each file records the ``ref`` fetched.
 
     Returns
     -------
@@ -152,7 +196,8 @@ def download(to, log=print, only=None, mirror: str | None = None, today: str | N
         raise ValueError(f"unknown source(s) {', '.join(unknown)}: expected {', '.join(CATALOG)}")
     for sid in ids:
         source = CATALOG[sid]
-        for rel, url in source.files.items():
+        ref = source.fetched_ref(latest)
+        for rel, url in source.files_for(latest).items():
             if url is None:
                 continue
             if mirror:
@@ -166,17 +211,20 @@ def download(to, log=print, only=None, mirror: str | None = None, today: str | N
             got = fetch(url, target, log)
             got["fetched"] = today
             got["source"] = sid
+            if ref is not None:
+                got["ref"] = ref
             record["files"][rel] = got
             write_text(manifest_path, json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
-        _unpack(source, to, log)
+        _unpack(source, to, log, latest)
     record["sources"] = [CATALOG[i].entry() | {"fetched": min((f["fetched"] for f in record["files"].values()
                                                               if f.get("source") == i), default=None)}
+                         | ({"ref": CATALOG[i].fetched_ref(latest)} if CATALOG[i].repo else {})
                          for i in CATALOG if any(f.get("source") == i for f in record["files"].values())]
     write_text(manifest_path, json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     return record
 
 
-def _unpack(source: Source, to, log) -> None:
+def _unpack(source: Source, to, log, latest: bool = False) -> None:
     """Turn a source's downloaded archive into the files the build reads (no-op for plain files)."""
     import io
     import tarfile
@@ -191,7 +239,7 @@ def _unpack(source: Source, to, log) -> None:
                     write_bytes(to / "etalab" / Path(name).name, tar.extractfile(member).read())
         log("sources: etalab: communes.json, departements.json, LICENSE unpacked")
     elif source.id == "france-geojson":
-        with tarfile.open(to / "france-geojson" / "france-geojson-master.tar.gz", "r:gz") as tar:
+        with tarfile.open(to / source.archive(latest), "r:gz") as tar:
             n = 0
             for member in tar:
                 name = member.name.split("/", 1)[-1]
@@ -203,7 +251,7 @@ def _unpack(source: Source, to, log) -> None:
                     n += 1
         log(f"sources: france-geojson: {n} files unpacked")
     elif source.id == "travelmapping":
-        src = to / "travelmapping" / "HighwayData-master.tar.gz"
+        src = to / source.archive(latest)
         keep = 0
         with tarfile.open(src, "r:gz") as tar, atomic_path(to / "travelmapping" / "highwaydata-fra.tar.gz") as tmp:
             with tarfile.open(tmp, "w:gz") as out:

@@ -36,11 +36,18 @@ def mirror(tmp_path):
             "france-geojson-master/departements.geojson": b"{}",
             "france-geojson-master/departements/70-haute-saone/communes-70-haute-saone.geojson": b"{}",
             "france-geojson-master/regions.geojson": b"{}"}),
+        # the archive of the pinned commit (GitHub names its folder after the full sha)
+        "travelmapping/HighwayData-3d7993c9cb60.tar.gz": _tgz({
+            "HighwayData-3d7993c9cb60ffff/systems.csv": b"System;CountryCode\n",
+            "HighwayData-3d7993c9cb60ffff/hwy_data/_systems/fraa.csv": b"system\n",
+            "HighwayData-3d7993c9cb60ffff/hwy_data/FRA-BFC/fraa/fra.a036.wpt": b"A x?lat=1&lon=2\n",
+            "HighwayData-3d7993c9cb60ffff/hwy_data/DEU-BW/deua/deu.a005.wpt": b"B x?lat=1&lon=2\n"}),
+        # and of the default branch (--latest), with one more route
         "travelmapping/HighwayData-master.tar.gz": _tgz({
             "HighwayData-master/systems.csv": b"System;CountryCode\n",
             "HighwayData-master/hwy_data/_systems/fraa.csv": b"system\n",
             "HighwayData-master/hwy_data/FRA-BFC/fraa/fra.a036.wpt": b"A x?lat=1&lon=2\n",
-            "HighwayData-master/hwy_data/DEU-BW/deua/deu.a005.wpt": b"B x?lat=1&lon=2\n"}),
+            "HighwayData-master/hwy_data/FRA-BFC/fraa/fra.a039.wpt": b"C x?lat=1&lon=2\n"}),
     }
     for rel, data in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +97,12 @@ def test_download_unpacks_records_and_caches(tmp_path, mirror):
     with tarfile.open(to / "travelmapping" / "highwaydata-fra.tar.gz") as tar:
         assert sorted(tar.getnames()) == ["hwy_data/FRA-BFC/fraa/fra.a036.wpt", "hwy_data/_systems/fraa.csv",
                                           "systems.csv"]
+    # the pinned commit's archive, recorded with its ref
+    assert record["files"]["travelmapping/HighwayData-3d7993c9cb60.tar.gz"]["ref"] == "3d7993c9cb60"
+    assert record["files"]["france-geojson/france-geojson-master.tar.gz"]["ref"] == "master"
+    assert "travelmapping/HighwayData-master.tar.gz" not in record["files"]
+    assert {s["id"]: s.get("ref") for s in record["sources"]} == {
+        "anct": None, "etalab": None, "france-geojson": "master", "travelmapping": "3d7993c9cb60"}
     # recorded: URL, size, checksum, date, licence
     rec = record["files"]["anct/liste-fs-20240801.csv"]
     data = files["anct/liste-fs-20240801.csv"]
@@ -130,3 +143,44 @@ def test_file_mirror_and_unknown_source(tmp_path, mirror):
     assert list(record["files"]) == ["anct/liste-fs-20240801.csv"]
     with pytest.raises(ValueError, match="unknown source"):
         sources.download(tmp_path / "raw", lambda s: None, only=["nope"])
+
+
+def test_archive_urls_are_pinned_to_the_recorded_commit():
+    """The URLs a user fetches (not fetched here: no internet): HighwayData at the commit SOURCES.md records,
+    france-geojson (no commit recorded) and --latest at the default branch."""
+    tm, fg = sources.CATALOG["travelmapping"], sources.CATALOG["france-geojson"]
+    assert tm.files_for() == {
+        "travelmapping/HighwayData-3d7993c9cb60.tar.gz":
+            "https://codeload.github.com/TravelMapping/HighwayData/tar.gz/3d7993c9cb60",
+        "travelmapping/highwaydata-fra.tar.gz": None}
+    assert tm.files_for(latest=True) == {
+        "travelmapping/HighwayData-master.tar.gz":
+            "https://codeload.github.com/TravelMapping/HighwayData/tar.gz/refs/heads/master",
+        "travelmapping/highwaydata-fra.tar.gz": None}
+    assert list(fg.files_for().items())[0] == (
+        "france-geojson/france-geojson-master.tar.gz",
+        "https://codeload.github.com/gregoiredavid/france-geojson/tar.gz/refs/heads/master")
+    assert fg.files_for() == fg.files_for(latest=True)
+    raw_notes = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw" / "SOURCES.md"
+    if raw_notes.is_file():  # the pinned commit is the one the reference copy records
+        assert f"`TravelMapping/HighwayData` at commit {tm.ref}" in raw_notes.read_text(encoding="utf-8")
+    assert sources.github_archive_url("a/b", "0123abc") == "https://codeload.github.com/a/b/tar.gz/0123abc"
+    with pytest.raises(ValueError, match="owner/name"):
+        sources.github_archive_url("nobody", "abc")
+    # plain files keep their own URL
+    assert sources.CATALOG["anct"].files_for() == sources.CATALOG["anct"].files
+
+
+def test_latest_fetches_the_default_branch(tmp_path, mirror):
+    url, files, requests = mirror
+    to = tmp_path / "raw"
+    record = sources.download(to, lambda s: None, only=["travelmapping"], mirror=url, latest=True)
+    assert list(record["files"]) == ["travelmapping/HighwayData-master.tar.gz"]
+    assert record["files"]["travelmapping/HighwayData-master.tar.gz"]["ref"] == "master"
+    assert record["sources"][0]["ref"] == "master"
+    with tarfile.open(to / "travelmapping" / "highwaydata-fra.tar.gz") as tar:
+        assert "hwy_data/FRA-BFC/fraa/fra.a039.wpt" in tar.getnames()
+    # back to the pinned commit: its own archive, unpacked over the latest one
+    sources.download(to, lambda s: None, only=["travelmapping"], mirror=url)
+    with tarfile.open(to / "travelmapping" / "highwaydata-fra.tar.gz") as tar:
+        assert "hwy_data/FRA-BFC/fraa/fra.a039.wpt" not in tar.getnames()

@@ -19,12 +19,16 @@ def register(subparsers) -> None:
     d.add_argument("--to", type=Path, default=Path("raw"), metavar="DIR", help="raw sources folder (default: raw)")
     d.add_argument("--only", help="comma list of source ids: anct, etalab, france-geojson, travelmapping")
     d.add_argument("--mirror", metavar="URL", help="fetch every file from <URL>/<file path> instead")
+    d.add_argument("--latest", action="store_true",
+                   help="fetch the GitHub archives (Travel Mapping) from their default branch instead of the commit "
+                        "fsgeo's reference data came from (recorded in sources.json either way)")
     d.set_defaults(func=run)
 
 
 def run(args) -> int:
     from fsgeo.sources import download
 
-    record = download(args.to, print, only=args.only.split(",") if args.only else None, mirror=args.mirror)
+    record = download(args.to, print, only=args.only.split(",") if args.only else None, mirror=args.mirror,
+                      latest=args.latest)
     print(f"{len(record['files'])} files recorded in {Path(args.to) / 'sources.json'}")
     return 0
