@@ -196,6 +196,13 @@ def test_island_without_roads_is_unreachable_with_that_reason():
         assert np.isnan(a.loc["a2", "minutes"]) and pd.isna(a.loc["a2", "nearest_site_id"])
         assert a.loc["a1", "nearest_site_id"] == "s_isl"          # the others as before
         assert a.loc["b1", "reason"].startswith("no site on its landmass")
+    # the matrix owner says the same per commune (timeline, accessibility, siting read it)
+    from fsgeo.matrix import TravelTimes
+
+    rows = TravelTimes.route(net, communes, sites).row_status()
+    assert rows.loc["a2"].tolist() == ["island_without_roads", "island without roads"]
+    assert rows.loc["b1", "status"] == "no_site_on_landmass" and rows.loc["b1", "reason"].startswith("no site on its")
+    assert rows.loc["a1", "status"] == rows.loc["m1", "status"] == "ok"
     summ = coverage.summary(access)
     fr = reports.coverage_report(access, summ, label="test", lang="fr")
     en = reports.coverage_report(access, summ, label="test", lang="en")
