@@ -450,8 +450,9 @@ def two_step_fca(communes, sites, network=None, minutes=None, threshold_min=None
             reason[i] = (f"nearest site {sid}" + (f" ({sname})" if sname != sid else "") + f" at {near_t[i]:.1f} min"
                          + (f", beyond the {threshold:g}-min catchment" if near_t[i] > threshold
                             else " but weighted 0 by the decay"))
-        else:
-            reason[i] = no_site_reason()
+        else:  # the matrix's reason when it has one (no site on the commune's island), else none reachable
+            r = c_reasons.get(code)
+            reason[i] = str(r) if r is not None and str(r) not in ("", "nan") else no_site_reason()
 
     total = P.sum()
     mean = float(P @ A / total) if total > 0 else float("nan")

@@ -378,7 +378,6 @@ def commune_site_matrix(communes, sites, network=None, cutoff_min=None):
     return times.minutes, times.reasons, times.site_reasons()
 
 
-
 def access_times(
     communes,
     sites,

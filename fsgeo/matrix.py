@@ -54,6 +54,7 @@ def with_landmass_gaps(reasons: pd.Series, gaps: pd.Series) -> pd.Series:
     gaps = gaps[gaps != ""]
     return pd.concat([reasons, gaps.astype(str)]) if len(gaps) else reasons
 
+
 #: the reason of a commune that could not be routed when routing gave none (a hand-made matrix with a NaN row)
 ROUTING_FAILED = "commune point could not be placed on the road network"
 

@@ -299,3 +299,14 @@ def test_vendee_yeu_has_no_site_on_its_island(built_study):
     assert yeu["status"] == "unreachable" and yeu["reason"].startswith("no site on its landmass (island ")
     assert access.loc["85163", "nearest_site_id"] == "2101"        # Noirmoutier-en-l'Île
     assert (access["status"] == "unreachable").sum() == 1
+
+
+def test_accessibility_says_no_site_on_the_island():
+    from fsgeo import accessibility
+
+    net = _network(landmass="weak")
+    res = accessibility.two_step_fca(_communes(COMMUNES), _sites(SITES), network=net, threshold_min=30,
+                                      supply=1)
+    table = res.table.set_index("code") if hasattr(res, "table") else res.set_index("code")
+    assert table.loc["b1", "reason"].startswith("no site on its landmass (island 2")
+    assert table.loc["a1", "status"] == "served"
