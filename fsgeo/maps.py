@@ -17,6 +17,7 @@ swaps the tokens for the escaped text by plain string replacement after the temp
 from __future__ import annotations
 
 import base64
+from functools import partial
 import html as _html
 import math
 import re
@@ -51,6 +52,11 @@ __all__ = [
     "notebook_html",
     "show",
     "TextFigure",
+    "simplify_communes",
+    "departement_outlines",
+    "is_national",
+    "NATIONAL_MIN_COMMUNES",
+    "NATIONAL_SIMPLIFY_M",
 ]
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -66,6 +72,11 @@ ANTENNA_COLOR = "#3d8fd1"
 NEIGHBOUR_COLOR = "#555555"
 CANDIDATE_COLOR = "#e66101"
 COORD_DECIMALS = 5  # ~1 m: plenty for display, keeps the HTML small
+#: a map of more communes than this is drawn in national mode (:func:`coverage_map`, ``national=None``): simplified
+#: communes on a canvas, département outlines, light circle markers for the sites
+NATIONAL_MIN_COMMUNES = 2000
+#: national mode: tolerance of the commune simplification (:func:`simplify_communes`), metres in the metric CRS
+NATIONAL_SIMPLIFY_M = 500.0
 
 REQUIRED_ACCESS = ("code", "name", "population", "minutes")
 REQUIRED_SITES = ("id", "name")
@@ -313,7 +324,7 @@ _TOOLS_TEXT = {
 #: already-escaped tokens, never raw user text
 _MAP_TEXT = {
     "fr": {
-        "outline": "Contour du département", "communes": "Communes : minutes jusqu’au site le plus proche",
+        "outline": "Contour du département", "departements": "Contours des départements", "communes": "Communes : minutes jusqu’au site le plus proche",
         "catch": "Zones de desserte ≤ {b} min", "zones": "Zones mal desservies (> {t} min)",
         "candidates": "Sites candidats", "chosen_layer": "Nouveaux sites retenus",
         "principal": "Espaces France Services", "antenna": "Antennes France Services",
@@ -337,7 +348,7 @@ _MAP_TEXT = {
         "l_chosen": "nouveau site retenu, par rang ({n})",
     },
     "en": {
-        "outline": "Département outline", "communes": "Communes: minutes to the nearest site",
+        "outline": "Département outline", "departements": "Département outlines", "communes": "Communes: minutes to the nearest site",
         "catch": "Catchments ≤ {b} min", "zones": "Under-served zones (> {t} min)",
         "candidates": "Candidate sites", "chosen_layer": "Chosen new sites",
         "principal": "France Services spaces", "antenna": "France Services antennas",
@@ -377,9 +388,9 @@ class _MapTools(MacroElement):
         (function () {
             var map = {{ this._parent.get_name() }};
             var words = {{ this.words|tojson }};
-            var decode = function (s) {
-                return new DOMParser().parseFromString(s, "text/html").documentElement.textContent;
-            };
+            // escaped text -> plain text: a detached <textarea> parses its content as text only (no element is created)
+            var decoder = document.createElement("textarea");
+            var decode = function (s) { decoder.innerHTML = s; return decoder.value; };
             // legend: a toggle, collapsed when the window is small
             document.querySelectorAll(".fsgeo-legend").forEach(function (div) {
                 var body = document.createElement("div");
@@ -423,14 +434,25 @@ class _MapTools(MacroElement):
                 input.type = "search"; input.placeholder = words.search; input.setAttribute("list", "fsgeo-communes");
                 var list = L.DomUtil.create("datalist", "", div);
                 list.id = "fsgeo-communes";
-                Object.keys(names).sort().forEach(function (code) {
-                    var label = decode(names[code]) + " (" + code + ")";
-                    byLabel[label.toLowerCase()] = code; byLabel[code] = code;
-                    var opt = document.createElement("option"); opt.value = label; list.appendChild(opt);
-                });
+                var filled = false;
+                var fill = function () {  // a national map's 35,000 names: on first use, not to open it
+                    if (filled) { return; }
+                    filled = true;
+                    var frag = document.createDocumentFragment();
+                    Object.keys(names).sort().forEach(function (code) {
+                        var label = decode(names[code]) + " (" + code + ")";
+                        byLabel[label.toLowerCase()] = code; byLabel[code] = code;
+                        var opt = document.createElement("option"); opt.value = label; frag.appendChild(opt);
+                    });
+                    list.appendChild(frag);
+                };
+                input.addEventListener("focus", fill);
+                input.addEventListener("input", fill);
+                if (Object.keys(names).length <= 5000) { fill(); }  // a département's: at once
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 input.addEventListener("change", function () {
+                    fill();
                     var code = byLabel[input.value.trim().toLowerCase()] || byLabel[input.value.trim()];
                     if (!code) { return; }
                     layer.eachLayer(function (l) {
@@ -460,6 +482,113 @@ class _MapTools(MacroElement):
         self.credits = credits_html
         self.names = names
         self.communes_layer = communes_layer
+
+
+class _ClassStyledGeoJson(folium.GeoJson):
+    """A GeoJSON layer whose features are styled by a small class property (``style_key``) instead of their id.
+
+    folium's style function becomes a JavaScript ``switch`` with one ``case`` per feature, run once per feature: with
+    35,000 communes that is quadratic (the national map took ~55 s to open in Chromium). Here the switch is over the
+    class property, one ``case`` per class: ``style_key`` must determine the style (same key, same style).
+    """
+
+    def __init__(self, data, style_key: str, **kwargs):
+        super().__init__(data, **kwargs)
+        self.feature_identifier = f"feature.properties.{style_key}"
+
+    @staticmethod
+    def _distinct(mapping):
+        return {k: v if k == "default" else list(dict.fromkeys(v)) for k, v in mapping.items()}
+
+    @property
+    def style_map(self):
+        return self._style_map
+
+    @style_map.setter
+    def style_map(self, mapping):
+        self._style_map = self._distinct(mapping)
+
+    @property
+    def highlight_map(self):
+        return self._highlight_map
+
+    @highlight_map.setter
+    def highlight_map(self, mapping):
+        self._highlight_map = self._distinct(mapping)
+
+
+def _delta_rings(geoms) -> list:
+    """Polygons as nested lists (commune > polygon > ring) of flat integer arrays ``[x0, y0, dx1, dy1, ...]``: lon
+    and lat in units of 1e-5 degree (:data:`COORD_DECIMALS`), each vertex as the step from the previous one, the
+    closing vertex left out. About half the bytes of GeoJSON, and far fewer arrays for the browser to build."""
+    kind, coords, offsets = shapely.to_ragged_array(shapely.force_2d(np.asarray(geoms, dtype=object)))
+    if kind == shapely.GeometryType.MULTIPOLYGON:
+        rings, polys, parts = offsets
+    else:  # all Polygons: one polygon per commune
+        (rings, polys), parts = offsets, np.arange(len(offsets[1]))
+    ints = np.round(coords * 10**COORD_DECIMALS).astype(np.int64)
+    deltas = ints.copy()
+    deltas[1:] -= ints[:-1]
+    deltas[rings[:-1]] = ints[rings[:-1]]  # each ring starts from an absolute vertex
+    flat = deltas.ravel().tolist()
+    ring_list = [flat[2 * a:2 * (b - 1)] for a, b in zip(rings[:-1], rings[1:])]
+    poly_list = [ring_list[a:b] for a, b in zip(polys[:-1], polys[1:])]
+    return [poly_list[a:b] for a, b in zip(parts[:-1], parts[1:])]
+
+
+class _CompactCommunes(folium.map.Layer):
+    """The communes of a national map: one canvas-drawn GeoJSON layer built in the browser from compact data.
+
+    Geometry as delta-encoded integers (:func:`_delta_rings`), properties as parallel lists, one style per class:
+    32 MB and ~55 s to open with folium's GeoJson (a ``switch`` with a case per feature, run for every feature) become
+    a fraction of it. The features carry the same ``tip`` (escaped HTML, tokens resolved by :class:`TextFigure`),
+    ``code`` and ``s`` (style key) properties, so the tooltip, highlight and commune search work as on the
+    département map.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var data = {{ this.data|tojson }};
+            var styles = {{ this.styles|tojson }};
+            var ring = function (a) {
+                var out = new Array(a.length / 2), x = 0, y = 0;
+                for (var i = 0; i < a.length; i += 2) { x += a[i]; y += a[i + 1]; out[i / 2] = [x / 1e5, y / 1e5]; }
+                out.push(out[0]);
+                return out;
+            };
+            var features = data.geometry.map(function (polys, i) {
+                var props = {};
+                Object.keys(data.properties).forEach(function (k) { props[k] = data.properties[k][i]; });
+                return {type: "Feature", properties: props,
+                        geometry: {type: "MultiPolygon", coordinates: polys.map(function (p) { return p.map(ring); })}};
+            });
+            var layer = L.geoJson({type: "FeatureCollection", features: features}, {
+                style: function (f) { return styles[f.properties.s]; },
+                onEachFeature: function (f, l) {
+                    l.on({mouseover: function (e) { e.target.setStyle({{ this.highlight|tojson }}); },
+                          mouseout: function (e) { layer.resetStyle(e.target); }});
+                }
+            });
+            layer.bindTooltip(function (l) { return l.feature.properties.tip; }, {sticky: true});
+            return layer;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, geometry, properties: dict, styles: dict, name: str):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "CompactCommunes"
+        self.data = {"geometry": _delta_rings(geometry.to_numpy()),
+                     "properties": {k: [v.item() if hasattr(v, "item") else v for v in vals]
+                                    for k, vals in properties.items()}}
+        self.styles = styles
+        self.highlight = {"weight": 3, "color": "#000000"}
+
+    def _get_self_bounds(self):
+        return [[None, None], [None, None]]
 
 
 def _svg_circle(color: str, size: int, hollow: bool) -> str:
@@ -590,6 +719,8 @@ def coverage_map(
     credits: str | None = None,
     generated: str | None = None,
     search: bool = True,
+    national: bool | None = None,
+    communes_simplify_m: float | None = None,
 ) -> folium.Map:
     """Folium map of drive-time coverage: communes by minutes, catchments, under-served zones, sites, candidates.
 
@@ -640,6 +771,16 @@ def coverage_map(
         Generation date shown with the credits (default: today, ISO ``YYYY-MM-DD``).
     search : bool, default True
         Add the commune search box.
+    national : bool, optional
+        National mode, for France or any study of thousands of communes: the communes are simplified
+        (:func:`simplify_communes`) and drawn on one canvas instead of one SVG element each, the département
+        outlines (from the ``departement`` column of ``access``) replace ``outline``, and the sites are light
+        circle markers (one GeoJSON layer per kind, same popups) instead of icons. Default: on above
+        :data:`NATIONAL_MIN_COMMUNES` communes (:func:`is_national`). Measured on all of France (34,875 communes,
+        2,845 sites): see ``bench/bench_france.py``.
+    communes_simplify_m : float, optional
+        Tolerance of the commune simplification, metres (default :data:`NATIONAL_SIMPLIFY_M` in national mode, 0
+        otherwise: a département's communes are drawn as they are).
 
     Catchments merged per band (:func:`fsgeo.catchments.merge_bands`, a ``band_label`` column and no ``site_id``)
     are drawn as one lightly filled area per band: what planners hand out; per-site outlines on demand.
@@ -663,9 +804,18 @@ def coverage_map(
     _require(access, REQUIRED_ACCESS, "access")
     _require(sites, REQUIRED_SITES, "sites")
     access = _to_wgs84(access, "access")
+    national = is_national(access) if national is None else bool(national)
+    simplify_c = (NATIONAL_SIMPLIFY_M if national else 0.0) if communes_simplify_m is None else communes_simplify_m
+    groups = _metric_groups(access) if national or simplify_c else None
+    if simplify_c:
+        access = simplify_communes(access, simplify_c, _groups=groups)
     sites_ll = _point_latlon(sites, "sites")
     own = np.array([_site_category(r) in ("principal", "antenna") for _, r in sites.iterrows()], dtype=bool)
-    layers_bounds = [access.total_bounds] + ([_bounds_from_latlon(sites_ll[own])] if own.any() else [])
+    if national:  # opens on the largest landmass group (metropolitan France), not on an extent spanning oceans
+        main = max(groups, key=lambda g: len(g[1]))[1]
+        layers_bounds = [access.iloc[main].total_bounds]
+    else:
+        layers_bounds = [access.total_bounds] + ([_bounds_from_latlon(sites_ll[own])] if own.any() else [])
     if outline is not None:
         outline = _to_wgs84(outline, "outline")
         layers_bounds.append(outline.total_bounds)
@@ -677,7 +827,8 @@ def coverage_map(
     else:
         tiles_arg = tiles
     # fractional zoom so that fitting the bounds fills the window instead of halving the scale
-    m = folium.Map(tiles=tiles_arg, control_scale=True, prefer_canvas=False, zoom_snap=0.25)
+    # national mode: one canvas for the tens of thousands of polygons (an SVG element each would take seconds)
+    m = folium.Map(tiles=tiles_arg, control_scale=True, prefer_canvas=national, zoom_snap=0.25)
     root = TextFigure()
     root.add_child(m)  # folium made a plain Figure the map's parent: ours resolves the text tokens when rendering
     esc = root.text  # every string from a file goes through it: the elements hold tokens, never user text
@@ -687,8 +838,16 @@ def coverage_map(
         # a plain, light background instead of tiles
         m.get_root().header.add_child(Element("<style>.folium-map.leaflet-container { background: #f4f3ee; }</style>"))
 
-    # ---- outline
-    if outline is not None:
+    # ---- outline (national mode: the départements' outlines)
+    if national and "departement" in access.columns:
+        folium.GeoJson(
+            _features(departement_outlines(access), {}),
+            name=words["departements"],
+            style_function=lambda f: {"color": "#222222", "weight": 1.2, "fill": False,
+                                      "className": "fsgeo-departement"},
+            interactive=False,
+        ).add_to(m)
+    elif outline is not None:
         folium.GeoJson(
             _features(outline, {}),
             name=words["outline"],
@@ -703,23 +862,35 @@ def coverage_map(
         cls = np.where(access["status"].astype(str).to_numpy() == "unreachable", -1, cls)
     fill = np.array([UNREACHABLE_COLOR if c < 0 else colors[c] for c in cls], dtype=object)
     above = np.isfinite(minutes) & (minutes > threshold) & (cls >= 0)
-    tips = [_commune_tip(row, c < 0, esc, lang) for (_, row), c in zip(access.iterrows(), cls)]
-    communes_fc = _features(
-        access, {"tip": tips, "fill": fill, "above": above.astype(bool), "code": access["code"].map(esc).to_numpy()}
-    )
-    communes_layer = folium.GeoJson(
-        communes_fc,
-        name=words["communes"],
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
+    # rows as plain dicts: iterrows over a GeoDataFrame builds a GeoSeries per row (seconds for 35,000 communes)
+    records = pd.DataFrame(access.drop(columns=access.geometry.name)).to_dict("records")
+    tips = [_commune_tip(row, c < 0, esc, lang) for row, c in zip(records, cls)]
+    codes = access["code"].map(esc).to_numpy()
+
+    def commune_style(fill_color, is_above):
+        return {
+            "fillColor": fill_color,
             "fillOpacity": 0.75,
-            "color": "#5a0000" if f["properties"]["above"] else "#ffffff",
-            "weight": 1.4 if f["properties"]["above"] else 0.5,
+            "color": "#5a0000" if is_above else "#ffffff",
+            # national mode: thinner borders, or the outlines of 35,000 communes would hide their colours
+            "weight": (0.5 if national else 1.4) if is_above else (0.15 if national else 0.5),
             "className": "fsgeo-commune",
-        },
-        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
-    ).add_to(m)
+        }
+
+    if national:  # compact geometry, one style per class (see _CompactCommunes)
+        keys = np.array([f"{c}{'a' if a else ''}" for c, a in zip(cls, above)], dtype=object)
+        styles = {k: commune_style(f, bool(a)) for k, f, a in zip(keys, fill, above)}
+        communes_layer = _CompactCommunes(access.geometry, {"tip": tips, "code": codes, "s": keys}, styles,
+                                          name=words["communes"])
+    else:
+        communes_layer = folium.GeoJson(
+            _features(access, {"tip": tips, "fill": fill, "above": above.astype(bool), "code": codes}),
+            name=words["communes"],
+            style_function=lambda f: commune_style(f["properties"]["fill"], f["properties"]["above"]),
+            highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        )
+    communes_layer.add_to(m)
 
     # ---- catchments, one layer per band
     catch_bands: list[float] = []
@@ -803,7 +974,12 @@ def coverage_map(
         "neighbour": folium.FeatureGroup(name=words["neighbour"]),
     }
     counts = dict.fromkeys(SITE_STYLES, 0)
-    for (idx, row), cat, (lat, lon) in zip(sites.iterrows(), categories, sites_ll):
+    if national:  # light circle markers, one GeoJSON layer per kind (thousands of icons would each be an element)
+        _national_sites(m, sites, categories, sites_ll, counts, words, esc, lang)
+        rows = ()
+    else:
+        rows = zip(sites.iterrows(), categories, sites_ll)
+    for (idx, row), cat, (lat, lon) in rows:
         _, svg, size = SITE_STYLES[cat]
         counts[cat] += 1
         folium.Marker(
@@ -878,6 +1054,125 @@ def _simplified(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
     return gdf.set_geometry(metric.to_crs(settings.crs))
 
 
+#: national mode: site category -> (radius px, fill colour, stroke colour)
+NATIONAL_SITE_STYLES = {
+    "principal": (1.8, SITE_COLOR, SITE_COLOR),
+    "antenna": (1.3, ANTENNA_COLOR, ANTENNA_COLOR),
+    "neighbour": (1.8, "#ffffff", NEIGHBOUR_COLOR),
+    "neighbour_antenna": (1.3, "#ffffff", NEIGHBOUR_COLOR),
+}
+
+
+def _national_sites(m, sites, categories, sites_ll, counts, words, esc, lang) -> None:
+    """The sites as circle markers: one GeoJSON layer per kind, the same tooltips and popups as the icons."""
+    cats = np.asarray(categories, dtype=object)
+    for cat in cats:
+        counts[cat] += 1
+    for key in ("principal", "antenna", "neighbour"):
+        sel = np.flatnonzero((cats == key) | ((cats == "neighbour_antenna") & (key == "neighbour")))
+        if not sel.size:
+            continue
+        sub = sites.iloc[sel]
+        radius, fill, stroke = NATIONAL_SITE_STYLES[key]
+        props = {
+            "tip": [esc(r["name"]) for _, r in sub.iterrows()],
+            "popup": [_site_popup(r, esc, lang) for _, r in sub.iterrows()],
+            "kind": cats[sel],
+        }
+        points = gpd.GeoSeries(shapely.points(sites_ll[sel, 1], sites_ll[sel, 0]), crs=settings.crs)
+        _ClassStyledGeoJson(
+            _features(gpd.GeoDataFrame(geometry=points, crs=settings.crs), props),
+            style_key="kind",
+            name=words[key],
+            marker=folium.CircleMarker(radius=radius, weight=0.5, fill=True, fill_opacity=0.8),
+            style_function=lambda f, fill=fill, stroke=stroke, key=key: {
+                "radius": NATIONAL_SITE_STYLES[f["properties"]["kind"]][0], "color": stroke, "fillColor": fill,
+                "className": "fsgeo-site fsgeo-site-" + f["properties"]["kind"].replace("_", "-"),
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=320),
+        ).add_to(m)
+
+
+def is_national(access) -> bool:
+    """Whether :func:`coverage_map` draws ``access`` in national mode by default: more than
+    :data:`NATIONAL_MIN_COMMUNES` communes."""
+    return len(access) > NATIONAL_MIN_COMMUNES
+
+
+def _metric_groups(gdf: gpd.GeoDataFrame) -> list[tuple[object, np.ndarray]]:
+    """Row positions grouped by metric CRS, chosen per département (``departement`` column; else one group):
+    Lambert-93 for all of metropolitan France and Corsica, the UTM zone of each overseas département."""
+    b = gdf.geometry.bounds
+    keys = gdf["departement"].astype(str).to_numpy() if "departement" in gdf.columns else np.zeros(len(gdf), int)
+    groups: dict[str, tuple[object, list[np.ndarray]]] = {}
+    for key in pd.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        sub = b.iloc[rows]
+        crs = local_metric_crs(sub[["minx", "maxx"]].to_numpy(), sub[["miny", "maxy"]].to_numpy(), "map communes")
+        groups.setdefault(crs.to_wkt(), (crs, []))[1].append(rows)
+    return [(crs, np.sort(np.concatenate(parts))) for crs, parts in groups.values()]
+
+
+def simplify_communes(communes: gpd.GeoDataFrame, tolerance_m: float = NATIONAL_SIMPLIFY_M,
+                      _groups=None) -> gpd.GeoDataFrame:
+    """Commune polygons simplified for display, every commune kept and shared borders still shared.
+
+    :func:`shapely.coverage_simplify` (GEOS coverage simplification, Visvalingam-Whyatt over the edges of the
+    tiling: a border between two communes is simplified once, so neighbours still meet without gaps or slivers, and a
+    polygon is at most reduced to a triangle, never removed). It works in metres, in the metric CRS of each
+    département (Lambert-93 for metropolitan France and Corsica as one tiling, the UTM zone overseas).
+
+    Parameters
+    ----------
+    communes : GeoDataFrame
+        (Multi)polygons, any CRS; a ``departement`` column picks the metric CRS per département.
+    tolerance_m : float
+        Roughly the square root of the area of the triangles removed, metres (0 keeps the polygons as they are).
+        500 m (the national map's default) keeps the shape of a commune at the scale of a département.
+
+    Returns
+    -------
+    GeoDataFrame
+        The same rows in the same order (EPSG:4326), geometry simplified. A commune whose coverage result is empty or
+        invalid (input that is not a clean tiling) is simplified on its own (topology-preserving) instead.
+    """
+    gdf = _to_wgs84(communes, "communes")
+    if not tolerance_m:
+        return gdf
+    geoms = gdf.geometry.to_numpy()
+    out = geoms.copy()
+    for crs, rows in _metric_groups(gdf) if _groups is None else _groups:
+        metric = gpd.GeoSeries(geoms[rows], crs=settings.crs).to_crs(crs).to_numpy()
+        simple = shapely.coverage_simplify(metric, float(tolerance_m))
+        polygonal = np.isin(shapely.get_type_id(simple), (3, 6))  # Polygon, MultiPolygon
+        bad = shapely.is_empty(simple) | ~polygonal | ~shapely.is_valid(simple)
+        if bad.any():
+            simple[bad] = shapely.simplify(metric[bad], float(tolerance_m), preserve_topology=True)
+        out[rows] = gpd.GeoSeries(simple, crs=crs).to_crs(settings.crs).to_numpy()
+    return gdf.set_geometry(gpd.GeoSeries(out, index=gdf.index, crs=settings.crs))
+
+
+def departement_outlines(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One outline per département: the union of its communes (``departement`` column), EPSG:4326, columns
+    ``code`` and geometry, sorted by code. Pass communes already simplified (:func:`simplify_communes`): the union
+    of simplified communes follows their borders exactly."""
+    gdf = _to_wgs84(communes, "communes")
+    _require(gdf, ("departement",), "communes")
+    codes = gdf["departement"].astype(str).to_numpy()
+    order = sorted(pd.unique(codes))
+    geoms = []
+    for code in order:
+        parts = gdf.geometry.to_numpy()[codes == code]
+        try:  # fast for a clean tiling; a general union where it is not one
+            union = shapely.coverage_union_all(parts)
+        except shapely.errors.GEOSException:
+            union = None
+        geoms.append(union if union is not None and union.is_valid and not union.is_empty
+                     else shapely.union_all(parts))
+    return gpd.GeoDataFrame({"code": order}, geometry=geoms, crs=settings.crs)
+
+
 def _bounds_from_latlon(ll: np.ndarray) -> np.ndarray:
     return np.array([ll[:, 1].min(), ll[:, 0].min(), ll[:, 1].max(), ll[:, 0].max()])
 
@@ -887,7 +1182,7 @@ def _features(gdf: gpd.GeoDataFrame, props: dict) -> dict:
     page, and the HTML stays small (coordinates rounded to ~1 m)."""
     geoms = _round_geoms(gdf.geometry)
     out = gpd.GeoDataFrame({k: np.asarray(v) for k, v in props.items()}, geometry=geoms, crs=settings.crs)
-    return out.__geo_interface__
+    return out.to_geo_dict(show_bbox=False)  # Leaflet needs no bounding boxes: 2 MB less on a national map
 
 
 def _catchment_colors(n: int) -> list[str]:

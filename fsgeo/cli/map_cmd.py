@@ -60,6 +60,16 @@ def register(subparsers) -> None:
                    help="also write a PNG of the map (1024x768 by default, see --png-size) through headless Chromium, "
                         "for reports and slides; a clear error when no browser is installed")
     p.add_argument("--png-size", default="1024x768", metavar="WxH", help="size of the PNG in pixels (default 1024x768)")
+    from fsgeo.maps import NATIONAL_MIN_COMMUNES, NATIONAL_SIMPLIFY_M
+
+    p.add_argument("--national", action=argparse.BooleanOptionalAction, default=None,
+                   help="national map (all of France, a region): communes simplified and drawn on one canvas, "
+                        "département outlines, sites as light circles, no catchments or under-served zones "
+                        "(communes beyond the threshold are outlined); default: on for studies of more than "
+                        f"{NATIONAL_MIN_COMMUNES:,} communes")
+    p.add_argument("--simplify", type=float, default=None, metavar="METRES",
+                   help="tolerance of the commune simplification in metres (default "
+                        f"{NATIONAL_SIMPLIFY_M:g} for a national map, 0 otherwise)")
     add_data_args(p)
     add_lang_arg(p)
     p.set_defaults(func=run)
@@ -134,6 +144,11 @@ def run(args) -> int:
 
     study = study_of(args)
     communes = study.communes
+    if args.simplify is not None and not (args.simplify >= 0 and math.isfinite(args.simplify)):
+        raise CliError(f"--simplify {args.simplify:g}: expected a tolerance in metres, 0 or more")
+    national_map = maps.is_national(communes) if args.national is None else args.national
+    if national_map:
+        return _run_national(args, study, threshold, as_of)
     # the user's files first, so that a bad one fails before the drive times and catchments are computed
     proposals = None
     if args.candidates is not None:
@@ -182,7 +197,8 @@ def run(args) -> int:
     prov = provenance_of(args, network, threshold_min=threshold, bands_min=list(args.bands or []) or None)
     m = maps.coverage_map(access, selected, outline=outline, catchments=catch, zones=zones, candidates=candidates,
                           chosen=chosen, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
-                          title=title, lang=args.lang, credits=prov["credits"], generated=prov["generated"])
+                          title=title, lang=args.lang, credits=prov["credits"], generated=prov["generated"],
+                          national=False, communes_simplify_m=args.simplify)
     path = maps.save_map(m, args.out, inline_assets=not args.cdn)
     status = access["status"].value_counts()
     parts = [f"{len(access)} communes ({status.get('underserved', 0)} under-served, "
@@ -209,3 +225,57 @@ def _png_size(text: str) -> tuple[int, int]:
         raise CliError(f"--png-size {text!r}: width and height must be between 100 and 10000 pixels")
     return w, h
 
+
+def _run_national(args, study, threshold: float, as_of: str | None) -> int:
+    """The national map: coverage on every landmass's network (:func:`fsgeo.national.national_coverage`, no
+    communes x sites matrix), communes simplified, département outlines, sites as circles; no catchments or zones
+    (the catchments of thousands of sites take minutes, see ``fsgeo catchments``)."""
+    import time
+
+    import geopandas as gpd
+
+    from fsgeo import coverage, maps, national
+    from fsgeo.cli.national_cmd import departements_table, networks_of
+
+    if args.candidates is not None or args.rank_json is not None:
+        raise CliError("--candidates and --rank-json are not drawn on a national map: make a map of the "
+                       "départements concerned (fsgeo build --departement NN) or use --no-national")
+    t0 = time.perf_counter()
+    communes, sites = study.communes, study.sites
+    networks = networks_of(study)
+    result = national.national_coverage(
+        communes, sites, networks, departements=departements_table(study), threshold_min=threshold, as_of=as_of,
+        kind=args.kind, no_network=(study.manifest.network or {}).get("no_network"))
+    access = gpd.GeoDataFrame(result.access.drop(columns=["geometry"], errors="ignore"),
+                              geometry=communes.geometry.to_numpy(), crs=communes.crs)
+    if not (access["code"].astype(str).to_numpy() == communes["code"].astype(str).to_numpy()).all():
+        raise AssertionError("national coverage changed the order of the communes")  # pragma: no cover
+    lost = result.meta["sites_not_routed"]
+    if lost:  # overseas: a few hundred sites, one line (fsgeo coverage --study lists the départements without roads)
+        print(f"fsgeo: warning: {len(lost)} site(s) on no road network of the study, drawn but not routed (e.g. "
+              f"{lost[0]['id']!r}: {lost[0]['reason']})", file=sys.stderr)
+    maps_sites = coverage.select_sites(sites, communes, kind=args.kind, as_of=as_of)
+    if not args.no_catchments:
+        print("fsgeo map: national map: no catchments or under-served zones (communes beyond the threshold are "
+              "outlined; fsgeo catchments --study gives the catchments)", file=sys.stderr)
+    title = args.title
+    if title is None:
+        if (args.lang or default_lang()) == "fr":
+            title = f"{study.name} : temps de trajet jusqu'à France Services" + (f", sites au {as_of}" if as_of else "")
+        else:
+            title = f"{study.name}: drive time to France Services" + (f", sites as of {as_of}" if as_of else "")
+    prov = provenance_of(args, networks[0], threshold_min=threshold, bands_min=list(args.bands or []) or None)
+    m = maps.coverage_map(access, maps_sites, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
+                          title=title, lang=args.lang, credits=prov["credits"], generated=prov["generated"],
+                          national=True, communes_simplify_m=args.simplify)
+    path = maps.save_map(m, args.out, inline_assets=not args.cdn)
+    status = access["status"].value_counts()
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, national map, {time.perf_counter() - t0:.0f} s): "
+          f"{len(access)} communes ({status.get('underserved', 0)} under-served, "
+          f"{status.get('unreachable', 0)} unreachable at {threshold:g} min), {len(maps_sites)} sites, "
+          f"{access['departement'].astype(str).nunique()} départements")
+    if args.png is not None:
+        width, height = _png_size(args.png_size)
+        png = maps.screenshot(path, args.png, width=width, height=height)
+        print(f"wrote {png} ({width}x{height})")
+    return 0
