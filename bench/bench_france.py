@@ -181,15 +181,101 @@ def step_mclp(paths, opts):
         sites = sites[sites["departement"].isin(opts["departements"])].reset_index(drop=True)
     cand = siting.candidates_from_communes(communes, sites, min_population=opts["min_population"])
     t0 = time.perf_counter()
-    if opts.get("baseline"):
+    if opts.get("baseline"):  # the full instance: every commune x every candidate, searches without a cutoff
+        r = siting.rank_candidates(cand, communes, sites, net, k=opts["k"], threshold=20, model="mclp",
+                                   on_unplaced="skip", restricted=False).result
+    elif opts.get("library"):
+        r = mclp_on_network(communes, sites, cand, net, opts["k"], 20)
+    else:  # what fsgeo rank does: rank_candidates, restricted by default above 2,000 communes
         r = siting.rank_candidates(cand, communes, sites, net, k=opts["k"], threshold=20, model="mclp",
                                    on_unplaced="skip").result
-    else:
-        r = mclp_on_network(communes, sites, cand, net, opts["k"], 20)
     t = time.perf_counter() - t0
     return {"seconds": t, "candidates": len(cand), "objective": float(r.objective), "baseline": float(r.baseline),
             "chosen": len(r.chosen), "status": r.status, "rows": int(r.extra.get("n_rows", -1)),
             "cols": int(r.extra.get("n_candidates", -1))}
+
+
+def step_map(paths, opts):
+    """The national HTML map as ``fsgeo map --study`` writes it (coverage on every landmass, then the map)."""
+    from fsgeo import maps, national
+
+    import geopandas as gpd
+
+    communes, sites, nets, deps = _load(paths)
+    t0 = time.perf_counter()
+    res = national.national_coverage(communes, sites, nets, departements=deps)
+    t1 = time.perf_counter()
+    access = gpd.GeoDataFrame(res.access.drop(columns=["geometry"], errors="ignore"),
+                              geometry=communes.geometry.to_numpy(), crs=communes.crs)
+    m = maps.coverage_map(access, sites, tiles=False, title="France", national=True)
+    out = maps.save_map(m, opts["out"])
+    return {"seconds": time.perf_counter() - t0, "coverage_s": t1 - t0, "mb": out.stat().st_size / 1e6}
+
+
+def _chromium_seconds(html) -> float:
+    """Wall time of a headless Chromium screenshot of ``html`` (1024x768): opening the page, running its scripts
+    and drawing it."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    profile = tempfile.mkdtemp(prefix="fsgeo-bench-")
+    try:
+        t0 = time.perf_counter()
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--window-size=1024,768",
+                        f"--screenshot={Path(profile) / 'shot.png'}", Path(html).resolve().as_uri()],
+                       capture_output=True, timeout=600, check=True)
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def map_lines(paths, tmp: Path) -> None:
+    """The national map: written (time, peak, size), then opened in headless Chromium against the embedded
+    Haute-Saône map in the same run."""
+    import shutil
+
+    out = tmp / "bench_france_map.html"
+    res = run("step_map", paths, {"out": str(out)})
+    print(line("national HTML map (coverage + map)", res))
+    if "error" in res:
+        return
+    print(f"  {res['mb']:.1f} MB (coverage {res['coverage_s']:.1f} s of it)")
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        print("  no chromium: browser load time not measured")
+        return
+    from fsgeo import coverage, datasets, maps
+
+    study = datasets.load_study()
+    dep = tmp / "bench_70_map.html"
+    access = coverage.access_times(study.communes, study.sites, study.network)
+    maps.save_map(maps.coverage_map(access, study.sites, outline=study.outline, tiles=False), dep)
+    base = min(_chromium_seconds(dep) for _ in range(2))
+    mine = min(_chromium_seconds(out) for _ in range(2))
+    print(f"{'  opened in headless Chromium (screenshot)':<44} {mine:8.2f} s wall | Haute-Saône map "
+          f"({dep.stat().st_size / 1e6:.1f} MB, 536 communes) {base:.2f} s: x {mine / base:.1f}  [target: a few seconds]")
+
+
+def mclp_lines(paths, args) -> None:
+    region = ["21", "25", "39", "58", "70", "71", "89", "90"]  # Bourgogne-Franche-Comté
+    if not args.skip_baselines:
+        base = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region, "baseline": True})
+        mine = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region})
+        print(line("MCLP 20 sites, Bourgogne-Franche-Comté, restricted", mine, None, None, base))
+        if "error" not in base and "error" not in mine:
+            print(f"  check: same optimum as the full model: {abs(base['objective'] - mine['objective']) < 1e-6} "
+                  f"({mine['objective']:,.0f} inhabitants within 20 min; {mine['candidates']:,} candidates, "
+                  f"restricted instance {mine['rows']:,} communes x {mine['cols']:,} candidates)")
+    mclp = run("step_mclp", paths, {"k": args.k, "min_population": args.min_population})
+    print(line(f"exact MCLP, next {args.k} sites at 20 min, France (rank_candidates)", mclp, 30, 4))
+    if "error" not in mclp:
+        print(f"  {mclp['candidates']:,} candidates (communes of >= {args.min_population:,} inhabitants hosting no "
+              f"site); restricted instance {mclp['rows']:,} communes x {mclp['cols']:,} candidates; status "
+              f"{mclp['status']}; within 20 min: {mclp['baseline']:,.0f} -> {mclp['objective']:,.0f} inhabitants "
+              f"with {mclp['chosen']} new sites")
 
 
 def _child(fn_name, paths, opts, queue):
@@ -243,6 +329,8 @@ def main(argv=None):
     ap.add_argument("--skip-catchments", action="store_true")
     ap.add_argument("--only-catchments", action="store_true", help="the catchment steps only (after the load)")
     ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--only", choices=["mclp", "map"], default=None,
+                    help="after loading, only the MCLP lines or only the national map lines")
     args = ap.parse_args(argv)
 
     study = args.study
@@ -273,6 +361,10 @@ def main(argv=None):
     print(f"{load['communes']:,} communes, {load['population']:,} inhabitants, {load['sites']:,} sites, "
           f"network {load['nodes']:,} nodes / {load['edges']:,} road segments")
     print(line("load (communes, sites, network)", load))
+    if args.only is not None:
+        (mclp_lines(paths, args) if args.only == "mclp" else map_lines(paths, tmp))
+        tmp_snap.unlink(missing_ok=True)
+        return 0
     if not args.only_catchments:
         near = run("step_nearest", paths)
         if "error" in near:
@@ -325,22 +417,8 @@ def main(argv=None):
                   f"the end (wall time waits for a CPU when the load exceeds the {os.cpu_count()} cores)")
 
     if not args.only_catchments:
-        region = ["21", "25", "39", "58", "70", "71", "89", "90"]  # Bourgogne-Franche-Comté
-        if not args.skip_baselines:
-            base = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region, "baseline": True})
-            mine = run("step_mclp", paths, {"k": 20, "min_population": 500, "departements": region})
-            print(line("MCLP 20 sites, Bourgogne-Franche-Comté, restricted", mine, None, None, base))
-            if "error" not in base and "error" not in mine:
-                print(f"  check: same optimum as the full model: {abs(base['objective'] - mine['objective']) < 1e-6} "
-                      f"({mine['objective']:,.0f} inhabitants within 20 min; {mine['candidates']:,} candidates, "
-                      f"restricted instance {mine['rows']:,} communes x {mine['cols']:,} candidates)")
-        mclp = run("step_mclp", paths, {"k": args.k, "min_population": args.min_population})
-        print(line(f"exact MCLP, next {args.k} sites at 20 min, France", mclp, 30, 4))
-        if "error" not in mclp:
-            print(f"  {mclp['candidates']:,} candidates (communes of >= {args.min_population:,} inhabitants hosting no "
-                  f"site); restricted instance {mclp['rows']:,} communes x {mclp['cols']:,} candidates; status "
-                  f"{mclp['status']}; within 20 min: {mclp['baseline']:,.0f} -> {mclp['objective']:,.0f} inhabitants "
-                  f"with {mclp['chosen']} new sites")
+        mclp_lines(paths, args)
+        map_lines(paths, tmp)
     tmp_snap.unlink(missing_ok=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     return 0

@@ -280,6 +280,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "rk_greedy_same_k": {"fr": "Glouton avec le même k", "en": "Greedy with the same k"},
     "rk_gap": {"fr": "{what} : {value} (écart {gap}{pct})", "en": "{what}: {value} (gap {gap}{pct})"},
     "rk_note": {"fr": "Note du solveur : {message}", "en": "Note: {message}"},
+    "rk_restricted": {
+        "fr": "Instance restreinte (même optimum) : {communes} au-delà du seuil à portée d’un candidat, "
+              "{candidates} qui en rapprochent au moins une, {pairs} couples ; temps moyens, maximums et reprises "
+              "non calculés (n.d.)",
+        "en": "Restricted instance (same optimum): {communes} beyond the threshold within reach of a candidate, "
+              "{candidates} bringing at least one within it, {pairs} pairs; mean and maximum times and takeovers "
+              "not computed (n/a)"},
     "rk_chosen": {"fr": "Nouveaux sites choisis (gains marginaux, dans cet ordre) :",
                   "en": "Chosen new sites (gains are marginal, in this order):"},
     "rk_fewer": {"fr": "Seuls {n} améliorent l'objectif ; d'autres n'y changeraient rien.",
@@ -904,6 +911,10 @@ def rank_report(result, *, top: int = 15, commune_names: dict | None = None, lan
              if n and not re.match(r"(no new site|only \d+ new sites?) improves? the objective", n)]
     if notes:
         lines.append(T("rk_note", message="; ".join(_solver_note(n, T) for n in notes)))
+    if meta.get("restricted"):
+        r = meta["restricted"]
+        lines.append(T("rk_restricted", communes=T.count(r["communes"], "commune"),
+                       candidates=T.count(r["candidates"], "candidate"), pairs=T.num(r["pairs"])))
     lines.append("")
 
     chosen = result.chosen

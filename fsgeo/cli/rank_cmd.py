@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from fsgeo.cli.common import (
     CliError, add_data_args, add_output_args, emit, output_format, positive_minutes, positive_seconds, to_json,
     report_unplaced, study_of, whole_number,
@@ -37,6 +39,11 @@ def register(subparsers) -> None:
                    help="objective of the greedy model (default coverage); the exact models have their own")
     p.add_argument("--time-limit", type=positive_seconds, default=None, metavar="S",
                    help="time limit per MILP solve, seconds")
+    p.add_argument("--restricted", action=argparse.BooleanOptionalAction, default=None,
+                   help="models that allow it (" + ", ".join(n for n, s in specs.items() if s.restrictable)
+                        + "): solve on the communes beyond the threshold and the candidates within it of one only "
+                          "(same optimum, bounded memory; the per-candidate mean times and takeovers are then not "
+                          "computed); default: on for studies of more than 2,000 communes")
     p.add_argument("--top", type=whole_number(0), default=15, metavar="N",
                    help="table format: how many ranked candidates to list (default 15)")
     add_data_args(p)
@@ -53,6 +60,11 @@ def run(args) -> int:
     if args.objective is not None and args.model != "greedy":
         raise CliError(f"--objective only applies with --model greedy (--model {args.model} has its own objective)")
     args.objective = args.objective or "coverage"
+    if args.restricted:
+        from fsgeo.siting.registry import model_spec
+
+        if not model_spec(args.model).restrictable:
+            raise CliError(f"--restricted does not apply to --model {args.model}: it needs every commune-candidate time")
     fmt = output_format(args)
     # cheap inputs first, so that a bad file fails before the network is loaded
     study = study_of(args)
@@ -75,7 +87,7 @@ def run(args) -> int:
         candidates, communes=communes, sites=sites, network=network, k=args.k, threshold=args.threshold,
         model=args.model, as_of=as_of, kind=args.kind, own_departement_only=args.own_departement_only,
         objective=args.objective, on_unplaced="raise" if args.strict else "skip",
-        time_limit_s=args.time_limit,
+        time_limit_s=args.time_limit, restricted=args.restricted,
     )
     if fmt == "json":
         emit(to_json({**result.to_dict(), "unplaced_sites": unplaced_sites}), args.out)
@@ -92,7 +104,7 @@ def run(args) -> int:
 def _csv(result) -> str:
     """One row per candidate: attributes, chosen rank and parent (antennas), then the scores."""
     scores = result.scores.copy()
-    scores["takeover_codes"] = scores["takeover_codes"].map(lambda codes: ";".join(codes))
+    scores["takeover_codes"] = scores["takeover_codes"].map(lambda codes: ";".join(codes) if isinstance(codes, list) else "")
     parents = result.chosen.set_index("id")[["parent_id", "parent_name", "parent_minutes", "parent_source"]]
     declared = scores["parent_id"]
     scores = scores.drop(columns="parent_id").join(parents, on="id")

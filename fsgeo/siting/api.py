@@ -16,9 +16,12 @@ from fsgeo.siting.antennas import attach_antennas
 from fsgeo.siting.candidates import as_candidates
 from fsgeo.siting.instance import make_instance, resolve_threshold
 from fsgeo.siting.models import SitingResult
-from fsgeo.siting.registry import model_spec
+from fsgeo.siting.registry import model_spec, model_specs
 from fsgeo.siting.scores import score_candidates
 
+#: ``rank_candidates(restricted=None)``: a restrictable model (MCLP) is solved on the restricted instance above this
+#: many communes (a national or regional study), the full communes x candidates instance below it
+RESTRICTED_MIN_COMMUNES = 2000
 CANDIDATE_ATTRS = ["id", "name", "commune_code", "commune_name", "lon", "lat", "kind", "parent_id"]
 CHOSEN_COLUMNS = [
     "rank", "id", "name", "commune_code", "commune_name", "lon", "lat", "kind", "gain_population",
@@ -116,7 +119,7 @@ def _num(value):
 
 def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, threshold=None, model="greedy",
                     as_of=None, kind="all", own_departement_only=False, objective="coverage", on_unplaced="raise",
-                    time_limit_s=None) -> RankResult:
+                    time_limit_s=None, restricted=None) -> RankResult:
     """Score candidate sites and choose up to ``k`` new ones, the existing sites kept open.
 
     Parameters
@@ -149,6 +152,14 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
         left out and listed in ``.unplaced``.
     time_limit_s : float, optional
         Time limit per MILP solve, seconds.
+    restricted : bool, optional
+        Solve on the restricted instance (:mod:`fsgeo.siting.restricted`): only the communes beyond the threshold
+        and the commune -> candidate times within it (searches with the threshold as cutoff, never a communes x
+        candidates matrix). For the models registered ``restrictable`` (``mclp``) this is the same MILP, so the
+        same objective and sites; default: on above :data:`RESTRICTED_MIN_COMMUNES` communes. What it does not
+        compute is left NaN: per candidate ``newly_reachable_population``, the mean/max minutes, minutes saved
+        and takeovers; per chosen site ``served_*``, ``mean_minutes`` and ``max_minutes``; and
+        ``meta["candidates_matter_below"]`` is None. ``meta["restricted"]`` gives its size.
 
     Returns
     -------
@@ -158,6 +169,9 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     from fsgeo.matrix import TravelTimes
 
     spec = model_spec(model)
+    if restricted and not spec.restrictable:
+        raise ValueError(f"restricted=True: model {model!r} needs the times of every commune to every candidate "
+                         "(restrictable: " + ", ".join(n for n, s in model_specs().items() if s.restrictable) + ")")
     if on_unplaced not in ("raise", "skip"):
         raise ValueError(f"on_unplaced must be 'raise' or 'skip', got {on_unplaced!r}")
     threshold = resolve_threshold(threshold)
@@ -176,15 +190,19 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
             raise io.InputError(f"candidate {ident!r}: parent {parent!r} "
                                 + _why_not_a_parent(str(parent), sites, as_of, own_departement_only))
 
-    # communes x candidates minutes (fsgeo.matrix: the one matrix); the candidates the router cannot place are
-    # reported by id, never silently dropped (routing.unplaced_sites: the one rule of sites too)
-    cand_times = TravelTimes.route(network, communes, cands)
-    unplaced = cand_times.unplaced
+    if restricted is None:
+        restricted = spec.restrictable and len(communes) > RESTRICTED_MIN_COMMUNES
+    # communes x candidates minutes (fsgeo.matrix: the one matrix), except on the restricted instance, which routes
+    # only the pairs within the threshold; the candidates the router cannot place are reported by id, never
+    # silently dropped (routing.unplaced_sites: the one rule of sites too)
+    cand_times = None if restricted else TravelTimes.route(network, communes, cands)
+    unplaced = routing.unplaced_sites(network, cands) if restricted else cand_times.unplaced
     if len(unplaced) and on_unplaced == "raise":
         raise io.InputError(routing.unplaced_message(unplaced, "candidate"))
     placed = ~cands["id"].astype(str).isin(set(unplaced["id"].astype(str))).to_numpy()
     cands = cands[placed].reset_index(drop=True)
-    cand_times = cand_times.subset(placed)
+    if cand_times is not None:
+        cand_times = cand_times.subset(placed)
     pts = cands.set_axis(cands["id"].to_numpy(), axis=0)
 
     access = coverage.access_times(communes, sites, network, threshold_min=threshold,
@@ -192,10 +210,22 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     codes = access["code"].astype(str).to_numpy()
     existing = pd.Series(access["minutes"].to_numpy(dtype=float), index=codes).fillna(np.inf)
     population = pd.Series(access["population"].to_numpy(dtype=float), index=codes)
-    # a commune point that cannot be routed reaches no candidate either (make_instance; coverage gives its reason)
-    inst = make_instance(population, existing, cand_times, threshold)
-    solver = spec.build(inst, k=k, objective=objective, time_limit_s=time_limit_s)
-    result = solver.solve()
+    restriction = None
+    if restricted:
+        from fsgeo.matrix import route_points
+        from fsgeo.siting.restricted import pairs_beyond_threshold, restricted_instance, solve_restricted
+
+        points, _ = route_points(communes, pts)
+        pairs = pairs_beyond_threshold(network, points, existing, population, pts, threshold)
+        inst, covered = restricted_instance(population, existing, pairs, list(pts.index), threshold)
+        result = solve_restricted(spec.build(inst, k=k, objective=objective, time_limit_s=time_limit_s), covered)
+        restriction = {"communes": result.extra["n_rows"], "candidates": result.extra["n_candidates"],
+                       "pairs": int(len(pairs))}
+    else:
+        # a commune point that cannot be routed reaches no candidate either (make_instance; coverage gives its reason)
+        inst = make_instance(population, existing, cand_times, threshold)
+        solver = spec.build(inst, k=k, objective=objective, time_limit_s=time_limit_s)
+        result = solver.solve()
     # unreachable communes: say why, with the coverage reason
     reasons = dict(zip(codes, access["reason"].astype(str)))
     if len(result.excluded):
@@ -205,12 +235,17 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
 
     attrs = pd.DataFrame(cands[CANDIDATE_ATTRS])
     scores = score_candidates(instance=inst)
+    if restricted:
+        scores = _restricted_scores(scores, pts.index)
     chosen_rank = {c: i for i, c in enumerate(result.chosen, start=1)}
     scores = attrs.set_index("id").join(scores, how="right").rename_axis("id").reset_index()
     scores["chosen_rank"] = scores["id"].map(chosen_rank).astype(float)
     scores = scores[[*CANDIDATE_ATTRS, *[c for c in scores.columns if c not in CANDIDATE_ATTRS]]]
 
     chosen = _chosen_table(result, attrs)
+    if restricted:  # the restricted instance holds only the communes beyond the threshold
+        chosen["served_communes"] = np.nan
+        chosen["served_population"] = np.nan
     antennas = chosen[chosen["kind"] == "antenna"]
     if len(antennas):
         ant_pts = pts.loc[antennas["id"].to_numpy()]
@@ -225,12 +260,37 @@ def rank_candidates(candidates, communes=None, sites=None, network=None, k=3, th
     meta = {
         "n_communes": int(len(communes)), "population": float(population.sum()),
         "n_sites": int(access.attrs.get("fsgeo", {}).get("n_sites", 0)), "as_of": None if as_of is None else str(as_of),
-        "kind": kind, "own_departement_only": bool(own_departement_only), "n_candidates": int(inst.m),
+        "kind": kind, "own_departement_only": bool(own_departement_only), "n_candidates": int(len(pts)),
         "n_unplaced": int(len(unplaced)), "objective": objective if model == "greedy" else None,
         "population_within_threshold_before": float(population[existing <= threshold].sum()),
-        "candidates_matter_below": candidates_matter_below(inst),
+        "candidates_matter_below": None if restricted else candidates_matter_below(inst),
     }
+    if restriction is not None:
+        meta["restricted"] = restriction
     return RankResult(scores=scores, chosen=chosen, result=result, candidates=cands, unplaced=unplaced, meta=meta)
+
+
+#: score columns a restricted instance computes exactly (they only depend on the communes beyond the threshold)
+_RESTRICTED_EXACT = ("gain_population", "resolved_communes")
+
+
+def _restricted_scores(scores: pd.DataFrame, candidate_ids) -> pd.DataFrame:
+    """Scores on a restricted instance, for every candidate: the exact columns (a candidate reaching no commune
+    beyond the threshold gains nothing), the others NaN; ranked by gain, then input order."""
+    out = pd.DataFrame(index=pd.Index(list(candidate_ids), name="candidate"))
+    for col in scores.columns:
+        if col == "rank":
+            continue
+        if col in _RESTRICTED_EXACT:
+            out[col] = scores[col].reindex(out.index).fillna(0).astype(scores[col].dtype)
+        elif col == "takeover_codes":
+            out[col] = None
+        else:
+            out[col] = np.nan
+    out["_order"] = np.arange(len(out))
+    out = out.sort_values(["gain_population", "_order"], ascending=[False, True], kind="mergesort")
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out.drop(columns="_order")
 
 
 def candidates_matter_below(inst) -> dict | None:

@@ -29,6 +29,9 @@ class ModelSpec:
     options: tuple = ()
     cls: type | None = field(default=None, compare=False)
     exact: bool = True
+    #: the objective depends only on the communes beyond the threshold and the candidates within it of one: the
+    #: model may be solved on :func:`fsgeo.siting.restricted.restricted_instance` with the same optimum
+    restrictable: bool = False
 
     def build(self, instance, **options):
         """The model on a validated :class:`~fsgeo.siting.instance.Instance`, with the options it accepts (others
@@ -36,14 +39,15 @@ class ModelSpec:
         return self.cls.from_instance(instance, **{k: v for k, v in options.items() if k in self.options})
 
 
-def register_model(name: str, *, title: str, objective: str, options=("k", "time_limit_s"), exact: bool = True):
+def register_model(name: str, *, title: str, objective: str, options=("k", "time_limit_s"), exact: bool = True,
+                   restrictable: bool = False):
     """Class decorator: register a :class:`~fsgeo.siting.models.LocationModel` subclass under ``name``."""
 
     def decorate(cls):
         if name in _REGISTRY and _REGISTRY[name].cls is not cls:
             raise ValueError(f"a location model named {name!r} is already registered ({_REGISTRY[name].cls})")
         cls.name = name
-        _REGISTRY[name] = ModelSpec(name, title, objective, tuple(options), cls, exact)
+        _REGISTRY[name] = ModelSpec(name, title, objective, tuple(options), cls, exact, restrictable)
         return cls
 
     return decorate

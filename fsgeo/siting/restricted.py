@@ -67,19 +67,12 @@ def restricted_instance(population, existing_minutes, pairs, candidates, thresho
     return inst, float(pop[covered].sum())
 
 
-def mclp_restricted(population, existing_minutes, pairs, candidates, k, threshold=None, time_limit_s=None
-                    ) -> SitingResult:
-    """Exact MCLP with the existing sites kept open, on :func:`restricted_instance`.
-
-    Returns the :class:`MCLP` result on the restricted instance, its populations within the threshold shifted by
-    the inhabitants already covered (``objective``, ``baseline``, ``greedy_objective``, the steps'
-    ``population_within_threshold``), so that they read as for the whole study. Per-step ``mean_minutes`` and
-    ``max_minutes`` are NaN (the restricted instance does not know the times of the covered communes), and
-    ``communes`` lists the communes of the restricted instance only. ``extra`` holds ``n_rows``/``n_candidates``
-    of the restricted instance and ``covered_population``.
-    """
-    inst, covered = restricted_instance(population, existing_minutes, pairs, candidates, threshold)
-    res = MCLP.from_instance(inst, k, time_limit_s=time_limit_s).solve()
+def solve_restricted(model, covered: float) -> SitingResult:
+    """Solve ``model`` (a location model built on a :func:`restricted_instance`) and shift its populations within
+    the threshold by ``covered``, the inhabitants already within it, so that they read as for the whole study; see
+    :func:`mclp_restricted`."""
+    inst = model.instance
+    res = model.solve()
     res.objective = float(res.objective) + covered
     res.baseline = float(res.baseline) + covered
     if res.greedy_objective is not None:
@@ -96,6 +89,57 @@ def mclp_restricted(population, existing_minutes, pairs, candidates, k, threshol
     res.extra.update({"restricted": True, "n_rows": int(inst.n if inst.codes[0] != "-" else 0),
                       "n_candidates": int(inst.m), "covered_population": covered})
     return res
+
+
+def pairs_beyond_threshold(network, points, existing_minutes, population, candidates, threshold=None,
+                           chunk_size: int = 256) -> pd.DataFrame:
+    """The commune -> candidate times within ``threshold`` minutes, for the communes beyond it only.
+
+    Parameters
+    ----------
+    network : fsgeo.network.RoadNetwork
+    points : geopandas.GeoDataFrame
+        Demand points of the communes, indexed by commune code (:func:`fsgeo.datasets.demand_points`).
+    existing_minutes, population : pandas.Series
+        Minutes to the nearest existing site (``inf`` when none) and inhabitants, indexed like ``points``.
+    candidates : geopandas.GeoDataFrame
+        Candidate points, indexed by candidate id.
+    threshold : float, optional
+        Minutes (default ``settings.threshold_min``).
+    chunk_size : int
+        Candidate nodes per search batch (:func:`fsgeo.routing.pairs_within`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``candidate``, ``minutes`` (the input of :func:`restricted_instance`).
+    """
+    from fsgeo import routing
+
+    threshold = resolve_threshold(threshold)
+    codes = points.index.astype(str).to_numpy()
+    existing = pd.Series(existing_minutes, dtype=float).reindex(codes).fillna(np.inf).to_numpy()
+    pop = pd.Series(population, dtype=float).reindex(codes).fillna(0).to_numpy()
+    need = (existing > threshold) & (pop > 0)
+    cand_ids = candidates.index.astype(str).to_numpy()
+    pw = routing.pairs_within(network, points[need], candidates, threshold, chunk_size=chunk_size)
+    return pd.DataFrame({"code": codes[need][pw["origin"].to_numpy()],
+                         "candidate": cand_ids[pw["destination"].to_numpy()], "minutes": pw["minutes"].to_numpy()})
+
+
+def mclp_restricted(population, existing_minutes, pairs, candidates, k, threshold=None, time_limit_s=None
+                    ) -> SitingResult:
+    """Exact MCLP with the existing sites kept open, on :func:`restricted_instance`.
+
+    Returns the :class:`MCLP` result on the restricted instance, its populations within the threshold shifted by
+    the inhabitants already covered (``objective``, ``baseline``, ``greedy_objective``, the steps'
+    ``population_within_threshold``), so that they read as for the whole study. Per-step ``mean_minutes`` and
+    ``max_minutes`` are NaN (the restricted instance does not know the times of the covered communes), and
+    ``communes`` lists the communes of the restricted instance only. ``extra`` holds ``n_rows``/``n_candidates``
+    of the restricted instance and ``covered_population``.
+    """
+    inst, covered = restricted_instance(population, existing_minutes, pairs, candidates, threshold)
+    return solve_restricted(MCLP.from_instance(inst, k, time_limit_s=time_limit_s), covered)
 
 
 def mclp_on_network(communes, sites, candidates, network, k, threshold=None, time_limit_s=None, chunk_size=256):
@@ -135,16 +179,13 @@ def mclp_on_network(communes, sites, candidates, network, k, threshold=None, tim
     codes = access["code"].astype(str).to_numpy()
     existing = pd.Series(access["minutes"].to_numpy(dtype=float), index=codes).fillna(np.inf)
     population = pd.Series(access["population"].to_numpy(dtype=float), index=codes)
-    need = (existing > threshold).to_numpy() & (population > 0).to_numpy()
     points = datasets.demand_points(communes)
     points = points.set_axis(codes, axis=0)
     cand_ids = candidates["id"].astype(str).to_numpy()
     cand_pts = candidates.set_axis(cand_ids, axis=0)
     snap = routing.snap_points(network, cand_pts)
     unplaced = cand_ids[(snap["status"] != "ok").to_numpy()].tolist()
-    pw = routing.pairs_within(network, points[need], cand_pts, threshold, chunk_size=chunk_size)
-    pairs = pd.DataFrame({"code": codes[need][pw["origin"].to_numpy()],
-                          "candidate": cand_ids[pw["destination"].to_numpy()], "minutes": pw["minutes"].to_numpy()})
+    pairs = pairs_beyond_threshold(network, points, existing, population, cand_pts, threshold, chunk_size)
     res = mclp_restricted(population, existing, pairs, cand_ids, k, threshold, time_limit_s)
     res.extra.update({"unplaced_candidates": unplaced, "pairs": int(len(pairs))})
     return res
