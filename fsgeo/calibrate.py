@@ -399,10 +399,12 @@ def calibrate(network: RoadNetwork, origins, destinations, minutes=None, km=None
 
 
 # -- profile files ------------------------------------------------------------------------------------------------
-def profile_json(profile: CarProfile, calibration: dict | None = None) -> str:
-    """The JSON text of a profile file: the profile's settings, and ``calibration`` metadata under ``"_calibration"``
-    (ignored when read back)."""
+def profile_json(profile: CarProfile, calibration: dict | None = None, provenance: dict | None = None) -> str:
+    """The JSON text of a profile file: the profile's settings, ``calibration`` metadata under ``"_calibration"``
+    and the provenance (:func:`fsgeo.provenance.provenance`) under ``"_provenance"`` (both ignored when read back)."""
     data = profile.to_dict()
     if calibration:
         data["_calibration"] = calibration
+    if provenance:
+        data["_provenance"] = provenance
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

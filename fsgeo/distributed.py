@@ -151,7 +151,7 @@ def iter_catchments(job, client=None, chunk_size=None, n_jobs=1, max_in_flight=N
         bar.close()
 
 
-def write_catchments(chunks, path, fmt=None) -> dict:
+def write_catchments(chunks, path, fmt=None, metadata: dict | None = None) -> dict:
     """Stream catchment chunks to ``path`` (GeoJSON FeatureCollection or CSV without geometry), atomically.
 
     Parameters
@@ -160,6 +160,9 @@ def write_catchments(chunks, path, fmt=None) -> dict:
         From :func:`iter_catchments` or :func:`fsgeo.catchments.iter_catchments` (EPSG:4326).
     path : str or Path
         Output file; the format follows its ending (``.geojson``/``.json`` or ``.csv``) unless ``fmt`` is given.
+    metadata : dict, optional
+        The provenance (:func:`fsgeo.provenance.provenance`): the GeoJSON's top-level ``fsgeo`` member, or the CSV's
+        sidecar ``<file>.json``.
 
     Returns
     -------
@@ -175,7 +178,12 @@ def write_catchments(chunks, path, fmt=None) -> dict:
     with atomic.atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
         if fmt == "geojson":
             fh.write('{"type": "FeatureCollection", "crs": {"type": "name", "properties": '
-                     '{"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, "features": [\n')
+                     '{"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}, ')
+            if metadata:
+                from fsgeo.provenance import json_text
+
+                fh.write('"fsgeo": ' + json_text(metadata) + ", ")
+            fh.write('"features": [\n')
         first = True
         for chunk in chunks:
             if fmt == "csv":
@@ -192,6 +200,10 @@ def write_catchments(chunks, path, fmt=None) -> dict:
             rows += len(chunk)
         if fmt == "geojson":
             fh.write("\n]}\n")
+    if metadata and fmt == "csv":
+        from fsgeo.provenance import write_sidecar
+
+        write_sidecar(path, metadata)
     return {"rows": rows, "path": str(path)}
 
 

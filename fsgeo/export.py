@@ -1,7 +1,12 @@
 """Output files: one writer per format, the format chosen by the file ending, every file written atomically.
 
-The table of writers is :data:`WRITERS` (format name -> function ``writer(data, path, **options) -> Path``) and the
-table of endings is :data:`ENDINGS` (file ending -> format name). :func:`check_output` is called *before* any
+The one table of writers is :data:`WRITERS` (format name -> function ``writer(data, path, metadata=None,
+**options) -> Path``) and the one table of endings is :data:`ENDINGS` (file ending -> format name); a format is added
+with :func:`register` (:mod:`fsgeo.export_gis` registers GeoPackage, GeoParquet and FlatGeobuf, whose libraries are
+imported when a file is written). Every writer takes the provenance (:func:`fsgeo.provenance.provenance`) as
+``metadata`` and puts it where the format has room for it: a ``provenance`` member (JSON), an ``fsgeo`` member
+(GeoJSON), the ``fsgeo_metadata`` table (GeoPackage), the schema metadata (GeoParquet), an ``iTXt`` chunk (PNG), a
+sidecar ``<file>.json`` (CSV, FlatGeobuf); text reports and HTML maps print it as their footer. :func:`check_output` is called *before* any
 computation: it resolves the format from ``--format`` and the file ending (a mismatch, or an ending fsgeo cannot
 write, is an :class:`~fsgeo.errors.OutputError`), and checks that the file can be written (parent folder exists, is
 a folder, is writable). :func:`write` then dispatches to the writer. Every writer renders the whole content in memory
@@ -29,10 +34,12 @@ import pandas as pd
 
 from fsgeo.atomic import check_writable, write_text as _atomic_write_text
 from fsgeo.errors import OutputError
+from fsgeo.provenance import png_text, png_with_text, sidecar_path, write_sidecar  # noqa: F401  (re-exported)
 
 __all__ = [
     "ENDINGS",
     "WRITERS",
+    "register",
     "UNSUPPORTED_ENDINGS",
     "format_of",
     "check_output",
@@ -42,6 +49,10 @@ __all__ = [
     "write_geojson",
     "write_html",
     "write_text",
+    "write_png",
+    "write_sidecar",
+    "sidecar_path",
+    "png_with_text",
     "csv_text",
     "json_text",
     "geojson_text",
@@ -162,26 +173,43 @@ def _ending_newline(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def write_csv(data, path, columns=None, float_format: str | None = None) -> Path:
-    """Write a DataFrame (or CSV text already made safe by :func:`csv_text`) as a spreadsheet-safe CSV file."""
+def write_csv(data, path, columns=None, float_format: str | None = None, metadata: dict | None = None) -> Path:
+    """Write a DataFrame (or CSV text already made safe by :func:`csv_text`) as a spreadsheet-safe CSV file; the
+    provenance ``metadata`` goes to the sidecar ``<file>.json`` (:func:`write_sidecar`)."""
     text = data if isinstance(data, str) else csv_text(data, columns=columns, float_format=float_format)
-    return _atomic_write_text(path, text)
+    out = _atomic_write_text(path, text)
+    if metadata:
+        write_sidecar(path, metadata)
+    return out
 
 
-def write_json(data, path, indent: int | None = 2) -> Path:
-    """Write a JSON-able object (or JSON text) as a JSON file."""
+def write_json(data, path, indent: int | None = 2, metadata: dict | None = None) -> Path:
+    """Write a JSON-able object (or JSON text) as a JSON file; the provenance ``metadata`` goes in a top-level
+    ``provenance`` member of an object (kept when the object already has one)."""
+    if metadata:
+        obj = json.loads(data) if isinstance(data, str) else data
+        if not isinstance(obj, dict):
+            raise OutputError(f"{path}: the provenance goes in a JSON object, got a {type(obj).__name__}")
+        data = obj if "provenance" in obj else {**obj, "provenance": metadata}
     text = data if isinstance(data, str) else json_text(data, indent=indent)
     return _atomic_write_text(path, _ending_newline(text))
 
 
 def write_geojson(data, path, metadata: dict | None = None) -> Path:
-    """Write a GeoDataFrame (or a FeatureCollection dict, or GeoJSON text) as a GeoJSON file, EPSG:4326."""
-    text = data if isinstance(data, str) else geojson_text(data, metadata=metadata)
+    """Write a GeoDataFrame (or a FeatureCollection dict, or GeoJSON text) as a GeoJSON file, EPSG:4326; the
+    provenance ``metadata`` goes in a top-level ``fsgeo`` member."""
+    if isinstance(data, dict) and not hasattr(data, "crs") and "type" not in data:  # {layer: GeoDataFrame}: first
+        data = next(iter(data.values()))
+    if isinstance(data, str) and metadata:
+        data = json.loads(data)
+    text = data if isinstance(data, str) else geojson_text(getattr(data, "table", data), metadata=metadata)
     return _atomic_write_text(path, _ending_newline(text))
 
 
-def write_html(data, path) -> Path:
-    """Write an HTML page: text, or a folium map (see :func:`fsgeo.maps.save_map`, which renders it first)."""
+def write_html(data, path, metadata: dict | None = None) -> Path:
+    """Write an HTML page: text, or a folium map (see :func:`fsgeo.maps.save_map`, which renders it first). A map
+    carries its provenance as its footer (:func:`fsgeo.maps.coverage_map` ``provenance=``): ``metadata`` is not
+    added here."""
     if not isinstance(data, str):
         from fsgeo.maps import save_map
 
@@ -189,49 +217,53 @@ def write_html(data, path) -> Path:
     return _atomic_write_text(path, data)
 
 
-def write_text(data, path) -> Path:
-    """Write a plain-text report (UTF-8)."""
+def write_text(data, path, metadata: dict | None = None) -> Path:
+    """Write a plain-text report (UTF-8). A report prints its provenance as its footer, in its language
+    (:func:`fsgeo.reports.provenance_footer`): ``metadata`` is not added here."""
     return _atomic_write_text(path, _ending_newline(str(data)))
 
 
-def _gis_writer(fmt: str) -> Callable[..., Path]:
-    """The GeoPackage / GeoParquet / FlatGeobuf writers of :mod:`fsgeo.export_gis` (imported when used)."""
+def write_png(data, path, metadata: dict | None = None, width: int = 1024, height: int = 768) -> Path:
+    """A PNG of a map through headless Chromium (:func:`fsgeo.maps.screenshot`): ``data`` is a saved HTML map (its
+    path) or a folium map; the provenance goes in an ``iTXt`` chunk (key ``fsgeo``, JSON)."""
+    import tempfile
 
-    def write_gis(data, path, **options) -> Path:
-        from fsgeo import export_gis
+    from fsgeo import maps
 
-        return export_gis.WRITERS[fmt](data, path, **options)
+    if isinstance(data, (str, Path)) and Path(data).is_file():
+        return maps.screenshot(data, path, width=width, height=height, metadata=metadata)
+    with tempfile.TemporaryDirectory(prefix="fsgeo-png-") as work:
+        html = maps.save_map(data, Path(work) / "map.html")
+        return maps.screenshot(html, path, width=width, height=height, metadata=metadata)
 
-    write_gis.__name__ = f"write_{fmt}"
-    return write_gis
 
-
-#: format name -> writer(data, path, **options)
-WRITERS: dict[str, Callable[..., Path]] = {
-    "csv": write_csv,
-    "json": write_json,
-    "geojson": write_geojson,
-    "html": write_html,
-    "text": write_text,
-    "gpkg": _gis_writer("gpkg"),
-    "parquet": _gis_writer("parquet"),
-    "fgb": _gis_writer("fgb"),
-}
+#: format name -> writer(data, path, metadata=None, **options): the one table of writers (see :func:`register`)
+WRITERS: dict[str, Callable[..., Path]] = {}
 
 #: file ending -> format name (longest ending first when matching)
-ENDINGS: dict[str, str] = {
-    ".csv": "csv",
-    ".json": "json",
-    ".geojson": "geojson",
-    ".html": "html",
-    ".htm": "html",
-    ".txt": "text",
-    ".text": "text",
-    ".gpkg": "gpkg",
-    ".parquet": "parquet",
-    ".geoparquet": "parquet",
-    ".fgb": "fgb",
-}
+ENDINGS: dict[str, str] = {}
+
+#: formats whose writer needs geometries (a GeoDataFrame, or a dict of layer name -> GeoDataFrame)
+GEOMETRY_FORMATS: set[str] = set()
+
+
+def register(fmt: str, writer: Callable[..., Path], endings=(), geometry: bool = False) -> None:
+    """Add (or replace) the writer of ``fmt`` and the file endings that ask for it: a new output format is this one
+    call. ``writer(data, path, metadata=None, **options) -> Path`` writes atomically and puts the provenance
+    ``metadata`` where the format has room for it."""
+    WRITERS[fmt] = writer
+    for ending in endings:
+        ENDINGS[ending.lower()] = fmt
+    if geometry:
+        GEOMETRY_FORMATS.add(fmt)
+
+
+register("csv", write_csv, (".csv",))
+register("json", write_json, (".json",))
+register("geojson", write_geojson, (".geojson",), geometry=True)
+register("html", write_html, (".html", ".htm"))
+register("text", write_text, (".txt", ".text"))
+register("png", write_png, (".png",))
 
 #: endings of formats fsgeo does not write (yet): an error before any work, never another format under that name
 UNSUPPORTED_ENDINGS: dict[str, str] = {
@@ -245,10 +277,13 @@ UNSUPPORTED_ENDINGS: dict[str, str] = {
     ".tsv": "TSV",
     ".topojson": "TopoJSON",
     ".pdf": "PDF",
-    ".png": "PNG",
     ".zip": "zip",
     ".gz": "gzip",
 }
+
+#: what to use instead when a command is asked for a format another command writes (``--out x.png`` of coverage)
+OTHER_COMMAND = {"png": "a PNG of the map: fsgeo map --out FILE.html --png FILE.png",
+                 "html": "an HTML map: fsgeo map --out FILE.html"}
 
 #: how people name the formats (``--format table`` writes the text report)
 _ALIASES = {"table": "text", "txt": "text", "htm": "html"}
@@ -305,7 +340,8 @@ def check_output(path, fmt: str | None = None, allowed=None, default: str | None
     chosen = asked or by_ending or _ALIASES.get(default, default) or "text"
     if chosen not in norm:
         can = ", ".join(sorted(norm))
-        raise OutputError(f"{path}: this command writes {can}, not {chosen}")
+        other = f"; for {OTHER_COMMAND[chosen]}" if chosen in OTHER_COMMAND else ""
+        raise OutputError(f"{path}: this command writes {can}, not {chosen}{other}")
     check_writable(path)
     return chosen
 
@@ -321,3 +357,16 @@ def write(data, path, fmt: str | None = None, **options) -> Path:
     except KeyError:
         raise OutputError(f"{path}: fsgeo has no writer for {name!r} (known: {', '.join(sorted(WRITERS))})") from None
     return writer(data, path, **options)
+
+
+
+def _register_gis() -> None:
+    """The GIS writers of :mod:`fsgeo.export_gis` (GeoPackage, GeoParquet, FlatGeobuf) in the one table; their
+    libraries (pyogrio, pyarrow) are imported only when a file is written."""
+    from fsgeo import export_gis
+
+    for fmt, (writer, endings) in export_gis.FORMATS.items():
+        register(fmt, writer, endings, geometry=True)
+
+
+_register_gis()

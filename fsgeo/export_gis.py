@@ -10,8 +10,9 @@ English identifiers. Every file is written under a temporary name and renamed (:
 The QGIS style of a layer (:func:`qml_style`) uses the classes and colours of the HTML map; a GeoPackage stores it in
 QGIS's ``layer_styles`` table (applied when QGIS opens the layer) and beside the file as ``.qml``.
 
-:mod:`fsgeo.export` (the table of writers by format and by file ending) registers these writers as ``gpkg``,
-``parquet`` and ``fgb``.
+:mod:`fsgeo.export` holds the one table of writers (format -> writer, file ending -> format) and registers these
+ones from :data:`FORMATS` as ``gpkg``, ``parquet`` and ``fgb``; pyogrio and pyarrow are imported when a file is
+written.
 """
 
 from __future__ import annotations
@@ -23,21 +24,17 @@ import pandas as pd
 
 from fsgeo.errors import OutputError
 
+from fsgeo.provenance import sidecar_path, write_sidecar  # noqa: F401  (the sidecar of FlatGeobuf; re-exported)
+
 __all__ = ["METADATA_TABLE", "write_gpkg", "read_gpkg_metadata", "write_parquet", "write_fgb", "write_sidecar",
-           "sidecar_path", "qml_style", "WRITERS", "ENDINGS"]
+           "sidecar_path", "qml_style", "sld_style", "FORMATS"]
 
 
 def json_text(obj, indent=2) -> str:
-    """JSON text (NaN/inf as null, numpy/pandas scalars and dates converted, UTF-8 kept)."""
+    """JSON text of metadata (NaN/inf as null, numpy/pandas scalars, dates and CRS converted, UTF-8 kept)."""
     from fsgeo.results import plain
 
     return json.dumps(plain(obj), ensure_ascii=False, indent=indent)
-
-
-def write_json(obj, path) -> Path:
-    from fsgeo.atomic import write_text
-
-    return write_text(path, json_text(obj) + "\n")
 
 
 #: the GeoPackage table holding the provenance (one row per key, JSON values)
@@ -177,16 +174,6 @@ def write_fgb(data, path, layer: str | None = None, metadata: dict | None = None
     return Path(path)
 
 
-def sidecar_path(path) -> Path:
-    """``communes.csv`` -> ``communes.csv.json``: where the provenance of a file with no room for it goes."""
-    return Path(str(path) + ".json")
-
-
-def write_sidecar(path, metadata: dict) -> Path:
-    """The provenance of ``path`` in its sidecar JSON (:func:`sidecar_path`)."""
-    return write_json({"file": Path(path).name, "fsgeo": metadata}, sidecar_path(path))
-
-
 # ---- QGIS style: the same classes and colours as the HTML map
 def qml_style(gdf, metadata: dict | None = None) -> str | None:
     """A QGIS layer style (QML) for an fsgeo layer, or None for a layer fsgeo has no style for.
@@ -265,8 +252,8 @@ def _qml_categorized(field: str, cats) -> str:
                 f'forceraster="0"><categories>{c}</categories><symbols>{syms}</symbols></renderer-v2>')
 
 
-#: format name -> writer(data, path, **options), and file ending -> format name, for :mod:`fsgeo.export`
-WRITERS = {"gpkg": write_gpkg, "parquet": write_parquet, "fgb": write_fgb}
-ENDINGS = {".gpkg": "gpkg", ".parquet": "parquet", ".geoparquet": "parquet", ".fgb": "fgb"}
+#: the GIS formats, registered by :mod:`fsgeo.export` in its one table: format -> (writer, file endings)
+FORMATS = {"gpkg": (write_gpkg, (".gpkg",)), "parquet": (write_parquet, (".parquet", ".geoparquet")),
+           "fgb": (write_fgb, (".fgb",))}
 #: formats that need geometries
-GIS_FORMATS = ("gpkg", "parquet", "fgb")
+GIS_FORMATS = tuple(FORMATS)

@@ -253,6 +253,9 @@ _CSS = """
 .fsgeo-legend .ln { width: 18px; height: 0; border-top: 2px dashed; flex: none; }
 .fsgeo-legend .ico { width: 18px; display: inline-flex; justify-content: center; flex: none; }
 .fsgeo-legend .n { color: #555; }
+.fsgeo-legend .fsgeo-provenance { margin-top: 6px; max-width: 320px; font-size: 10px; color: #444; }
+.fsgeo-legend .fsgeo-provenance div { white-space: normal; overflow-wrap: anywhere; }
+.fsgeo-legend .fsgeo-provenance summary { cursor: pointer; font-weight: bold; }
 .fsgeo-icon { background: none; border: none; }
 .fsgeo-icon svg { display: block; filter: drop-shadow(0 0 1px rgba(0,0,0,0.6)); }
 .fsgeo-rank { width: 20px; height: 20px; border-radius: 50%; background: #e66101; color: #fff; border: 2px solid #fff;
@@ -721,6 +724,7 @@ def coverage_map(
     search: bool = True,
     national: bool | None = None,
     communes_simplify_m: float | None = None,
+    provenance: dict | None = None,
 ) -> folium.Map:
     """Folium map of drive-time coverage: communes by minutes, catchments, under-served zones, sites, candidates.
 
@@ -781,6 +785,10 @@ def coverage_map(
     communes_simplify_m : float, optional
         Tolerance of the commune simplification, metres (default :data:`NATIONAL_SIMPLIFY_M` in national mode, 0
         otherwise: a département's communes are drawn as they are).
+    provenance : dict, optional
+        :func:`fsgeo.provenance.provenance` of the map: its footer (fsgeo version, study and sources with their
+        dates, network parameters, threshold and bands, command line) at the foot of the legend, folded under
+        "Sources et paramètres"; its credits and date are the defaults of ``credits`` and ``generated``.
 
     Catchments merged per band (:func:`fsgeo.catchments.merge_bands`, a ``band_label`` column and no ``site_id``)
     are drawn as one lightly filled area per band: what planners hand out; per-site outlines on demand.
@@ -1025,17 +1033,17 @@ def coverage_map(
             ).add_to(group)
         group.add_to(m)
 
-    # ---- legend, layer control, extent
+    # ---- legend (with the provenance footer), layer control, extent
     _Legend(
         _legend_html(title, edges, colors, cls, access["population"], threshold, catch_bands, zones, counts,
-                     candidates, chosen, esc, lang)
+                     candidates, chosen, esc, lang) + _provenance_html(provenance, esc, lang)
     ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     if credits is None:
         from fsgeo.provenance import credits as default_credits
 
-        credits = default_credits(None)
-    day = generated or __import__("datetime").date.today().isoformat()
+        credits = default_credits(provenance)
+    day = generated or (provenance or {}).get("generated") or __import__("datetime").date.today().isoformat()
     # commune names and credits (the study's name may come from its study.json) are user text: tokens too
     names = dict(zip(access["code"].map(esc), access["name"].map(esc))) if search else {}
     _MapTools(lang, esc(credits) + " | " + escape(_TOOLS_TEXT[lang]["generated"].format(date=day)), names,
@@ -1325,6 +1333,18 @@ def _legend_html(title, edges, colors, cls, population, threshold, catch_bands, 
     return "".join(h)
 
 
+def _provenance_html(provenance, esc=escape, lang: str = "en") -> str:
+    """The provenance footer (:func:`fsgeo.reports.provenance_footer`, the text reports' own) folded at the foot of
+    the legend; every line is user text for the map (study name, command line): escaped, as tokens."""
+    if not provenance:
+        return ""
+    from fsgeo.reports import provenance_footer
+
+    title, *lines = [line for line in provenance_footer(provenance, lang) if line]
+    return (f'<details class="fsgeo-provenance"><summary>{escape(title)}</summary>'
+            + "".join(f"<div>{esc(line)}</div>" for line in lines) + "</details>")
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # standalone HTML with inlined assets
 
@@ -1530,10 +1550,11 @@ def find_browser() -> str | None:
 
 
 def screenshot(html_path, png_path, width: int = 1024, height: int = 768, wait_ms: int = 4000,
-               timeout_s: float = 60) -> Path:
+               timeout_s: float = 60, metadata: dict | None = None) -> Path:
     """Render a saved map (:func:`save_map`) to a PNG of ``width`` x ``height`` pixels with headless Chromium.
 
-    The page fits its bounds to the window, so the whole study area shows. Written atomically. Raises
+    The page fits its bounds to the window, so the whole study area shows. Written atomically; ``metadata`` (the
+    provenance, :func:`fsgeo.provenance.provenance`) goes in the PNG's ``iTXt`` chunk ``fsgeo`` as JSON. Raises
     :class:`FileNotFoundError` with the install hint when no browser is found (``apt-get install chromium``, or
     ``FSGEO_CHROMIUM=/path/to/chrome``), :class:`OSError` naming the browser when it fails.
     """
@@ -1560,6 +1581,11 @@ def screenshot(html_path, png_path, width: int = 1024, height: int = 768, wait_m
         if proc.returncode != 0 or not shot.is_file():
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise OSError(f"{browser} could not render {html_path.name} to PNG: {last}")
-        return write_bytes(png_path, shot.read_bytes())
+        png = shot.read_bytes()
+        if metadata:
+            from fsgeo.provenance import json_text, png_with_text
+
+            png = png_with_text(png, "fsgeo", json_text(metadata))
+        return write_bytes(png_path, png)
     finally:
         shutil.rmtree(work, ignore_errors=True)

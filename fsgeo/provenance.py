@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 import sys
+from pathlib import Path
 
-__all__ = ["provenance", "credits", "command_line"]
+__all__ = ["provenance", "credits", "command_line", "sidecar_path", "write_sidecar", "png_with_text", "png_text"]
 
 #: who to credit on a map or in a report, by study source id (the embedded study's); unknown ids use their title
 _CREDITS = {
@@ -123,3 +124,57 @@ def credits(prov: dict | None) -> str:
     if not names:
         names = ["ANCT (France services)", "INSEE", "IGN", "Travel Mapping"]
     return ", ".join(names) + ", " + OSM_CREDIT
+
+
+# ---- where the provenance goes in a file with no room of its own
+def png_with_text(png: bytes, key: str, text: str) -> bytes:
+    """``png`` with an ``iTXt`` chunk (UTF-8 text, PNG spec §11.3.4.5) ``key`` = ``text`` after its header chunk."""
+    import struct
+    import zlib
+
+    signature = b"\x89PNG\r\n\x1a\n"
+    if not png.startswith(signature):
+        raise ValueError("not a PNG image")
+    body = key.encode("latin-1") + b"\x00\x00\x00" + b"\x00" + b"\x00" + text.encode("utf-8")
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    ihdr_end = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4  # signature, IHDR length/type, data, CRC
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+def png_text(png: bytes) -> dict:
+    """The ``iTXt`` chunks of a PNG (key -> text), e.g. the provenance :func:`write_png` stores under ``fsgeo``."""
+    import struct
+
+    out, pos = {}, 8
+    while pos + 8 <= len(png):
+        (length,), kind = struct.unpack(">I", png[pos:pos + 4]), png[pos + 4:pos + 8]
+        if kind == b"iTXt":
+            body = png[pos + 8:pos + 8 + length]
+            key, rest = body.split(b"\x00", 1)
+            _flag, _method, rest = rest[0], rest[1], rest[2:]
+            _lang, rest = rest.split(b"\x00", 1)
+            _translated, text = rest.split(b"\x00", 1)
+            out[key.decode("latin-1")] = text.decode("utf-8")
+        pos += 12 + length
+    return out
+
+
+def sidecar_path(path) -> Path:
+    """``communes.csv`` -> ``communes.csv.json``: where the provenance of a file with no room for it goes."""
+    return Path(str(path) + ".json")
+
+
+def write_sidecar(path, metadata: dict) -> Path:
+    """The provenance of ``path`` in its sidecar JSON (:func:`sidecar_path`): ``{"file": name, "fsgeo": ...}``."""
+    from fsgeo.atomic import write_text
+
+    return write_text(sidecar_path(path), json_text({"file": Path(path).name, "fsgeo": metadata}, indent=2) + "\n")
+
+
+def json_text(obj, indent: int | None = None) -> str:
+    """JSON text of a provenance (or any metadata): numpy/pandas scalars, dates and CRS made plain, NaN as null."""
+    import json
+
+    from fsgeo.results import plain
+
+    return json.dumps(plain(obj), ensure_ascii=False, indent=indent)

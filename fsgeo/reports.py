@@ -446,6 +446,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "prov_max_snap_m": {"fr": "approche max. {v} m", "en": "access at most {v} m"},
     "prov_direct_leg_max_m": {"fr": "trajets directs jusqu'à {v} m", "en": "direct legs up to {v} m"},
     "prov_params": {"fr": "Seuil {t} min, tranches {bands} min", "en": "Threshold {t} min, bands {bands} min"},
+    "prov_threshold": {"fr": "Seuil {t} min", "en": "Threshold {t} min"},
+    "prov_bands": {"fr": "Tranches {bands} min", "en": "Bands {bands} min"},
+    "prov_other": {"fr": "Paramètres : {x}", "en": "Parameters: {x}"},
     "prov_command": {"fr": "Commande : {cmd}", "en": "Command: {cmd}"},
     # map command
     "map_wrote": {"fr": "écrit {path} ({mb} Mo) : {parts}", "en": "wrote {path} ({mb} MB): {parts}"},
@@ -574,13 +577,33 @@ def provenance_footer(provenance: dict | None, lang: str | None = None) -> list[
                                                           "max_snap_m", "direct_leg_max_m") if net.get(k) is not None]
         lines.append(T("prov_network", x=", ".join(parts)))
     params = provenance.get("parameters") or {}
+    bands = ", ".join(T.g(b) for b in params.get("bands_min") or [])
     if params.get("threshold_min") is not None:
-        bands = params.get("bands_min") or []
-        lines.append(T("prov_params", t=T.g(params["threshold_min"]),
-                       bands=", ".join(T.g(b) for b in bands) or T("na")))
+        lines.append(T("prov_params", t=T.g(params["threshold_min"]), bands=bands) if bands
+                     else T("prov_threshold", t=T.g(params["threshold_min"])))
+    elif bands:
+        lines.append(T("prov_bands", bands=bands))
+    # the other parameters by their stable names (the ones of the JSON), as given
+    other = {k: v for k, v in params.items() if k not in _FOOTER_PARAMS and v not in (None, "", [], False)}
+    if other:
+        lines.append(T("prov_other", x=", ".join(f"{k} = {_param_text(v, T)}" for k, v in other.items())))
     if provenance.get("command"):
         lines.append(T("prov_command", cmd=provenance["command"]))
     return lines
+
+
+#: parameters the footer says in words (or leaves to the report's own text); the others are listed by name
+_FOOTER_PARAMS = {"threshold_min", "bands_min", "commitment_min", "population_of"}
+
+
+def _param_text(value, T: Text) -> str:
+    if isinstance(value, bool):
+        return "oui" if value and T.lang == "fr" else ("non" if T.lang == "fr" else str(value).lower())
+    if isinstance(value, (int, float)):
+        return T.g(value)
+    if isinstance(value, (list, tuple)):
+        return "/".join(_param_text(v, T) for v in value)
+    return str(value)
 
 
 def _finish(lines: list[str], provenance=None, lang=None) -> str:
@@ -1143,7 +1166,8 @@ def accessibility_report(result, meta: dict, s: dict, *, top: int = 15, communes
 # --------------------------------------------------------------------------------------------------------------------
 # fsgeo datasets
 # --------------------------------------------------------------------------------------------------------------------
-def datasets_report(summary: dict, departement: str = "", *, lang: str | None = None) -> str:
+def datasets_report(summary: dict, departement: str = "", *, lang: str | None = None,
+                    provenance: dict | None = None) -> str:
     """``fsgeo datasets``: the study, and the sites, communes and network a run would use (``summary`` from the
     command: ``study``, ``sites``, ``communes``, ``network``)."""
     T = Text(lang)
@@ -1203,4 +1227,4 @@ def datasets_report(summary: dict, departement: str = "", *, lang: str | None = 
             lines.append(T("ds_by_class", x=", ".join(f"{k} {v}" for k, v in n["by_road_class"].items())))
     else:
         lines.append(T("ds_unavailable", reason=n["reason"]))
-    return "\n".join(lines) + "\n"
+    return _finish(lines, provenance, T.lang)

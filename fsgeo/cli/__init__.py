@@ -99,9 +99,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = _negative_values(list(sys.argv[1:] if argv is None else argv))
+    typed = list(sys.argv[1:] if argv is None else argv)
+    argv = _negative_values(typed)
     try:
         args = build_parser(argv).parse_args(argv)
+        from fsgeo.provenance import command_line
+
+        args._command = command_line(["fsgeo", *typed])  # the provenance of every output names it
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warning  # restored on exit by catch_warnings
             return int(args.func(args) or 0)

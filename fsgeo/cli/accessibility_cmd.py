@@ -7,8 +7,8 @@ import argparse
 import pandas as pd
 
 from fsgeo.cli.common import (
-    add_data_args, add_output_args, emit, output_format, positive_minutes, require_sites, to_json,
-    report_unplaced, study_of, whole_number,
+    add_data_args, add_output_args, emit, emit_json, output_format, positive_minutes, provenance_of, require_sites,
+    report_unplaced, study_of, whole_number, write_csv_with_sidecar,
 )
 
 METHODS = ("2sfca", "e2sfca", "gaussian")
@@ -84,23 +84,27 @@ def run(args) -> int:
         "n_sites_in_departement": int(selected["in_departement"].astype(bool).sum())
         if "in_departement" in selected.columns else None,
     }
+    args.study_data = study
+    prov = provenance_of(args, network, threshold_min=meta["threshold_min"], method=args.method,
+                         supply=args.supply, outside_demand=meta["outside_demand"])
     if fmt == "json":
-        emit(to_json({
+        emit_json({
             **meta,
             "summary": accessibility.summary(result),
             "communes": _plain(result.communes).to_dict(orient="records"),
             "sites": _plain(result.sites).to_dict(orient="records"),
             "unplaced_sites": unplaced,
-        }), args.out)
+        }, args.out, prov)
     elif fmt == "csv":
         from fsgeo.export import csv_text  # spreadsheet-safe cells
 
-        emit(csv_text(_plain(result.communes)), args.out)
+        write_csv_with_sidecar(csv_text(_plain(result.communes)), args.out, prov)
     else:
         from fsgeo import reports
 
         emit(reports.accessibility_report(result, meta, accessibility.summary(result), top=args.top,
-                                          communes_given=args.communes is not None, lang=args.lang), args.out)
+                                          communes_given=args.communes is not None, lang=args.lang,
+                                          provenance=prov), args.out)
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fsgeo.cli.common import add_data_args, emit, study_of, to_json
+from fsgeo.cli.common import add_data_args, add_lang_arg, emit, emit_json, provenance_of, study_of
 
 
 def register(subparsers) -> None:
@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--iterations", type=int, default=5, help="maximum route-then-fit rounds (default 5)")
     p.add_argument("--format", choices=["table", "json"], default="table", help="report format")
     add_data_args(p)
+    add_lang_arg(p)
     p.set_defaults(func=run)
 
 
@@ -46,14 +47,20 @@ def run(args) -> int:
     meta = {"trips": str(args.trips), "n_trips": len(trips), "network": str(study.paths["network"]),
             "before": result.before, "after": result.after, "fitted": result.fitted,
             "sources": sorted(set(trips["source"]))}
-    atomic.write_text(args.out, calibrate.profile_json(result.profile, meta))
+    args.study_data = study
+    # the network as routed before the fit (its profile is the one calibrated from)
+    prov = provenance_of(args, network, trips=str(args.trips), n_trips=len(trips), iterations=args.iterations)
+    # the profile file: its provenance under "_provenance", ignored when read back like "_calibration"
+    atomic.write_text(args.out, calibrate.profile_json(result.profile, meta, provenance=prov))
     if args.trips_out is not None:
-        table = result.trips.copy()
-        for col in ("id", "source"):  # user text: never a spreadsheet formula
-            table[col] = [("'" + v) if str(v)[:1] in ("=", "+", "-", "@", "\t", "\r") else v for v in table[col]]
-        atomic.write_text(args.trips_out, table.to_csv(index=False))
+        from fsgeo.export import write_csv  # spreadsheet-safe cells, provenance in the sidecar
+
+        write_csv(result.trips, args.trips_out, metadata=prov)
     if args.format == "json":
-        emit(to_json({**meta, "profile": result.profile.to_dict(), "out": str(args.out)}), None)
+        emit_json({**meta, "profile": result.profile.to_dict(), "out": str(args.out)}, None, prov)
     else:
-        emit(result.report() + f"\nwrote {args.out} (use it with --profile {args.out})", None)
+        from fsgeo.reports import provenance_footer
+
+        emit("\n".join([result.report().rstrip("\n"), f"wrote {args.out} (use it with --profile {args.out})",
+                        *provenance_footer(prov, args.lang)]), None)
     return 0

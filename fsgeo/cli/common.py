@@ -193,8 +193,9 @@ def output_format(args) -> str:
             wanted = "table" if by_ending == "text" else by_ending
             if wanted not in formats:
                 either = ", ".join(formats[:-1]) + " or " + formats[-1]
-                raise CliError(f"--out {args.out}: {prog} writes {either}, not {wanted}; choose --format, or a "
-                               "file ending that matches it")
+                other = (f"; for {export.OTHER_COMMAND[wanted]}" if wanted in export.OTHER_COMMAND
+                         else "; choose --format, or a file ending that matches it")
+                raise CliError(f"--out {args.out}: {prog} writes {either}, not {wanted}{other}")
         chosen = export.check_output(args.out, asked, allowed=formats, default=formats[0])
     except OSError as exc:  # OutputError: one line naming the file
         raise CliError(f"--out {exc}") from None
@@ -229,7 +230,7 @@ def table(df, float_format: str = "{:.1f}") -> str:
 
 def provenance_of(args, network=None, **parameters) -> dict:
     """The provenance of a command's output (:func:`fsgeo.provenance.provenance`): the study it read, the network's
-    profile, the parameters given, the command line."""
+    profile, the parameters given, the command line as typed."""
     from fsgeo.provenance import provenance
 
     study = getattr(args, "study_data", None)
@@ -239,45 +240,36 @@ def provenance_of(args, network=None, **parameters) -> dict:
         if key not in parameters and getattr(args, key, None) not in (None, False):
             value = getattr(args, key)
             parameters[key] = value.isoformat() if hasattr(value, "isoformat") else value
-    return provenance(study, network, parameters)
+    return provenance(study, network, parameters, command=getattr(args, "_command", None))
 
 
 def write_layers(fmt: str, layers: dict, out, prov: dict) -> None:
-    """Write a GIS output with its provenance: a GeoPackage holds every layer (and their QGIS styles), GeoJSON,
-    GeoParquet and FlatGeobuf the first one; a word on stderr says where it went."""
-    from fsgeo import export_gis
+    """Write a GIS output with its provenance through the writers table (:func:`fsgeo.export.write`): a GeoPackage
+    holds every layer (and their QGIS and SLD styles), GeoJSON, GeoParquet and FlatGeobuf the first one; a word on
+    stderr says where it went."""
+    from fsgeo import export
 
+    if fmt != "gpkg":
+        name = next(iter(layers))
+        layers = {name: layers[name]}
     if out is None:
         if fmt == "geojson":  # GeoJSON may go to standard output
-            from fsgeo.export_gis import json_text
-
-            first = next(iter(layers.values()))
-            fc = json.loads(first.to_crs("EPSG:4326").to_json(drop_id=True, na="null"))
-            fc["fsgeo"] = prov
-            sys.stdout.write(json_text(fc, indent=None) + "\n")
+            sys.stdout.write(export.geojson_text(next(iter(layers.values())), metadata=prov) + "\n")
             return
         raise CliError(f"--format {fmt} writes a file: give --out FILE")
-    if fmt == "gpkg":
-        path = export_gis.write_gpkg(layers, out, metadata=prov)
-    elif fmt == "geojson":
-        from fsgeo.atomic import write_text
-        from fsgeo.export_gis import json_text
-
-        first = next(iter(layers.values()))
-        fc = json.loads(first.to_crs("EPSG:4326").to_json(drop_id=True, na="null"))
-        fc["fsgeo"] = prov
-        path = write_text(out, json_text(fc, indent=None) + "\n")
-    else:
-        name = next(iter(layers))
-        path = export_gis.WRITERS[fmt]({name: layers[name]}, out, metadata=prov)
+    path = export.write(layers, out, fmt, metadata=prov)
     print(f"wrote {path} ({', '.join(layers)})" if fmt == "gpkg" else f"wrote {path}", file=sys.stderr)
+
+
+def emit_json(obj: dict, out, prov: dict) -> None:
+    """A JSON object with its provenance in a top-level ``provenance`` member, to standard output or ``out``."""
+    emit(to_json(obj if "provenance" in obj else {**obj, "provenance": prov}), out)
 
 
 def write_csv_with_sidecar(text: str, out, prov: dict) -> None:
     """CSV text to ``out`` (or standard output) and, in a file, its provenance in the sidecar ``<file>.json``."""
     emit(text, out)
     if out is not None:
-        from fsgeo import export_gis
+        from fsgeo.provenance import write_sidecar
 
-        export_gis.write_sidecar(out, prov)
-
+        write_sidecar(out, prov)

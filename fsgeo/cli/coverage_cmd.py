@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from fsgeo.cli.common import (
-    GIS_FORMATS, CliError, add_data_args, add_output_args, emit, minutes_list, output_format, positive_minutes,
-    provenance_of, report_unplaced, require_sites, study_label, study_of, to_json, write_csv_with_sidecar,
+    GIS_FORMATS, CliError, add_data_args, add_output_args, emit, emit_json, minutes_list, output_format,
+    positive_minutes, provenance_of, report_unplaced, require_sites, study_label, study_of, to_json, write_csv_with_sidecar,
     write_layers,
 )
 from fsgeo.coverage import ACCESS_COLUMNS
@@ -244,11 +244,12 @@ def run_underserved(args) -> int:
     cols = ["rank", "code", "name", "population", "minutes", "excess_min", "priority", "zone_id", "nearest_site_id",
             "nearest_site_name", "second_site_name", "second_minutes"]
     zcols = ["zone_id", "n_communes", "population", "max_minutes", "mean_minutes", "priority", "area_km2", "communes", "names"]
+    prov = provenance_of(args, network, threshold_min=thr, zones=bool(args.zones))
     if fmt == "geojson":
         emit(_geojson(zones[zcols + ["geometry"]] if args.zones else under[cols + ["geometry"]],
-                      {"threshold_min": thr, "unplaced_sites": args.unplaced}), args.out)
+                      {**prov, "threshold_min": thr, "unplaced_sites": args.unplaced}), args.out)
     elif fmt == "csv":
-        emit(_csv(zones[zcols] if args.zones else under[cols]), args.out)
+        write_csv_with_sidecar(_csv(zones[zcols] if args.zones else under[cols]), args.out, prov)
     elif fmt == "json":
         unr = access[access["status"] == "unreachable"]
         out = {
@@ -258,11 +259,11 @@ def run_underserved(args) -> int:
             "unreachable": pd.DataFrame(unr[["code", "name", "population", "reason"]]).to_dict("records"),
             "unplaced_sites": args.unplaced,
         }
-        emit(to_json(out), args.out)
+        emit_json(out, args.out, prov)
     else:
         from fsgeo import reports
 
-        emit(reports.underserved_report(access, under, zones, thr, lang=args.lang), args.out)
+        emit(reports.underserved_report(access, under, zones, thr, lang=args.lang, provenance=prov), args.out)
     return 0
 
 
@@ -277,14 +278,16 @@ def run_catchments(args) -> int:
         communes, sites, network, access = _access(args)
         areas = catchments.service_areas(access)
         cols = ["site_id", "site_name", "departement", "n_communes", "population", "mean_minutes", "max_minutes", "communes"]
+        prov = provenance_of(args, network, threshold_min=access.attrs["fsgeo"]["threshold_min"],
+                             service_areas=True)
         if fmt == "geojson":
-            emit(_geojson(areas, {"unplaced_sites": args.unplaced}), args.out)
+            emit(_geojson(areas, {**prov, "unplaced_sites": args.unplaced}), args.out)
         elif fmt == "csv":
-            emit(_csv(areas, cols), args.out)
+            write_csv_with_sidecar(_csv(areas, cols), args.out, prov)
         else:
             from fsgeo import reports
 
-            emit(reports.service_areas_report(areas, lang=args.lang), args.out)
+            emit(reports.service_areas_report(areas, lang=args.lang, provenance=prov), args.out)
         return 0
     communes, sites, _ = _load(args, need_network=False)
     selected = coverage.select_sites(sites, communes, kind=args.kind, own_departement_only=args.own_departement_only,
@@ -310,7 +313,10 @@ def run_catchments(args) -> int:
                                              progress=progress)
         if args.merge == "site" and args.out is not None and fmt in ("geojson", "csv") and not unplaced:
             # streamed: each chunk is written as it arrives, the file renamed into place at the end
-            distributed.write_catchments(chunks, args.out, fmt)
+            prov = provenance_of(args, network, bands_min=list(job.bands), merge=args.merge,
+                                 population_of=job.people.description)
+            prov["unplaced_sites"] = unplaced  # none (else not streamed): said all the same, as in the other outputs
+            distributed.write_catchments(chunks, args.out, fmt, metadata=prov)
             return 0
         out = job.concat(list(chunks))
     if args.merge != "site":
@@ -331,7 +337,7 @@ def run_catchments(args) -> int:
         from fsgeo import reports
 
         emit(reports.catchments_report(out, len(selected), population_of=out.attrs["fsgeo"]["population_of"],
-                                       lang=args.lang), args.out)
+                                       lang=args.lang, provenance=prov), args.out)
     return 0
 
 
@@ -352,13 +358,15 @@ def run_timeline(args) -> int:
                                                               own_departement_only=args.own_departement_only), args)
     tl = timeline.timeline(communes, sites, network, bands=args.bands, own_departement_only=args.own_departement_only,
                            kind=args.kind)
+    prov = provenance_of(args, network, bands_min=list(args.bands))
     if fmt == "json":
-        emit(to_json({"timeline": tl.round(4).to_dict("records"), "unplaced_sites": unplaced}), args.out)
+        emit_json({"timeline": tl.round(4).to_dict("records"), "unplaced_sites": unplaced}, args.out, prov)
     elif fmt == "csv":
-        emit(_csv(tl), args.out)
+        write_csv_with_sidecar(_csv(tl), args.out, prov)
     else:
         from fsgeo import reports
 
         emit(reports.timeline_report(tl, args.bands, label=_departement_label(args, communes),
-                                     population=communes["population"].sum(), lang=args.lang), args.out)
+                                     population=communes["population"].sum(), lang=args.lang, provenance=prov),
+             args.out)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, output_format, study_of, to_json
+from fsgeo.cli.common import CliError, add_data_args, add_output_args, emit, emit_json, output_format, provenance_of, study_of
 from fsgeo.errors import InputError
 
 
@@ -103,10 +103,13 @@ def run(args) -> int:
     study = study_of(args)
     summary = {"study": _study_summary(study), "sites": _sites_summary(args, study),
                "communes": _communes_summary(args, study), "network": _network_summary(args, study)}
+    args.study_data = study
+    # the network's profile only when the study has one (a study without a network says so above)
+    prov = provenance_of(args, study.network if summary["network"]["available"] else None)
     if fmt == "json":
-        emit(to_json(summary), args.out)
+        emit_json(summary, args.out, prov)
     else:
         from fsgeo import reports
 
-        emit(reports.datasets_report(summary, lang=args.lang), args.out)
+        emit(reports.datasets_report(summary, lang=args.lang, provenance=prov), args.out)
     return 0

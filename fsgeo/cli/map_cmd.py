@@ -25,7 +25,8 @@ def register(subparsers) -> None:
                     "optional base tiles need the network): communes coloured by minutes to the nearest site, "
                     "drive-time catchments, under-served zones, existing sites, and candidate or chosen new sites.",
     )
-    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the HTML file to write")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="the HTML file to write (FILE.png: only a PNG of the map, as --png)")
     p.add_argument("--threshold", type=positive_minutes, default=None, metavar="MIN",
                    help=f"under-served threshold in minutes (default {settings.threshold_min:g}, or the one of "
                         "--rank-json)")
@@ -120,9 +121,14 @@ def run(args) -> int:
         raise CliError("--k and --model only apply with --candidates")
     # before any work: a missing or read-only folder, or an ending of another format (map.csv), fails now
     try:
-        export.check_output(args.out, "html", allowed=("html",))
+        png_only = export.format_of(args.out) == "png"
+        export.check_output(args.out, None if png_only else "html", allowed=("html", "png"))
     except OSError as exc:
         raise CliError(f"--out {exc}") from None
+    if png_only:  # --out map.png: the PNG alone (the HTML it is rendered from lives in a temporary folder)
+        if args.png is not None:
+            raise CliError("--out is already a PNG: give --png only with an HTML --out")
+        args.png = args.out
     if args.png is not None:  # before the work: a bad size, an unwritable file or no browser fail in one line
         _png_size(args.png_size)
         check_writable(args.png)
@@ -194,11 +200,27 @@ def run(args) -> int:
             title = f"{place} : temps de trajet jusqu'à France Services" + (f", sites au {as_of}" if as_of else "")
         else:
             title = f"{place}: drive time to France Services" + (f", sites as of {as_of}" if as_of else "")
-    prov = provenance_of(args, network, threshold_min=threshold, bands_min=list(args.bands or []) or None)
+    args.study_data = study
+    prov = provenance_of(args, network, threshold_min=threshold,
+                         bands_min=list(maps.band_edges(args.bands, threshold)),
+                         catchment_bands_min=None if catch is None else list(args.catchment_bands or settings.bands_min),
+                         catchments="per site" if args.catchments_per_site else "merged per band",
+                         model=(args.model or "greedy") if args.candidates is not None else None,
+                         k=(args.k or 3) if args.candidates is not None else None,
+                         candidates=str(args.candidates or args.rank_json or "") or None)
     m = maps.coverage_map(access, selected, outline=outline, catchments=catch, zones=zones, candidates=candidates,
                           chosen=chosen, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
-                          title=title, lang=args.lang, credits=prov["credits"], generated=prov["generated"],
-                          national=False, communes_simplify_m=args.simplify)
+                          title=title, lang=args.lang, provenance=prov, national=False,
+                          communes_simplify_m=args.simplify)
+    if png_only:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="fsgeo-map-") as work:
+            html = maps.save_map(m, Path(work) / "map.html", inline_assets=not args.cdn)
+            width, height = _png_size(args.png_size)
+            png = maps.screenshot(html, args.png, width=width, height=height, metadata=prov)
+        print(f"wrote {png} ({width}x{height})")
+        return 0
     path = maps.save_map(m, args.out, inline_assets=not args.cdn)
     status = access["status"].value_counts()
     parts = [f"{len(access)} communes ({status.get('underserved', 0)} under-served, "
@@ -211,7 +233,7 @@ def run(args) -> int:
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): " + ", ".join(parts))
     if args.png is not None:
         width, height = _png_size(args.png_size)
-        png = maps.screenshot(path, args.png, width=width, height=height)
+        png = maps.screenshot(path, args.png, width=width, height=height, metadata=prov)
         print(f"wrote {png} ({width}x{height})")
     return 0
 
@@ -264,10 +286,21 @@ def _run_national(args, study, threshold: float, as_of: str | None) -> int:
             title = f"{study.name} : temps de trajet jusqu'à France Services" + (f", sites au {as_of}" if as_of else "")
         else:
             title = f"{study.name}: drive time to France Services" + (f", sites as of {as_of}" if as_of else "")
-    prov = provenance_of(args, networks[0], threshold_min=threshold, bands_min=list(args.bands or []) or None)
+    args.study_data = study
+    prov = provenance_of(args, networks[0], threshold_min=threshold,
+                         bands_min=list(maps.band_edges(args.bands, threshold)), national_map=True)
     m = maps.coverage_map(access, maps_sites, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
-                          title=title, lang=args.lang, credits=prov["credits"], generated=prov["generated"],
-                          national=True, communes_simplify_m=args.simplify)
+                          title=title, lang=args.lang, provenance=prov, national=True,
+                          communes_simplify_m=args.simplify)
+    if args.png is not None and args.png == args.out:  # --out map.png: the PNG alone
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="fsgeo-map-") as work:
+            html = maps.save_map(m, Path(work) / "map.html", inline_assets=not args.cdn)
+            width, height = _png_size(args.png_size)
+            png = maps.screenshot(html, args.png, width=width, height=height, metadata=prov)
+        print(f"wrote {png} ({width}x{height})")
+        return 0
     path = maps.save_map(m, args.out, inline_assets=not args.cdn)
     status = access["status"].value_counts()
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, national map, {time.perf_counter() - t0:.0f} s): "
@@ -276,6 +309,6 @@ def _run_national(args, study, threshold: float, as_of: str | None) -> int:
           f"{access['departement'].astype(str).nunique()} départements")
     if args.png is not None:
         width, height = _png_size(args.png_size)
-        png = maps.screenshot(path, args.png, width=width, height=height)
+        png = maps.screenshot(path, args.png, width=width, height=height, metadata=prov)
         print(f"wrote {png} ({width}x{height})")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io as _io
 import pandas as pd
 
-from fsgeo.cli.common import emit, to_json
+from fsgeo.cli.common import emit, emit_json, provenance_of, write_csv_with_sidecar
 
 
 def is_national(communes) -> bool:
@@ -63,14 +63,21 @@ def rows_csv(result) -> str:
 def run_national(args, study, fmt) -> int:
     from fsgeo import national
 
+    networks = networks_of(study)
     result = national.national_coverage(
-        study.communes, study.sites, networks_of(study), departements=departements_table(study), bands=args.bands,
+        study.communes, study.sites, networks, departements=departements_table(study), bands=args.bands,
         threshold_min=getattr(args, "threshold", None), as_of=args.as_of, kind=args.kind,
         no_network=(study.manifest.network or {}).get("no_network"))
+    s = result.summary
+    prov = provenance_of(args, networks[0] if networks else None, threshold_min=s.threshold_min,
+                         bands_min=list(s.bands["band_min"]), commitment_min=s.commitment_min)
     if fmt == "json":
-        emit(to_json(result.to_dict()), args.out)
+        emit_json(result.to_dict(), args.out, prov)
     elif fmt == "csv":
-        emit(rows_csv(result), args.out)
+        write_csv_with_sidecar(rows_csv(result), args.out, prov)
     else:
-        emit(national.text_report(result), args.out)
+        from fsgeo.reports import provenance_footer
+
+        text = national.text_report(result).rstrip("\n")
+        emit("\n".join([text, *provenance_footer(prov, args.lang)]) + "\n", args.out)
     return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from fsgeo.cli.common import (
-    CliError, add_data_args, add_output_args, emit, output_format, positive_minutes, positive_seconds, to_json,
-    report_unplaced, study_of, whole_number,
+    CliError, add_data_args, add_output_args, emit, emit_json, output_format, positive_minutes, positive_seconds,
+    provenance_of, report_unplaced, study_of, whole_number, write_csv_with_sidecar,
 )
 
 def register(subparsers) -> None:
@@ -89,15 +89,22 @@ def run(args) -> int:
         objective=args.objective, on_unplaced="raise" if args.strict else "skip",
         time_limit_s=args.time_limit, restricted=args.restricted,
     )
+    args.study_data = study
+    prov = provenance_of(args, network, threshold_min=result.result.threshold, model=args.model,
+                         k=None if args.model == "lscp" else args.k,
+                         objective=args.objective if args.model == "greedy" else None,
+                         candidates="all communes" if args.all_communes else str(args.candidates),
+                         min_population=args.min_population, time_limit_s=args.time_limit)
     if fmt == "json":
-        emit(to_json({**result.to_dict(), "unplaced_sites": unplaced_sites}), args.out)
+        emit_json({**result.to_dict(), "unplaced_sites": unplaced_sites}, args.out, prov)
     elif fmt == "csv":
-        emit(_csv(result), args.out)
+        write_csv_with_sidecar(_csv(result), args.out, prov)
     else:
         from fsgeo import reports
 
         names = dict(zip(communes["code"].astype(str), communes["name"].astype(str))) if "name" in communes else None
-        emit(reports.rank_report(result, top=args.top, commune_names=names, lang=args.lang), args.out)
+        emit(reports.rank_report(result, top=args.top, commune_names=names, lang=args.lang, provenance=prov),
+             args.out)
     return 0
 
 
