@@ -7,8 +7,11 @@ table (key, value as JSON); GeoParquet in the file's key-value metadata (``fsgeo
 GeoParquet spec); FlatGeobuf, which has no place for it, and CSV get a sidecar ``<file>.json``. Column names stay
 English identifiers. Every file is written under a temporary name and renamed (:mod:`fsgeo.atomic`).
 
-The QGIS style of a layer (:func:`qml_style`) uses the classes and colours of the HTML map; a GeoPackage stores it in
-QGIS's ``layer_styles`` table (applied when QGIS opens the layer) and beside the file as ``.qml``.
+The style of a layer uses the classes and colours of the HTML map (:func:`style_classes`), written twice: as a QGIS
+style (:func:`qml_style`) and as an OGC Styled Layer Descriptor 1.1 with Symbology Encoding 1.1 (:func:`sld_style`,
+for GeoServer, MapServer, ArcGIS Pro and QGIS alike). A GeoPackage stores both in QGIS's ``layer_styles`` table
+(``styleQML``, ``styleSLD``: applied when QGIS opens the layer) and writes them beside the file as ``.qml`` and
+``.sld``.
 
 :mod:`fsgeo.export` holds the one table of writers (format -> writer, file ending -> format) and registers these
 ones from :data:`FORMATS` as ``gpkg``, ``parquet`` and ``fgb``; pyogrio and pyarrow are imported when a file is
@@ -74,9 +77,11 @@ def _metadata_rows(metadata: dict | None) -> pd.DataFrame:
 
 
 def write_gpkg(data, path, layer: str | None = None, metadata: dict | None = None, style: bool = True) -> Path:
-    """Write one or more layers to a GeoPackage (EPSG:4326), with the provenance in :data:`METADATA_TABLE`, and a
-    QGIS style (stored in the ``layer_styles`` table QGIS reads, so it applies on opening) and (``.qml``, :func:`write_qml`) beside it for the layers fsgeo knows (communes
-    by minutes, catchments). Atomic: the whole file is built under a temporary name, then renamed."""
+    """Write one or more layers to a GeoPackage (EPSG:4326), with the provenance in :data:`METADATA_TABLE`, and the
+    styles of the layers fsgeo knows (communes by minutes, catchments): stored in the ``layer_styles`` table QGIS
+    reads (applied on opening) and beside the file as ``.qml`` (:func:`qml_style`) and ``.sld`` (:func:`sld_style`):
+    ``<file>.qml`` for one layer, ``<file>.<layer>.qml`` for several. Atomic: the whole file is built under a
+    temporary name, then renamed (each style file too)."""
     import pyogrio
 
     from fsgeo.atomic import atomic_path
@@ -88,15 +93,17 @@ def write_gpkg(data, path, layer: str | None = None, metadata: dict | None = Non
         if metadata:
             pyogrio.write_dataframe(_metadata_rows(metadata), tmp, layer=METADATA_TABLE, driver="GPKG", append=True)
         styles = {name: qml_style(gdf, metadata) for name, gdf in layers.items()} if style else {}
-        styles = {name: qml for name, qml in styles.items() if qml is not None}
+        styles = {name: (qml, sld_style(layers[name], metadata, name)) for name, qml in styles.items()
+                  if qml is not None}
         if styles:
             _store_styles(tmp, styles, {name: layers[name].geometry.name for name in styles})
-    for name, qml in styles.items():
-        from fsgeo.atomic import write_text as atomic_text
+    from fsgeo.atomic import write_text as atomic_text
 
-        target = Path(path).with_suffix(".qml") if len(layers) == 1 else \
-            Path(path).with_name(f"{Path(path).stem}.{name}.qml")
-        atomic_text(target, qml)
+    for name, texts in styles.items():
+        for text, ending in zip(texts, (".qml", ".sld")):
+            target = Path(path).with_suffix(ending) if len(layers) == 1 else \
+                Path(path).with_name(f"{Path(path).stem}.{name}{ending}")
+            atomic_text(target, text)
     return Path(path)
 
 
@@ -110,11 +117,11 @@ def _store_styles(gpkg, styles: dict, geometry_columns: dict) -> None:
             f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256),
             f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, useAsDefault BOOLEAN,
             description TEXT, owner TEXT(30), ui TEXT(30), update_time DATETIME DEFAULT CURRENT_TIMESTAMP)""")
-        for name, qml in styles.items():
+        for name, (qml, sld) in styles.items():
             con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
                         "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-                        "VALUES ('', '', ?, ?, ?, ?, '', 1, 'fsgeo: the classes and colours of the HTML map', "
-                        "'fsgeo', '', '2000-01-01T00:00:00')", (name, geometry_columns[name], name, qml))
+                        "VALUES ('', '', ?, ?, ?, ?, ?, 1, 'fsgeo: the classes and colours of the HTML map', "
+                        "'fsgeo', '', '2000-01-01T00:00:00')", (name, geometry_columns[name], name, qml, sld))
         con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
                     "VALUES ('layer_styles', 'attributes', 'layer_styles')")
         con.commit()
@@ -174,13 +181,16 @@ def write_fgb(data, path, layer: str | None = None, metadata: dict | None = None
     return Path(path)
 
 
-# ---- QGIS style: the same classes and colours as the HTML map
-def qml_style(gdf, metadata: dict | None = None) -> str | None:
-    """A QGIS layer style (QML) for an fsgeo layer, or None for a layer fsgeo has no style for.
+# ---- styles: the same classes and colours as the HTML map, as QGIS QML and as OGC SLD
+def style_classes(gdf, metadata: dict | None = None):
+    """The classes of an fsgeo layer as the HTML map draws them, or None for a layer fsgeo has no style for.
 
-    Communes (a ``minutes`` column): graduated by minutes with the classes and colours of :func:`fsgeo.maps.
-    coverage_map` (edges :func:`fsgeo.maps.band_edges` with the threshold, colours :func:`fsgeo.maps.band_colors`),
-    unreachable communes grey. Catchments (``band_min``): one outline colour per band, as on the map.
+    Communes (a ``minutes`` column, polygons): ``("graduated", "minutes", ranges, unreachable colour)`` with
+    ``ranges`` a list of ``(lower, upper, colour, label)`` (the first class includes its lower bound 0, the others
+    are ``lower < minutes <= upper``, the last one open: ``upper`` 100000): the edges of
+    :func:`fsgeo.maps.band_edges` with the threshold, the colours of :func:`fsgeo.maps.band_colors`; communes with
+    no time get the unreachable colour. Catchments (``band_min``): ``("categorized", "band_min", [(band, colour,
+    label)])``, one outline colour per band as on the map.
     """
     from fsgeo import maps
 
@@ -194,12 +204,107 @@ def qml_style(gdf, metadata: dict | None = None) -> str | None:
         for i, (lo, hi, color) in enumerate(zip(lows, highs, colors)):
             label = f"≤ {hi:g} min" if i == 0 else (f"{lo:g}–{hi:g} min" if i < len(edges) else f"> {lo:g} min")
             ranges.append((lo, hi, color, label))
-        return _qml_graduated("minutes", ranges, maps.UNREACHABLE_COLOR)
+        return "graduated", "minutes", ranges, maps.UNREACHABLE_COLOR
     if "band_min" in gdf.columns:
         bands = sorted({float(b) for b in gdf["band_min"]})
         colors = maps._catchment_colors(len(bands))
-        return _qml_categorized("band_min", [(b, c, f"≤ {b:g} min") for b, c in zip(bands, colors)])
+        return "categorized", "band_min", [(b, c, f"≤ {b:g} min") for b, c in zip(bands, colors)]
     return None
+
+
+#: the label of the communes with no drive time, in both styles
+UNREACHABLE_LABEL = "non routée / unreachable"
+
+
+def qml_style(gdf, metadata: dict | None = None) -> str | None:
+    """A QGIS layer style (QML) for an fsgeo layer (:func:`style_classes`), or None for a layer fsgeo has no style
+    for."""
+    classes = style_classes(gdf, metadata)
+    if classes is None:
+        return None
+    if classes[0] == "graduated":
+        _, field, ranges, unreachable = classes
+        return _qml_graduated(field, ranges, unreachable)
+    _, field, cats = classes
+    return _qml_categorized(field, cats)
+
+
+SLD_NS = {"sld": "http://www.opengis.net/sld", "se": "http://www.opengis.net/se", "ogc": "http://www.opengis.net/ogc",
+          "xlink": "http://www.w3.org/1999/xlink", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+
+
+def sld_style(gdf, metadata: dict | None = None, name: str = "layer") -> str | None:
+    """An OGC Styled Layer Descriptor 1.1.0 (Symbology Encoding 1.1) for an fsgeo layer, with the classes and colours
+    of :func:`qml_style` (:func:`style_classes`): one rule per class with its filter, fill (communes, 75 % opaque,
+    white outline) or outline (catchments); None for a layer fsgeo has no style for."""
+    import xml.etree.ElementTree as ET
+
+    classes = style_classes(gdf, metadata)
+    if classes is None:
+        return None
+    for prefix, uri in SLD_NS.items():
+        ET.register_namespace(prefix, uri)
+    sld, se, ogc = (f"{{{SLD_NS[k]}}}" for k in ("sld", "se", "ogc"))
+
+    def sub(parent, tag, text=None, **attrs):
+        el = ET.SubElement(parent, tag, attrs)
+        if text is not None:
+            el.text = str(text)
+        return el
+
+    root = ET.Element(sld + "StyledLayerDescriptor", {
+        "version": "1.1.0",
+        f"{{{SLD_NS['xsi']}}}schemaLocation":
+            "http://www.opengis.net/sld http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd"})
+    layer = sub(root, sld + "NamedLayer")
+    sub(layer, se + "Name", name)
+    style = sub(layer, sld + "UserStyle")
+    sub(style, se + "Name", name)
+    fts = sub(style, se + "FeatureTypeStyle")
+
+    def rule(label, condition, fill, stroke, width, fill_opacity):
+        r = sub(fts, se + "Rule")
+        sub(r, se + "Name", label)
+        sub(sub(r, se + "Description"), se + "Title", label)
+        f = sub(r, ogc + "Filter")
+        condition(f)
+        sym = sub(r, se + "PolygonSymbolizer")
+        if fill is not None:
+            fe = sub(sym, se + "Fill")
+            sub(fe, se + "SvgParameter", fill, name="fill")
+            sub(fe, se + "SvgParameter", fill_opacity, name="fill-opacity")
+        st = sub(sym, se + "Stroke")
+        sub(st, se + "SvgParameter", stroke, name="stroke")
+        sub(st, se + "SvgParameter", width, name="stroke-width")
+
+    def compare(op, field, value):
+        def build(parent):
+            c = sub(parent, ogc + op)
+            sub(c, ogc + "PropertyName", field)
+            sub(c, ogc + "Literal", f"{value:g}")
+        return build
+
+    def both(*conditions):
+        def build(parent):
+            a = sub(parent, ogc + "And")
+            for c in conditions:
+                c(a)
+        return build
+
+    if classes[0] == "graduated":
+        _, field, ranges, unreachable = classes
+        rule(UNREACHABLE_LABEL, lambda f: sub(sub(f, ogc + "PropertyIsNull"), ogc + "PropertyName", field),
+             unreachable, "#ffffff", 0.5, 0.75)
+        for i, (lo, hi, color, label) in enumerate(ranges):
+            low = compare("PropertyIsGreaterThanOrEqualTo" if i == 0 else "PropertyIsGreaterThan", field, lo)
+            cond = low if i == len(ranges) - 1 else both(low, compare("PropertyIsLessThanOrEqualTo", field, hi))
+            rule(label, cond, color, "#ffffff", 0.5, 0.75)
+    else:
+        _, field, cats = classes
+        for value, color, label in cats:
+            rule(label, compare("PropertyIsEqualTo", field, value), None, color, 1.5, None)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def _symbol(name: str, fill: str, stroke: str = "#ffffff", fill_style: str = "solid", width: float = 0.26) -> str:
@@ -233,7 +338,7 @@ def _qml_graduated(field: str, ranges, else_color: str) -> str:
     # communes with no time (unreachable) fall in no range: QGIS draws them with the "else" rule of a rule-based
     # renderer only, so the graduated renderer gets one more class, minutes NULL, via its source expression
     expr = f'coalesce("{field}", -1)'
-    rng = f'<range lower="-1" upper="-0.5" symbol="{len(ranges)}" label="non routée / unreachable" render="true"/>' \
+    rng = f'<range lower="-1" upper="-0.5" symbol="{len(ranges)}" label="{UNREACHABLE_LABEL}" render="true"/>' \
         + rng
     syms += _symbol(str(len(ranges)), else_color)
     return _qml(f'<renderer-v2 type="graduatedSymbol" attr="{esc(expr)}" graduatedMethod="GraduatedColor" '

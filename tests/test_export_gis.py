@@ -120,3 +120,73 @@ def test_cli_catchments_geopackage_with_sites_and_provenance(tmp_path):
     assert merged["band_label"].tolist() == ["10", "20"] and (merged["population"].diff().dropna() > 0).all()
     meta = export.read_gpkg_metadata(out)
     assert meta["parameters"]["merge"] == "band" and "communes of the study" in meta["parameters"]["population_of"]
+
+
+def _qml_classes(qml: str) -> list[tuple]:
+    """(label, colour, lower, upper) of each class of a QML style; catchments' classes have their value twice."""
+    root = ET.fromstring(qml.split("\n", 1)[1])
+    colours = {}
+    for sym in root.findall(".//symbols/symbol"):
+        opts = {o.get("name"): o.get("value") for o in sym.iter("Option") if o.get("name")}
+        value = opts["color"] if opts.get("style") != "no" else opts["outline_color"]
+        colours[sym.get("name")] = "#%02x%02x%02x" % tuple(int(v) for v in value.split(",")[:3])
+    out = [(r.get("label"), colours[r.get("symbol")], float(r.get("lower")), float(r.get("upper")))
+           for r in root.findall(".//ranges/range")]
+    out += [(c.get("label"), colours[c.get("symbol")], float(c.get("value")), float(c.get("value")))
+            for c in root.findall(".//categories/category")]
+    return out
+
+
+def _sld_classes(sld: str) -> list[tuple]:
+    """The same four things read from an SLD 1.1 / SE 1.1 document, with its namespaces."""
+    ns = {"sld": "http://www.opengis.net/sld", "se": "http://www.opengis.net/se", "ogc": "http://www.opengis.net/ogc"}
+    root = ET.fromstring(sld.encode("utf-8"))
+    assert root.tag == "{http://www.opengis.net/sld}StyledLayerDescriptor" and root.get("version") == "1.1.0"
+    out = []
+    for rule in root.findall("sld:NamedLayer/sld:UserStyle/se:FeatureTypeStyle/se:Rule", ns):
+        label = rule.find("se:Description/se:Title", ns).text
+        assert rule.find("se:Name", ns).text == label
+        params = {p.get("name"): p.text for p in rule.iter("{http://www.opengis.net/se}SvgParameter")}
+        colour = params.get("fill") or params["stroke"]
+        filt = rule.find("ogc:Filter", ns)
+        if filt.find("ogc:PropertyIsNull", ns) is not None:  # QML: minutes NULL drawn as the range -1 .. -0.5
+            out.append((label, colour, -1.0, -0.5))
+            continue
+        bounds = {}
+        for op in filt.iter():
+            literal = op.find("ogc:Literal", ns)
+            if literal is not None:
+                bounds[op.tag.split("}")[1]] = float(literal.text)
+        if "PropertyIsEqualTo" in bounds:
+            out.append((label, colour, bounds["PropertyIsEqualTo"], bounds["PropertyIsEqualTo"]))
+        else:
+            lower = bounds.get("PropertyIsGreaterThanOrEqualTo", bounds.get("PropertyIsGreaterThan"))
+            out.append((label, colour, lower, bounds.get("PropertyIsLessThanOrEqualTo", 100000.0)))
+    return out
+
+
+def test_sld_beside_qml_with_the_same_classes_and_colours(tmp_path, layers):
+    data, prov = layers
+    path = export.write_gpkg(data, tmp_path / "study.gpkg", metadata=prov)
+    with sqlite3.connect(path) as con:
+        stored = {name: (qml, sld) for name, qml, sld in
+                  con.execute("SELECT f_table_name, styleQML, styleSLD FROM layer_styles WHERE useAsDefault")}
+    assert set(stored) == {"communes", "catchments"}
+    for name, (qml, sld) in stored.items():
+        assert (tmp_path / f"study.{name}.sld").read_text(encoding="utf-8") == sld
+        q, s = _qml_classes(qml), _sld_classes(sld)
+        assert sorted(q) == sorted(s) and len(q) >= 2, name
+    # communes: the HTML map's classes (edges with the threshold) and colours, the unreachable class first
+    communes = _sld_classes(stored["communes"][1])
+    edges = maps.band_edges([10, 15, 20, 30, 45], 20.0)
+    assert [c[3] for c in communes[1:-1]] == list(edges)
+    assert [c[1] for c in communes[1:]] == [c.lower() for c in maps.band_colors(len(edges) + 1)]
+    assert communes[0][1] == maps.UNREACHABLE_COLOR.lower()
+    # every commune falls in exactly one class of the SLD (its filters read as QGIS/GeoServer would)
+    minutes = data["communes"]["minutes"].to_numpy(dtype=float)
+    for m in minutes:
+        hits = [c for c in communes[1:] if (c[2] <= m if c is communes[1] else c[2] < m) and m <= c[3]]
+        assert len(hits) == (0 if np.isnan(m) or np.isinf(m) else 1), m
+    # one layer: <file>.sld beside <file>.qml
+    export.write_gpkg({"communes": data["communes"]}, tmp_path / "communes.gpkg", metadata=prov)
+    assert (tmp_path / "communes.sld").is_file() and (tmp_path / "communes.qml").is_file()
