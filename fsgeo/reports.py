@@ -16,6 +16,8 @@ import math
 import os
 import re
 import unicodedata
+from dataclasses import dataclass, replace
+from typing import Callable
 
 LANGS = ("fr", "en")
 #: narrow no-break space: French thousands separator and the space before % (CLDR "fr")
@@ -519,6 +521,77 @@ def table(header, rows, aligns: str, max_widths=None, indent: str = "  ") -> lis
     return out
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column of a report table.
+
+    ``header`` is a message key (``"h_code"``, said in the report's language) or the header text itself; ``value``
+    the row's attribute or key (``"population"``) or a function of the row; ``align`` ``"l"`` or ``"r"``;
+    ``width`` the widest the column may be (longer cells are cut with an ellipsis); ``fmt`` how the value is
+    written: a name of :data:`CELL_FORMATS` (``"num"``, ``"num1"``, ``"num2"``, ``"min"``, ``"pct"``, ``"site"``),
+    a function ``(value, T) -> str``, or None (as is).
+    """
+
+    header: str
+    value: str | Callable
+    align: str = "l"
+    width: int = 60
+    fmt: str | Callable | None = None
+
+    def but(self, **changes) -> "Column":
+        """The same column with other settings (``CODE.but(width=6)``)."""
+        return replace(self, **changes)
+
+
+#: how :class:`Column` cells are written, by name
+CELL_FORMATS: dict[str, Callable] = {
+    "num": lambda v, T: T.num(v),
+    "num1": lambda v, T: T.num(v, 1),
+    "num2": lambda v, T: T.num(v, 2),
+    "min": lambda v, T: T.min(v),
+    "pct": lambda v, T: T.pct(v),
+    "site": lambda v, T: short_site(v),
+}
+
+
+def _cell(row, column: Column, T: "Text"):
+    if callable(column.value):
+        value = column.value(row)
+    elif isinstance(row, dict) or not hasattr(row, "_fields"):  # a dict, a pandas row (iterrows)
+        value = row[column.value]
+    else:  # a named tuple (itertuples)
+        value = getattr(row, column.value)
+    fmt = CELL_FORMATS[column.fmt] if isinstance(column.fmt, str) else column.fmt
+    return value if fmt is None else fmt(value, T)
+
+
+def render(T: "Text", columns, rows, indent: str = "  ") -> list[str]:
+    """The lines of a report table: one :class:`Column` per column, ``rows`` any iterable of named tuples
+    (``itertuples``), dicts (``to_dict("records")``) or pandas rows; headers in ``T``'s language (:func:`table`
+    lays them out)."""
+    columns = list(columns)
+    header = [T(c.header) if c.header in MESSAGES else c.header for c in columns]
+    cells = [[_cell(row, c, T) for c in columns] for row in rows]
+    return table(header, cells, "".join(c.align for c in columns), [c.width for c in columns], indent)
+
+
+# the columns several reports share
+CODE = Column("h_code", "code", width=5)
+COMMUNE = Column("h_commune", "name", width=24)
+INHAB = Column("h_inhab", "population", "r", 9, "num")
+MINUTES = Column("h_min", "minutes", "r", 6, "min")
+RANK = Column("h_rank", "rank", "r", 4)
+REASON = Column("h_reason", "reason", width=80)
+DEP = Column("h_dep", "departement", width=4)
+N_COMMUNES = Column("h_communes", "n_communes", "r", 8)
+MEAN_MIN = Column("h_mean_min", "mean_minutes", "r", 8, "min")
+MAX_MIN = Column("h_max_min", "max_minutes", "r", 7, "min")
+#: communes with no drive time (coverage and underserved reports)
+UNREACHABLE_COLUMNS = (CODE, COMMUNE, INHAB, REASON.but(fmt=lambda reason, T: reason_text(reason, T)))
+#: zones of under-served communes (coverage report; the underserved report adds their area)
+ZONE_COLUMNS = (Column("h_zone", "zone_id", "r", 4), N_COMMUNES, INHAB, MAX_MIN, Column("h_communes", "names"))
+
+
 def short_site(name) -> str:
     """A site's name without its "France services" prefix."""
     name = "" if _blank(name) else str(name)
@@ -669,17 +742,18 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
     lines += [T("cov_method1"), T("cov_method2"), ""]
 
     lines.append(T("cov_bands"))
-    rows = []
-    for r in summ.bands.itertuples():
-        note = ""
+
+    def note(r):
         if abs(r.band_min - thr) < 1e-9:
-            note = T("cov_note_threshold")
-        elif abs(r.band_min - com) < 1e-9:
-            note = T("cov_note_commitment")
-        rows.append([f"{T.g(r.band_min)} min", T.num(r.population), T.pct(r.population_share), T.num(r.communes),
-                     T.pct(r.commune_share), note])
-    lines += table([T("h_within"), T("h_inhabitants"), T("h_share"), T("h_communes"), T("h_share"), ""], rows,
-                   "lrrrrl")
+            return T("cov_note_threshold")
+        return T("cov_note_commitment") if abs(r.band_min - com) < 1e-9 else ""
+
+    lines += render(T, [Column("h_within", lambda r: f"{T.g(r.band_min)} min"),
+                        Column("h_inhabitants", "population", "r", fmt="num"),
+                        Column("h_share", "population_share", "r", fmt="pct"),
+                        Column("h_communes", "communes", "r", fmt="num"),
+                        Column("h_share", "commune_share", "r", fmt="pct"), Column("", note)],
+                    summ.bands.itertuples())
     worst_name = summ.worst["name"].iloc[0] if len(summ.worst) else ""
     lines.append(T("cov_per_inhabitant", mean=T.min(summ.mean_min), median=T.min(summ.median_min),
                    p90=T.min(summ.p90_min), max=T.min(summ.max_min)) + (f" ({worst_name})" if worst_name else ""))
@@ -711,21 +785,17 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
     under = coverage.underserved(access, thr)
     t = T.g(thr)
     lines.append(T("cov_under_title", t=t))
+    nearest = Column("h_nearest", lambda r: site(r.nearest_site_id, r.nearest_site_name), width=40)
     if len(under):
-        rows = [[r.rank, r.code, r.name, T.num(r.population), T.min(r.minutes), site(r.nearest_site_id,
-                 r.nearest_site_name), T.min(r.second_minutes)] for r in under.head(top).itertuples()]
-        lines += table([T("h_rank"), T("h_code"), T("h_commune"), T("h_inhab"), T("h_min"), T("h_nearest"),
-                        T("h_second")], rows, "rllrrlr", [4, 5, 24, 9, 6, 28, 9])
+        lines += render(T, [RANK, CODE, COMMUNE, INHAB, MINUTES, nearest.but(width=28),
+                            Column("h_second", "second_minutes", "r", 9, "min")], under.head(top).itertuples())
         if len(under) > top:
             lines.append("  " + T("and_more", n=len(under) - top, hint=T("cov_more_csv")))
         if zones is None and "geometry" in getattr(access, "columns", []):
             zones = coverage.underserved_zones(access, thr)
         if zones is not None:
             lines.append(T("cov_zones", zones=T.count(len(zones), "zone")))
-            rows = [[r.zone_id, r.n_communes, T.num(r.population), T.min(r.max_minutes), r.names]
-                    for r in zones.head(top).itertuples()]
-            lines += table([T("h_zone"), T("h_communes"), T("h_inhab"), T("h_max_min"), T("h_communes")], rows,
-                           "rrrrl", [4, 8, 9, 7, 60])
+            lines += render(T, ZONE_COLUMNS, zones.head(top).itertuples())
     else:
         lines.append("  " + T("none"))
     lines.append("")
@@ -733,34 +803,28 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
     unr = access[access["status"] == "unreachable"]
     if len(unr):
         lines.append(T("cov_unreachable"))
-        rows = [[r.code, r.name, T.num(r.population), reason_text(r.reason, T)] for r in unr.itertuples()]
-        lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_reason")], rows, "llrl", [5, 24, 9, 80])
+        lines += render(T, UNREACHABLE_COLUMNS, unr.itertuples())
         lines.append("")
 
     lines.append(T("cov_longest"))
-    rows = [[r.code, r.name, T.num(r.population), T.min(r.minutes), site(r.nearest_site_id, r.nearest_site_name)]
-            for r in summ.worst.head(top).itertuples()]
-    lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_min"), T("h_nearest")], rows, "llrrl",
-                   [5, 24, 9, 6, 40])
+    lines += render(T, [CODE, COMMUNE, INHAB, MINUTES, nearest], summ.worst.head(top).itertuples())
     lines.append("")
 
     if summ.neighbour_population:
         share = summ.neighbour_population / summ.population if summ.population else float("nan")
         lines.append(T("cov_neighbours", inhabitants=T.count(summ.neighbour_population, "inhabitant"),
                        share=T.pct(share), communes=T.count(summ.neighbour_communes, "commune")))
-        rows = [[site(r.site_id, r.site_name), r.departement, r.communes, T.num(r.population)]
-                for r in summ.neighbour_sites.head(top).itertuples()]
-        lines += table([T("h_site"), T("h_dep"), T("h_communes"), T("h_inhab")], rows, "llrr", [36, 4, 8, 9])
+        site_col = Column("h_site", lambda r: site(r.site_id, r.site_name), width=36)
+        lines += render(T, [site_col, DEP, N_COMMUNES.but(value="communes"), INHAB],
+                        summ.neighbour_sites.head(top).itertuples())
         lines.append("")
     elif not meta.get("own_departement_only"):
         lines += [T("cov_no_neighbours"), ""]
 
     if areas is not None and len(areas):
         lines.append(T("cov_areas"))
-        rows = [[site(r.site_id, r.site_name), r.departement, r.n_communes, T.num(r.population),
-                 T.min(r.mean_minutes), T.min(r.max_minutes)] for r in areas.head(top).itertuples()]
-        lines += table([T("h_site"), T("h_dep"), T("h_communes"), T("h_inhab"), T("h_mean_min"), T("h_max_min")],
-                       rows, "llrrrr", [36, 4, 8, 9, 8, 7])
+        lines += render(T, [Column("h_site", lambda r: site(r.site_id, r.site_name), width=36), DEP, N_COMMUNES,
+                            INHAB, MEAN_MIN, MAX_MIN], areas.head(top).itertuples())
         if len(areas) > top:
             lines.append(T("cov_areas_more", n=len(areas) - top))
         lines.append("")
@@ -785,23 +849,17 @@ def underserved_report(access, under, zones, threshold: float, *, lang: str | No
     else:
         lines.append(T("und_count", communes=T.count(len(under), "commune"),
                        inhabitants=T.count(under["population"].sum(), "inhabitant"), t=t))
-        rows = [[r.rank, r.code, r.name, T.num(r.population), T.min(r.minutes),
-                 "" if _blank(r.zone_id) or r.zone_id is None or str(r.zone_id) == "<NA>" else int(r.zone_id),
-                 short_site(r.nearest_site_name)] for r in under.itertuples()]
-        lines += table([T("h_rank"), T("h_code"), T("h_commune"), T("h_inhab"), T("h_min"), T("h_zone"),
-                        T("h_nearest")], rows, "rllrrrl", [4, 5, 24, 9, 6, 4, 36])
+        zone = Column("h_zone", lambda r: "" if _blank(r.zone_id) or str(r.zone_id) == "<NA>" else int(r.zone_id),
+                      "r", 4)
+        lines += render(T, [RANK, CODE, COMMUNE, INHAB, MINUTES, zone,
+                            Column("h_nearest", "nearest_site_name", width=36, fmt="site")], under.itertuples())
         lines += ["", T("und_zones")]
-        rows = [[r.zone_id, r.n_communes, T.num(r.population), T.min(r.max_minutes), T.num(r.area_km2), r.names]
-                for r in zones.itertuples()]
-        lines += table([T("h_zone"), T("h_communes"), T("h_inhab"), T("h_max_min"), T("h_km2"), T("h_communes")],
-                       rows, "rrrrrl", [4, 8, 9, 7, 6, 60])
+        *head, names = ZONE_COLUMNS
+        lines += render(T, [*head, Column("h_km2", "area_km2", "r", 6, "num"), names], zones.itertuples())
     unr = access[access["status"] == "unreachable"]
     if len(unr):
         lines += ["", T("cov_unreachable")]
-        lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_reason")],
-                       [[r.code, r.name, T.num(r.population), reason_text(r.reason, T)] for r in unr.itertuples()],
-                       "llrl",
-                       [5, 24, 9, 80])
+        lines += render(T, UNREACHABLE_COLUMNS, unr.itertuples())
     return _finish(lines, provenance, T.lang)
 
 
@@ -812,10 +870,8 @@ def service_areas_report(areas, *, lang: str | None = None, provenance: dict | N
     """``fsgeo catchments --service-areas``: one row per site."""
     T = Text(lang)
     lines = [T("sa_title"), ""]
-    rows = [[r.site_id, short_site(r.site_name), r.departement, r.n_communes, T.num(r.population),
-             T.min(r.mean_minutes), T.min(r.max_minutes)] for r in areas.itertuples()]
-    lines += table([T("h_id"), T("h_site"), T("h_dep"), T("h_communes"), T("h_inhab"), T("h_mean_min"),
-                    T("h_max_min")], rows, "lllrrrr", [5, 36, 4, 8, 9, 8, 7])
+    lines += render(T, [Column("h_id", "site_id", width=5), Column("h_site", "site_name", width=36, fmt="site"), DEP,
+                        N_COMMUNES, INHAB, MEAN_MIN, MAX_MIN], areas.itertuples())
     return _finish(lines, provenance, T.lang)
 
 
@@ -841,22 +897,22 @@ def catchments_report(catch, n_sites: int, *, population_of: str = "", lang: str
         lines = [T("ca_title_merged", sites=T.count(n_sites, "site")), ""]
         label = "band_label" if "band_label" in catch.columns else "band_min"
         split = "population_outside" in catch.columns
-        rows = [[f"{r[label]} min".replace(".", ",") if T.lang == "fr" else f"{r[label]} min", r["n_sites"],
-                 T.num(r["population"])] + ([T.num(r["population_study"]), T.num(r["population_outside"])]
-                                            if split else []) + [T.num(r["area_km2"])] for _, r in catch.iterrows()]
-        lines += table([T("ca_band"), T("h_sites"), T("h_inhabitants")]
-                       + ([T("h_pop_study"), T("h_pop_outside")] if split else []) + [T("h_km2")], rows,
-                       "lrr" + ("rr" if split else "") + "r")
+        band = Column("ca_band", lambda r: f"{r[label]} min".replace(".", ",") if T.lang == "fr"
+                      else f"{r[label]} min")
+        lines += render(T, [band, Column("h_sites", "n_sites", "r"), Column("h_inhabitants", "population", "r",
+                                                                             fmt="num")]
+                        + ([Column("h_pop_study", "population_study", "r", fmt="num"),
+                            Column("h_pop_outside", "population_outside", "r", fmt="num")] if split else [])
+                        + [Column("h_km2", "area_km2", "r", fmt="num")], (r for _, r in catch.iterrows()))
     else:
         lines = [T("ca_title1"), T("ca_title2", sites=T.count(n_sites, "site")), ""]
         wide = catch.pivot_table(index=["site_id", "site_name"], columns="band_min", values="population", sort=False)
         area = catch.pivot_table(index=["site_id", "site_name"], columns="band_min", values="area_km2", sort=False)
-        rows = []
-        for (sid, name), r in wide.iterrows():
-            rows.append([sid, short_site(name)] + [T.num(r[b]) for b in bands]
-                        + [T.num(area.loc[(sid, name), bands[-1]])])
-        lines += table([T("h_id"), T("h_site")] + [f"{T.g(b)} min" for b in bands] + [f"km² {T.g(bands[-1])}"],
-                       rows, "ll" + "r" * (len(bands) + 1), [5, 36] + [9] * len(bands) + [7])
+        rows = [{"id": sid, "name": name, "population": r, "area": area.loc[(sid, name), bands[-1]]}
+                for (sid, name), r in wide.iterrows()]
+        lines += render(T, [Column("h_id", "id", width=5), Column("h_site", "name", width=36, fmt="site")]
+                        + [Column(f"{T.g(b)} min", lambda r, b=b: r["population"][b], "r", 9, "num") for b in bands]
+                        + [Column(f"km² {T.g(bands[-1])}", "area", "r", 7, "num")], rows)
         if "reason" in catch.columns:
             for r in catch[catch["reason"] != ""].drop_duplicates("site_id").itertuples():
                 lines.append(T("ca_no_catchment", id=r.site_id, reason=r.reason))
@@ -873,16 +929,17 @@ def timeline_report(tl, bands, *, label: str = "", population: float = 0, lang: 
     """``fsgeo timeline``: one row per labellisation date."""
     T = Text(lang)
     lines = [T("tl_title", label=label), T("tl_sub", inhabitants=T.count(population, "inhabitant")), ""]
-    head = [T("h_date"), T("h_sites"), T("h_in_dep")] + [T("h_le", b=T.g(b)) for b in bands] \
-        + [T("h_mean_min"), T("h_max_min"), T("h_new_sites")]
-    rows = []
-    for r in tl.to_dict("records"):
+    def new_sites(r):
         new = ", ".join(short_site(n) for n in str(r["new_sites"]).split("; ") if n)
         if r["new_sites_neighbours"]:
             new += (", " if new else "") + T("tl_neighbouring", n=r["new_sites_neighbours"])
-        rows.append([r["date"], r["sites_open"], r["sites_open_departement"]]
-                    + [T.pct(r[f"share_within_{b:g}"]) for b in bands] + [T.min(r["mean_min"]), T.min(r["max_min"]), new])
-    lines += table(head, rows, "lrr" + "r" * len(bands) + "rrl", [10, 5, 12] + [9] * len(bands) + [8, 7, 60])
+        return new
+
+    lines += render(T, [Column("h_date", "date", width=10), Column("h_sites", "sites_open", "r", 5),
+                        Column("h_in_dep", "sites_open_departement", "r", 12)]
+                    + [Column(T("h_le", b=T.g(b)), f"share_within_{b:g}", "r", 9, "pct") for b in bands]
+                    + [Column("h_mean_min", "mean_min", "r", 8, "min"), Column("h_max_min", "max_min", "r", 7, "min"),
+                       Column("h_new_sites", new_sites, width=60)], tl.to_dict("records"))
     lines.append(T("tl_note"))
     return _finish(lines, provenance, T.lang)
 
@@ -943,30 +1000,29 @@ def rank_report(result, *, top: int = 15, commune_names: dict | None = None, lan
     chosen = result.chosen
     if len(chosen):
         kind_words = {"principal": T("kind_principal"), "antenna": T("kind_antenna")}
-        header = [T("h_rank"), T("h_id"), T("h_site"), T("h_commune"), T("h_kind"), T("h_gain"), T("h_served"),
-                  T("h_mean_min"), T("h_max_min")]
-        rows = []
+
+        def commune(r):
+            names = {str(r.get("commune_code")): r.get("commune_name")} if r.get("commune_name") else commune_names
+            return commune_label(r.get("commune_code"), names)
+
+        def run_by(r):
+            if r["kind"] != "antenna":
+                return ""
+            if not isinstance(r.get("parent_id"), str):
+                return T("rk_no_antenna_parent")
+            src = {"declared": T("parent_declared"), "nearest": T("parent_nearest")}.get(
+                r.get("parent_source"), r.get("parent_source") or "")
+            return f"{r.get('parent_name') or r['parent_id']} ({T.min(r.get('parent_minutes'))} min, {src})"
+
         antennas = (chosen["kind"] == "antenna").any()
-        for r in chosen.to_dict("records"):
-            row = [r["rank"], r["id"], r["name"], commune_label(r.get("commune_code"),
-                                                                 {str(r.get("commune_code")): r.get("commune_name")}
-                                                                 if r.get("commune_name") else commune_names),
-                   kind_words.get(r["kind"], r["kind"]), T.num(r["gain_population"]), T.num(r["served_population"]),
-                   T.min(r["mean_minutes"]), T.min(r["max_minutes"])]
-            if antennas:
-                if r["kind"] != "antenna":
-                    row.append("")
-                elif not isinstance(r.get("parent_id"), str):
-                    row.append(T("rk_no_antenna_parent"))
-                else:
-                    src = {"declared": T("parent_declared"), "nearest": T("parent_nearest")}.get(
-                        r.get("parent_source"), r.get("parent_source") or "")
-                    row.append(f"{r.get('parent_name') or r['parent_id']} ({T.min(r.get('parent_minutes'))} min, "
-                               f"{src})")
-            rows.append(row)
         lines.append(T("rk_chosen"))
-        lines += table(header + ([T("h_run_by")] if antennas else []), rows, "rlllrrrrr" + ("l" if antennas else ""),
-                       [4, 8, 30, 30, 9, 11, 14, 8, 7, 50])
+        lines += render(T, [RANK, Column("h_id", "id", width=8), Column("h_site", "name", width=30),
+                            Column("h_commune", commune, width=30),
+                            Column("h_kind", lambda r: kind_words.get(r["kind"], r["kind"]), "r", 9),
+                            Column("h_gain", "gain_population", "r", 11, "num"),
+                            Column("h_served", "served_population", "r", 14, "num"),
+                            MEAN_MIN.but(value="mean_minutes"), MAX_MIN]
+                        + ([Column("h_run_by", run_by, width=50)] if antennas else []), chosen.to_dict("records"))
         useful = len(chosen)
         if res.model != "lscp" and useful < min(res.k, meta["n_candidates"]):
             lines.append(T("rk_fewer", n=T.count(useful, "new_site")))
@@ -976,22 +1032,22 @@ def rank_report(result, *, top: int = 15, commune_names: dict | None = None, lan
 
     scores = result.scores.head(top)
     lines.append(T("rk_candidates", n=len(scores), total=len(result.scores)))
-    rows = [[r["rank"], r["id"], r["name"], T.num(r["gain_population"]), T.num(r["resolved_communes"]),
-             T.num(r["mean_reduction_min"], 2), T.min(r["max_minutes_after"]), T.num(r["takeover_communes"]),
-             T.num(r["takeover_population"])] for r in scores.to_dict("records")]
-    lines += table([T("h_rank"), T("h_id"), T("h_site"), T("h_gain"), T("h_resolved"), T("h_mean_gain"),
-                    T("h_max_after"), T("h_takeover"), T("h_takeover_pop")], rows, "rllrrrrrr",
-                   [4, 8, 30, 11, 17, 15, 13, 17, 12])
+    lines += render(T, [RANK, Column("h_id", "id", width=8), Column("h_site", "name", width=30),
+                        Column("h_gain", "gain_population", "r", 11, "num"),
+                        Column("h_resolved", "resolved_communes", "r", 17, "num"),
+                        Column("h_mean_gain", "mean_reduction_min", "r", 15, "num2"),
+                        Column("h_max_after", "max_minutes_after", "r", 13, "min"),
+                        Column("h_takeover", "takeover_communes", "r", 17, "num"),
+                        Column("h_takeover_pop", "takeover_population", "r", 12, "num")], scores.to_dict("records"))
     if len(result.unplaced):
         lines += ["", T("rk_unplaced", n=len(result.unplaced))]
-        lines += table([T("h_id"), T("h_site"), T("h_reason")],
-                       [[r.id, r.name, r.reason] for r in result.unplaced.itertuples()], "lll", [8, 30, 80])
+        lines += render(T, [Column("h_id", "id", width=8), Column("h_site", "name", width=30), REASON],
+                        result.unplaced.itertuples())
     if len(res.excluded):
         more = T("rk_first_listed", n=top) if len(res.excluded) > top else ""
         lines += ["", T("rk_excluded", n=len(res.excluded), more=more)]
-        lines += table([T("h_commune"), T("h_inhab"), T("h_reason")],
-                       [[commune_label(r.code, commune_names), T.num(r.population), _solver_note(r.reason, T)]
-                        for r in res.excluded.head(top).itertuples()], "lrl", [34, 9, 80])
+        lines += render(T, [Column("h_commune", lambda r: commune_label(r.code, commune_names), width=34), INHAB,
+                            REASON.but(fmt=_solver_note)], res.excluded.head(top).itertuples())
     return _finish(lines, provenance, T.lang)
 
 
@@ -1127,11 +1183,12 @@ def accessibility_report(result, meta: dict, s: dict, *, top: int = 15, communes
     worst = c.sort_values(["accessibility", "population"], ascending=[True, False], kind="stable").head(top)
     lines.append(T("ac_lowest", n=len(worst), total=len(c)))
     status_words = {k: T(f"status_{k}") for k in ("served", "no_site_in_reach", "unreachable")}
-    rows = [[r.code, r.name, T.num(r.population), T.num(r.accessibility, 2), T.num(r.accessibility_index, 2),
-             T.num(r.accessibility_neighbours, 2), r.sites_in_reach, T.min(r.nearest_minutes),
-             status_words.get(r.status, r.status)] for r in worst.itertuples()]
-    lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_access"), T("h_index"), T("h_neigh_part"),
-                    T("h_in_reach"), T("h_min"), T("h_status")], rows, "llrrrrrrl", [5, 24, 9, 13, 6, 12, 14, 6, 20])
+    lines += render(T, [CODE, COMMUNE, INHAB, Column("h_access", "accessibility", "r", 13, "num2"),
+                        Column("h_index", "accessibility_index", "r", 6, "num2"),
+                        Column("h_neigh_part", "accessibility_neighbours", "r", 12, "num2"),
+                        Column("h_in_reach", "sites_in_reach", "r", 14), MINUTES.but(value="nearest_minutes"),
+                        Column("h_status", lambda r: status_words.get(r.status, r.status), width=20)],
+                    worst.itertuples())
     reasons = worst[worst["reason"] != ""]
     if len(reasons):
         lines += ["", T("ac_why")]
@@ -1141,12 +1198,11 @@ def accessibility_report(result, meta: dict, s: dict, *, top: int = 15, communes
     ok = st[useful].sort_values("ratio", kind="stable").head(top)
     lines.append(T("ac_loaded", n=len(ok), total=len(st)))
     outside = bool(meta.get("outside_communes"))
-    rows = [[r.id, short_site(r.name), r.departement, T.num(r.supply, 1), T.num(r.demand_within)]
-            + ([T.num(r.demand_outside)] if outside else []) + [r.communes_in_reach, T.num(r.ratio, 2)]
-            for r in ok.itertuples()]
-    lines += table([T("h_id"), T("h_site"), T("h_dep"), T("h_supply"), T("h_demand")]
-                   + ([T("h_demand_out")] if outside else []) + [T("h_communes"), T("h_ratio")], rows,
-                   "lllrr" + ("r" if outside else "") + "rr", [6, 36, 4, 7, 15] + ([15] if outside else []) + [8, 21])
+    lines += render(T, [Column("h_id", "id", width=6), Column("h_site", "name", width=36, fmt="site"), DEP,
+                        Column("h_supply", "supply", "r", 7, "num1"), Column("h_demand", "demand_within", "r", 15, "num")]
+                    + ([Column("h_demand_out", "demand_outside", "r", 15, "num")] if outside else [])
+                    + [N_COMMUNES.but(value="communes_in_reach"), Column("h_ratio", "ratio", "r", 21, "num2")],
+                    ok.itertuples())
     other = st[~useful]
     if len(other):
         more = T("ac_first_n", n=top) if len(other) > top else ""

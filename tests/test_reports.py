@@ -132,3 +132,28 @@ def test_candidates_matter_below_on_a_hand_made_instance():
     never = make_instance(pd.Series([1.0], index=["a"]), pd.Series([5.0], index=["a"]),
                           pd.DataFrame({"x": [6.0]}, index=["a"]), 20.0)
     assert candidates_matter_below(never) is None
+
+
+def test_table_columns_render_like_the_plain_table():
+    """reports.render (one Column per column: header key, value, alignment, width, formatter) lays out exactly what
+    reports.table lays out from cells formatted by hand, whatever the rows are (named tuples, dicts, pandas rows)."""
+    import pandas as pd
+
+    df = pd.DataFrame({"code": ["70550", "70001"], "name": ["Vesoul", "A very long commune name indeed, cut"],
+                       "population": [15212, 87], "minutes": [3.04, 27.96], "site": ["France services de Gray", "X"]})
+    cols = [reports.CODE, reports.COMMUNE.but(width=12), reports.INHAB, reports.MINUTES,
+            reports.Column("h_site", "site", width=10, fmt="site"),
+            reports.Column("double", lambda r: r["population"] * 2 if isinstance(r, (dict, pd.Series))
+                           else r.population * 2, "r", fmt=lambda v, T: f"<{v}>")]
+    for lang in ("fr", "en"):
+        T = reports.Text(lang)
+        by_hand = reports.table(
+            [T("h_code"), T("h_commune"), T("h_inhab"), T("h_min"), T("h_site"), "double"],
+            [[r.code, r.name, T.num(r.population), T.min(r.minutes), reports.short_site(r.site),
+              f"<{r.population * 2}>"] for r in df.itertuples()], "llrrlr", [5, 12, 9, 6, 10, 60])
+        assert reports.render(T, cols, df.itertuples()) == by_hand
+        assert reports.render(T, cols, df.to_dict("records")) == by_hand
+        assert reports.render(T, cols, (r for _, r in df.iterrows())) == by_hand
+    fr = reports.render(reports.Text("fr"), cols, df.itertuples())
+    assert fr[0].split()[:3] == ["code", "commune", "hab."] and "15\u202f212" in fr[1] and "28,0" in fr[2]
+    assert "A very long…" in fr[2] and "Gray" in fr[1] and "<30424>" in fr[1]
