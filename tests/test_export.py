@@ -262,3 +262,38 @@ def test_streamed_catchments_csv_is_spreadsheet_safe(tmp_path):
     _assert_no_formula(text)
     assert "'=HYPERLINK(" in text and "'@SUM(1+1)" in text
     assert len(_csv_rows(text)) == 1 + 4  # header once, one row per site and band
+
+
+def test_png_is_the_map_commands_format_and_other_commands_say_so(tmp_path):
+    assert export.format_of(tmp_path / "carte.png") == "png" and ".png" not in export.UNSUPPORTED_ENDINGS
+    assert export.check_output(tmp_path / "carte.png", allowed=("html", "png")) == "png"
+    with pytest.raises(OutputError, match=r"writes csv, text, not png; for a PNG of the map: fsgeo map .*--png"):
+        export.check_output(tmp_path / "x.png", allowed=("table", "csv"))
+
+
+def test_a_new_format_is_one_registered_writer(tmp_path, monkeypatch):
+    """One table: registering a writer gives its ending a format, check_output and write use it, with metadata."""
+    monkeypatch.setattr(export, "WRITERS", dict(export.WRITERS))
+    monkeypatch.setattr(export, "ENDINGS", dict(export.ENDINGS))
+    monkeypatch.setattr(export, "UNSUPPORTED_ENDINGS", {k: v for k, v in export.UNSUPPORTED_ENDINGS.items()
+                                                        if k != ".tsv"})
+
+    def write_tsv(data, path, metadata=None):
+        from fsgeo.atomic import write_text
+
+        out = write_text(path, pd.DataFrame(data).to_csv(sep="\t", index=False))
+        if metadata:
+            export.write_sidecar(path, metadata)
+        return out
+
+    export.register("tsv", write_tsv, (".tsv",))
+    path = tmp_path / "a.tsv"
+    assert export.check_output(path) == "tsv"
+    export.write({"a": [1, 2]}, path, metadata={"fsgeo_version": "x"})
+    assert path.read_text() == "a\n1\n2\n"
+    assert json.loads(export.sidecar_path(path).read_text())["fsgeo"] == {"fsgeo_version": "x"}
+    # the GIS formats are in the same table, registered from fsgeo.export_gis
+    from fsgeo import export_gis
+
+    assert {f: export.WRITERS[f] for f in export_gis.FORMATS} == {f: w for f, (w, _) in export_gis.FORMATS.items()}
+    assert not hasattr(export_gis, "WRITERS") and not hasattr(export_gis, "ENDINGS")
