@@ -10,6 +10,7 @@ credits line.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -175,6 +176,34 @@ def json_text(obj, indent: int | None = None) -> str:
     """JSON text of a provenance (or any metadata): numpy/pandas scalars, dates and CRS made plain, NaN as null."""
     import json
 
-    from fsgeo.results import plain
-
     return json.dumps(plain(obj), ensure_ascii=False, indent=indent)
+
+
+def plain(value, frame=None):
+    """``value`` as plain JSON-ready Python: numpy/pandas scalars unwrapped, NaN/inf/NA -> None, dates as ISO text,
+    a CRS as its name, containers walked; ``frame(value)``, when given and not None, converts a table
+    (:func:`fsgeo.results.plain` passes its records)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v, frame) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v, frame) for v in value]
+    if frame is not None:
+        table = frame(value)
+        if table is not None:
+            return table
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "to_string") and type(value).__name__ == "CRS":
+        return value.to_string()
+    if not isinstance(value, (str, int, float, bool)):
+        return str(value)
+    return value

@@ -16,7 +16,6 @@ Machine-readable names (keys, columns) are stable English identifiers whatever t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,31 +23,13 @@ __all__ = ["Result", "as_result", "plain"]
 
 
 def plain(value):
-    """``value`` as plain JSON-ready Python: numpy/pandas scalars unwrapped, NaN/inf/NA -> None, containers walked."""
+    """``value`` as plain JSON-ready Python: numpy/pandas scalars unwrapped, NaN/inf/NA -> None, containers walked,
+    DataFrames as their :func:`records` (:func:`fsgeo.provenance.plain` with frames)."""
     import pandas as pd
 
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return records(value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "to_string") and type(value).__name__ == "CRS":
-        return value.to_string()
-    if not isinstance(value, (str, int, float, bool)):
-        return str(value)
-    return value
+    from fsgeo.provenance import plain as plain_values
+
+    return plain_values(value, frame=lambda v: records(v) if isinstance(v, pd.DataFrame) else None)
 
 
 def records(df) -> list[dict]:
