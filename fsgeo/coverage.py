@@ -418,7 +418,8 @@ def access_times(
         ``second_minutes``, ``status`` (``covered`` | ``underserved`` | ``unreachable``), ``reason``,
         ``access_share`` (part of ``minutes`` spent on the commune's straight access leg to the road network, 0-1,
         1 for a direct leg; above :data:`ACCESS_DOMINATED` the time says more about the point's distance to the
-        classified roads than about the roads: such communes are flagged in the reports; NaN when unreachable).
+        classified roads than about the roads: such communes are flagged in the reports; NaN when unreachable),
+        ``access_dominated`` (bool: ``access_share`` above :data:`ACCESS_DOMINATED`; :func:`access_dominated`).
         ``.attrs["fsgeo"]`` records the threshold, the number of sites and the sites that could not be routed.
     """
     require(network, "network", "access_times", "a fsgeo.network.RoadNetwork")
@@ -427,6 +428,7 @@ def access_times(
     access, s_reasons = access_from_network(communes, selected, network, threshold_min=threshold_min,
                                             cutoff_min=cutoff_min)
     access["access_share"] = _access_shares(access, communes, selected, network)
+    access["access_dominated"] = access["access_share"].to_numpy(dtype=float) > ACCESS_DOMINATED  # NaN: False
     if len(selected) == 0 and len(sites):  # say which filter left no site (e.g. a date before the first one)
         access["reason"] = "no site selected: " + selection_text(kind, own_departement_only, as_of)
     access.attrs["fsgeo"].update(_selection_attrs(selected, communes, kind, own_departement_only, as_of, s_reasons))
@@ -441,6 +443,32 @@ def access_times(
 
 #: a commune whose time is more than this share access leg is flagged (``access_share``)
 ACCESS_DOMINATED = 0.5
+#: the columns of the flag, in the CSV / JSON / GeoJSON outputs of ``fsgeo coverage``
+ACCESS_FLAG_COLUMNS = ["access_share", "access_dominated"]
+
+
+def access_dominated(access, limit: float = ACCESS_DOMINATED) -> pd.DataFrame:
+    """The communes whose drive time is mostly their access leg (``access_share`` > ``limit``), the longest leg first.
+
+    Their time measures the straight leg from the commune's demand point to the classified road network more than
+    the roads: it depends on where that point is (``fsgeo build --demand-points``) and on the missing local roads.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``name``, ``population``, ``minutes``, ``access_min`` (minutes of the leg), ``access_share`` (0-1),
+        ``nearest_site_id``, ``nearest_site_name``; sorted by ``access_min`` descending, then code. Empty (same
+        columns) when ``access`` has no ``access_share`` (a table built elsewhere).
+    """
+    cols = ["code", "name", "population", "minutes", "access_min", "access_share", "nearest_site_id",
+            "nearest_site_name"]
+    if "access_share" not in access.columns:
+        return pd.DataFrame(columns=cols)
+    share = access["access_share"].to_numpy(dtype=float)
+    out = pd.DataFrame(access.loc[share > limit, [c for c in cols if c != "access_min" and c in access.columns]])
+    out.insert(out.columns.get_loc("minutes") + 1, "access_min", out["minutes"] * out["access_share"])
+    out = out.assign(_code=out["code"].astype(str)).sort_values(["access_min", "_code"], ascending=[False, True])
+    return out.drop(columns="_code").reset_index(drop=True)
 
 
 def _access_shares(access, communes, sites, network) -> np.ndarray:

@@ -213,6 +213,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cov_unreachable": {"fr": "Communes non routées (aucun temps calculé)",
                         "en": "Unreachable communes (no drive time computed)"},
     "cov_longest": {"fr": "Temps de trajet les plus longs", "en": "Longest drive times"},
+    "cov_access_title": {"fr": "Temps dominés par l'approche (plus de {limit} du trajet) : {communes}, {inhabitants}",
+                         "en": "Times dominated by the access leg (over {limit} of the trip): {communes}, {inhabitants}"},
+    "cov_access_why": {"fr": "  Leur temps est surtout le trajet du point de la commune jusqu'à la route (ligne droite, "
+                             "sans les rues locales) : il dépend du point choisi (fsgeo build --demand-points) plus que "
+                             "des routes ; à lire avec prudence.",
+                       "en": "  Their time is mostly the leg from the commune's point to the road (a straight line, no "
+                             "local streets): it depends on the point chosen (fsgeo build --demand-points) more than "
+                             "on the roads; read it with care."},
+    "h_access_min": {"fr": "approche", "en": "access"},
     "cov_neighbours": {"fr": "Des sites des départements voisins sont les plus proches pour {inhabitants} ({share}) "
                              "dans {communes}",
                        "en": "Sites of neighbouring départements are the nearest for {inhabitants} ({share}) in "
@@ -809,6 +818,7 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
     lines.append(T("cov_longest"))
     lines += render(T, [CODE, COMMUNE, INHAB, MINUTES, nearest], summ.worst.head(top).itertuples())
     lines.append("")
+    lines += _access_dominated_lines(access, T, site, min(top, 5))
 
     if summ.neighbour_population:
         share = summ.neighbour_population / summ.population if summ.population else float("nan")
@@ -832,6 +842,27 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
         lines.append(T("cov_next_rank", t=f"{thr:g}"))
     lines.append(T("cov_footer"))
     return _finish(lines, provenance, T.lang)
+
+
+def _access_dominated_lines(access, T: Text, site, top: int) -> list[str]:
+    """The communes whose time is mostly their access leg (:func:`fsgeo.coverage.access_dominated`): count,
+    inhabitants, why it matters, the ``top`` longest legs; nothing when there is none."""
+    from fsgeo import coverage
+
+    flagged = coverage.access_dominated(access)
+    if not len(flagged):
+        return []
+    lines = [T("cov_access_title", limit=T.pct(coverage.ACCESS_DOMINATED, 0),
+               communes=T.count(len(flagged), "commune"), inhabitants=T.count(flagged["population"].sum(),
+                                                                              "inhabitant")),
+             T("cov_access_why")]
+    rows = [[r.code, r.name, T.num(r.population), T.min(r.minutes), T.min(r.access_min), T.pct(r.access_share, 0),
+             site(r.nearest_site_id, r.nearest_site_name)] for r in flagged.head(top).itertuples()]
+    lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_min"), T("h_access_min"), T("h_share"),
+                    T("h_nearest")], rows, "llrrrrl", [5, 24, 9, 6, 8, 5, 32])
+    if len(flagged) > top:
+        lines.append("  " + T("and_more", n=len(flagged) - top, hint=T("cov_more_csv")))
+    return lines + [""]
 
 
 # --------------------------------------------------------------------------------------------------------------------

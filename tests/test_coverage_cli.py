@@ -86,7 +86,8 @@ def test_coverage_json_records_and_summary(library):
     data = json.loads(run("coverage", "--format", "json", "--threshold", "15").stdout)
     recs = data["communes"]
     assert len(recs) == 536
-    assert set(recs[0]) == {"code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", "status"}
+    assert set(recs[0]) == {"code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", "status",
+                            "access_share", "access_dominated"}
     assert all(isinstance(r["code"], str) and len(r["code"]) == 5 for r in recs)
     s = data["summary"]
     assert s["threshold_min"] == 15

@@ -13,11 +13,12 @@ from fsgeo.cli.common import (
     positive_minutes, provenance_of, report_unplaced, require_sites, study_label, study_of, to_json, write_csv_with_sidecar,
     write_layers,
 )
-from fsgeo.coverage import ACCESS_COLUMNS
+from fsgeo.coverage import ACCESS_COLUMNS, ACCESS_FLAG_COLUMNS
 from fsgeo.settings import settings
 
-ACCESS_RECORD = ["code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", "status"]
-ACCESS_CSV = ACCESS_COLUMNS  # the per-commune table, in the order coverage.access_times returns it
+ACCESS_RECORD = ["code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", "status",
+                 *ACCESS_FLAG_COLUMNS]
+ACCESS_CSV = [*ACCESS_COLUMNS, *ACCESS_FLAG_COLUMNS]  # the per-commune table, in the order access_times returns it
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -182,10 +183,10 @@ def run_coverage(args) -> int:
                "provenance": prov}
         emit(to_json(out), args.out)
     elif fmt == "csv":
-        write_csv_with_sidecar(_csv(access, ACCESS_CSV), args.out, prov)
+        write_csv_with_sidecar(_csv(access, [c for c in ACCESS_CSV if c in access.columns]), args.out, prov)
     elif fmt in ("geojson", *GIS_FORMATS):
         # every commune with its geometry: the layer a QGIS user wants (plus the sites and zones in a GeoPackage)
-        layers = {"communes": access[[*ACCESS_COLUMNS, "geometry"]]}
+        layers = {"communes": access[[c for c in ACCESS_CSV if c in access.columns] + ["geometry"]]}
         if fmt == "gpkg":
             layers["sites"] = coverage.select_sites(sites, communes, kind=args.kind,
                                                     own_departement_only=args.own_departement_only, as_of=args.as_of)
@@ -202,8 +203,10 @@ def run_coverage(args) -> int:
 
 
 def _records(access) -> list[dict]:
-    df = pd.DataFrame(access[ACCESS_RECORD])
+    df = pd.DataFrame(access[[c for c in ACCESS_RECORD if c in access.columns]])
     df["minutes"] = df["minutes"].round(2)
+    if "access_share" in df.columns:
+        df["access_share"] = df["access_share"].round(3)
     return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()} for r in df.to_dict("records")]
 
 
