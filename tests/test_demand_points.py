@@ -204,3 +204,25 @@ def test_build_with_demand_points_file(tmp_path):
                         "--demand-points", points, check=False)
         assert bad.returncode == 2 and str(points) in bad.stderr and problem in bad.stderr, bad.stderr
     assert not (tmp_path / "bad" / "study.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not RAW.is_dir(), reason=f"raw sources absent ({RAW}): the build cannot run")
+def test_national_build_places_the_demand_points(tmp_path):
+    """`fsgeo build --france` (here a small "France" of 90 and Corse-du-Sud: two landmasses) runs the same demand
+    step on every landmass's network: the file's point kept as given, the heuristic elsewhere, study.json says so."""
+    from fsgeo.build_data import france
+    from fsgeo.study import StudyManifest
+
+    points = tmp_path / "p.csv"
+    points.write_text("code,lon,lat,source\n2A004,8.7386,41.9192,mairie\n", encoding="utf-8")
+    france.build(RAW, tmp_path / "fr", log=lambda s: None, codes=["90", "2A"], demand_points=points)
+    built = gpd.read_file(tmp_path / "fr" / "communes" / "communes.geojson").set_index("code")
+    assert (built.loc["2A004", "point_lon"], built.loc["2A004", "point_lat"]) == (8.7386, 41.9192)
+    assert built.loc["2A004", "point_source"] == "user: mairie"
+    m = StudyManifest.read(tmp_path / "fr").demand
+    assert m["method"] == "road junction" and m["file"]["rows"] == 1 and m["points"]["user"] == 1
+    # both landmasses got junction centres
+    junction = built[built["point_source"] == "road junction"]
+    assert (junction["departement"] == "90").sum() > 50 and (junction["departement"] == "2A").sum() > 50
+    assert sum(m["points"].values()) == len(built)
