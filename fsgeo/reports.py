@@ -856,10 +856,10 @@ def _access_dominated_lines(access, T: Text, site, top: int) -> list[str]:
                communes=T.count(len(flagged), "commune"), inhabitants=T.count(flagged["population"].sum(),
                                                                               "inhabitant")),
              T("cov_access_why")]
-    rows = [[r.code, r.name, T.num(r.population), T.min(r.minutes), T.min(r.access_min), T.pct(r.access_share, 0),
-             site(r.nearest_site_id, r.nearest_site_name)] for r in flagged.head(top).itertuples()]
-    lines += table([T("h_code"), T("h_commune"), T("h_inhab"), T("h_min"), T("h_access_min"), T("h_share"),
-                    T("h_nearest")], rows, "llrrrrl", [5, 24, 9, 6, 8, 5, 32])
+    lines += render(T, [CODE, COMMUNE, INHAB, MINUTES, Column("h_access_min", "access_min", "r", 8, "min"),
+                        Column("h_share", "access_share", "r", 5, lambda v, T: T.pct(v, 0)),
+                        Column("h_nearest", lambda r: site(r.nearest_site_id, r.nearest_site_name), width=32)],
+                    flagged.head(top).itertuples())
     if len(flagged) > top:
         lines.append("  " + T("and_more", n=len(flagged) - top, hint=T("cov_more_csv")))
     return lines + [""]
