@@ -67,6 +67,18 @@ SLOW_TESTS = {
     "test_network.py::test_osm_xml_matches_pbf",                      # osmnx parses the Helsinki XML
     "test_maps_inline.py::test_iframe_renders_offline_in_chromium",   # a browser
     "test_routing_links.py::test_k_links_match_networkx_on_embedded_data",  # networkx over the embedded network
+    # the fast lane under 60 s (issue 10): CLI end to end (subprocess or in-process main), builds, raw archives, osmnx
+    "test_map_injection.py::test_map_write_failure_keeps_the_previous_file",   # fsgeo map subprocesses
+    "test_map_injection.py::test_map_out_checked_before_the_work",             # fsgeo map subprocesses
+    "test_map_injection.py::test_rank_json_strings_are_data_too",              # fsgeo rank + map subprocesses
+    "test_export.py::test_streamed_catchments_csv_is_spreadsheet_safe",        # fsgeo catchments subprocess
+    "test_demand_points.py::test_apply_to_a_built_study",                      # a study build step
+    "test_build_departements.py::test_real_route_lists_in_another_case_are_read",  # the raw Travel Mapping archive
+    "test_network.py::test_from_place_and_polygon_are_cached",                 # osmnx GraphML save/load of Helsinki
+    "test_unplaced.py::test_commands_report_unplaced_sites",                   # every command's CLI end to end
+    "test_unplaced.py::test_strict_is_a_one_line_error_before_the_work",       # CLI end to end (--strict)
+    "test_unplaced.py::test_rank_reports_sites_and_candidates_by_one_rule",    # fsgeo rank end to end
+    "test_unplaced.py::test_map_reports_unplaced_sites_and_candidates",        # fsgeo map end to end
 }
 
 
