@@ -79,6 +79,10 @@ SLOW_TESTS = {
     "test_unplaced.py::test_strict_is_a_one_line_error_before_the_work",       # CLI end to end (--strict)
     "test_unplaced.py::test_rank_reports_sites_and_candidates_by_one_rule",    # fsgeo rank end to end
     "test_unplaced.py::test_map_reports_unplaced_sites_and_candidates",        # fsgeo map end to end
+    # the heaviest cross-checks that have a lighter sibling in the fast lane
+    "test_calibrate.py::test_recovers_known_parameters",      # full fit (test_times_alone_... fits in the lane)
+    "test_bounded_memory.py::test_restricted_mclp_equals_the_full_model",  # two MILPs x 3 (test_rank_restricted)
+    "test_accessibility.py::test_same_as_access_random",      # PySAL access on random instances (embedded: fast)
 }
 
 
