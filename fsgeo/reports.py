@@ -1112,27 +1112,26 @@ _REASONS_FR = [
 ]
 
 
-def reason_text(text, T: Text) -> str:
-    """The reason of an unreachable commune in the report's language (the known ones in French; others as given)."""
+def _in_french(text, T: Text, table) -> str:
+    """``text`` (an English message from the library) through the first matching (pattern, French) pair of
+    ``table`` when the report is French; unknown messages and English reports keep it as given."""
     text = "" if _blank(text) else str(text)
     if T.lang != "fr":
         return text
-    for pattern, repl in _REASONS_FR:
+    for pattern, repl in table:
         new, n = re.subn(pattern, repl, text)
         if n:
             return new
     return text
+
+
+def reason_text(text, T: Text) -> str:
+    """The reason of an unreachable commune in the report's language (the known ones in French; others as given)."""
+    return _in_french(text, T, _REASONS_FR)
 
 
 def _solver_note(text, T: Text) -> str:
-    text = "" if _blank(text) else str(text)
-    if T.lang != "fr":
-        return text
-    for pattern, repl in _SOLVER_NOTES_FR:
-        new, n = re.subn(pattern, repl, text)
-        if n:
-            return new
-    return text
+    return _in_french(text, T, _SOLVER_NOTES_FR)
 
 
 def _nothing_chosen(result, T: Text, commune_names) -> str:

@@ -212,16 +212,9 @@ def run(args) -> int:
                           chosen=chosen, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
                           title=title, lang=args.lang, provenance=prov, national=False,
                           communes_simplify_m=args.simplify)
-    if png_only:
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="fsgeo-map-") as work:
-            html = maps.save_map(m, Path(work) / "map.html", inline_assets=not args.cdn)
-            width, height = _png_size(args.png_size)
-            png = maps.screenshot(html, args.png, width=width, height=height, metadata=prov)
-        print(f"wrote {png} ({width}x{height})")
+    path = _save(m, args, prov, png_only)
+    if path is None:
         return 0
-    path = maps.save_map(m, args.out, inline_assets=not args.cdn)
     status = access["status"].value_counts()
     parts = [f"{len(access)} communes ({status.get('underserved', 0)} under-served, "
              f"{status.get('unreachable', 0)} unreachable at {threshold:g} min)",
@@ -232,10 +225,31 @@ def run(args) -> int:
         parts.append(f"{len(candidates)} candidates, {len(chosen)} chosen")
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): " + ", ".join(parts))
     if args.png is not None:
-        width, height = _png_size(args.png_size)
-        png = maps.screenshot(path, args.png, width=width, height=height, metadata=prov)
-        print(f"wrote {png} ({width}x{height})")
+        _screenshot(path, args, prov)
     return 0
+
+
+def _save(m, args, prov, png_only: bool) -> Path | None:
+    """Write the map to ``--out``; with ``--out map.png`` (``png_only``) only the PNG, rendered from an HTML in a
+    temporary folder. Returns the HTML's path, None when only the PNG was written."""
+    from fsgeo import maps
+
+    if png_only:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="fsgeo-map-") as work:
+            _screenshot(maps.save_map(m, Path(work) / "map.html", inline_assets=not args.cdn), args, prov)
+        return None
+    return maps.save_map(m, args.out, inline_assets=not args.cdn)
+
+
+def _screenshot(html: Path, args, prov) -> None:
+    """``--png``: the map at ``--png-size`` through headless Chromium, with the provenance in the PNG."""
+    from fsgeo import maps
+
+    width, height = _png_size(args.png_size)
+    png = maps.screenshot(html, args.png, width=width, height=height, metadata=prov)
+    print(f"wrote {png} ({width}x{height})")
 
 
 def _png_size(text: str) -> tuple[int, int]:
@@ -292,23 +306,14 @@ def _run_national(args, study, threshold: float, as_of: str | None) -> int:
     m = maps.coverage_map(access, maps_sites, threshold_min=threshold, tiles=not args.no_tiles, bands=args.bands,
                           title=title, lang=args.lang, provenance=prov, national=True,
                           communes_simplify_m=args.simplify)
-    if args.png is not None and args.png == args.out:  # --out map.png: the PNG alone
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="fsgeo-map-") as work:
-            html = maps.save_map(m, Path(work) / "map.html", inline_assets=not args.cdn)
-            width, height = _png_size(args.png_size)
-            png = maps.screenshot(html, args.png, width=width, height=height, metadata=prov)
-        print(f"wrote {png} ({width}x{height})")
+    path = _save(m, args, prov, png_only=args.png is not None and args.png == args.out)
+    if path is None:
         return 0
-    path = maps.save_map(m, args.out, inline_assets=not args.cdn)
     status = access["status"].value_counts()
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, national map, {time.perf_counter() - t0:.0f} s): "
           f"{len(access)} communes ({status.get('underserved', 0)} under-served, "
           f"{status.get('unreachable', 0)} unreachable at {threshold:g} min), {len(maps_sites)} sites, "
           f"{access['departement'].astype(str).nunique()} départements")
     if args.png is not None:
-        width, height = _png_size(args.png_size)
-        png = maps.screenshot(path, args.png, width=width, height=height, metadata=prov)
-        print(f"wrote {png} ({width}x{height})")
+        _screenshot(path, args, prov)
     return 0
