@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -153,45 +152,27 @@ def embedded() -> None:
         print(f"published distance {a} -> {b}: {ref:.1f} km; fsgeo {k:.1f} km ({k / ref - 1:+.0%}), {m:.1f} min")
 
 
-def national(raw: Path) -> None:
-    from fsgeo.build_data import communes as bc
-    from fsgeo.build_data import network as bn
-    from fsgeo.io import read_anct_csv
+def national(study: Path) -> None:
+    """Old and new demand points and snapping on the national study's mainland network (``fsgeo build --france``).
+    The old points are the poles of inaccessibility: taken as stored when the study was built with them, else
+    recomputed from the polygons."""
+    from fsgeo.build_data import france
 
     t0 = time.perf_counter()
-    clist = bc.CommuneList(raw)
-    deps = sorted({r["departement"] for r in clist.current.values()})
-    deps = [d for d in deps if len(d) <= 3 and not d.startswith("97")]
-    metro = [d for d in deps if (raw / "france-geojson" / "departements").glob(f"{d}-*")]
-    tmp = Path(tempfile.mkdtemp(prefix="fsgeo-national-"))
-    roads = list(metro)
-    while True:  # a system whose archive lacks a route file: leave that département's local roads out, say so
-        try:
-            nodes, edges = bn.build(raw, tmp, log=lambda _: None, departement="70", neighbours=tuple(roads),
-                                    margin_m=2_000_000)
-            break
-        except FileNotFoundError as exc:
-            import re
-
-            m = re.search(r"/fra[a-z]{3}[dm](\w\w)/", str(exc))
-            if not m or m.group(1).upper() not in {r.upper() for r in roads}:
-                raise
-            gone = next(r for r in roads if r.upper() == m.group(1).upper())
-            roads.remove(gone)
-            print(f"national network: routes départementales of {gone} left out ({exc})")
-    gpkg = next((tmp / "network").glob("*.gpkg"))
-    print(f"national Travel Mapping network built in {time.perf_counter() - t0:.0f} s: {len(nodes):,} nodes, "
-          f"{len(edges):,} edges")
-    current = {c: r for c, r in clist.current.items() if r["departement"] in metro}
-    have = [d for d in metro if next((raw / "france-geojson" / "departements").glob(f"{d}-*"), None) is not None]
-    poly = bc.polygons_2018(raw, clist, have, current, log=lambda _: None)
-    codes = sorted(set(poly["current"].dropna()) & set(current))
-    old = bc.dissolve(poly, current, codes, "national")
-    print(f"national communes: {len(old):,} of {len(current):,} current communes with a polygon "
+    nat = france.load(study)
+    manifest = nat["manifest"]
+    lms = manifest.network.get("landmasses") or [{"file": manifest.files["network"]}]
+    gpkg = manifest.root / lms[0]["file"]  # the first landmass is the mainland
+    communes, sites = nat["communes"], nat["sites"]
+    mainland = ~communes["departement"].astype(str).str.match(r"^(2A|2B|97)")
+    communes = communes[mainland.to_numpy()].reset_index(drop=True)
+    stored = communes.get("point_source")
+    old = communes if stored is None or (stored == "pole of inaccessibility").all() else poles(communes)
+    print(f"national study {study}: {len(communes):,} mainland communes, network {gpkg.name} "
           f"({time.perf_counter() - t0:.0f} s)")
+    nodes, edges = demand.read_networks([gpkg])
     new = demand.place(old, nodes, edges, log=lambda _: None)
-    sites = read_anct_csv(raw / "anct" / "liste-fs-20240801.csv")
-    t_old, t_new = report("national build (metropolitan France, Travel Mapping)", old, new, sites,
+    t_old, t_new = report("national study (mainland France, Travel Mapping)", old, new, sites,
                           RoadNetwork.from_file(gpkg, profile=OLD_SNAP), RoadNetwork.from_file(gpkg),
                           new.attrs["moved_m"])
     pop = new.set_index("code")["population"]
@@ -211,6 +192,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--raw", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw")
     ap.add_argument("--no-national", action="store_true")
+    ap.add_argument("--study", type=Path, default=Path.home() / ".cache" / "fsgeo" / "france-study",
+                    help="national study folder (fsgeo build --france; default: the cache notebook 04 uses)")
     ap.add_argument("--no-osm", action="store_true")
     args = ap.parse_args(argv)
     embedded()
@@ -226,10 +209,10 @@ def main(argv=None) -> int:
         print(f"ratio TM / OSM, km:      {osm_reference.quantiles(res['tm_km'] / res['osm_km'])}")
         print(res["fit"].report())
     if not args.no_national:
-        if have_raw:
-            national(args.raw)
+        if (args.study / "study.json").exists():
+            national(args.study)
         else:
-            print(f"national build: skipped, no raw sources under {args.raw}")
+            print(f"national: skipped, no national study at {args.study} (fsgeo build --france --out DIR)")
     return 0
 
 
