@@ -172,10 +172,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cov_as_of": {"fr": "           réseau tel qu'au {date} (sites labellisés à cette date)",
                   "en": "           network as it stood on {date} (sites labelled by then)"},
     "cov_site_issue": {"fr": "           site {id} non compté : {reason}", "en": "           site {id} not counted: {reason}"},
-    "cov_method1": {"fr": "Méthode    depuis le point représentatif de chaque commune, sur le réseau routier aux vitesses "
-                          "usuelles,",
-                    "en": "Method     from each commune's representative point, over the road network at typical "
-                          "driving speeds,"},
+    "cov_method1": {"fr": "Méthode    depuis le point de chaque commune (en général son carrefour principal, voir "
+                          "study.json), sur le réseau routier aux vitesses usuelles,",
+                    "en": "Method     from each commune's point (usually its main road junction, see "
+                          "study.json), over the road network at typical driving speeds,"},
     "cov_method2": {"fr": "           trajets d'approche entre la route et la commune ou le site compris ; toute la "
                           "commune à son point.",
                     "en": "           with the legs between the road and the commune or the site; whole commune at "
