@@ -40,6 +40,36 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # kB -> GB
 
 
+def _tree_rss_sampler():
+    """Start a thread sampling the resident memory of this process plus all its children (worker processes) every
+    0.2 s; returns a function giving the largest sum seen, in GB (an upper bound: pages a forked worker still
+    shares with its parent are counted in both)."""
+    import threading
+
+    import psutil
+
+    me, peak, stop = psutil.Process(), [0], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            total = me.memory_info().rss
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:  # ended between the listing and the read
+                    pass
+            peak[0] = max(peak[0], total)
+            stop.wait(0.2)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+    def result():
+        stop.set()
+        return peak[0] / 1024 ** 3
+
+    return result
+
+
 def _load(paths):
     """The study's layers: read from its files by the load step, which also pickles them so that the later steps
     (whose timings exclude loading) start in seconds instead of re-parsing 60 MB of GeoJSON each."""
@@ -154,18 +184,34 @@ def step_catchments(paths, opts):
     t0 = time.perf_counter()
     n_rows, area, empty = 0, 0.0, 0
     chunk = opts.get("chunk_size")
-    if chunk == "all":
+    processes = opts.get("processes", 1)
+    if opts.get("dask_workers"):
+        from fsgeo import distributed
+
+        job = catchments.CatchmentJob(net, pick, communes=communes)
+        with distributed.executor(workers=opts["dask_workers"]) as client:
+            for part in distributed.iter_catchments(job, client, chunk_size=chunk):
+                n_rows += len(part)
+                area += float(part["area_km2"].sum())
+                empty += int(part.geometry.is_empty.sum())
+        mode = f"dask LocalCluster, {opts['dask_workers']} worker processes"
+    elif chunk == "all":
         out = catchments.catchments(net, pick, communes=communes, chunk_size=len(pick), n_jobs=opts.get("jobs", 1))
+        mode = f"in-process, one chunk, {opts.get('jobs', 1)} thread(s)"
         n_rows, area = len(out), float(out["area_km2"].sum())
         empty = int(out.geometry.is_empty.sum())
     else:
+        size = chunk or catchments.CHUNK_SITES
+        workers = catchments.CatchmentJob.processes_for(-(-len(pick) // size), processes)
+        mode = (f"{workers} worker processes (fork) x {opts.get('jobs', 1)} thread(s), chunks of {size} sites"
+                if workers > 1 else f"in-process, {opts.get('jobs', 1)} thread(s), chunks of {size} sites")
         for part in catchments.iter_catchments(net, pick, communes=communes, chunk_size=chunk,
-                                               n_jobs=opts.get("jobs", 1)):
+                                               n_jobs=opts.get("jobs", 1), processes=processes):
             n_rows += len(part)
             area += float(part["area_km2"].sum())
             empty += int(part.geometry.is_empty.sum())
     return {"seconds": time.perf_counter() - t0, "sites": len(pick), "rows": n_rows, "area_km2": area,
-            "empty_rows": empty, "load": (load0, os.getloadavg()[0])}
+            "empty_rows": empty, "load": (load0, os.getloadavg()[0]), "mode": mode}
 
 
 def step_mclp(paths, opts):
@@ -280,10 +326,15 @@ def mclp_lines(paths, args) -> None:
 
 def _child(fn_name, paths, opts, queue):
     try:
+        tree_peak = _tree_rss_sampler()
         c0 = time.process_time()
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = globals()[fn_name](paths, opts)
-        out["cpu_s"] = time.process_time() - c0  # every thread of the step (the wall time includes waiting for a CPU)
-        out["peak_gb"] = _rss_gb()
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # every thread of the step, and of its worker processes (the wall time includes waiting for a CPU)
+        out["cpu_s"] = time.process_time() - c0 + (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+        # this process's maximum resident memory, or the largest sum over it and its worker processes if larger
+        out["peak_gb"] = max(_rss_gb(), tree_peak())
         queue.put(out)
     except BaseException as exc:  # report, never hang the parent
         queue.put({"error": f"{type(exc).__name__}: {exc}", "peak_gb": _rss_gb()})
@@ -325,7 +376,12 @@ def main(argv=None):
                     help="candidates: communes of at least this many inhabitants hosting no site (default 2000)")
     ap.add_argument("--catchment-subset", type=int, default=150,
                     help="sites of the unchunked catchments baseline (default 150)")
-    ap.add_argument("--jobs", type=int, default=2, help="threads for the catchment polygons (default 2)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="threads for the catchment polygons (default 2, or 1 per worker process with --processes)")
+    ap.add_argument("--processes", type=int, default=2,
+                    help="worker processes over the chunks of the all-sites catchments (default 2; 1: in-process)")
+    ap.add_argument("--dask-workers", type=int, default=0, metavar="N",
+                    help="also time the all-sites catchments on a Dask LocalCluster of N workers (for comparison)")
     ap.add_argument("--skip-catchments", action="store_true")
     ap.add_argument("--only-catchments", action="store_true", help="the catchment steps only (after the load)")
     ap.add_argument("--skip-baselines", action="store_true")
@@ -399,6 +455,8 @@ def main(argv=None):
                   f"60 min: max difference {diff.max():.2e} min")
 
     if not args.skip_catchments:
+        if args.jobs is None:
+            args.jobs = 1 if args.processes > 1 else 2
         sub = args.catchment_subset
         if not args.skip_baselines:
             base = run("step_catchments", paths, {"n_sites": sub, "chunk_size": "all", "jobs": args.jobs})
@@ -408,13 +466,23 @@ def main(argv=None):
                 print(f"  check: same rows and areas as unchunked: {base['rows'] == mine['rows']}, "
                       f"{abs(base['area_km2'] - mine['area_km2']) < 1e-6 * base['area_km2']}")
         full = run("step_catchments", paths, {"n_sites": None, "chunk_size": None, "jobs": args.jobs,
-                                              "all_landmasses": True})
+                                              "all_landmasses": True, "processes": args.processes})
         print(line(f"catchments of all sites (10/20/30 min)", full, 120, 3))
         if "error" not in full:
+            print(f"  mode: {full['mode']} (peak: the largest sum of the resident memory of the step's process and "
+                  "its workers, shared pages counted in each)")
             print(f"  {full['sites']:,} sites on every landmass network: {full['rows']:,} rows, "
                   f"{full['rows'] - full['empty_rows']:,} polygons, {full['empty_rows']:,} empty (sites placed on no "
                   f"network: overseas); load average {full['load'][0]:.1f} at the start, {full['load'][1]:.1f} at "
                   f"the end (wall time waits for a CPU when the load exceeds the {os.cpu_count()} cores)")
+        if args.dask_workers:
+            dask = run("step_catchments", paths, {"n_sites": None, "chunk_size": None, "all_landmasses": True,
+                                                  "dask_workers": args.dask_workers})
+            print(line(f"  same on Dask ({args.dask_workers} local workers)", dask, 120, 3))
+            if "error" not in dask and "error" not in full:
+                print(f"  check: same rows and areas as the worker processes: {dask['rows'] == full['rows']}, "
+                      f"{abs(dask['area_km2'] - full['area_km2']) < 1e-6 * full['area_km2']}; load average "
+                      f"{dask['load'][0]:.1f} -> {dask['load'][1]:.1f}")
 
     if not args.only_catchments:
         mclp_lines(paths, args)

@@ -521,6 +521,7 @@ def catchments(
     outside=None,
     merge="site",
     chunk_size=None,
+    processes=1,
 ):
     """Drive-time catchment polygons of every site for every band.
 
@@ -545,7 +546,8 @@ def catchments(
     progress : bool
         Show a tqdm bar over sites.
     n_jobs : int
-        Threads computing sites in parallel (the polygon unions release the GIL); ``-1``: one per CPU.
+        Threads computing the sites of a chunk in parallel (the polygon unions release the GIL, the rest does
+        not: see ``processes``); ``-1``: one per CPU.
     outside : geopandas.GeoDataFrame, optional
         Communes outside the study (the neighbouring départements', ``load_neighbour_communes()``): their
         inhabitants are counted too, so that a border site's catchment does not read "0 inhabitants".
@@ -558,6 +560,14 @@ def catchments(
     chunk_size : int, optional
         Sites routed at a time (default :data:`CHUNK_SITES`): memory stays bounded by one chunk's node times
         (``chunk_size x nodes`` floats) whatever the number of sites; the polygons do not depend on it.
+    processes : int
+        Worker processes computing chunks in parallel (default 1: every chunk in this process; ``-1``: one per
+        CPU). The polygon work holds the GIL in parts (numpy, pandas, Python per site), so threads (``n_jobs``)
+        do not fill several cores: processes do. Used only when there are at least two chunks (a national run; a
+        département's sites fit in one chunk and stay in-process); each worker then also uses ``n_jobs``
+        threads. Workers are forked (they inherit the networks, nothing is pickled to them; where ``fork`` does
+        not exist, the job is pickled once per worker) and return their chunk's rows: results are identical to
+        the in-process run, and memory is about ``processes`` times one chunk's.
 
     Returns
     -------
@@ -575,19 +585,20 @@ def catchments(
         raise ValueError(f"merge must be 'site', 'band' or 'rings', got {merge!r}")
     job = CatchmentJob(network, sites, bands, communes, connector_speed_kmh, detour_factor, max_radius_m,
                        outside=outside)
-    out = job.concat(list(job.run(progress=progress, n_jobs=n_jobs, chunk_size=chunk_size)))
+    out = job.concat(list(job.run(progress=progress, n_jobs=n_jobs, chunk_size=chunk_size, processes=processes)))
     if merge != "site":
         return merge_bands(out, communes=communes, outside=outside, rings=merge == "rings", metric_crs=job.crs)
     return out
 
 
 def iter_catchments(network, sites, bands=None, communes=None, connector_speed_kmh=None, detour_factor=None,
-                    max_radius_m=None, progress=False, n_jobs=1, chunk_size=None, outside=None):
+                    max_radius_m=None, progress=False, n_jobs=1, chunk_size=None, outside=None, processes=1):
     """:func:`catchments` (``merge="site"``) chunk by chunk: yields one GeoDataFrame (same columns, EPSG:4326) per
-    chunk of ``chunk_size`` sites, in site order; their concatenation equals ``catchments(...)``."""
+    chunk of ``chunk_size`` sites, in site order; their concatenation equals ``catchments(...)``. ``processes``:
+    worker processes over the chunks (see :func:`catchments`), at most two chunks each pending at a time."""
     job = CatchmentJob(network, sites, bands, communes, connector_speed_kmh, detour_factor, max_radius_m,
                        outside=outside)
-    yield from job.run(progress=progress, n_jobs=n_jobs, chunk_size=chunk_size)
+    yield from job.run(progress=progress, n_jobs=n_jobs, chunk_size=chunk_size, processes=processes)
 
 
 class CatchmentJob:
@@ -656,15 +667,44 @@ class CatchmentJob:
         size = max(1, int(chunk_size or CHUNK_SITES))
         return [np.arange(i, min(i + size, len(self.sites))) for i in range(0, len(self.sites), size)]
 
-    def run(self, progress=False, n_jobs=1, chunk_size=None):
-        """Yield the rows of each chunk in order (see :func:`iter_catchments`)."""
+    def run(self, progress=False, n_jobs=1, chunk_size=None, processes=1):
+        """Yield the rows of each chunk in order (see :func:`iter_catchments`); ``processes``: worker processes
+        over the chunks when there are at least two (see :func:`catchments`)."""
+        chunks = self.chunks(chunk_size)
+        workers = self.processes_for(len(chunks), processes)
         bar = _progress(None, progress, len(self.sites))
-        for pos in self.chunks(chunk_size):
-            yield self.chunk(pos, n_jobs=n_jobs)
+        parts = (self._in_processes(chunks, workers, n_jobs) if workers > 1
+                 else (self.chunk(pos, n_jobs=n_jobs) for pos in chunks))
+        for pos, part in zip(chunks, parts):
+            yield part
             if bar is not None:
                 bar.update(len(pos))
         if bar is not None:
             bar.close()
+
+    @staticmethod
+    def processes_for(n_chunks, processes=1):
+        """Worker processes a run of ``n_chunks`` chunks uses for ``processes`` (1: in-process)."""
+        wanted = (os.cpu_count() or 1) if processes is None or processes < 0 else max(1, int(processes))
+        return min(wanted, n_chunks) if n_chunks >= 2 else 1
+
+    def _in_processes(self, chunks, workers, n_jobs):
+        """Rows of each chunk, in order, computed by ``workers`` processes (at most two chunks pending each)."""
+        import multiprocessing as mp
+        from collections import deque
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.segs  # computed once here, before the fork: the workers inherit them
+        forked = "fork" in mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if forked else None)
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(self,)) as pool:
+            pending = deque()
+            for pos in chunks:
+                pending.append(pool.submit(_worker_chunk, pos, n_jobs))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def chunk(self, pos, n_jobs=1, network=None, seg=None):
         """Catchment rows of the sites at positions ``pos`` (EPSG:4326). ``network``/``seg`` (one or a list, as
@@ -759,6 +799,19 @@ class CatchmentJob:
                               "sites_per_network": [int((self.site_network == k).sum())
                                                     for k in range(len(self.networks))]}
         return out
+
+
+#: the job of a worker process (set once by :func:`_init_worker`)
+_WORKER_JOB = None
+
+
+def _init_worker(job):
+    global _WORKER_JOB
+    _WORKER_JOB = job
+
+
+def _worker_chunk(pos, n_jobs):
+    return _WORKER_JOB.chunk(pos, n_jobs=n_jobs)
 
 
 def _listed(network):

@@ -131,6 +131,25 @@ def test_catchments_chunked_equal_unchunked(study):
     assert whole["population"].sum() > 0 and (whole["area_km2"] > 0).all()
 
 
+def test_catchments_in_processes_equal_in_process(study):
+    """Chunks computed by 2 worker processes give the rows of the in-process run, polygons exactly equal, in order."""
+    from fsgeo import catchments
+
+    communes, sites, net, pts = study
+    pick = sites.iloc[:10]
+    one = catchments.catchments(net, pick, bands=(10, 20), communes=communes, chunk_size=3)
+    two = catchments.catchments(net, pick, bands=(10, 20), communes=communes, chunk_size=3, processes=2)
+    assert catchments.CatchmentJob.processes_for(4, 2) == 2  # 4 chunks: the pool is really used
+    assert catchments.CatchmentJob.processes_for(1, 2) == 1  # one chunk (a département's sites): in-process
+    cols = [c for c in one.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(pd.DataFrame(two[cols]), pd.DataFrame(one[cols]))
+    assert len(one) == 20 and two.crs == one.crs and two.attrs == one.attrs
+    assert all(a.equals_exact(b, 0) for a, b in zip(two.geometry, one.geometry))
+    streamed = list(catchments.iter_catchments(net, pick, bands=(10, 20), communes=communes, chunk_size=3,
+                                               processes=2))
+    assert [len(p) for p in streamed] == [6, 6, 6, 2]
+
+
 @pytest.mark.parametrize("cutoff, which", [(10.0, "communes-sites"), (20.0, "communes-communes"),
                                            (20.0, "sites-communes")])
 def test_pairs_within_equal_the_matrix_entries(study, cutoff, which):

@@ -237,3 +237,13 @@ def test_coverage_outputs_carry_their_provenance():
     assert "OpenStreetMap" in prov["credits"] and "ANCT" in prov["credits"]
     text = run_inprocess("coverage", "--threshold", "15")
     assert "Sources et paramètres" in text and "(2024-08-01)" in text and "Seuil 15 min" in text
+
+
+@pytest.mark.slow
+def test_catchments_cli_worker_processes_equal_in_process():
+    """--processes 2 over two chunks (--chunk-size 3, six sites) writes the rows of the in-process run."""
+    args = ["catchments", "--bands", "10", "--own-departement-only", "--as-of", "2020-01-01", "--chunk-size", "3",
+            "--format", "csv"]
+    two = run_inprocess(*args, "--processes", "2")
+    one = run_inprocess(*args, "--processes", "1")
+    assert two == one and len(pd.read_csv(io.StringIO(one))) == 6

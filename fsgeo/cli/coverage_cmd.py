@@ -75,7 +75,12 @@ def register(subparsers) -> None:
     p.add_argument("--no-outside-population", action="store_true",
                    help="count only the study's own inhabitants (by default the "
                         "communes of its neighbouring départements near the boundary are counted too, and the output says so)")
-    p.add_argument("--jobs", type=int, default=-1, metavar="N", help="threads for the polygons (default -1: one per CPU)")
+    p.add_argument("--jobs", type=int, default=-1, metavar="N",
+                   help="threads for the polygons (default -1: one per CPU; 1 per worker process when --processes "
+                        "runs the chunks)")
+    p.add_argument("--processes", type=int, default=-1, metavar="N",
+                   help="worker processes over the chunks of sites (default -1: one per CPU, when the sites make "
+                        "at least two chunks -- a national study; 1: in-process)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar over the sites (default: on when standard error is a terminal)")
     _distributed_args(p)
@@ -310,10 +315,16 @@ def run_catchments(args) -> int:
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     job = catchments.CatchmentJob(networks, selected, bands=args.bands, communes=communes, outside=outside)
     unplaced = report_unplaced(network, selected, args, unplaced=job.unplaced)
-    n_jobs = args.jobs if not (args.workers or args.scheduler) else 1
+    # the chunks on Dask (--workers/--scheduler), or on local worker processes when there are several (--processes)
+    dask = bool(args.workers or args.scheduler)
+    processes = 1 if dask else job.processes_for(len(job.chunks(args.chunk_size)), args.processes)
+    n_jobs = 1 if dask or processes > 1 else args.jobs
     with distributed.executor(scheduler=args.scheduler, workers=args.workers) as client:
-        chunks = distributed.iter_catchments(job, client, chunk_size=args.chunk_size, n_jobs=n_jobs,
-                                             progress=progress)
+        if processes > 1:
+            chunks = job.run(progress=progress, n_jobs=n_jobs, chunk_size=args.chunk_size, processes=processes)
+        else:
+            chunks = distributed.iter_catchments(job, client, chunk_size=args.chunk_size, n_jobs=n_jobs,
+                                                 progress=progress)
         if args.merge == "site" and args.out is not None and fmt in ("geojson", "csv") and not unplaced:
             # streamed: each chunk is written as it arrives, the file renamed into place at the end
             prov = provenance_of(args, network, bands_min=list(job.bands), merge=args.merge,
