@@ -380,6 +380,9 @@ def main(argv=None):
                     help="threads for the catchment polygons (default 2, or 1 per worker process with --processes)")
     ap.add_argument("--processes", type=int, default=2,
                     help="worker processes over the chunks of the all-sites catchments (default 2; 1: in-process)")
+    ap.add_argument("--in-process-baseline", action="store_true",
+                    help="also time the all-sites catchments in-process (2 threads, the way before --processes) "
+                         "first, as the baseline of the ratio")
     ap.add_argument("--dask-workers", type=int, default=0, metavar="N",
                     help="also time the all-sites catchments on a Dask LocalCluster of N workers (for comparison)")
     ap.add_argument("--skip-catchments", action="store_true")
@@ -465,9 +468,14 @@ def main(argv=None):
             if "error" not in base and "error" not in mine:
                 print(f"  check: same rows and areas as unchunked: {base['rows'] == mine['rows']}, "
                       f"{abs(base['area_km2'] - mine['area_km2']) < 1e-6 * base['area_km2']}")
+        inproc = None
+        if args.in_process_baseline:
+            inproc = run("step_catchments", paths, {"n_sites": None, "chunk_size": None, "jobs": 2,
+                                                    "all_landmasses": True, "processes": 1})
+            print(line(f"  all sites in-process ({inproc.get('mode', '?')})", inproc, 120, 3))
         full = run("step_catchments", paths, {"n_sites": None, "chunk_size": None, "jobs": args.jobs,
                                               "all_landmasses": True, "processes": args.processes})
-        print(line(f"catchments of all sites (10/20/30 min)", full, 120, 3))
+        print(line(f"catchments of all sites (10/20/30 min)", full, 120, 3, inproc))
         if "error" not in full:
             print(f"  mode: {full['mode']} (peak: the largest sum of the resident memory of the step's process and "
                   "its workers, shared pages counted in each)")
