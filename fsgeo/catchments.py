@@ -685,7 +685,7 @@ class CatchmentJob:
     @staticmethod
     def processes_for(n_chunks, processes=1):
         """Worker processes a run of ``n_chunks`` chunks uses for ``processes`` (1: in-process)."""
-        wanted = (os.cpu_count() or 1) if processes is None or processes < 0 else max(1, int(processes))
+        wanted = _worker_count(processes)
         return min(wanted, n_chunks) if n_chunks >= 2 else 1
 
     def _in_processes(self, chunks, workers, n_jobs):
@@ -753,7 +753,7 @@ class CatchmentJob:
                 out.append(poly)
             return out
 
-        workers = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 0 else max(1, int(n_jobs))
+        workers = _worker_count(n_jobs)
         if workers > 1 and len(pts) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -812,6 +812,11 @@ def _init_worker(job):
 
 def _worker_chunk(pos, n_jobs):
     return _WORKER_JOB.chunk(pos, n_jobs=n_jobs)
+
+
+def _worker_count(n) -> int:
+    """Workers for an ``n_jobs`` / ``processes`` argument: ``None`` or negative means one per CPU, else at least 1."""
+    return (os.cpu_count() or 1) if n is None or n < 0 else max(1, int(n))
 
 
 def _listed(network):
