@@ -142,14 +142,31 @@ def _study_area_api() -> bool:
     return hasattr(bd, "StudyArea")
 
 
-def _build_with_study_area(raw: Path, out: Path, codes, log) -> tuple[gpd.GeoDataFrame, list[dict]]:
-    """Communes, outline, sites and one network per landmass with the any-département build steps."""
+def france_area(raw: Path, codes, log: Callable[[str], None] = print, every_site: bool = False):
+    """The :class:`~fsgeo.build_data.StudyArea` of the national study; ``every_site``: no site margin, every
+    structure of the ANCT list is kept (see :func:`_build_with_study_area`)."""
+    from fsgeo.build_data import StudyArea
+
+    area = StudyArea.from_raw(raw, codes, log, name="France", slug="france")
+    if every_site:
+        area.site_margin_m = float("inf")
+    return area
+
+
+def _build_with_study_area(raw: Path, out: Path, codes, log, every_site: bool = False
+                           ) -> tuple[gpd.GeoDataFrame, list[dict]]:
+    """Communes, outline, sites and one network per landmass with the any-département build steps.
+
+    ``every_site``: keep every structure of the ANCT list, also those of territories that are not départements
+    (Saint-Martin, 978: no commune polygon, no network), which a margin around the départements would drop; the
+    whole of France is then the list's 2,845 structures.
+    """
     from fsgeo.build_data import StudyArea
     from fsgeo.build_data import communes as cb
     from fsgeo.build_data import network as nb
     from fsgeo.build_data import sites as sb
 
-    area = StudyArea.from_raw(raw, codes, log, name="France", slug="france")
+    area = france_area(raw, codes, log, every_site=every_site)
     communes = cb.build(area, out, log)
     sb.build(area, out, log)
     landmasses = []
@@ -197,7 +214,8 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
     deps.to_csv(out / "departements.csv", index=False)
 
     if _study_area_api():
-        communes, landmasses = _build_with_study_area(raw, out, deps["code"].tolist(), log)
+        communes, landmasses = _build_with_study_area(raw, out, deps["code"].tolist(), log,
+                                                       every_site=codes is None)
         sites = gpd.read_file(out / "sites.geojson")
     else:
         communes = build_communes(raw, out, log, None if codes is None else deps["code"].tolist())
