@@ -14,8 +14,11 @@ Every commune ends up in exactly one status:
     fragment, no site reachable, no site selected...).
 
 Times are in **minutes** by car (access legs to and from the road network included, see :mod:`fsgeo.routing`).
-Population-weighted statistics use the INSEE population municipale of each commune, placed at its representative
-point (the demand point).
+Population-weighted statistics use the INSEE population municipale of each commune, placed at its demand point;
+a commune with several weighted demand points (``parts=``: Paris, Lyon and Marseille by arrondissement) has each
+part routed on its own, one row aggregating them (:func:`aggregate_parts`) and every population statistic counting
+each part's inhabitants at the part's own time (:func:`demand_rows`). The matrix path (:func:`access_from_matrix`,
+:class:`fsgeo.matrix.TravelTimes`) stays one point per commune (a commune with parts: its most populous part's).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fsgeo import io
-from fsgeo.errors import require
+from fsgeo.errors import require, shown
 from fsgeo.matrix import (ISLAND_WITHOUT_ROADS, ROUTING_FAILED, TravelTimes, no_site_reason, on_island_without_roads,
                           route_points, with_landmass_gaps)
 from fsgeo.matrix import site_table  # the matrix's columns (fsgeo.matrix); re-exported here
@@ -172,6 +175,12 @@ def access_from_matrix(communes, sites, minutes, threshold_min=None, reasons=Non
     geopandas.GeoDataFrame or pandas.DataFrame
         One row per commune, in the order of ``communes`` (index 0..n-1), columns :data:`ACCESS_COLUMNS` (+ geometry
         when ``communes`` has one). ``minutes`` and ``second_minutes`` are NaN when there is no such site.
+
+    Notes
+    -----
+    One demand point per commune (the matrix's rows): a commune with demand parts is its ``point_lon`` /
+    ``point_lat``, the point of its most populous part. Several weighted points per commune are routed by
+    :func:`access_from_network` / :func:`access_times` (``parts=``).
     """
     threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
     ct = _commune_table(communes)
@@ -279,7 +288,7 @@ def _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t
     return out
 
 
-def access_from_network(communes, sites, network, threshold_min=None, cutoff_min=None):
+def access_from_network(communes, sites, network, threshold_min=None, cutoff_min=None, parts=None):
     """Nearest and second-nearest site of each commune, routed on ``network`` without a communes x sites matrix.
 
     Two multi-source searches over the network (:func:`fsgeo.routing.nearest_two`): time and memory grow with the
@@ -298,6 +307,12 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
         Under-served threshold, minutes (default ``settings.threshold_min``).
     cutoff_min : float, optional
         Routing cutoff, minutes.
+    parts : geopandas.GeoDataFrame, optional
+        Demand parts (:func:`demand_point_table`: ``code``, ``part``, ``population``, Point geometry; only the
+        communes with several weighted points): each part is routed as its own point and its commune's row
+        aggregates them (:func:`aggregate_parts`: population-weighted mean ``minutes``, ``minutes_min``,
+        ``minutes_max``, ``n_points``; the per-part results in ``attrs["fsgeo"]["parts"]``). ``None`` or empty:
+        one point per commune, the table has no such columns.
 
     Returns
     -------
@@ -308,6 +323,11 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
     from fsgeo import routing
 
     require(network, "network", "access_from_network", "a fsgeo.network.RoadNetwork")
+    if has_parts(parts):  # every part routed as its own point, then one row per commune
+        points = demand_point_table(communes, parts)
+        per_point, s_bad = access_from_network(points, sites, network, threshold_min=threshold_min,
+                                               cutoff_min=cutoff_min)
+        return aggregate_parts(communes, points, per_point), s_bad
     threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
     ct = _commune_table(communes)
     st = site_table(sites)
@@ -315,7 +335,8 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
     c_snap = routing.snap_points(network, points)
     c_bad = c_snap[c_snap["status"] != "ok"]["reason"].astype(str)
     n = len(ct)
-    island = on_island_without_roads(network, ct["code"])
+    # a demand point of a commune with parts (demand_point_table) is on its commune's island
+    island = on_island_without_roads(network, communes[PART_OF] if PART_OF in communes.columns else ct["code"])
     if len(site_pts):
         s_snap = routing.snap_points(network, site_pts)
         usable = (s_snap["status"] == "ok").to_numpy()
@@ -387,6 +408,7 @@ def access_times(
     kind="all",
     as_of=None,
     cutoff_min=None,
+    parts=None,
 ):
     """Drive time from every commune to its nearest (and second nearest) France Services site.
 
@@ -409,6 +431,12 @@ def access_times(
         Only sites labelled on or before this date.
     cutoff_min : float, optional
         Routing cutoff in minutes (communes with no site within it are ``unreachable``).
+    parts : geopandas.GeoDataFrame, optional
+        Demand parts of the communes with several weighted points (``Study.demand_parts``; see
+        :func:`demand_point_table`). Each part is routed as its own point; its commune's row aggregates them
+        (:func:`aggregate_parts`), ``access_share`` is the population-weighted mean of the parts' shares, and the
+        per-part results travel in ``attrs["fsgeo"]["parts"]`` (:func:`demand_rows` reads them for exact
+        population statistics). ``None`` or empty: one point per commune, exactly as without the argument.
 
     Returns
     -------
@@ -420,17 +448,27 @@ def access_times(
         1 for a direct leg; above :data:`ACCESS_DOMINATED` the time says more about the point's distance to the
         classified roads than about the roads: such communes are flagged in the reports; NaN when unreachable),
         ``access_dominated`` (bool: ``access_share`` above :data:`ACCESS_DOMINATED`; :func:`access_dominated`).
+        With ``parts``, also ``minutes_min``, ``minutes_max`` and ``n_points`` (see :func:`aggregate_parts`).
         ``.attrs["fsgeo"]`` records the threshold, the number of sites and the sites that could not be routed.
     """
     require(network, "network", "access_times", "a fsgeo.network.RoadNetwork")
     selected = select_sites(sites, communes, kind=kind, own_departement_only=own_departement_only, as_of=as_of)
-    # two multi-source searches, no communes x sites matrix (the same result, see access_from_network)
-    access, s_reasons = access_from_network(communes, selected, network, threshold_min=threshold_min,
-                                            cutoff_min=cutoff_min)
-    access["access_share"] = _access_shares(access, communes, selected, network)
+    if has_parts(parts):  # every part routed as its own point (its own access share), then one row per commune
+        points = demand_point_table(communes, parts)
+        per_point, s_reasons = access_from_network(points, selected, network, threshold_min=threshold_min,
+                                                   cutoff_min=cutoff_min)
+        per_point["access_share"] = _access_shares(per_point, points, selected, network)
+        access = aggregate_parts(communes, points, per_point)
+    else:
+        # two multi-source searches, no communes x sites matrix (the same result, see access_from_network)
+        access, s_reasons = access_from_network(communes, selected, network, threshold_min=threshold_min,
+                                                cutoff_min=cutoff_min)
+        access["access_share"] = _access_shares(access, communes, selected, network)
     access["access_dominated"] = access["access_share"].to_numpy(dtype=float) > ACCESS_DOMINATED  # NaN: False
     if len(selected) == 0 and len(sites):  # say which filter left no site (e.g. a date before the first one)
         access["reason"] = "no site selected: " + selection_text(kind, own_departement_only, as_of)
+        for record in access.attrs["fsgeo"].get("parts", ()):
+            record["reason"] = access["reason"].iat[0]
     access.attrs["fsgeo"].update(_selection_attrs(selected, communes, kind, own_departement_only, as_of, s_reasons))
     # the sites left out, with name, reason and distance (routing.unplaced_sites: the one rule of every command)
     from fsgeo import routing
@@ -504,6 +542,298 @@ def _selection_attrs(selected, communes, kind, own_departement_only, as_of, site
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# several weighted demand points per commune (demand parts)
+# --------------------------------------------------------------------------------------------------------------------
+#: the column of :func:`demand_point_table` naming the commune a demand point belongs to
+PART_OF = "commune_code"
+#: the columns a commune table gains when at least one commune has parts (:func:`aggregate_parts`)
+PARTS_COLUMNS = ["minutes_min", "minutes_max", "n_points"]
+#: the fields of every per-part record in ``access.attrs["fsgeo"]["parts"]``
+PART_RECORD = ["code", "part", "name", "population", "minutes", "nearest_site_id", "nearest_site_name",
+               "second_minutes", "status", "reason", "access_share"]
+
+
+def has_parts(parts) -> bool:
+    """True when ``parts`` holds at least one demand part (``None`` and an empty frame: one point per commune)."""
+    return parts is not None and len(parts) > 0
+
+
+def demand_point_table(communes, parts) -> pd.DataFrame:
+    """The demand points to route: one per commune without parts, one per part of the others.
+
+    Parameters
+    ----------
+    communes : pandas.DataFrame or geopandas.GeoDataFrame
+        ``load_communes()`` schema (``code``, ``population``, ``point_lon``, ``point_lat``; ``name``,
+        ``departement`` used when present).
+    parts : geopandas.GeoDataFrame
+        Demand parts (``Study.demand_parts``, ``fsgeo.io.load_demand_parts``): ``code`` (the commune's INSEE code),
+        ``part`` (unique id, e.g. the arrondissement code ``75101``), ``population`` (>= 0; a commune's parts sum
+        to its population, within 0.5 inhabitant), optionally ``name``, Point geometry (any CRS, stored EPSG:4326).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Communes-like rows in the communes' order (a commune's parts in its place, in the order given): ``code``
+        (the commune's code, or the part's id), ``name``, ``departement``, ``population``, ``point_lon``,
+        ``point_lat`` and :data:`PART_OF` (the commune's code), index 0..m-1. The routing functions take it as
+        they take communes.
+
+    Raises
+    ------
+    fsgeo.errors.InputError
+        Naming the part (or commune) when a part's commune is not among ``communes``, a part id is blank,
+        duplicated or a commune's code, a population is missing or negative, a point is missing, or a commune's
+        parts do not add up to its population.
+    """
+    from fsgeo import datasets
+    from fsgeo.errors import InputError
+    from fsgeo.schema import clean_id
+
+    ct = _commune_table(communes)
+    missing = [c for c in ("code", "part", "population") if c not in parts.columns]
+    if missing:
+        raise InputError(f"demand parts lack column(s) {', '.join(missing)}")
+    codes = pd.Series([clean_id(v) for v in parts["code"]], dtype=object)
+    ids = pd.Series([clean_id(v) for v in parts["part"]], dtype=object)
+    names = parts["name"].astype(str).to_numpy() if "name" in parts.columns else ids.to_numpy()
+    for i, (code, part) in enumerate(zip(codes, ids)):
+        if not part:
+            raise InputError(f"demand part on row {i + 1} (commune {code or '?'}) has no part id")
+    known = pd.Index(ct["code"])
+    stranger = np.flatnonzero(~codes.isin(known).to_numpy())
+    if len(stranger):
+        i = stranger[0]
+        raise InputError(f"demand part {ids.iat[i]}: its commune code {codes.iat[i]!r} is not among the communes")
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError(f"demand part id(s) {', '.join(sorted(set(dup))[:5])} given more than once")
+    clash = ids[ids.isin(known)]
+    if len(clash):
+        raise InputError(f"demand part {clash.iat[0]}: its id is the code of a commune (ids must tell parts apart)")
+    pop = pd.to_numeric(parts["population"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(pop) | (pop < 0))
+    if len(bad):
+        raise InputError(f"demand part {ids.iat[bad[0]]}: population missing, infinite or negative "
+                         f"({shown(parts['population'].iat[bad[0]])})")
+    if isinstance(parts, gpd.GeoDataFrame) and parts.geometry is not None:
+        geom = parts.geometry
+        geom = geom.to_crs(settings.crs) if geom.crs is not None and geom.crs != settings.crs else geom
+        empty = geom.isna().to_numpy() | geom.is_empty.to_numpy()
+        if empty.any():
+            raise InputError(f"demand part {ids.iat[int(np.flatnonzero(empty)[0])]}: no point")
+        kind = geom.geom_type.to_numpy()
+        if (kind != "Point").any():
+            i = int(np.flatnonzero(kind != "Point")[0])
+            raise InputError(f"demand part {ids.iat[i]}: geometry is a {kind[i]}, not a Point")
+        lon, lat = geom.x.to_numpy(), geom.y.to_numpy()
+    elif {"point_lon", "point_lat"} <= set(parts.columns):
+        lon, lat = parts["point_lon"].to_numpy(dtype=float), parts["point_lat"].to_numpy(dtype=float)
+    else:
+        raise InputError("demand parts have no Point geometry (nor point_lon / point_lat columns)")
+    commune_pop = ct.set_index("code")["population"].astype(float)
+    sums = pd.Series(pop).groupby(codes.to_numpy()).sum()
+    off = (sums - commune_pop.reindex(sums.index)).abs() > 0.5
+    if off.any():
+        code = sums.index[off.to_numpy()][0]
+        raise InputError(f"demand parts of commune {code}: they add up to {sums[code]:g} inhabitants, the commune "
+                         f"has {commune_pop[code]:g}")
+    points = datasets.demand_points(communes)  # the communes' own points (validated the same way as without parts)
+    single = pd.DataFrame({
+        "code": ct["code"].to_numpy(), "name": ct["name"].to_numpy(), "departement": ct["departement"].to_numpy(),
+        "population": ct["population"].to_numpy(dtype=float), "point_lon": points.geometry.x.to_numpy(),
+        "point_lat": points.geometry.y.to_numpy(), PART_OF: ct["code"].to_numpy(),
+        "_pos": np.arange(len(ct)), "_k": 0})
+    dep = ct.set_index("code")["departement"]
+    split = pd.DataFrame({
+        "code": ids.to_numpy(), "name": names, "departement": dep.reindex(codes).to_numpy(), "population": pop,
+        "point_lon": lon, "point_lat": lat, PART_OF: codes.to_numpy(),
+        "_pos": known.get_indexer(codes), "_k": np.arange(1, len(ids) + 1)})
+    table = pd.concat([single[~single["code"].isin(set(codes))], split], ignore_index=True)
+    table = table.sort_values(["_pos", "_k"], kind="stable").drop(columns=["_pos", "_k"]).reset_index(drop=True)
+    if (table["population"] % 1 == 0).all():
+        table["population"] = table["population"].astype("int64")
+    return table
+
+
+def _weighted(values, weights) -> float:
+    """Population-weighted mean of the finite ``values`` (plain mean when they weigh nothing; NaN when none)."""
+    v, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return float("nan")
+    return float(np.average(v[ok], weights=w[ok])) if w[ok].sum() > 0 else float(v[ok].mean())
+
+
+def aggregate_parts(communes, points, per_point):
+    """One row per commune from the access rows of its demand points (:func:`demand_point_table`).
+
+    A commune without parts keeps its point's row. For a commune with parts:
+
+    - ``minutes``: population-weighted mean of its parts' nearest-site minutes, over the parts that reach a site
+      (plain mean when those weigh nothing); ``minutes_min`` / ``minutes_max``: the shortest / longest of those;
+      ``n_points``: the number of parts; ``status`` follows ``minutes`` (the commune counts once in the commune
+      counts; the population statistics count every part at its own time: :func:`demand_rows`);
+    - ``nearest_site_*`` and ``second_site_*``: the sites of its most populous part that reaches a site (its most
+      populous part when none does); ``second_minutes``: like ``minutes``, the population-weighted mean of each
+      routed part's time to its own second-nearest site (NaN, with no second site named, when one of them has
+      none);
+    - all parts unreachable: the commune is unreachable with the reason of its most populous part; some parts
+      unreachable: the commune keeps the times of the others and its ``reason`` says
+      ``"k of n points unreachable: <part> (<reason>); ..."`` (their inhabitants count as unreachable in
+      :func:`demand_rows`);
+    - ``access_share`` (when ``per_point`` has it): population-weighted mean of the routed parts' shares.
+
+    Parameters
+    ----------
+    communes : pandas.DataFrame or geopandas.GeoDataFrame
+        The communes (polygons kept when given).
+    points : pandas.DataFrame
+        :func:`demand_point_table` of the communes and their parts.
+    per_point : pandas.DataFrame
+        The access rows of ``points``, in its order (what :func:`access_from_network` returns for it).
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        The commune table (:data:`ACCESS_COLUMNS` with :data:`PARTS_COLUMNS` after ``minutes``, plus the other
+        columns of ``per_point``), EPSG:4326 when ``communes`` has geometry; ``attrs["fsgeo"]`` of ``per_point``
+        plus ``parts``: one record per part (:data:`PART_RECORD`).
+    """
+    ct = _commune_table(communes)
+    per_point = pd.DataFrame(per_point).reset_index(drop=True)
+    if len(per_point) != len(points):
+        raise ValueError(f"{len(per_point)} access rows for {len(points)} demand points")
+    owner = points[PART_OF].to_numpy(dtype=object)
+    is_part = points["code"].to_numpy(dtype=object) != owner
+    minutes = per_point["minutes"].to_numpy(dtype=float)
+    pop = points["population"].to_numpy(dtype=float)
+    pos = pd.Index(ct["code"]).get_indexer(owner)
+    src = np.empty(len(ct), dtype=int)
+    src[pos[~is_part]] = np.flatnonzero(~is_part)
+    n_points = np.bincount(pos, minlength=len(ct))
+    t_mean = minutes[src].copy()
+    t_min, t_max = t_mean.copy(), t_mean.copy()
+    second = per_point["second_minutes"].to_numpy(dtype=float)[src].copy()
+    share = per_point["access_share"].to_numpy(dtype=float)[src].copy() if "access_share" in per_point else None
+    reasons = {}
+    names = points["name"].astype(str).to_numpy()
+    for c in np.unique(pos[is_part]):
+        rows = np.flatnonzero(pos == c)
+        t, w = minutes[rows], pop[rows]
+        routed = np.isfinite(t)
+        by_size = rows[np.argsort(-w, kind="stable")]      # most populous first (ties: the order given)
+        reach = by_size[np.isfinite(minutes[by_size])]
+        src[c] = reach[0] if len(reach) else by_size[0]
+        t_mean[c] = _weighted(t, w)
+        t_min[c] = t[routed].min() if routed.any() else np.nan
+        t_max[c] = t[routed].max() if routed.any() else np.nan
+        s2 = per_point["second_minutes"].to_numpy(dtype=float)[rows[routed]]
+        second[c] = _weighted(s2, w[routed]) if routed.any() and np.isfinite(s2).all() else np.nan
+        if share is not None:
+            share[c] = _weighted(per_point["access_share"].to_numpy(dtype=float)[rows[routed]], w[routed])
+        lost = rows[~routed]
+        if len(lost) and routed.any():
+            why = "; ".join(f"{names[i]} ({per_point['reason'].iat[i] or 'no time'})" for i in lost)
+            reasons[c] = f"{len(lost)} of {len(rows)} points unreachable: {why}"
+    out = per_point.iloc[src].reset_index(drop=True)
+    for col in ("code", "name", "departement", "population"):
+        out[col] = ct[col].to_numpy()
+    threshold = float(per_point.attrs.get("fsgeo", {}).get("threshold_min", settings.threshold_min))
+    out["minutes"] = t_mean
+    out["second_minutes"] = second
+    no_second = ~np.isfinite(second)
+    out.loc[no_second, ["second_site_id", "second_site_name"]] = None
+    reach = np.isfinite(t_mean)
+    out["status"] = np.where(reach, np.where(t_mean <= threshold, "covered", "underserved"), "unreachable")
+    for c, text in reasons.items():
+        out.at[c, "reason"] = text
+    if share is not None:
+        out["access_share"] = share
+    at = out.columns.get_loc("minutes") + 1
+    for k, (col, values) in enumerate(zip(PARTS_COLUMNS, (t_min, t_max, n_points.astype("int64")))):
+        out.insert(at + k, col, values)
+    status = np.where(np.isfinite(minutes), np.where(minutes <= threshold, "covered", "underserved"), "unreachable")
+    records = []
+    for i in np.flatnonzero(is_part):
+        row = per_point.iloc[i]
+        records.append({
+            "code": str(owner[i]), "part": str(points["code"].iat[i]), "name": names[i],
+            "population": pop[i].item() if pop[i] % 1 else int(pop[i]), "minutes": _finite(minutes[i]),
+            "nearest_site_id": row["nearest_site_id"], "nearest_site_name": row["nearest_site_name"],
+            "second_minutes": _finite(row["second_minutes"]), "status": str(status[i]), "reason": str(row["reason"]),
+            "access_share": _finite(row["access_share"]) if "access_share" in per_point else None})
+    attrs = {**per_point.attrs.get("fsgeo", {}), "parts": records}
+    if isinstance(communes, gpd.GeoDataFrame) and communes.geometry is not None:
+        out = gpd.GeoDataFrame(out, geometry=communes.geometry.to_numpy(), crs=communes.crs)
+        if out.crs is not None and out.crs != settings.crs:
+            out = out.to_crs(settings.crs)
+    out.attrs["fsgeo"] = attrs
+    return out
+
+
+def _finite(value):
+    """A float for a record: NaN and inf (no time) become None."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def demand_rows(access, columns=(), threshold=None) -> pd.DataFrame:
+    """Population and minutes per demand point: the one basis of every population statistic.
+
+    A commune without parts is one row (its own ``population`` and ``minutes``); a commune with parts
+    (``access.attrs["fsgeo"]["parts"]``, :func:`aggregate_parts`) is one row per part, each part's inhabitants at
+    the part's own time, so that band shares, means, quantiles and the commitment count them exactly.
+    :func:`summary` and :func:`fsgeo.national.national_coverage`'s tables use it.
+
+    Parameters
+    ----------
+    access : pandas.DataFrame
+        An access table (:func:`access_times`, :func:`access_from_network`, :func:`access_from_matrix`), possibly a
+        subset of its rows (only the parts of the communes present are used).
+    columns : sequence of str
+        Columns of ``access`` to repeat on every row of the commune (e.g. ``"departement"``, ``"region"``).
+    threshold : float, optional
+        Minutes; the ``status`` of each part (default: the threshold the table was computed with).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code`` (of the commune), ``part`` (the commune's code for a single point), ``population``, ``minutes``
+        (NaN: unreachable), ``status`` (from ``minutes``: ``covered`` | ``underserved`` | ``unreachable``; a single
+        point keeps its commune's status) and ``columns``; the communes' order, a commune's parts in its place.
+        Without parts: exactly the commune rows.
+    """
+    columns = [c for c in columns if c not in ("code", "part", "population", "minutes", "status")]
+    base = pd.DataFrame({"code": access["code"].to_numpy(), "part": access["code"].to_numpy(),
+                         "population": access["population"].to_numpy(),
+                         "minutes": access["minutes"].to_numpy(dtype=float),
+                         "status": access["status"].to_numpy(),
+                         **{c: access[c].to_numpy() for c in columns}})
+    records = access.attrs.get("fsgeo", {}).get("parts") or []
+    if not records:
+        return base
+    parts = pd.DataFrame(records, columns=PART_RECORD)
+    split = base["code"].astype(str).isin(set(parts["code"].astype(str))).to_numpy()
+    if not split.any():
+        return base
+    threshold = float(access.attrs.get("fsgeo", {}).get("threshold_min", settings.threshold_min)
+                      if threshold is None else threshold)
+    at = pd.Series(np.arange(len(base)), index=base["code"].astype(str).to_numpy())
+    parts = parts[parts["code"].astype(str).isin(set(base["code"].astype(str)[split]))]
+    t = pd.to_numeric(parts["minutes"], errors="coerce").to_numpy(dtype=float)
+    rows = pd.DataFrame({"code": parts["code"].to_numpy(), "part": parts["part"].to_numpy(),
+                         "population": parts["population"].to_numpy(dtype=float), "minutes": t,
+                         "status": np.where(np.isfinite(t), np.where(t <= threshold, "covered", "underserved"),
+                                            "unreachable"),
+                         **{c: base[c].to_numpy()[at.reindex(parts["code"].astype(str)).to_numpy()] for c in columns}})
+    rows["_pos"] = at.reindex(parts["code"].astype(str)).to_numpy()
+    keep = base[~split].assign(_pos=np.flatnonzero(~split))
+    out = pd.concat([keep, rows], ignore_index=True).sort_values("_pos", kind="stable")
+    return out.drop(columns="_pos").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # summary
 # --------------------------------------------------------------------------------------------------------------------
 def weighted_quantile(values, weights, q):
@@ -552,6 +882,7 @@ class CoverageSummary:
     p90_min: float
     max_min: float
     #: communes with the longest times: ``code``, ``name``, ``population``, ``minutes``, ``nearest_site_id``, ``nearest_site_name``
+    #: (with parts: also ``minutes_min``, ``minutes_max``, ``n_points``, sorted by ``minutes_max``)
     worst: pd.DataFrame
     #: True when every inhabitant is routed and within ``commitment_min``
     commitment_met: bool
@@ -600,14 +931,28 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
     CoverageSummary
         Mean, median and 90th percentile are population-weighted over the routed communes (unreachable communes are
         counted separately in ``unreachable_population``).
+
+    Notes
+    -----
+    Inhabitants are counted per demand point (:func:`demand_rows`): a commune with parts counts each part's
+    inhabitants at the part's own time in the band populations, the status populations, the mean, median, p90 and
+    maximum, the inhabitants beyond the commitment and the unreachable inhabitants (a part that no site reaches is
+    unreachable even when its commune has a time). Communes are counted per commune, by their ``minutes`` (the
+    population-weighted mean of their parts), in the band and status commune counts and
+    ``commitment_communes_beyond``. ``worst`` lists the communes holding the longest times: by ``minutes_max``
+    when the table has communes with parts (then with ``minutes_min``, ``minutes_max``, ``n_points``), so that its
+    first row holds ``max_min``.
     """
     meta = dict(access.attrs.get("fsgeo", {}))
     threshold = float(meta.get("threshold_min", settings.threshold_min) if threshold is None else threshold)
     access = with_threshold(access, threshold)
     bands = tuple(sorted({float(b) for b in (settings.summary_bands_min if bands is None else bands)}))
     commitment = float(settings.commitment_min if commitment_min is None else commitment_min)
-    pop = access["population"].to_numpy(dtype=float)
-    t = access["minutes"].to_numpy(dtype=float)
+    # inhabitants per demand point (a commune with parts: each part at its own time); communes by their minutes
+    demand = demand_rows(access, threshold=threshold)
+    pop = demand["population"].to_numpy(dtype=float)
+    t = demand["minutes"].to_numpy(dtype=float)
+    tc = access["minutes"].to_numpy(dtype=float)
     total = float(pop.sum())
     n = len(access)
 
@@ -617,31 +962,28 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
     rows = []
     for b in bands:
         within = np.isfinite(t) & (t <= b)
+        communes_within = int((np.isfinite(tc) & (tc <= b)).sum())
         rows.append(
             {
                 "band_min": b,
                 "population": int(round(pop[within].sum())),
                 "population_share": share(pop[within].sum(), total),
-                "communes": int(within.sum()),
-                "commune_share": share(within.sum(), n),
+                "communes": communes_within,
+                "commune_share": share(communes_within, n),
             }
         )
     band_df = pd.DataFrame(rows, columns=["band_min", "population", "population_share", "communes", "commune_share"])
 
-    st = access.groupby("status")["population"].agg(["size", "sum"]).reindex(list(STATUSES), fill_value=0)
+    st = demand.groupby("status")["population"].agg("sum").reindex(list(STATUSES), fill_value=0)
+    n_st = access.groupby("status").size().reindex(list(STATUSES), fill_value=0)
     status_df = pd.DataFrame(
-        {"communes": st["size"].astype(int), "population": st["sum"].round().astype(int)}, index=pd.Index(STATUSES, name="status")
+        {"communes": n_st.astype(int), "population": st.round().astype(int)}, index=pd.Index(STATUSES, name="status")
     )
     status_df["population_share"] = status_df["population"] / total if total else np.nan
 
     ok = np.isfinite(t)
     mean = float(np.average(t[ok], weights=pop[ok])) if ok.any() and pop[ok].sum() > 0 else float("nan")
-    worst = (
-        access.loc[ok, ["code", "name", "population", "minutes", "nearest_site_id", "nearest_site_name"]]
-        .sort_values(["minutes", "population"], ascending=[False, False])
-        .head(n_worst)
-        .reset_index(drop=True)
-    )
+    worst = _worst(access, n_worst)
     beyond = ok & (t > commitment)
     unreach_pop = int(round(pop[~ok].sum()))
     # the commitment is about inhabitants: a commune nobody lives in does not break it
@@ -662,13 +1004,27 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
         worst=worst,
         commitment_met=bool(not (beyond & inhabited).any() and ok[inhabited].all()),
         commitment_population_beyond=int(round(pop[beyond].sum())),
-        commitment_communes_beyond=int(beyond.sum()),
+        commitment_communes_beyond=int((np.isfinite(tc) & (tc > commitment)).sum()),
         unreachable_population=unreach_pop,
         neighbour_population=int(round(nb["population"].sum())),
         neighbour_communes=int(nb["communes"].sum()),
         neighbour_sites=nb,
         meta=meta,
     )
+
+
+def _worst(access, n_worst) -> pd.DataFrame:
+    """The communes holding the longest times, longest first: by ``minutes_max`` when the table has communes with
+    parts (the commune of the longest time of any inhabitant first, the maximum of :func:`summary`), else by
+    ``minutes``; ties by population. ``minutes`` stays the commune's (population-weighted) time."""
+    cols = ["code", "name", "population", "minutes", "nearest_site_id", "nearest_site_name"]
+    key = "minutes"
+    if all(c in access.columns for c in PARTS_COLUMNS):
+        cols[4:4] = PARTS_COLUMNS
+        key = "minutes_max"
+    ok = np.isfinite(access[key].to_numpy(dtype=float))
+    return (access.loc[ok, cols].sort_values([key, "population"], ascending=[False, False]).head(n_worst)
+            .reset_index(drop=True))
 
 
 def with_threshold(access, threshold):

@@ -242,6 +242,14 @@ class TravelTimes:
             ``id`` (unique), Point geometry, optionally ``name`` and ``labelled_on``.
         cutoff_min : float, optional
             Search cutoff, minutes (times beyond it are ``inf``).
+
+        Notes
+        -----
+        One point per commune: a commune with several weighted demand points (``Study.demand_parts``: Paris, Lyon,
+        Marseille) is routed from its ``point_lon`` / ``point_lat``, the point of its most populous part. The
+        accessibility, siting and timeline analyses built on this matrix therefore stay one point per commune;
+        :func:`fsgeo.coverage.access_times` and :func:`fsgeo.national.national_coverage` route every part
+        (``parts=``).
         """
         from fsgeo import provenance, routing
 

@@ -13,8 +13,10 @@ to), and summarises:
   inhabitants beyond the commitment and whether it is met.
 
 Shares are of *all* inhabitants (unreachable communes count in the denominator, never silently dropped). Times are
-minutes by car from each commune's demand point (its representative point, where its whole INSEE population
-municipale is placed).
+minutes by car from each commune's demand point (where its whole INSEE population municipale is placed), or, with
+``parts=``, from each of its weighted demand points (Paris, Lyon, Marseille by arrondissement): the commune rows
+aggregate the parts and every population figure counts each part at its own time
+(:func:`fsgeo.coverage.demand_rows`).
 """
 
 from __future__ import annotations
@@ -104,13 +106,17 @@ def _networks(network) -> list:
     return list(network) if isinstance(network, (list, tuple)) else [network]
 
 
-def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min=None):
+def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min=None, parts=None):
     """:func:`fsgeo.coverage.access_from_network` on one network or several (one per landmass).
 
     With several networks each commune keeps the result of the first network its point snaps to; the next network
     only routes the communes that none before could place (a few hundred for Corsica after the mainland, not the
     35,000). A commune routable on none keeps the reason of the network whose nearest node is closest. The sites
     are routed on every network (a site only reaches the communes of its own landmass anyway).
+
+    ``parts`` (demand parts, see :func:`fsgeo.coverage.demand_point_table`): every part is a point of its own,
+    routed on the first network it snaps to like a commune; each commune's row then aggregates its parts
+    (:func:`fsgeo.coverage.aggregate_parts`).
 
     Returns
     -------
@@ -120,6 +126,11 @@ def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min
     """
     from fsgeo import datasets, routing
 
+    if coverage.has_parts(parts):
+        points = coverage.demand_point_table(communes, parts)
+        per_point, s_bad = access_on_networks(points, sites, networks, threshold_min=threshold_min,
+                                              cutoff_min=cutoff_min)
+        return coverage.aggregate_parts(communes, points, per_point), s_bad
     networks = _networks(networks)
     if len(networks) == 1:
         return coverage.access_from_network(communes, sites, networks[0], threshold_min=threshold_min,
@@ -174,13 +185,20 @@ def _weighted_mean(t, w):
 
 
 def _group_table(access, key, names, sites_per, table_bands, commitment):
+    """One row per value of ``key``: inhabitants counted per demand point (:func:`fsgeo.coverage.demand_rows`: a
+    commune with parts at each part's time), communes per commune; the worst commune is the one holding the longest
+    time (``minutes_max`` when the table has communes with parts), ``worst_commune_minutes`` that time."""
     rows = []
+    demand = dict(tuple(coverage.demand_rows(access, columns=[key]).groupby(key, sort=True)))
+    by_max = "minutes_max" if "minutes_max" in access.columns else "minutes"
     for code, g in access.groupby(key, sort=True):
-        t = g["minutes"].to_numpy(dtype=float)
-        w = g["population"].to_numpy(dtype=float)
+        d = demand[code]
+        t = d["minutes"].to_numpy(dtype=float)
+        w = d["population"].to_numpy(dtype=float)
         total = float(w.sum())
         fin = np.isfinite(t)
-        worst = g[fin].sort_values(["minutes", "population"], ascending=[False, False]).head(1)
+        worst = g[np.isfinite(g[by_max].to_numpy(dtype=float))].sort_values([by_max, "population"],
+                                                                             ascending=[False, False]).head(1)
         beyond = fin & (t > commitment)
         unreach = ~fin
         row = {
@@ -196,9 +214,9 @@ def _group_table(access, key, names, sites_per, table_bands, commitment):
             "max_minutes": float(t[fin].max()) if fin.any() else float("nan"),
             "worst_commune_code": worst["code"].iat[0] if len(worst) else None,
             "worst_commune_name": worst["name"].iat[0] if len(worst) else None,
-            "worst_commune_minutes": float(worst["minutes"].iat[0]) if len(worst) else float("nan"),
+            "worst_commune_minutes": float(worst[by_max].iat[0]) if len(worst) else float("nan"),
             "unreachable_population": int(round(w[unreach].sum())),
-            "unreachable_communes": int(unreach.sum()),
+            "unreachable_communes": int((~np.isfinite(g["minutes"].to_numpy(dtype=float))).sum()),
             "population_beyond_commitment": int(round(w[beyond].sum())),
             # every inhabitant routed and within the commitment (a commune nobody lives in does not break it)
             "commitment_met": bool(not ((beyond | unreach) & (w > 0)).any()),
@@ -209,7 +227,7 @@ def _group_table(access, key, names, sites_per, table_bands, commitment):
 
 def national_coverage(communes, sites, network, departements=None, bands=None, table_bands=(20.0, 30.0),
                       commitment_min=None, threshold_min=None, as_of=None, kind="all", cutoff_min=None,
-                      n_worst=20, no_network=None) -> NationalCoverage:
+                      n_worst=20, no_network=None, parts=None) -> NationalCoverage:
     """Coverage of every commune of a (national or multi-département) study, nationally and by département/region.
 
     Parameters
@@ -242,6 +260,11 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
     no_network : sequence, optional
         Départements without a road network (codes, or the manifest's ``no_network`` entries with ``departement``
         and ``status``): their unreachable communes get that status as their reason.
+    parts : geopandas.GeoDataFrame, optional
+        Demand parts of the communes with several weighted points (``Study.demand_parts``): every part routed as
+        its own point (:func:`access_on_networks`), the commune rows aggregate them, and the national, département
+        and region population figures count each part's inhabitants at the part's own time
+        (:func:`fsgeo.coverage.demand_rows`). ``None`` or empty: one point per commune.
 
     Returns
     -------
@@ -257,8 +280,11 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
         getattr(communes, "_geometry_column_name", None) in communes.columns else communes
     plain = pd.DataFrame(plain)
     access, site_reasons = access_on_networks(plain, selected, networks, threshold_min=threshold_min,
-                                              cutoff_min=cutoff_min)
+                                              cutoff_min=cutoff_min, parts=parts)
+    part_records = access.attrs.get("fsgeo", {}).get("parts")
     access = pd.DataFrame(access)
+    if part_records:  # the per-part results travel with the table (coverage.demand_rows)
+        access.attrs["fsgeo"] = {"parts": part_records}
     if len(selected) == 0 and len(sites):
         access["reason"] = "no site selected: " + coverage.selection_text(kind, False, as_of)
     for entry in no_network or ():
