@@ -327,7 +327,7 @@ def access_from_network(communes, sites, network, threshold_min=None, cutoff_min
         points = demand_point_table(communes, parts)
         per_point, s_bad = access_from_network(points, sites, network, threshold_min=threshold_min,
                                                cutoff_min=cutoff_min)
-        return aggregate_parts(communes, points, per_point), s_bad
+        return aggregate_parts(communes, points, per_point, threshold_min=threshold_min), s_bad
     threshold = _check_threshold(settings.threshold_min if threshold_min is None else threshold_min)
     ct = _commune_table(communes)
     st = site_table(sites)
@@ -458,7 +458,7 @@ def access_times(
         per_point, s_reasons = access_from_network(points, selected, network, threshold_min=threshold_min,
                                                    cutoff_min=cutoff_min)
         per_point["access_share"] = _access_shares(per_point, points, selected, network)
-        access = aggregate_parts(communes, points, per_point)
+        access = aggregate_parts(communes, points, per_point, threshold_min=threshold_min)
     else:
         # two multi-source searches, no communes x sites matrix (the same result, see access_from_network)
         access, s_reasons = access_from_network(communes, selected, network, threshold_min=threshold_min,
@@ -665,7 +665,7 @@ def _weighted(values, weights) -> float:
     return float(np.average(v[ok], weights=w[ok])) if w[ok].sum() > 0 else float(v[ok].mean())
 
 
-def aggregate_parts(communes, points, per_point):
+def aggregate_parts(communes, points, per_point, threshold_min=None):
     """One row per commune from the access rows of its demand points (:func:`demand_point_table`).
 
     A commune without parts keeps its point's row. For a commune with parts:
@@ -692,6 +692,9 @@ def aggregate_parts(communes, points, per_point):
         :func:`demand_point_table` of the communes and their parts.
     per_point : pandas.DataFrame
         The access rows of ``points``, in its order (what :func:`access_from_network` returns for it).
+    threshold_min : float, optional
+        Under-served threshold of the statuses, minutes (default: the one ``per_point`` records in
+        ``attrs["fsgeo"]``, else ``settings.threshold_min``).
 
     Returns
     -------
@@ -701,6 +704,7 @@ def aggregate_parts(communes, points, per_point):
         plus ``parts``: one record per part (:data:`PART_RECORD`).
     """
     ct = _commune_table(communes)
+    meta = dict(per_point.attrs.get("fsgeo", {}))
     per_point = pd.DataFrame(per_point).reset_index(drop=True)
     if len(per_point) != len(points):
         raise ValueError(f"{len(per_point)} access rows for {len(points)} demand points")
@@ -739,7 +743,8 @@ def aggregate_parts(communes, points, per_point):
     out = per_point.iloc[src].reset_index(drop=True)
     for col in ("code", "name", "departement", "population"):
         out[col] = ct[col].to_numpy()
-    threshold = float(per_point.attrs.get("fsgeo", {}).get("threshold_min", settings.threshold_min))
+    threshold = _check_threshold(meta.get("threshold_min", settings.threshold_min) if threshold_min is None
+                                 else threshold_min)
     out["minutes"] = t_mean
     out["second_minutes"] = second
     no_second = ~np.isfinite(second)
@@ -750,6 +755,8 @@ def aggregate_parts(communes, points, per_point):
         out.at[c, "reason"] = text
     if share is not None:
         out["access_share"] = share
+        if "access_dominated" in out.columns:  # the commune's flag follows its (weighted) share
+            out["access_dominated"] = share > ACCESS_DOMINATED
     at = out.columns.get_loc("minutes") + 1
     for k, (col, values) in enumerate(zip(PARTS_COLUMNS, (t_min, t_max, n_points.astype("int64")))):
         out.insert(at + k, col, values)
@@ -763,7 +770,7 @@ def aggregate_parts(communes, points, per_point):
             "nearest_site_id": row["nearest_site_id"], "nearest_site_name": row["nearest_site_name"],
             "second_minutes": _finite(row["second_minutes"]), "status": str(status[i]), "reason": str(row["reason"]),
             "access_share": _finite(row["access_share"]) if "access_share" in per_point else None})
-    attrs = {**per_point.attrs.get("fsgeo", {}), "parts": records}
+    attrs = {**meta, "parts": records}
     if isinstance(communes, gpd.GeoDataFrame) and communes.geometry is not None:
         out = gpd.GeoDataFrame(out, geometry=communes.geometry.to_numpy(), crs=communes.crs)
         if out.crs is not None and out.crs != settings.crs:

@@ -130,7 +130,7 @@ def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min
         points = coverage.demand_point_table(communes, parts)
         per_point, s_bad = access_on_networks(points, sites, networks, threshold_min=threshold_min,
                                               cutoff_min=cutoff_min)
-        return coverage.aggregate_parts(communes, points, per_point), s_bad
+        return coverage.aggregate_parts(communes, points, per_point, threshold_min=threshold_min), s_bad
     networks = _networks(networks)
     if len(networks) == 1:
         return coverage.access_from_network(communes, sites, networks[0], threshold_min=threshold_min,

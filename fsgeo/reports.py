@@ -180,6 +180,19 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "commune à son point.",
                     "en": "           with the legs between the road and the commune or the site; whole commune at "
                           "its point."},
+    "cov_method2_parts": {"fr": "           trajets d'approche entre la route et la commune ou le site compris ; toute la "
+                                "commune à son point, sauf :",
+                          "en": "           with the legs between the road and the commune or the site; whole commune "
+                                "at its point, except:"},
+    "cov_parts": {"fr": "           {communes} : un point par partie, pondéré par sa population (temps de la commune : "
+                        "moyenne pondérée de ses parties ; chaque habitant compté au temps de sa partie).",
+                  "en": "           {communes}: one point per part, weighted by its population (the commune's time: "
+                        "the weighted mean of its parts; every inhabitant counted at the time of its part)."},
+    "cov_parts_many": {"fr": "{n} communes ({points} points)", "en": "{n} communes ({points} points)"},
+    "cov_parts_range": {"fr": "  min d'une commune à plusieurs points : moyenne pondérée (la plus courte – la plus "
+                              "longue de ses parties)",
+                        "en": "  min of a commune with several points: weighted mean (shortest - longest of its "
+                              "parts)"},
     "cov_bands": {"fr": "Habitants selon le temps de trajet jusqu'au site le plus proche",
                   "en": "Inhabitants by drive time to the nearest site"},
     "cov_note_threshold": {"fr": "<- seuil de sous-desserte", "en": "<- under-served threshold"},
@@ -695,6 +708,36 @@ def _finish(lines: list[str], provenance=None, lang=None) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 # fsgeo coverage
 # --------------------------------------------------------------------------------------------------------------------
+def _method_points(access, T: Text) -> list[str]:
+    """The method's second line: every commune at its point, or (demand parts) which communes have several."""
+    if "n_points" not in access.columns or not (access["n_points"] > 1).any():
+        return [T("cov_method2")]
+    multi = access[access["n_points"] > 1]
+    if len(multi) <= 5:
+        names = [f"{r.name} ({r.n_points} points)" for r in multi.itertuples()]
+        listed = ", ".join(names[:-1]) + (f" {'et' if T.lang == 'fr' else 'and'} " if len(names) > 1 else "") \
+            + names[-1]
+    else:
+        listed = T("cov_parts_many", n=T.num(len(multi)), points=T.num(int(multi["n_points"].sum())))
+    return [T("cov_method2_parts"), T("cov_parts", communes=listed)]
+
+
+def _minutes_range(row, T: Text) -> str:
+    """A commune's minutes; with several points ``"moy. (min–max)"``, e.g. ``"3,4 (1,2–6,8)"``."""
+    if getattr(row, "n_points", 1) > 1 and math.isfinite(float(row.minutes_min)):
+        return f"{T.min(row.minutes)} ({T.min(row.minutes_min)}–{T.min(row.minutes_max)})"
+    return T.min(row.minutes)
+
+
+def _partly_unreachable(access):
+    """Mask (a boolean Series like ``access``'s rows): communes with parts that have a time although some of their
+    parts have none."""
+    if "n_points" not in access.columns:
+        return access["status"] != access["status"]
+    return ((access["n_points"] > 1) & (access["status"] != "unreachable")
+            & access["reason"].astype(str).str.contains(" points unreachable: ", regex=False))
+
+
 def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10, labels: dict | None = None,
                     zones=None, lang: str | None = None, provenance: dict | None = None) -> str:
     """The coverage report of ``fsgeo coverage``.
@@ -748,7 +791,7 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
         lines.append(T("cov_as_of", date=meta["as_of"]))
     for issue in meta.get("site_issues", []):
         lines.append(T("cov_site_issue", id=issue["id"], reason=issue["reason"]))
-    lines += [T("cov_method1"), T("cov_method2"), ""]
+    lines += [T("cov_method1")] + _method_points(access, T) + [""]
 
     lines.append(T("cov_bands"))
 
@@ -776,7 +819,9 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
         if summ.commitment_population_beyond:
             parts.append(T("cov_beyond", inhabitants=T.count(summ.commitment_population_beyond, "inhabitant"),
                            communes=T.count(summ.commitment_communes_beyond, "commune"), c=c))
-        n_unr = int(summ.status.loc["unreachable", "communes"])
+        # communes with inhabitants no site reaches (a commune with parts: any of its parts)
+        demand = coverage.demand_rows(access)
+        n_unr = int(demand.loc[~demand["minutes"].map(math.isfinite), "code"].nunique())
         if n_unr:
             parts.append(T("cov_no_site", inhabitants=T.count(summ.unreachable_population, "inhabitant"),
                            communes=T.count(n_unr, "commune")))
@@ -809,14 +854,19 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
         lines.append("  " + T("none"))
     lines.append("")
 
-    unr = access[access["status"] == "unreachable"]
+    # unreachable communes, and the communes with parts some of which are (their reason says which)
+    unr = access[(access["status"] == "unreachable") | _partly_unreachable(access)]
     if len(unr):
         lines.append(T("cov_unreachable"))
         lines += render(T, UNREACHABLE_COLUMNS, unr.itertuples())
         lines.append("")
 
     lines.append(T("cov_longest"))
-    lines += render(T, [CODE, COMMUNE, INHAB, MINUTES, nearest], summ.worst.head(top).itertuples())
+    ranged = "n_points" in summ.worst.columns and (summ.worst.head(top)["n_points"] > 1).any()
+    minutes = MINUTES.but(value=lambda r: _minutes_range(r, T), fmt=None, width=20) if ranged else MINUTES
+    lines += render(T, [CODE, COMMUNE, INHAB, minutes, nearest], summ.worst.head(top).itertuples())
+    if ranged:
+        lines.append(T("cov_parts_range"))
     lines.append("")
     lines += _access_dominated_lines(access, T, site, min(top, 5))
 
@@ -1109,7 +1159,19 @@ _REASONS_FR = [
      "aucun site sur sa terre (tous les sites sont sur des îles sans lien routier avec elle)"),
     (r"^no site reachable by road within (\S+) min$", r"aucun site joignable par la route en \1 min"),
     (r"^no site reachable by road$", "aucun site joignable par la route"),
+    # a commune with parts some of which no site reaches (fsgeo.coverage.aggregate_parts): each part's reason too
+    (r"^(\d+) of (\d+) points unreachable: (.*)$",
+     lambda m: f"{m[1]} point{'s' if int(m[1]) > 1 else ''} sur {m[2]} non routé{'s' if int(m[1]) > 1 else ''} : "
+               + "; ".join(_part_reason_fr(item) for item in m[3].split("; "))),
 ]
+
+
+def _part_reason_fr(item: str) -> str:
+    """``"<part> (<reason>)"`` with the reason in French (the part's name as given)."""
+    name, sep, reason = item.partition(" (")
+    if not sep or not reason.endswith(")"):
+        return item
+    return f"{name} ({_in_french(reason[:-1], Text('fr'), _REASONS_FR)})"
 
 
 def _in_french(text, T: Text, table) -> str:

@@ -109,6 +109,9 @@ def test_commune_row_is_the_weighted_mean_min_max_and_count(net, brute):
     access, _ = coverage.access_from_network(_communes(), _sites(), net, threshold_min=10, parts=_parts())
     a = access.set_index("code")
     assert list(access["code"]) == list(COMMUNES)                      # one row per commune, their order
+    plain, _ = coverage.access_from_network(_communes(), _sites(), net, threshold_min=10)
+    assert {k: v for k, v in access.attrs["fsgeo"].items() if k != "parts"} == plain.attrs["fsgeo"]
+    assert access.attrs["fsgeo"]["threshold_min"] == 10 and access.attrs["fsgeo"]["n_sites"] == 3
     assert isinstance(access, gpd.GeoDataFrame) and access.crs == "EPSG:4326"
     for code in ("P", "Q"):
         mean, lo, hi, n = _expected_commune(near, code)
@@ -295,3 +298,39 @@ def test_national_path_on_two_landmass_networks_equals_one_network(net):
 def test_bad_parts_are_input_errors_naming_the_part(net, change, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         coverage.access_from_network(_communes(), _sites(), net, threshold_min=10, parts=change(_parts()))
+
+
+def test_reports_name_the_communes_with_parts_and_show_their_range(net):
+    from fsgeo import reports
+
+    access = coverage.access_times(_communes(), _sites(), net, threshold_min=10, parts=_parts())
+    summ = coverage.summary(access)
+    fr = reports.coverage_report(access, summ, label="Test")
+    assert ("toute la commune à son point, sauf :\n           commune P (3 points), commune Q (2 points), commune R "
+            "(2 points) et commune S (2 points) : un point par partie, pondéré par sa population") in fr
+    p = access.set_index("code").loc["P"]
+    T = reports.Text("fr")
+    cell = f"{T.min(p['minutes'])} ({T.min(p['minutes_min'])}–{T.min(p['minutes_max'])})"
+    assert any(line.split()[:1] == ["P"] and cell in line for line in fr.splitlines())
+    assert "moyenne pondérée (la plus courte – la plus longue de ses parties)" in fr
+    # the commune with a part on island B: listed with the unreachable, its part's reason in French
+    assert "1 point sur 2 non routé : part R2 (aucun site sur son île" in fr
+    # 100 inhabitants without a time: S's and R2's, in 2 communes
+    assert "100 habitants dans 2 communes sans site atteignable" in fr
+    en = reports.coverage_report(access, summ, label="Test", lang="en")
+    assert "commune R (2 points) and commune S (2 points): one point per part, weighted by its population" in en
+    assert "1 of 2 points unreachable: part R2 (no site on its landmass" in en
+    # more than 5 communes with parts: their count and their points
+    many = pd.concat([access, access.assign(code=access["code"] + "x")], ignore_index=True)
+    assert "8 communes (18 points) : un point par partie" in reports.coverage_report(many, summ, label="Test")
+
+
+def test_reports_without_parts_keep_every_commune_at_its_point(net):
+    from fsgeo import reports
+
+    plain = coverage.access_times(_communes(), _sites(), net, threshold_min=10)
+    empty = coverage.access_times(_communes(), _sites(), net, threshold_min=10, parts=_parts().iloc[:0])
+    for lang in ("fr", "en"):
+        text = reports.coverage_report(plain, coverage.summary(plain), label="Test", lang=lang)
+        assert text == reports.coverage_report(empty, coverage.summary(empty), label="Test", lang=lang)
+    assert "toute la commune à son point.\n" in reports.coverage_report(plain, coverage.summary(plain))
