@@ -945,8 +945,9 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
     inhabitants at the part's own time in the band populations, the status populations, the mean, median, p90 and
     maximum, the inhabitants beyond the commitment and the unreachable inhabitants (a part that no site reaches is
     unreachable even when its commune has a time). Communes are counted per commune, by their ``minutes`` (the
-    population-weighted mean of their parts), in the band and status commune counts and
-    ``commitment_communes_beyond``. ``worst`` lists the communes holding the longest times: by ``minutes_max``
+    population-weighted mean of their parts), in the band and status commune counts;
+    ``commitment_communes_beyond`` counts the communes where the inhabitants beyond live (a part beyond is
+    enough). ``worst`` lists the communes holding the longest times: by ``minutes_max``
     when the table has communes with parts (then with ``minutes_min``, ``minutes_max``, ``n_points``), so that its
     first row holds ``max_min``.
     """
@@ -1011,7 +1012,8 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
         worst=worst,
         commitment_met=bool(not (beyond & inhabited).any() and ok[inhabited].all()),
         commitment_population_beyond=int(round(pop[beyond].sum())),
-        commitment_communes_beyond=int((np.isfinite(tc) & (tc > commitment)).sum()),
+        # the communes where those inhabitants live (a commune with parts: any part beyond)
+        commitment_communes_beyond=int(demand.loc[beyond, "code"].nunique()),
         unreachable_population=unreach_pop,
         neighbour_population=int(round(nb["population"].sum())),
         neighbour_communes=int(nb["communes"].sum()),

@@ -164,6 +164,9 @@ def test_summary_counts_each_part_at_its_own_time(net, brute):
     assert summ.max_min == pytest.approx(tv.max(), rel=1e-12)
     assert summ.median_min == pytest.approx(coverage.weighted_quantile(tv, wv, 0.5))
     assert summ.commitment_population_beyond == int(wv[tv > band].sum())
+    # the communes where they live: P counts (two of its parts beyond) although not all of it is
+    owner = {p: v[0] for p, v in PARTS.items()} | {c: c for c in ("m1", "m2", "a1")}
+    assert summ.commitment_communes_beyond == len({owner[k] for k in fin if fin[k] > band})
     assert not summ.commitment_met
     st = summ.status
     assert st["population"].sum() == sum(POPULATION.values()) and st["communes"].sum() == len(COMMUNES)
