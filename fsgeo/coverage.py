@@ -767,7 +767,7 @@ def aggregate_parts(communes, points, per_point, threshold_min=None):
         records.append({
             "code": str(owner[i]), "part": str(points["code"].iat[i]), "name": names[i],
             "population": pop[i].item() if pop[i] % 1 else int(pop[i]), "minutes": _finite(minutes[i]),
-            "nearest_site_id": row["nearest_site_id"], "nearest_site_name": row["nearest_site_name"],
+            "nearest_site_id": _text(row["nearest_site_id"]), "nearest_site_name": _text(row["nearest_site_name"]),
             "second_minutes": _finite(row["second_minutes"]), "status": str(status[i]), "reason": str(row["reason"]),
             "access_share": _finite(row["access_share"]) if "access_share" in per_point else None})
     attrs = {**meta, "parts": records}
@@ -777,6 +777,11 @@ def aggregate_parts(communes, points, per_point, threshold_min=None):
             out = out.to_crs(settings.crs)
     out.attrs["fsgeo"] = attrs
     return out
+
+
+def _text(value):
+    """A str for a record; None when missing (no site)."""
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
 def _finite(value):

@@ -10,6 +10,8 @@ numbers computed here from those independent times.
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -93,6 +95,8 @@ def test_parts_are_routed_as_their_own_points_as_networkx(net, brute):
     assert rec.loc["Q2", "nearest_site_id"] == "s_isl"               # routed on its own island
     raw = {r["part"]: r for r in access.attrs["fsgeo"]["parts"]}
     assert raw["R2"]["minutes"] is None and raw["R2"]["reason"].startswith("no site on its landmass")
+    assert raw["R2"]["nearest_site_id"] is None and raw["R2"]["status"] == "unreachable"
+    json.dumps(access.attrs["fsgeo"]["parts"], allow_nan=False)      # plain JSON values, no NaN
     # the same as routing each part as a commune of its own
     as_communes = gpd.GeoDataFrame(
         {"code": list(PARTS), "population": [v[1] for v in PARTS.values()],
