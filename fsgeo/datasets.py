@@ -31,8 +31,8 @@ class Study:
     Build one with :func:`load_study`. Attributes: ``manifest`` (:class:`fsgeo.study.StudyManifest`), ``root``
     (the study folder), ``name``, ``label`` (``"Haute-Saône (70)"``), ``codes`` (its départements), ``metric_crs``
     (the study's metric CRS, e.g. ``"EPSG:2154"``), ``paths`` (file of each layer, None when the study has none); and
-    the layers ``communes``, ``sites``, ``outline``, ``neighbour_communes`` (GeoDataFrames, EPSG:4326) and
-    ``network`` (:class:`fsgeo.network.RoadNetwork`).
+    the layers ``communes``, ``sites``, ``outline``, ``neighbour_communes``, ``demand_parts`` (GeoDataFrames,
+    EPSG:4326; ``demand_parts`` None when the study has none) and ``network`` (:class:`fsgeo.network.RoadNetwork`).
     """
 
     def __init__(self, manifest: StudyManifest, profile=None, **files):
@@ -47,6 +47,7 @@ class Study:
             key: Path(files[key]) if files.get(key) is not None else manifest.path(key)
             for key in ("sites", "communes", "neighbour_communes", "outline", "network")
         }
+        self.paths["demand_parts"] = manifest.path("demand_parts")
 
     def __repr__(self) -> str:
         return f"<Study {self.label} at {self.root}>"
@@ -132,6 +133,17 @@ class Study:
     def _no_network_why(self) -> str:
         why = (self.manifest.network or {}).get("reason")
         return str(why) if why else "none could be built for this area"
+
+    @cached_property
+    def demand_parts(self) -> gpd.GeoDataFrame | None:
+        """Demand parts of the study's communes with several weighted demand points (Paris, Lyon and Marseille in
+        a study built with them; :func:`fsgeo.io.load_demand_parts`, checked against :attr:`communes`), or None
+        when the study has none (``files.demand_parts`` absent from ``study.json``, as in the embedded study) or
+        when its communes were replaced by a file of one's own (``--communes``: that file's points stand)."""
+        path = self.paths["demand_parts"]
+        if path is None or self.paths["communes"] != self.manifest.path("communes"):
+            return None
+        return io.load_demand_parts(path, communes=self.communes)
 
     @property
     def has_network(self) -> bool:

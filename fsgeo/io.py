@@ -60,6 +60,7 @@ __all__ = [
     "read_anct_csv",
     "read_communes",
     "read_outline",
+    "load_demand_parts",
     "commune_table",
     "check_unique_ids",
     "check_geometries",
@@ -1016,6 +1017,100 @@ def read_outline(path) -> gpd.GeoDataFrame:
     geom = gdf.geometry.name
     gdf = gdf[["code", "name", *[c for c in gdf.columns if c not in ("code", "name", geom)], geom]]
     return gdf.rename_geometry("geometry") if geom != "geometry" else gdf
+
+
+#: columns of a demand parts file (``communes/demand_parts.geojson``, see ``docs/ARCHITECTURE.md``)
+DEMAND_PART_COLUMNS = ("code", "part", "name", "population", "source")
+#: how far (inhabitants) the parts of a commune may sum from the commune's population
+PARTS_POPULATION_TOLERANCE = 0.5
+
+
+def load_demand_parts(path, communes=None) -> gpd.GeoDataFrame:
+    """Read a demand parts file: several weighted demand points of a commune (Paris by arrondissement...).
+
+    One row per part, only for communes with at least 2 parts: ``code`` (the commune's INSEE code), ``part``
+    (unique id: an arrondissement municipal code such as 75115, or ``<code>-<k>``), ``name``, ``population``
+    (inhabitants of the part, >= 0), ``source`` (where the point comes from), Point geometry (the part's demand
+    point). GeoJSON or GeoPackage, reprojected to EPSG:4326.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (a built study's ``communes/demand_parts.geojson``).
+    communes : DataFrame, optional
+        The study's communes (``code``, ``population``): every part's commune must be one of them and the parts of
+        a commune must sum to its population within 0.5 inhabitant.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code``, ``part``, ``name`` (str), ``population`` (float), ``source`` (str), geometry; file order;
+        EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the row / part and the problem: missing column, empty or duplicate part id, missing or
+        negative population, a commune with a single part, an unknown commune, populations that do not sum to the
+        commune's.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: demand parts file not found")
+    gdf = _read_geo(path, "demand_parts")
+    missing = [c for c in DEMAND_PART_COLUMNS if c not in gdf.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)} (a demand parts file has "
+                         f"{', '.join(DEMAND_PART_COLUMNS)} and Point geometries)")
+    gdf = gdf.reset_index(drop=True)
+    parts = [clean_id(v) for v in gdf["part"]]
+    codes = []
+    for i, (v, part) in enumerate(zip(gdf["code"], parts), start=1):
+        if not part:
+            raise _error(path, "part id is empty", i)
+        code = _commune_code(v) if not _blank(v) else ""
+        if not code:
+            raise _error(path, f"part {part}: commune code is empty", i)
+        codes.append(code)
+    check_unique_ids(parts, path, "part")
+    pops = []
+    for i, (v, part) in enumerate(zip(gdf["population"], parts), start=1):
+        if _blank(v):
+            raise _error(path, f"part {part}: missing population", i)
+        p = _parse_float(path, i, part, v, "population")
+        if not math.isfinite(p) or p < 0:
+            raise _error(path, f"part {part}: population {shown(v)} must be a finite number of inhabitants >= 0", i)
+        pops.append(p)
+    check_geometries(path, gdf, parts, ("Point",))
+    gdf = to_storage_crs(gdf, path)
+    geom = gdf.geometry.name
+    out = gpd.GeoDataFrame({"code": codes, "part": parts,
+                            "name": ["" if _blank(v) else str(v).strip() for v in gdf["name"]],
+                            "population": np.asarray(pops, dtype=float),
+                            "source": ["" if _blank(v) else str(v).strip() for v in gdf["source"]]},
+                           geometry=gdf[geom].values, crs=gdf.crs)
+    counts = out.groupby("code", sort=False)["part"].agg(list)
+    lonely = counts[counts.map(len) < 2]
+    if len(lonely):
+        code = lonely.index[0]
+        raise InputError(f"{path}: commune {code} has a single part ({lonely.iat[0][0]}): a demand parts file lists "
+                         "only communes with 2 or more parts (a commune with one point keeps it in the communes file)")
+    if communes is not None:
+        table = commune_table(communes)
+        known = pd.Series(table["population"].to_numpy(), index=table["code"].to_numpy())
+        unknown = out[~out["code"].isin(known.index)]
+        if len(unknown):
+            r = unknown.iloc[0]
+            raise _error(path, f"part {r['part']}: commune {r['code']} is not one of the {len(known)} communes",
+                         int(unknown.index[0]) + 1)
+        sums = out.groupby("code", sort=False)["population"].sum()
+        off = (sums - known.loc[sums.index]).abs() > PARTS_POPULATION_TOLERANCE
+        if off.any():
+            code = sums.index[off.to_numpy()][0]
+            raise InputError(f"{path}: commune {code}: its parts ({', '.join(counts[code])}) sum to "
+                             f"{sums[code]:,.1f} inhabitants, the commune has {known[code]:,.0f} (they must sum to "
+                             f"it within {PARTS_POPULATION_TOLERANCE})")
+    return out
 
 
 def commune_table(communes, what: str = "commune") -> pd.DataFrame:

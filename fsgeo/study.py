@@ -21,14 +21,17 @@ points to.
       "crs": {"storage": "EPSG:4326", "metric": "EPSG:2154"},
       "files": {"sites": "sites.geojson", "communes": "communes/communes.geojson",
                 "neighbour_communes": "communes/neighbours.geojson", "outline": "communes/outline.geojson",
-                "network": "network/haute-saone.gpkg"},   # "network": null when none could be built (overseas)
+                "network": "network/haute-saone.gpkg",    # "network": null when none could be built (overseas)
+                "demand_parts": "communes/demand_parts.geojson"},  # only when a commune has demand parts
       "network": {"source": "travelmapping" | "osm-file" | "osm-download" | null, ...details...},
       "sources": [{"id": "anct", "title": "...", "file": "anct/liste-fs-20240801.csv", "date": "2024-08-01",
                    "licence": "...", "url": "..."}, ...],
       "demand": {"method": "road junction" | "pole of inaccessibility", "parameters": {...},
                  "file": null | {"name", "sha256", "rows", "sources"},   # --demand-points FILE
                  "points": {"road junction": 530, "user": 0, ...}, "moved_over_m": 2000,
-                 "moved": {"70xxx": 5123, ...}}          # communes moved more than 2 km, metres, largest first
+                 "moved": {"70xxx": 5123, ...},          # communes moved more than 2 km, metres, largest first
+                 "parts": {"file", "method", "rule", "communes": 3, "parts": 45,   # only with demand parts
+                           "by_commune": {"75056": {"parts": 20, "population": 2103778, "source": ...}}}}
     }
 """
 
@@ -46,7 +49,8 @@ __all__ = ["MANIFEST_NAME", "FORMAT_VERSION", "FILE_KEYS", "StudyManifest", "rea
 MANIFEST_NAME = "study.json"
 FORMAT_VERSION = 1
 #: the data files a study may hold; "network" may be null (no road network could be built: supply one)
-FILE_KEYS = ("sites", "communes", "neighbour_communes", "outline", "network")
+#: "demand_parts" is listed only by studies with demand parts (a commune with several weighted demand points)
+FILE_KEYS = ("sites", "communes", "neighbour_communes", "outline", "network", "demand_parts")
 _REQUIRED_FILES = ("sites", "communes", "outline")
 
 

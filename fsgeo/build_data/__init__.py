@@ -225,8 +225,10 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     study_network : bool
         False: build communes and sites only (no network; ``files.network`` is null in the manifest).
     demand_points : path, optional
-        The user's demand points (CSV: ``code``, ``lon``, ``lat``, ``source``; :mod:`fsgeo.build_data.demand`),
-        kept exactly as given; the other communes get the road-junction heuristic.
+        The user's demand points (CSV: ``code``, ``lon``, ``lat``, ``source``, optionally ``population`` /
+        ``weight``; :mod:`fsgeo.build_data.demand`), kept exactly as given: one per commune, several per commune
+        (weighted demand parts) or one per arrondissement municipal (75101...); the other communes get the
+        road-junction heuristic, and Paris, Lyon, Marseille its demand parts (``communes/demand_parts.geojson``).
     demand_method : {"road-junction", "pole"}
         The rule for communes the file does not give: the road-junction village centre (default) or the polygon's
         pole of inaccessibility. ``study.json`` records which (``demand``), with every commune moved over 2 km.
@@ -241,7 +243,8 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     out = Path(out)
     if demand_method not in demand.METHODS:
         raise ValueError(f"demand point method {demand_method!r}: expected one of {', '.join(demand.METHODS)}")
-    user = demand.read_demand_points(demand_points) if demand_points is not None else None  # fail before building
+    # a bad file fails before anything is built
+    user = demand.read_demand_points(demand_points, demand.arrondissements(raw)) if demand_points is not None else None
     area = StudyArea.from_raw(raw, departements, log, name=name, slug=slug)
     out.mkdir(parents=True, exist_ok=True)
     communes.build(area, out, log)
@@ -251,5 +254,5 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
                                           enabled=study_network)
     net_file = out / net_info["file"] if net_info.get("file") else None
     demand_info = demand.apply_to_study(out, net_file, log, demand_points=demand_points if user is not None else None,
-                                        metric_crs=area.metric_crs, method=demand_method)
+                                        metric_crs=area.metric_crs, method=demand_method, raw=area.raw)
     return manifest.write_study(area, out, net_info, log, demand=demand_info)

@@ -16,11 +16,26 @@ to do better, in this order:
 
 Every commune whose point moves more than :data:`REPORT_MOVE_M` from its pole of inaccessibility is logged by code,
 name, distance and method.
+
+**Demand parts** (several weighted points of one commune, ``communes/demand_parts.geojson``; the contract is in
+``docs/ARCHITECTURE.md``): Paris, Lyon and Marseille hold 3.5 million people between them, one point each is wrong.
+
+- From the points file: the arrondissement municipal codes (75101-75120, 69381-69389, 13201-13216; all of a
+  commune's, populations from the COG), or several rows of one commune code with a ``population`` / ``weight``
+  column (scaled to the commune's population). User points are never moved.
+- Without a file, a commune that has arrondissements municipaux in the COG gets as many parts
+  (:func:`cluster_parts`): k-means on its local-road junctions; each part's point is the junction nearest its
+  cluster's centre, its population the commune's times the cluster's share of junctions. No raw source gives the
+  arrondissements' coordinates or polygons, so the clusters are not the arrondissements.
+
+A commune with parts keeps one point in ``communes.geojson``: its most populous part's. Parts populations are whole
+inhabitants summing exactly to the commune's (largest remainder, :func:`apportion`).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -34,23 +49,61 @@ from fsgeo.build_data import METRIC_CRS, STORAGE_CRS
 from fsgeo.errors import InputError
 from fsgeo.io import read_table
 
-__all__ = ["read_demand_points", "junction_points", "place", "apply_to_study", "read_networks", "summary",
-           "DENSITY_RADIUS_M", "REPORT_MOVE_M", "HEURISTIC", "METHODS"]
+__all__ = ["read_demand_points", "arrondissements", "junction_points", "cluster_parts", "user_parts", "apportion",
+           "place", "apply_to_study", "read_networks", "summary", "DENSITY_RADIUS_M", "REPORT_MOVE_M", "HEURISTIC",
+           "PARTS_HEURISTIC", "PARTS_FILE", "METHODS"]
 
 DENSITY_RADIUS_M = 1000.0
 REPORT_MOVE_M = 2000.0
 MOTORWAY_CLASSES = ("motorway", "motorway_link")
+#: ``type`` of the arrondissements municipaux (Paris, Lyon, Marseille) in the COG
+ARRONDISSEMENT_TYPE = "arrondissement-municipal"
+#: k-means iterations of the road-junction clusters (Lloyd's, from a deterministic farthest-point start)
+KMEANS_ITERATIONS = 100
+PARTS_FILE = "communes/demand_parts.geojson"
 
 
-def read_demand_points(path) -> pd.DataFrame:
-    """The user's demand points: ``code``, ``lon``, ``lat``, ``source``, ``line`` (line number); errors name the file,
-    the row and the problem (missing column, bad number, coordinates out of range, duplicate code)."""
+def arrondissements(raw) -> pd.DataFrame:
+    """The arrondissements municipaux of the COG (``etalab/communes.json``, rows of type
+    ``arrondissement-municipal``): ``code`` (75101...), ``name``, ``commune`` (75056, 69123, 13055), ``population``;
+    sorted by code. The COG gives no coordinates or polygons for them (nor does any other raw source)."""
+    from fsgeo.build_data.communes import CommuneList
+
+    rows = [r for r in CommuneList(Path(raw)).rows if r.get("type") == ARRONDISSEMENT_TYPE]
+    out = pd.DataFrame({"code": [str(r["code"]) for r in rows], "name": [str(r["nom"]) for r in rows],
+                        "commune": [str(r["commune"]) for r in rows],
+                        "population": [int(r.get("population") or 0) for r in rows]},
+                       columns=["code", "name", "commune", "population"])
+    return out.sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def read_demand_points(path, arrondissements: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The user's demand points, checked; errors name the file, the row and the problem.
+
+    Columns ``code``, ``lon``, ``lat``, ``source``, and optionally ``population`` (or ``weight``). Three kinds of
+    rows (see the module notes):
+
+    - one row for a commune: its one demand point;
+    - several rows with the same commune code: the commune's demand parts, each row with a ``population`` /
+      ``weight`` (>= 0; scaled to the commune's population when the study is built);
+    - arrondissement municipal codes (75101-75120, 69381-69389, 13201-13216, given ``arrondissements``,
+      :func:`arrondissements`): each row is a part of its commune, weighted by the arrondissement's COG population;
+      a commune given by arrondissement must list all of them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code`` (the commune's INSEE code), ``part`` (the arrondissement code, else None), ``lon``, ``lat``,
+        ``source``, ``weight`` (NaN when none is given), ``line`` (line number in the file), in file order.
+    """
     path = Path(path)
     df = read_table(path, "demand points")
     missing = [c for c in ("code", "lon", "lat", "source") if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {missing} (columns found: {list(df.columns)}); expected code, "
-                         "lon, lat, source")
+                         "lon, lat, source (and population or weight for a commune given by several points)")
+    weight_col = next((c for c in ("population", "weight") if c in df.columns), None)
+    arr = {} if arrondissements is None else {r["code"]: r for r in arrondissements.to_dict("records")}
     rows = []
     for i, r in enumerate(df.to_dict("records")):
         line = i + 2
@@ -69,14 +122,100 @@ def read_demand_points(path) -> pd.DataFrame:
         source = r["source"].strip()
         if not source:
             raise InputError(f"{path}: row {line} (commune {code}): source is empty (say where the point comes from)")
-        rows.append({"code": code, "lon": lon, "lat": lat, "source": source, "line": line})
-    out = pd.DataFrame(rows, columns=["code", "lon", "lat", "source", "line"])
-    dup = out[out["code"].duplicated(keep=False)]
-    if len(dup):
-        first = dup.iloc[0]
-        raise InputError(f"{path}: commune {first['code']} has several points (rows "
-                         f"{dup.loc[dup['code'] == first['code'], 'line'].tolist()}): one per commune")
+        weight = math.nan
+        text = r.get(weight_col) if weight_col else ""
+        text = text.strip() if isinstance(text, str) else ""  # a short row leaves the last cell empty
+        if text:
+            try:
+                weight = float(text.replace(",", ".").replace("\u202f", "").replace(" ", ""))
+            except ValueError:
+                raise InputError(f"{path}: row {line} (commune {code}): {weight_col} {text!r} is not a "
+                                 "number") from None
+            if not math.isfinite(weight) or weight < 0:
+                raise InputError(f"{path}: row {line} (commune {code}): {weight_col} {text!r} must be a finite "
+                                 "number >= 0")
+        part = None
+        if code in arr:
+            part, code = code, arr[code]["commune"]
+        rows.append({"code": code, "part": part, "lon": lon, "lat": lat, "source": source, "weight": weight,
+                     "line": line})
+    out = pd.DataFrame(rows, columns=["code", "part", "lon", "lat", "source", "weight", "line"])
+    for code, group in out.groupby("code", sort=False):
+        lines = group["line"].tolist()
+        by_arr = group["part"].notna()
+        if by_arr.any() and not by_arr.all():
+            raise InputError(f"{path}: commune {code} is given both as a commune (row(s) "
+                             f"{group.loc[~by_arr, 'line'].tolist()}) and by arrondissement (row(s) "
+                             f"{group.loc[by_arr, 'line'].tolist()}): give one or the other")
+        if by_arr.all():
+            dup = group[group["part"].duplicated(keep=False)]
+            if len(dup):
+                raise InputError(f"{path}: arrondissement {dup['part'].iat[0]} has several points (rows "
+                                 f"{dup.loc[dup['part'] == dup['part'].iat[0], 'line'].tolist()}): one per "
+                                 "arrondissement")
+            expected = arrondissements.loc[arrondissements["commune"] == code, "code"].tolist()
+            absent = [c for c in expected if c not in set(group["part"])]
+            if absent:
+                raise InputError(f"{path}: commune {code} is given by arrondissement (rows {lines}) but "
+                                 f"{len(absent)} of its {len(expected)} arrondissements have no point: "
+                                 f"{', '.join(absent)}; list them all (or give the commune one point)")
+            continue
+        if len(group) < 2:
+            continue
+        if weight_col is None:
+            raise InputError(f"{path}: commune {code} has several points (rows {lines}) but the file has no "
+                             "population (or weight) column: several points of a commune need each its "
+                             "population or weight")
+        blank = group[group["weight"].isna()]
+        if len(blank):
+            raise InputError(f"{path}: row {blank['line'].iat[0]} (commune {code}): {weight_col} is missing; "
+                             f"commune {code} has several points (rows {lines}), each needs its {weight_col}")
+        if not group["weight"].sum() > 0:
+            raise InputError(f"{path}: commune {code} has several points (rows {lines}) whose {weight_col} are "
+                             "all 0: nobody to place")
     return out
+
+
+def apportion(total: int, weights) -> np.ndarray:
+    """``total`` (whole inhabitants) shared in proportion to ``weights`` (>= 0, sum > 0) by the largest remainder
+    method: whole numbers summing exactly to ``total``; ties go to the first weights. Weights that already sum to
+    ``total`` in whole numbers are returned unchanged."""
+    w = np.asarray(weights, dtype=float)
+    quota = total * w / w.sum()
+    out = np.floor(quota + 1e-9).astype(np.int64)
+    short = int(total - out.sum())
+    if short > 0:
+        order = np.lexsort((np.arange(len(w)), -(quota - out)))
+        out[order[:short]] += 1
+    elif short < 0:  # floating noise on quotas that were whole numbers
+        order = np.lexsort((np.arange(len(w)), quota - out))
+        out[order[:-short]] -= 1
+    return out
+
+
+def _local_nodes(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd.DataFrame,
+                 metric_crs: str = METRIC_CRS):
+    """The local-road nodes (served by a road that is not motorway-only) and which commune holds each.
+
+    Returns ``(xy, lon, lat, hits)``: the nodes' metric coordinates (n x 2), their degrees, and a frame of the nodes
+    inside a commune (index: position in ``xy``; ``index_right``: the commune's position in ``communes``).
+    """
+    ids = nodes["node_id"].to_numpy() if "node_id" in nodes.columns else nodes.index.to_numpy()
+    rc = edges["road_class"].astype(str).str.split(";")
+    local_edge = ~rc.map(lambda cs: all(c.strip() in MOTORWAY_CLASSES for c in cs)).to_numpy(bool)
+    local_ids = np.union1d(edges["u"].to_numpy()[local_edge], edges["v"].to_numpy()[local_edge])
+    keep = np.isin(ids, local_ids)
+    metric = nodes.to_crs(metric_crs).geometry[keep]
+    xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
+    lonlat = nodes.to_crs(STORAGE_CRS).geometry[keep]
+    lon_all, lat_all = lonlat.x.to_numpy(), lonlat.y.to_numpy()
+    if not len(xy):
+        return xy, lon_all, lat_all, pd.DataFrame({"index_right": pd.Series([], dtype=int)})
+    polys = communes.to_crs(metric_crs)
+    pts = gpd.GeoSeries(shapely.points(xy), crs=metric_crs)
+    hits = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), gpd.GeoDataFrame(geometry=polys.geometry.values),
+                     predicate="within")
+    return xy, lon_all, lat_all, hits
 
 
 def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd.DataFrame,
@@ -100,24 +239,12 @@ def junction_points(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: 
         Indexed like ``communes``: ``lon``, ``lat`` (degrees, 6 decimals; NaN when no node qualifies), ``density``
         (local-road nodes within :data:`DENSITY_RADIUS_M`).
     """
-    ids = nodes["node_id"].to_numpy() if "node_id" in nodes.columns else nodes.index.to_numpy()
-    rc = edges["road_class"].astype(str).str.split(";")
-    local_edge = ~rc.map(lambda cs: all(c.strip() in MOTORWAY_CLASSES for c in cs)).to_numpy(bool)
-    local_ids = np.union1d(edges["u"].to_numpy()[local_edge], edges["v"].to_numpy()[local_edge])
-    keep = np.isin(ids, local_ids)
-    metric = nodes.to_crs(metric_crs).geometry[keep]
-    xy = np.column_stack([metric.x.to_numpy(), metric.y.to_numpy()])
-    lonlat = nodes.to_crs(STORAGE_CRS).geometry[keep]
-    lon_all, lat_all = lonlat.x.to_numpy(), lonlat.y.to_numpy()
+    xy, lon_all, lat_all, hits = _local_nodes(communes, nodes, edges, metric_crs)
     out = pd.DataFrame({"lon": np.nan, "lat": np.nan, "density": 0}, index=communes.index)
     if not len(xy):
         return out
     density = np.array([len(v) for v in cKDTree(xy).query_ball_point(xy, DENSITY_RADIUS_M)])
-    polys = communes.to_crs(metric_crs)
-    pts = gpd.GeoSeries(shapely.points(xy), crs=metric_crs)
-    hits = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), gpd.GeoDataFrame(geometry=polys.geometry.values),
-                     predicate="within")
-    centroids = polys.geometry.centroid
+    centroids = communes.to_crs(metric_crs).geometry.centroid
     for k, group in hits.groupby("index_right"):
         inside = group.index.to_numpy()
         c = centroids.iloc[k]
@@ -176,6 +303,167 @@ def place(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None, edges: pd.
     return out
 
 
+PART_COLUMNS = ["code", "part", "name", "population", "source"]
+
+
+def _kmeans(xy: np.ndarray, k: int) -> np.ndarray:
+    """Cluster labels of the points ``xy`` (n x 2, metres) into ``k`` clusters, deterministically: Lloyd's k-means
+    (:func:`scipy.cluster.vq.kmeans2`, fixed iterations) from a farthest-point start (the point nearest the points'
+    mean, then each time the point farthest from those chosen; ties to the first in (x, y) order). The caller gives
+    ``xy`` sorted and at least ``k`` distinct points. Labels of clusters left empty are not used (see the caller)."""
+    from scipy.cluster.vq import kmeans2, vq
+
+    mean = xy.mean(axis=0)
+    chosen = [int(np.argmin(np.hypot(*(xy - mean).T)))]
+    dmin = np.hypot(*(xy - xy[chosen[0]]).T)
+    while len(chosen) < k:
+        nxt = int(np.argmax(dmin))
+        chosen.append(nxt)
+        dmin = np.minimum(dmin, np.hypot(*(xy - xy[nxt]).T))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "one of the clusters is empty": such clusters are dropped by the caller
+        centres, _ = kmeans2(xy, xy[chosen].copy(), iter=KMEANS_ITERATIONS, minit="matrix", missing="warn")
+    return vq(xy, centres)[0]
+
+
+def cluster_parts(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd.DataFrame, parts_of: dict,
+                  log: Callable[[str], None] = print, tag: str = "demand",
+                  metric_crs: str = METRIC_CRS) -> gpd.GeoDataFrame:
+    """Demand parts of communes from their local-road junctions (the heuristic; see the module notes).
+
+    ``parts_of`` maps a commune code (of ``communes``: ``code``, ``name``, ``population``, polygons) to its number
+    of parts k. Its local-road nodes (those :func:`junction_points` uses) are clustered into k groups (k-means in
+    the metric CRS, :func:`_kmeans`); each part's point is the junction of its group nearest the group's centre (a
+    real road node), its population the commune's times the group's share of junctions (whole inhabitants, summing
+    exactly to the commune's: :func:`apportion`). Parts are ordered by population (largest first), then x, then y;
+    ids ``<code>-<i>``, names ``"<commune>, partie <i>"``. A commune with fewer distinct junctions than k gets one
+    part per junction; with fewer than 2, no parts (logged: it keeps its single point).
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`PART_COLUMNS` + Point geometry (EPSG:4326, degrees rounded to 6 decimals), sorted by commune code.
+    """
+    wanted = communes[communes["code"].astype(str).isin(set(parts_of))]
+    rows, geoms = [], []
+    if not len(wanted) or nodes is None or edges is None:
+        return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)
+    wanted = wanted.sort_values("code", kind="stable").reset_index(drop=True)
+    xy, lon_all, lat_all, hits = _local_nodes(wanted, nodes, edges, metric_crs)
+    inside_of = {k: g.index.to_numpy() for k, g in hits.groupby("index_right")} if len(xy) else {}
+    for j, c in enumerate(wanted.itertuples(index=False)):
+        code, k_wanted = str(c.code), int(parts_of[str(c.code)])
+        inside = inside_of.get(j, np.array([], dtype=int))
+        # distinct junctions, sorted by (x, y): the clustering does not depend on the network's node order
+        pts, first = np.unique(xy[inside], axis=0, return_index=True)
+        inside = inside[first]
+        k = min(k_wanted, len(pts))
+        if k < 2:
+            log(f"{tag}: {code} ({c.name}): {len(pts)} local-road junction(s) inside, cannot split it into "
+                f"{k_wanted} parts; it keeps one point")
+            continue
+        labels = _kmeans(pts, k)
+        groups = [np.flatnonzero(labels == g) for g in range(k)]
+        groups = [g for g in groups if len(g)]
+        if len(groups) < k_wanted:
+            log(f"{tag}: {code} ({c.name}): {len(groups)} parts instead of {k_wanted} ({len(pts)} local-road "
+                "junctions inside)")
+        members = np.array([len(g) for g in groups])
+        reps = []
+        for g in groups:
+            centre = pts[g].mean(axis=0)
+            d = np.hypot(*(pts[g] - centre).T)
+            reps.append(g[np.lexsort((pts[g, 1], pts[g, 0], d))[0]])
+        reps = np.array(reps)
+        order = np.lexsort((pts[reps, 1], pts[reps, 0], -members))
+        pops = apportion(int(c.population), members[order])
+        for i, (gi, pop) in enumerate(zip(order, pops), start=1):
+            node = inside[reps[gi]]
+            rows.append({"code": code, "part": f"{code}-{i}", "name": f"{c.name}, partie {i}",
+                         "population": int(pop), "source": "road-junction cluster"})
+            geoms.append(shapely.Point(round(float(lon_all[node]), 6), round(float(lat_all[node]), 6)))
+        log(f"{tag}: {code} ({c.name}): {len(groups)} parts from {len(pts)} local-road junctions (k-means), "
+            f"populations {', '.join(f'{p:,}' for p in pops)}")
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=PART_COLUMNS), geometry=geoms, crs=STORAGE_CRS)
+
+
+def user_parts(user: pd.DataFrame, communes: gpd.GeoDataFrame, arrondissements: pd.DataFrame | None,
+               source_name: str, log: Callable[[str], None] = print, tag: str = "demand") -> gpd.GeoDataFrame:
+    """Demand parts given by the user's file (the communes with several rows of :func:`read_demand_points`),
+    points kept exactly as given.
+
+    By arrondissement: part id = the arrondissement code, name and population from the COG (scaled to the commune's
+    population if they do not sum to it, logged). Several rows of one commune code: ids ``<code>-<i>`` in file
+    order, names ``"<commune>, partie <i>"``, populations = the commune's shared in proportion to the file's
+    ``population`` / ``weight`` (:func:`apportion`). Every code must be one of ``communes`` (else an error naming
+    the file and the row: parts belong to the study's own communes).
+    """
+    by_code = communes.assign(code=communes["code"].astype(str)).set_index("code")
+    arr = None if arrondissements is None else arrondissements.set_index("code")
+    rows, geoms = [], []
+    for code, group in user.groupby("code", sort=True):
+        if code not in by_code.index:
+            r = group.iloc[0]
+            what = f"arrondissement {r['part']} belongs to commune {code!r}, which" if pd.notna(r["part"]) \
+                else f"commune {code!r} (given by {len(group)} points)"
+            raise InputError(f"{source_name}: row {r['line']}: {what} is not one of the {len(by_code)} communes of "
+                             "the study (demand parts are for the study's own communes)")
+        commune = by_code.loc[code]
+        total = int(commune["population"])
+        if group["part"].notna().all():
+            group = group.sort_values("part", kind="stable")
+            cog = arr.loc[group["part"], "population"].to_numpy()
+            pops = apportion(total, cog) if cog.sum() > 0 else apportion(total, np.ones(len(cog)))
+            if int(cog.sum()) != total:
+                log(f"{tag}: {code}: its arrondissements' COG populations sum to {int(cog.sum()):,}, the commune "
+                    f"has {total:,}: scaled to the commune's")
+            ids, names = group["part"].tolist(), arr.loc[group["part"], "name"].tolist()
+        else:
+            pops = apportion(total, group["weight"].to_numpy(float))
+            ids = [f"{code}-{i}" for i in range(1, len(group) + 1)]
+            names = [f"{commune['name']}, partie {i}" for i in range(1, len(group) + 1)]
+        for pid, name, pop, r in zip(ids, names, pops, group.itertuples(index=False)):
+            rows.append({"code": code, "part": pid, "name": name, "population": int(pop),
+                         "source": f"user: {r.source}"})
+            geoms.append(shapely.Point(r.lon, r.lat))
+        inside = shapely.contains_xy(commune.geometry, group["lon"].to_numpy(float), group["lat"].to_numpy(float))
+        for line, ok in zip(group["line"], inside):
+            if not ok:
+                log(f"{tag}: {source_name} row {line}: a point of {code} lies outside its commune; kept as given")
+        log(f"{tag}: {code} ({commune['name']}): {len(group)} parts from {source_name} (kept as given), "
+            f"populations {', '.join(f'{p:,}' for p in pops)}")
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=PART_COLUMNS), geometry=geoms, crs=STORAGE_CRS)
+
+
+def _with_parts(placed: gpd.GeoDataFrame, parts: gpd.GeoDataFrame, pole_metric: gpd.GeoSeries, metric_crs: str,
+                log: Callable[[str], None], tag: str) -> gpd.GeoDataFrame:
+    """``placed`` with the point of every commune that has parts moved to its most populous part (first in file
+    order on ties), ``point_source`` saying which (``road-junction cluster (1 of 20)``, ``user: <source>
+    (arrondissement 75115)``), and ``attrs["moved_m"]`` updated."""
+    out = placed.copy()
+    moved = out.attrs["moved_m"].copy()
+    pos = pd.Index(out["code"].astype(str))
+    for code, group in parts.groupby("code", sort=True):
+        top = group.iloc[int(np.argmax(group["population"].to_numpy()))]
+        i = pos.get_loc(code)
+        n = len(group)
+        if top["source"].startswith("user: "):
+            which = f"arrondissement {top['part']}" if not top["part"].startswith(f"{code}-") else \
+                f"part {top['part'].rsplit('-', 1)[1]} of {n}"
+            source = f"{top['source']} ({which})"
+        else:
+            source = f"{top['source']} ({top['part'].rsplit('-', 1)[1]} of {n})"
+        out.iat[i, out.columns.get_loc("point_lon")] = float(top.geometry.x)
+        out.iat[i, out.columns.get_loc("point_lat")] = float(top.geometry.y)
+        out.iat[i, out.columns.get_loc("point_source")] = source
+        new = gpd.GeoSeries([top.geometry], crs=STORAGE_CRS).to_crs(metric_crs).iloc[0]
+        moved[code] = float(pole_metric.iloc[i].distance(new))
+        log(f"{tag}: {code}: point at its most populous part {top['part']} ({int(top['population']):,} "
+            f"inhabitants), moved {moved[code] / 1000:.1f} km from its pole of inaccessibility")
+    out.attrs["moved_m"] = moved
+    return out
+
+
 def read_networks(network_files) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
     """Nodes and edges (``road_class``; an OSM network's ``highway`` stands in) of one network GeoPackage or several
     (a national study has one per landmass: node ids are offset so they stay distinct); (None, None) when none."""
@@ -217,62 +505,121 @@ METHODS = ("road-junction", "pole")
 
 def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
                    demand_points: Path | None = None, metric_crs: str = METRIC_CRS,
-                   method: str = "road-junction") -> dict:
+                   method: str = "road-junction", raw: Path | None = None) -> dict:
     """Place the demand points of a built study (after its network): rewrite ``out/communes/communes.geojson`` (and
     ``neighbours.geojson`` when present) with the user's points or the road-junction centres, and a
-    ``point_source`` column; returns the manifest's ``demand`` entry (:func:`summary`), whose ``moved`` maps the
-    study's communes moved more than :data:`REPORT_MOVE_M` to the metres moved.
+    ``point_source`` column; write ``out/communes/demand_parts.geojson`` when a commune of the study has demand
+    parts (its arrondissements municipaux, or several points in the file); returns the manifest's ``demand`` entry
+    (:func:`summary`), whose ``moved`` maps the study's communes moved more than :data:`REPORT_MOVE_M` to the
+    metres moved and whose ``parts`` (present only when there are parts) describes them.
 
     ``network_file``: the study's network GeoPackage (layers ``nodes``, ``edges``), a list of them (one per
     landmass), or None when no network was built (then only the user's points apply). ``demand_points``: the
     user's CSV (:func:`read_demand_points`). ``method``: ``"road-junction"`` (the heuristic, default) or ``"pole"``
-    (keep the polygon's pole of inaccessibility wherever the file gives no point).
+    (keep the polygon's pole of inaccessibility wherever the file gives no point; no heuristic parts either).
+    ``raw``: the raw sources folder, for the COG's arrondissements municipaux (None: none known, no heuristic parts
+    and arrondissement codes in the file are unknown communes).
     """
     from fsgeo.build_data.communes import _write_geojson
 
     if method not in METHODS:
         raise ValueError(f"demand point method {method!r}: expected one of {', '.join(METHODS)}")
     out = Path(out)
+    arr = arrondissements(raw) if raw is not None else None
     nodes = edges = None
     if method == "road-junction":
         nodes, edges = read_networks(network_file)
-    user = read_demand_points(demand_points) if demand_points is not None else None
+    user = read_demand_points(demand_points, arr) if demand_points is not None else None
+    source_name = str(demand_points) if demand_points is not None else "demand points file"
     frames = {}
     for name in ("communes.geojson", "neighbours.geojson"):
         path = out / "communes" / name
         if path.is_file():
             frames[name] = gpd.read_file(path)
             frames[name]["code"] = frames[name]["code"].astype(str)
+    single = multi = None
     if user is not None:
         known = set().union(*(set(f["code"]) for f in frames.values()))
         unknown = user[~user["code"].isin(known)]
         if len(unknown):
             r = unknown.iloc[0]
+            if pd.notna(r["part"]):
+                raise InputError(f"{demand_points}: row {r['line']}: arrondissement {r['part']} belongs to commune "
+                                 f"{r['code']!r}, which is not a commune of the study")
             raise InputError(f"{demand_points}: row {r['line']}: commune {r['code']!r} is neither a commune of the "
                              "study nor one of its neighbouring communes")
-    placed_study = None
+        several = user["code"].duplicated(keep=False) | user["part"].notna()
+        single, multi = user[~several], user[several]
+        study_codes = set(frames["communes.geojson"]["code"]) if "communes.geojson" in frames else set()
+        outside = multi[~multi["code"].isin(study_codes)]
+        if len(outside):
+            r = outside.iloc[0]
+            raise InputError(f"{demand_points}: row {r['line']}: commune {r['code']!r} is a neighbouring commune, "
+                             "not a commune of the study: demand parts (several points, arrondissements) are for "
+                             "the study's own communes; give it one point")
+    placed_study, parts = None, None
     for name, communes in frames.items():
         tag = "demand" if name == "communes.geojson" else "demand (neighbours)"
-        mine = user[user["code"].isin(set(communes["code"]))] if user is not None else None
-        placed = place(communes.drop(columns=["point_source"], errors="ignore"), nodes, edges, user=mine, log=log,
-                       tag=tag, source_name=str(demand_points) if demand_points is not None else "demand points file",
+        mine = single[single["code"].isin(set(communes["code"]))] if single is not None else None
+        base = communes.drop(columns=["point_source"], errors="ignore")
+        placed = place(base, nodes, edges, user=mine, log=log, tag=tag, source_name=source_name,
                        metric_crs=metric_crs)
+        if name == "communes.geojson":
+            parts = _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs)
+            if len(parts):
+                pole = gpd.GeoSeries(gpd.points_from_xy(base["point_lon"], base["point_lat"]),
+                                     crs=STORAGE_CRS).to_crs(metric_crs)
+                placed = _with_parts(placed, parts, pole, metric_crs, log, tag)
+            placed_study = placed
         cols = [c for c in placed.columns if c != "geometry"]
         cols.insert(cols.index("point_lat") + 1, cols.pop(cols.index("point_source")))
         _write_geojson(placed[cols + ["geometry"]], out / "communes" / name)
-        if name == "communes.geojson":
-            placed_study = placed
-    return summary(placed_study, user, demand_points, method, have_network=nodes is not None)
+    parts_path = out / PARTS_FILE
+    if parts is not None and len(parts):
+        _write_geojson(parts, parts_path)
+        log(f"demand: wrote {parts_path}: {len(parts)} demand parts of {parts['code'].nunique()} communes")
+    elif parts_path.exists():
+        parts_path.unlink()  # a previous build's parts must not outlive it: study.json will not list them
+    return summary(placed_study, user, demand_points, method, have_network=nodes is not None, parts=parts)
+
+
+def _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs) -> gpd.GeoDataFrame:
+    """The demand parts of the study's communes: the file's (several rows or arrondissements), then the heuristic
+    for the other communes that have arrondissements municipaux (k = their number), unless the file gives them one
+    point (the user's choice wins)."""
+    frames = []
+    given = set()
+    if multi is not None and len(multi):
+        frames.append(user_parts(multi, placed, arr, source_name, log))
+        given |= set(multi["code"])
+    if arr is not None and nodes is not None:
+        user_single = set(placed.loc[placed["point_source"].str.startswith("user: "), "code"].astype(str))
+        counts = arr.groupby("commune").size()
+        parts_of = {c: int(n) for c, n in counts.items()
+                    if c in set(placed["code"].astype(str)) and c not in given | user_single}
+        for c in sorted(set(counts.index) & user_single):
+            log(f"demand: {c}: one point given by the file; no arrondissement parts")
+        if parts_of:
+            frames.append(cluster_parts(placed, nodes, edges, parts_of, log, metric_crs=metric_crs))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)
+    parts = pd.concat(frames, ignore_index=True)
+    order = np.argsort(parts["code"].to_numpy(str), kind="stable")  # by commune, each commune's parts in order
+    return gpd.GeoDataFrame(parts.iloc[order].reset_index(drop=True), geometry="geometry", crs=STORAGE_CRS)
 
 
 def summary(placed: gpd.GeoDataFrame | None, user: pd.DataFrame | None, demand_points, method: str,
-            have_network: bool) -> dict:
+            have_network: bool, parts: gpd.GeoDataFrame | None = None) -> dict:
     """The ``demand`` entry of ``study.json``: which demand points the study's communes use.
 
     ``method`` (``road junction`` | ``pole of inaccessibility``, the rule for the communes the file does not
     give), ``parameters`` (the heuristic's, see :data:`HEURISTIC`), ``file`` (the user's file: name, sha256, rows,
-    its ``source`` values) or None, ``points`` (communes per ``point_source``), ``moved_over_m`` and ``moved``
-    (``{code: metres}`` of the communes moved more than that from their pole of inaccessibility, largest first).
+    its ``source`` values) or None, ``points`` (communes per ``point_source``, without its "(1 of 20)"),
+    ``moved_over_m`` and ``moved`` (``{code: metres}`` of the communes moved more than that from their pole of
+    inaccessibility, largest first); and, only when some commune has demand parts, ``parts``: ``file`` (the
+    parts file), ``method`` and ``rule`` (of the heuristic), ``communes`` and ``parts`` (counts) and
+    ``by_commune`` (``{code: {"parts", "population", "source"}}``, source ``file`` or ``road-junction cluster``).
     """
     import hashlib
 
@@ -294,10 +641,36 @@ def summary(placed: gpd.GeoDataFrame | None, user: pd.DataFrame | None, demand_p
     if placed is None:
         entry["points"], entry["moved"] = {}, {}
         return entry
-    counts = placed["point_source"].map(lambda s: "user" if s.startswith("user: ") else s).value_counts()
+    def kind(s: str) -> str:
+        return "user" if s.startswith("user: ") else s.split(" (", 1)[0]
+
+    counts = placed["point_source"].map(kind).value_counts()
     entry["points"] = {k: int(counts[k]) for k in sorted(counts.index)}
     moved = placed.attrs["moved_m"]
     far = moved[moved > REPORT_MOVE_M]
     far = far.iloc[np.lexsort((far.index.to_numpy(), -far.to_numpy()))]
     entry["moved"] = {code: round(float(m)) for code, m in far.items()}
+    if parts is not None and len(parts):
+        by = {}
+        for code, group in parts.groupby("code", sort=True):
+            by[code] = {"parts": int(len(group)), "population": int(group["population"].sum()),
+                        "source": "file" if group["source"].iat[0].startswith("user: ") else group["source"].iat[0]}
+        kinds = {v["source"] for v in by.values()}
+        how = {"file"} if kinds == {"file"} else kinds
+        entry["parts"] = {"file": PARTS_FILE, **PARTS_HEURISTIC, "communes": len(by), "parts": int(len(parts)),
+                          "by_commune": by}
+        entry["parts"]["method"] = " and ".join(sorted("points file" if k == "file" else k + "s" for k in how))
     return entry
+
+
+#: what ``study.json`` records of the demand-parts heuristic (``demand.parts``)
+PARTS_HEURISTIC = {
+    "method": "road-junction clusters",
+    "rule": "a commune with arrondissements municipaux in the COG (Paris, Lyon, Marseille) gets one part per "
+            "arrondissement: k-means (k = their number) on the local-road junctions inside the commune (Lambert-93, "
+            "farthest-point start, fixed iterations); each part's point is the junction nearest its cluster's "
+            "centre, its population the commune's times the cluster's share of junctions (largest remainder); the "
+            "clusters are NOT the arrondissements. Parts from the points file (arrondissement codes: COG "
+            "populations; several rows of a commune: its population or weight column) are kept as given",
+    "kmeans_iterations": KMEANS_ITERATIONS,
+}

@@ -195,7 +195,7 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
     if demand_method not in demand.METHODS:
         raise ValueError(f"demand point method {demand_method!r}: expected one of {', '.join(demand.METHODS)}")
     if demand_points is not None:
-        demand.read_demand_points(demand_points)  # a bad file fails before the long build
+        demand.read_demand_points(demand_points, demand.arrondissements(raw))  # a bad file fails before the build
     from fsgeo import __version__
     from fsgeo.build_data import sites as sb
     from fsgeo.build_data.communes import _write_geojson
@@ -239,11 +239,13 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
             f"{row['sites']} sites: {row['status']}")
     no_network = [e for e in no_network if e["departement"] in set(deps["code"])]
     demand_info = demand.apply_to_study(out, [out / lm["file"] for lm in landmasses], log, demand_points=demand_points,
-                                        method=demand_method)
+                                        method=demand_method, raw=raw)
+    parts_file = (demand_info.get("parts") or {}).get("file")
     manifest = StudyManifest(
         name="France", slug="france", codes=deps["code"].tolist(), neighbours=[],
         files={"sites": "sites.geojson", "communes": "communes/communes.geojson", "neighbour_communes": None,
-               "outline": "communes/outline.geojson", "network": landmasses[0]["file"]},
+               "outline": "communes/outline.geojson", "network": landmasses[0]["file"],
+               **({"demand_parts": parts_file} if parts_file else {})},
         margins_m={}, network={"source": "travelmapping", "landmasses": landmasses, "no_network": no_network},
         sources=[{"id": "anct", "file": str(sb.ANCT_FILE), "date": "2024-08-01"},
                  {"id": "etalab", "file": "etalab/communes.json"},

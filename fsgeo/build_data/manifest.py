@@ -29,6 +29,7 @@ def write_study(area: StudyArea, out: Path, network: dict, log: Callable[[str], 
     sources = source_entries(ids)
     if network.get("source") in ("osm-file", "osm-download"):
         sources.append(network.pop("source_entry"))
+    parts_file = ((demand or {}).get("parts") or {}).get("file")
     neighbours_file = "communes/neighbours.geojson" if (out / "communes" / "neighbours.geojson").is_file() else None
     manifest = StudyManifest(
         name=area.name, slug=area.slug, codes=list(area.codes), neighbours=list(area.neighbours),
@@ -36,7 +37,9 @@ def write_study(area: StudyArea, out: Path, network: dict, log: Callable[[str], 
                    "neighbour_communes": area.neighbour_communes_margin_m},
         crs={"storage": STORAGE_CRS, "metric": area.metric_crs},
         files={"sites": "sites.geojson", "communes": "communes/communes.geojson",
-               "neighbour_communes": neighbours_file, "outline": "communes/outline.geojson", "network": net_file},
+               "neighbour_communes": neighbours_file, "outline": "communes/outline.geojson", "network": net_file,
+               # listed only when the study has demand parts: studies without any keep their study.json unchanged
+               **({"demand_parts": parts_file} if parts_file else {})},
         network=network, sources=sources, demand=dict(demand or {}), fsgeo_version=__version__)
     path = manifest.write(out)
     if net_file is None:
