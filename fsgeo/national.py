@@ -12,6 +12,9 @@ to), and summarises:
   minutes, worst commune, number of sites (of the département, in the selection), unreachable inhabitants,
   inhabitants beyond the commitment and whether it is met.
 
+Each commune also gets ``access_share`` / ``access_dominated`` (:func:`fsgeo.coverage.access_times`'s flag: its time
+is mostly the straight access leg to the road network), counted per département and region and listed in the report.
+
 Shares are of *all* inhabitants (unreachable communes count in the denominator, never silently dropped). Times are
 minutes by car from each commune's demand point (where its whole INSEE population municipale is placed), or, with
 ``parts=``, from each of its weighted demand points (Paris, Lyon, Marseille by arrondissement): the commune rows
@@ -54,17 +57,20 @@ class NationalCoverage:
     ----------
     access : pandas.DataFrame
         One row per commune (:data:`fsgeo.coverage.ACCESS_COLUMNS`, plus ``region``): nearest and second-nearest
-        site, minutes, status and reason. No geometry (the national table stays light).
+        site, minutes, status and reason, ``access_share`` and ``access_dominated`` (as
+        :func:`fsgeo.coverage.access_times`, towards the nearest site on the commune's own network). No geometry
+        (the national table stays light).
     summary : fsgeo.coverage.CoverageSummary
         National headline figures (bands, mean/median/p90/max, statuses, commitment).
     departements : pandas.DataFrame
         One row per département (:data:`DEPARTEMENT_COLUMNS`, shares in [0, 1]; ``share_within_20`` /
-        ``share_within_30`` follow ``table_bands``).
+        ``share_within_30`` follow ``table_bands``; then :data:`ACCESS_FLAG_COUNTS`).
     regions : pandas.DataFrame
         The same per region (``departement``/``name`` are the region's code and name, ``region`` repeats the code).
     meta : dict
         ``as_of``, ``kind``, ``n_sites``, ``n_sites_routed``, ``sites_not_routed`` (with reasons), ``networks``
-        (name, nodes per network), ``bands``, ``table_bands``, ``commitment_min``.
+        (name, nodes per network), ``bands``, ``table_bands``, ``commitment_min``, ``access_dominated`` (``limit``,
+        ``communes``, ``population``).
     """
 
     access: pd.DataFrame
@@ -74,12 +80,14 @@ class NationalCoverage:
     meta: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-ready: ``meta``, ``summary`` (national), ``departements`` and ``regions`` as lists of records."""
+        """JSON-ready: ``meta``, ``summary`` (national), ``departements`` and ``regions`` as lists of records, and
+        ``access_dominated``: every commune whose time is mostly its access leg (:func:`access_dominated`)."""
         return {
             "meta": self.meta,
             "summary": _plain(self.summary.to_dict()),
             "departements": _records(self.departements),
             "regions": _records(self.regions),
+            "access_dominated": _records(access_dominated(self)),
         }
 
 
@@ -133,8 +141,9 @@ def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min
         return coverage.aggregate_parts(communes, points, per_point, threshold_min=threshold_min), s_bad
     networks = _networks(networks)
     if len(networks) == 1:
-        return coverage.access_from_network(communes, sites, networks[0], threshold_min=threshold_min,
-                                            cutoff_min=cutoff_min)
+        access, reasons = coverage.access_from_network(communes, sites, networks[0], threshold_min=threshold_min,
+                                                       cutoff_min=cutoff_min)
+        return _with_access_flag(access, communes, sites, networks[0]), reasons
     points = datasets.demand_points(communes)
     site_pts = sites.set_axis(coverage.site_table(sites)["id"].to_numpy(), axis=0)
     n = len(communes)
@@ -165,7 +174,7 @@ def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min
             continue
         acc, _ = coverage.access_from_network(communes.iloc[rows], sites, net, threshold_min=threshold_min,
                                               cutoff_min=cutoff_min)
-        acc = pd.DataFrame(acc).set_axis(rows, axis=0)
+        acc = pd.DataFrame(_with_access_flag(acc, communes.iloc[rows], sites, net)).set_axis(rows, axis=0)
         if best is None:
             attrs = dict(acc.attrs.get("fsgeo", {}))
             best = acc
@@ -177,6 +186,41 @@ def access_on_networks(communes, sites, networks, threshold_min=None, cutoff_min
     best.attrs["fsgeo"].update({"n_sites_routed": int(site_ok.sum()),
                                 "sites_not_routed": site_pts.index[~site_ok].tolist()})
     return best, site_reason[~site_ok]
+
+
+def _with_access_flag(access, communes, sites, network):
+    """``access_share`` and ``access_dominated`` as :func:`fsgeo.coverage.access_times` gives them, towards the
+    nearest site on ``network`` (one more multi-source search on it)."""
+    access["access_share"] = coverage._access_shares(access, communes, sites, network)
+    access["access_dominated"] = access["access_share"].to_numpy(dtype=float) > coverage.ACCESS_DOMINATED
+    return access
+
+
+#: per département / region / the nation: the communes whose time is mostly their access leg and their inhabitants
+ACCESS_FLAG_COUNTS = ["access_dominated_communes", "access_dominated_population"]
+
+
+def _access_flag_counts(table, access, key):
+    """``table`` (one row per ``departement`` code) with :data:`ACCESS_FLAG_COUNTS`, grouped on ``access[key]``."""
+    flag = access["access_dominated"].fillna(False).astype(bool) if "access_dominated" in access.columns else \
+        pd.Series(False, index=access.index)
+    groups = access[key].astype(str)
+    communes = flag.groupby(groups).sum()
+    population = access["population"].where(flag, 0).astype(float).groupby(groups).sum()
+    codes = table["departement"].astype(str)
+    table = table.copy()
+    table["access_dominated_communes"] = codes.map(communes).fillna(0).astype(int).to_numpy()
+    table["access_dominated_population"] = codes.map(population).fillna(0).round().astype(int).to_numpy()
+    return table
+
+
+def access_dominated(result: "NationalCoverage") -> pd.DataFrame:
+    """The communes of a national run whose time is mostly their access leg (:func:`fsgeo.coverage.access_dominated`,
+    longest leg first), with their ``departement``."""
+    flagged = coverage.access_dominated(result.access)
+    dep = dict(zip(result.access["code"].astype(str), result.access["departement"].astype(str)))
+    flagged.insert(2, "departement", flagged["code"].astype(str).map(dep))
+    return flagged
 
 
 def _weighted_mean(t, w):
@@ -311,6 +355,10 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
     regions = _group_table(access[known].assign(_r=access["region"][known]), "_r", REGION_NAMES,
                            site_region.value_counts().to_dict(), table_bands, commitment) if known.any() \
         else pd.DataFrame(columns=DEPARTEMENT_COLUMNS)
+    deps = _access_flag_counts(deps, access, "departement")
+    regions = _access_flag_counts(regions, access[known], "region")
+    flagged = access["access_dominated"].fillna(False).astype(bool) if "access_dominated" in access.columns else \
+        np.zeros(len(access), bool)
     meta = {
         "as_of": None if as_of is None else coverage.as_date(as_of).isoformat(),
         "kind": kind,
@@ -325,70 +373,85 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
         "table_bands": list(table_bands),
         "commitment_min": commitment,
         "threshold_min": summ.threshold_min,
+        # the communes whose time is mostly their access leg (coverage.ACCESS_DOMINATED): how many, who lives there
+        "access_dominated": {"limit": coverage.ACCESS_DOMINATED, "communes": int(flagged.sum()),
+                             "population": int(round(float(access["population"][flagged].sum())))},
     }
     return NationalCoverage(access=access, summary=summ, departements=deps, regions=regions, meta=meta)
 
 
-def _n(value) -> str:
-    """An integer with French thousands separators (narrow no-break space)."""
-    return f"{int(value):,}".replace(",", "\u202f")
+def _n(value, lang="fr") -> str:
+    """An integer with thousands separators (French: narrow no-break space; English: comma)."""
+    text = f"{int(value):,}"
+    return text.replace(",", "\u202f") if lang == "fr" else text
 
 
 def _min(value) -> str:
     return "-" if not np.isfinite(value) else f"{value:.1f}"
 
 
-def _pct(value) -> str:
-    return "-" if not np.isfinite(value) else f"{100 * value:.1f}\u00a0%"
+def _pct(value, lang="fr") -> str:
+    if not np.isfinite(value):
+        return "-"
+    return f"{100 * value:.1f}\u00a0%" if lang == "fr" else f"{100 * value:.1f}%"
 
 
-def text_report(result: NationalCoverage, max_rows=None) -> str:
-    """Plain-text national report (French): headline figures, the commitment nationally and per département, the
-    tables by département and by region.
+def text_report(result: NationalCoverage, max_rows=None, lang=None) -> str:
+    """Plain-text national report (French by default, ``lang="en"`` for English): headline figures, the commitment
+    nationally and per département, the communes whose time is mostly their access leg (count, inhabitants, why,
+    the longest legs with their département), the tables by département and by region.
 
-    ``max_rows`` limits the rows of each table (``0``: headline figures only). One function so that it can move to
-    :mod:`fsgeo.reports` with the other text reports.
+    ``max_rows`` limits the rows of each table (``0``: headline figures only, the access-leg paragraph without its
+    list). One function so that it can move to :mod:`fsgeo.reports` with the other text reports.
     """
+    from fsgeo import reports
+
+    T = reports.Text(lang)
+    lang = T.lang
     s, m = result.summary, result.meta
-    when = f" au {m['as_of']}" if m.get("as_of") else ""
+    when = T("nat_as_of", date=m["as_of"]) if m.get("as_of") else ""
     lines = [
-        f"Couverture France services{when} : {_n(m['n_communes'])} communes, {_n(m['population'])} habitants, "
-        f"{_n(m['n_sites'])} sites ({_n(m['n_sites_routed'])} placés sur le réseau routier)",
+        T("nat_title", when=when, communes=_n(m["n_communes"], lang), inhabitants=_n(m["population"], lang),
+          sites=_n(m["n_sites"], lang), routed=_n(m["n_sites_routed"], lang)),
         "",
-        "Part des habitants à moins de :",
+        T("nat_bands"),
     ]
     for r in s.bands.itertuples():
-        lines.append(f"  {r.band_min:>4g} min : {_pct(r.population_share):>8}  ({_n(r.population)} habitants)")
+        lines.append(T("nat_band", band=f"{r.band_min:>4g}", share=f"{_pct(r.population_share, lang):>8}",
+                       inhabitants=_n(r.population, lang)))
     lines += [
         "",
-        f"Temps d'accès pondéré par la population : moyen {s.mean_min:.1f} min, médian {s.median_min:.1f} min, "
-        f"90e centile {s.p90_min:.1f} min, maximum {s.max_min:.1f} min",
-        f"Habitants dont le temps n'a pas pu être calculé (non joignables) : {_n(s.unreachable_population)}",
+        T("nat_times", mean=f"{s.mean_min:.1f}", median=f"{s.median_min:.1f}", p90=f"{s.p90_min:.1f}",
+          max=f"{s.max_min:.1f}"),
+        T("nat_unreachable", inhabitants=_n(s.unreachable_population, lang)),
         "",
     ]
     if s.commitment_met:
-        lines.append(f"Engagement de l'État ({s.commitment_min:g} min) : tenu pour tous les habitants")
+        lines.append(T("nat_met", c=f"{s.commitment_min:g}"))
     else:
-        lines.append(f"Engagement de l'État ({s.commitment_min:g} min) : non tenu ; "
-                     f"{_n(s.commitment_population_beyond)} habitants au-delà de {s.commitment_min:g} min "
-                     f"({_n(s.commitment_communes_beyond)} communes) et {_n(s.unreachable_population)} habitants "
-                     "non joignables")
+        lines.append(T("nat_not_met", c=f"{s.commitment_min:g}", beyond=_n(s.commitment_population_beyond, lang),
+                       communes=_n(s.commitment_communes_beyond, lang),
+                       unreachable=_n(s.unreachable_population, lang)))
     deps = result.departements
-    lines += [f"Engagement tenu dans {int(deps['commitment_met'].sum())} département(s) sur {len(deps)}", ""]
+    lines += [T("nat_met_in", k=int(deps["commitment_met"].sum()), n=len(deps)), ""]
+    top = 10 if max_rows is None else min(10, max_rows)
+    flagged = access_dominated(result)
+    lines += reports._access_dominated_lines(result.access, T, lambda i, name: reports.short_site(name), top,
+                                             flagged=flagged, hint="nat_more_json")
     b20, b30 = (f"≤{b:g} min" for b in m.get("table_bands", (20, 30)))
-    header = (f"{'code':<5} {'nom':<24} {'habitants':>11} {'sites':>5} {b20:>9} {b30:>9} {'moy.':>6} "
-              f"{'pire commune':<30} {'min':>6} {'engag.':>6}")
-    tables = [("Par département", deps)] if max_rows != 0 else []
+    header = (f"{'code':<5} {T('nat_h_name'):<24} {T('nat_h_inhabitants'):>11} {'sites':>5} {b20:>9} {b30:>9} "
+              f"{T('nat_h_mean'):>6} {T('nat_h_worst'):<30} {'min':>6} {T('nat_h_commitment'):>6}")
+    tables = [(T("nat_by_departement"), deps)] if max_rows != 0 else []
     if max_rows != 0 and len(result.regions) and (result.regions["departement"] != "").any():
-        tables.append(("Par région", result.regions))
+        tables.append((T("nat_by_region"), result.regions))
     for title, table in tables:
         lines += [title, header, "-" * len(header)]
         rows = table if max_rows is None else table.head(max_rows)
         for r in rows.itertuples():
             worst = "-" if pd.isna(r.worst_commune_code) else f"{r.worst_commune_name} ({r.worst_commune_code})"[:30]
             lines.append(
-                f"{r.departement:<5} {str(r.name)[:24]:<24} {_n(r.population):>11} {r.sites:>5} "
-                f"{_pct(r.share_within_20):>9} {_pct(r.share_within_30):>9} {_min(r.mean_minutes):>6} "
-                f"{worst:<30} {_min(r.worst_commune_minutes):>6} {'oui' if r.commitment_met else 'non':>6}")
+                f"{r.departement:<5} {str(r.name)[:24]:<24} {_n(r.population, lang):>11} {r.sites:>5} "
+                f"{_pct(r.share_within_20, lang):>9} {_pct(r.share_within_30, lang):>9} {_min(r.mean_minutes):>6} "
+                f"{worst:<30} {_min(r.worst_commune_minutes):>6} {T('nat_yes' if r.commitment_met else 'nat_no'):>6}")
         lines.append("")
     return "\n".join(lines)

@@ -480,6 +480,40 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "{communes} ({under} under-served, {unr} unreachable at {t} min)"},
     "map_catch": {"fr": "{n} polygones de zones de chalandise", "en": "{n} catchment polygons"},
     "map_cands": {"fr": "{n} candidats, {k} choisis", "en": "{n} candidates, {k} chosen"},
+    # national report (fsgeo.national.text_report)
+    "nat_title": {"fr": "Couverture France services{when} : {communes} communes, {inhabitants} habitants, {sites} "
+                        "sites ({routed} placés sur le réseau routier)",
+                  "en": "France Services coverage{when}: {communes} communes, {inhabitants} inhabitants, {sites} "
+                        "sites ({routed} placed on the road network)"},
+    "nat_as_of": {"fr": " au {date}", "en": " on {date}"},
+    "nat_bands": {"fr": "Part des habitants à moins de :", "en": "Share of inhabitants within:"},
+    "nat_band": {"fr": "  {band} min : {share}  ({inhabitants} habitants)",
+                 "en": "  {band} min: {share}  ({inhabitants} inhabitants)"},
+    "nat_times": {"fr": "Temps d'accès pondéré par la population : moyen {mean} min, médian {median} min, 90e centile "
+                        "{p90} min, maximum {max} min",
+                  "en": "Population-weighted drive time: mean {mean} min, median {median} min, 90th percentile {p90} "
+                        "min, maximum {max} min"},
+    "nat_unreachable": {"fr": "Habitants dont le temps n'a pas pu être calculé (non joignables) : {inhabitants}",
+                        "en": "Inhabitants whose time could not be computed (unreachable): {inhabitants}"},
+    "nat_met": {"fr": "Engagement de l'État ({c} min) : tenu pour tous les habitants",
+                "en": "State commitment ({c} min): met for every inhabitant"},
+    "nat_not_met": {"fr": "Engagement de l'État ({c} min) : non tenu ; {beyond} habitants au-delà de {c} min "
+                          "({communes} communes) et {unreachable} habitants non joignables",
+                    "en": "State commitment ({c} min): not met; {beyond} inhabitants beyond {c} min ({communes} "
+                          "communes) and {unreachable} inhabitants unreachable"},
+    "nat_met_in": {"fr": "Engagement tenu dans {k} département(s) sur {n}",
+                   "en": "Commitment met in {k} of {n} département(s)"},
+    "nat_more_json": {"fr": "--format json les liste toutes, avec leur département",
+                      "en": "--format json lists them all, with their département"},
+    "nat_by_departement": {"fr": "Par département", "en": "By département"},
+    "nat_by_region": {"fr": "Par région", "en": "By region"},
+    "nat_h_name": {"fr": "nom", "en": "name"},
+    "nat_h_inhabitants": {"fr": "habitants", "en": "inhabitants"},
+    "nat_h_mean": {"fr": "moy.", "en": "mean"},
+    "nat_h_worst": {"fr": "pire commune", "en": "worst commune"},
+    "nat_h_commitment": {"fr": "engag.", "en": "met"},
+    "nat_yes": {"fr": "oui", "en": "yes"},
+    "nat_no": {"fr": "non", "en": "no"},
 }
 
 
@@ -894,24 +928,28 @@ def coverage_report(access, summ, areas=None, *, label: str = "", top: int = 10,
     return _finish(lines, provenance, T.lang)
 
 
-def _access_dominated_lines(access, T: Text, site, top: int) -> list[str]:
-    """The communes whose time is mostly their access leg (:func:`fsgeo.coverage.access_dominated`): count,
-    inhabitants, why it matters, the ``top`` longest legs; nothing when there is none."""
+def _access_dominated_lines(access, T: Text, site, top: int, *, flagged=None, hint="cov_more_csv") -> list[str]:
+    """The communes whose time is mostly their access leg (:func:`fsgeo.coverage.access_dominated`, or ``flagged``
+    when given; a ``departement`` column is listed): count, inhabitants, why it matters, the ``top`` longest legs
+    (none for ``top`` 0, the message ``hint`` says where the rest are); nothing when there is none."""
     from fsgeo import coverage
 
-    flagged = coverage.access_dominated(access)
+    if flagged is None:
+        flagged = coverage.access_dominated(access)
     if not len(flagged):
         return []
     lines = [T("cov_access_title", limit=T.pct(coverage.ACCESS_DOMINATED, 0),
                communes=T.count(len(flagged), "commune"), inhabitants=T.count(flagged["population"].sum(),
                                                                               "inhabitant")),
              T("cov_access_why")]
-    lines += render(T, [CODE, COMMUNE, INHAB, MINUTES, Column("h_access_min", "access_min", "r", 8, "min"),
-                        Column("h_share", "access_share", "r", 5, lambda v, T: T.pct(v, 0)),
-                        Column("h_nearest", lambda r: site(r.nearest_site_id, r.nearest_site_name), width=32)],
-                    flagged.head(top).itertuples())
+    if top > 0:
+        dep = [DEP] if "departement" in flagged.columns else []
+        lines += render(T, [CODE, *dep, COMMUNE, INHAB, MINUTES, Column("h_access_min", "access_min", "r", 8, "min"),
+                            Column("h_share", "access_share", "r", 5, lambda v, T: T.pct(v, 0)),
+                            Column("h_nearest", lambda r: site(r.nearest_site_id, r.nearest_site_name), width=32)],
+                        flagged.head(top).itertuples())
     if len(flagged) > top:
-        lines.append("  " + T("and_more", n=len(flagged) - top, hint=T("cov_more_csv")))
+        lines.append("  " + (T("and_more", n=len(flagged) - top, hint=T(hint)) if top > 0 else f"({T(hint)})"))
     return lines + [""]
 
 

@@ -44,11 +44,15 @@ def rows_csv(result) -> str:
               "max_minutes": s.max_min, "unreachable_population": s.unreachable_population,
               "population_beyond_commitment": s.commitment_population_beyond, "commitment_met": s.commitment_met,
               **within}
+    flagged = result.meta.get("access_dominated")
+    if flagged:  # the communes whose time is mostly their access leg (national.ACCESS_FLAG_COUNTS)
+        nation.update(access_dominated_communes=flagged["communes"], access_dominated_population=flagged["population"])
     frames = [pd.DataFrame([nation])] + [t.assign(level=level) for level, t in
                                          (("region", result.regions), ("departement", result.departements)) if len(t)]
     table = pd.concat(frames, ignore_index=True)
     first = ["level", "departement", "name", "region", "population", "communes", "sites"]
-    table = table[first + [c for c in table.columns if c not in first]]
+    last = [c for c in ("access_dominated_communes", "access_dominated_population") if c in table.columns]
+    table = table[first + [c for c in table.columns if c not in first + last] + last]
     try:  # formula-safe cells when the export helpers are there
         from fsgeo.export import csv_safe_frame  # type: ignore[attr-defined]
 
@@ -78,6 +82,6 @@ def run_national(args, study, fmt) -> int:
     else:
         from fsgeo.reports import provenance_footer
 
-        text = national.text_report(result).rstrip("\n")
+        text = national.text_report(result, lang=args.lang).rstrip("\n")
         emit("\n".join([text, *provenance_footer(prov, args.lang)]) + "\n", args.out)
     return 0
