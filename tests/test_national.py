@@ -273,3 +273,25 @@ def test_national_csv_rows_carry_the_counts(result):
     assert nation["access_dominated_communes"] == result.meta["access_dominated"]["communes"]
     deps = rows[rows["level"] == "departement"]
     assert deps["access_dominated_population"].sum() == nation["access_dominated_population"]
+
+
+def test_national_shares_with_demand_parts_equal_access_times():
+    """With demand parts (Paris-like communes), on two landmass networks: each part's share on its own network,
+    the commune's the population-weighted mean, as coverage.access_times gives on one network."""
+    from test_demand_parts_routing import _communes, _parts, _sites, _split_networks
+    from test_landmasses import _network
+
+    net = _network(landmass="weak")
+    communes = _communes()[lambda c: c["code"] != "S"]        # island B has no network of its own in the split
+    parts = _parts(["P", "Q"])
+    one = coverage.access_times(communes, _sites(), net, threshold_min=10, parts=parts)
+    res = national.national_coverage(communes, _sites(), _split_networks(net), threshold_min=10, parts=parts)
+    a1, a2 = one.set_index("code"), res.access.set_index("code").loc[one["code"]]
+    np.testing.assert_allclose(a2["access_share"].to_numpy(float), a1["access_share"].to_numpy(float), rtol=1e-12,
+                               equal_nan=True)
+    assert (a2["access_dominated"].to_numpy() == a1["access_dominated"].to_numpy()).all()
+    r1 = pd.DataFrame(one.attrs["fsgeo"]["parts"]).set_index("part")
+    r2 = pd.DataFrame(res.access.attrs["fsgeo"]["parts"]).set_index("part").loc[r1.index]
+    np.testing.assert_allclose(r2["access_share"].astype(float), r1["access_share"].astype(float), rtol=1e-12)
+    assert np.isfinite(a2.loc[["P", "Q"], "access_share"].to_numpy(float)).all()
+    assert res.meta["access_dominated"]["communes"] == int(a1["access_dominated"].sum())
