@@ -341,3 +341,13 @@ def test_reports_without_parts_keep_every_commune_at_its_point(net):
         text = reports.coverage_report(plain, coverage.summary(plain), label="Test", lang=lang)
         assert text == reports.coverage_report(empty, coverage.summary(empty), label="Test", lang=lang)
     assert "toute la commune à son point.\n" in reports.coverage_report(plain, coverage.summary(plain))
+
+
+def test_no_site_selected_reaches_every_part(net):
+    sites = _sites().assign(labelled_on="2020-01-01")
+    access = coverage.access_times(_communes(), sites, net, threshold_min=10, as_of="2019-01-01", parts=_parts())
+    assert (access["status"] == "unreachable").all()
+    assert access["reason"].eq("no site selected: none labelled on or before 2019-01-01").all()
+    assert {r["reason"] for r in access.attrs["fsgeo"]["parts"]} == {access["reason"].iat[0]}
+    summ = coverage.summary(access)
+    assert summ.unreachable_population == sum(POPULATION.values()) and np.isnan(summ.mean_min)
