@@ -1117,6 +1117,8 @@ def underserved(access, threshold=None):
         The under-served rows of ``access`` plus ``excess_min`` (minutes over the threshold), ``priority``
         (inhabitants x minutes over the threshold, the ranking key) and ``rank`` (1 = most urgent). Unreachable
         communes are not listed here (their time is unknown): see ``access[access.status == "unreachable"]``.
+        A commune with demand parts is under-served by its ``minutes`` (the weighted mean of its parts) and ranked
+        with its whole population; its parts are in ``access.attrs["fsgeo"]["parts"]``.
     """
     threshold = float(access.attrs.get("fsgeo", {}).get("threshold_min", settings.threshold_min) if threshold is None else threshold)
     acc = with_threshold(access, threshold)
