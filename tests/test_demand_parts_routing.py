@@ -16,6 +16,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_landmasses import _network, _points
 from test_routing_links import brute_minutes, graph_of
 
@@ -351,3 +353,35 @@ def test_no_site_selected_reaches_every_part(net):
     assert {r["reason"] for r in access.attrs["fsgeo"]["parts"]} == {access["reason"].iat[0]}
     summ = coverage.summary(access)
     assert summ.unreachable_population == sum(POPULATION.values()) and np.isnan(summ.mean_min)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.tuples(st.integers(800_000, 821_000), st.integers(6_698_500, 6_702_500), st.integers(0, 900)),
+                min_size=2, max_size=6),
+       st.floats(2, 20))
+def test_any_split_counts_every_part_exactly(split, band):
+    """A commune split any way on the mainland: the summary's band population equals the inhabitants of the points
+    (parts routed one by one as communes of their own, single-point communes) within the band."""
+    net = _network(landmass="weak")
+    pts = _points({f"X{i}": (x, y) for i, (x, y, _) in enumerate(split)}).to_crs("EPSG:4326")
+    pops = [p for *_, p in split]
+    communes = _communes()[lambda c: c["code"].isin(["m1", "m2", "P"])].reset_index(drop=True)
+    communes.loc[communes["code"] == "P", "population"] = sum(pops)
+    parts = gpd.GeoDataFrame({"code": "P", "part": list(pts.index), "population": pops},
+                             geometry=pts.geometry.to_numpy(), crs="EPSG:4326")
+    access, _ = coverage.access_from_network(communes, _sites(), net, threshold_min=10, parts=parts)
+    alone = pd.concat([communes[communes["code"] != "P"][["code", "population", "point_lon", "point_lat"]],
+                       pd.DataFrame({"code": list(pts.index), "population": pops, "point_lon": pts.geometry.x,
+                                     "point_lat": pts.geometry.y})], ignore_index=True)
+    one, _ = coverage.access_from_network(alone, _sites(), net, threshold_min=10)
+    t, w = one["minutes"].to_numpy(dtype=float), one["population"].to_numpy(dtype=float)
+    summ = coverage.summary(access, bands=[band])
+    assert summ.bands["population"].iat[0] == int(round(w[np.isfinite(t) & (t <= band)].sum()))
+    assert summ.population == int(w.sum())
+    p = access.set_index("code").loc["P"]
+    tp, wp = t[2:], w[2:]
+    ok = np.isfinite(tp)
+    if ok.any():
+        expected = np.average(tp[ok], weights=wp[ok]) if wp[ok].sum() > 0 else tp[ok].mean()
+        assert p["minutes"] == pytest.approx(expected, rel=1e-12)
+        assert p["minutes_min"] - 1e-9 <= p["minutes"] <= p["minutes_max"] + 1e-9
