@@ -9,7 +9,8 @@ made here with fsgeo's build functions (every département's routes, all current
   nearest-node snapping) and the *new* one (road-junction demand points, k-nearest snapping that never strands a
   point on motorway-only nodes): count, population, the worst 10 with the reason (the point moved, the snapping);
 - the population shares within 20 and 30 min, old and new;
-- how many communes' times are dominated by their access leg (``access_share`` > 0.5), old and new.
+- how many communes' times are dominated by their access leg (``access_share`` > 0.5), old and new;
+- (national) Paris, Marseille and Lyon as one point each against one weighted point per part (``parts=``).
 
 Then the calibration error before/after: the Riviera OSM reference (``bench/osm_reference.py``: the Travel Mapping
 network against the full OSM network of the same area) and, for Haute-Saône, the published route lengths quoted in
@@ -152,7 +153,7 @@ def embedded() -> None:
         print(f"published distance {a} -> {b}: {ref:.1f} km; fsgeo {k:.1f} km ({k / ref - 1:+.0%}), {m:.1f} min")
 
 
-def national(study: Path) -> None:
+def national(study: Path, raw: Path) -> None:
     """Old and new demand points and snapping on the national study's mainland network (``fsgeo build --france``).
     The old points are the poles of inaccessibility: taken as stored when the study was built with them, else
     recomputed from the polygons."""
@@ -172,9 +173,9 @@ def national(study: Path) -> None:
           f"({time.perf_counter() - t0:.0f} s)")
     nodes, edges = demand.read_networks([gpkg])
     new = demand.place(old, nodes, edges, log=lambda _: None)
+    net_new = RoadNetwork.from_file(gpkg)
     t_old, t_new = report("national study (mainland France, Travel Mapping)", old, new, sites,
-                          RoadNetwork.from_file(gpkg, profile=OLD_SNAP), RoadNetwork.from_file(gpkg),
-                          new.attrs["moved_m"])
+                          RoadNetwork.from_file(gpkg, profile=OLD_SNAP), net_new, new.attrs["moved_m"])
     pop = new.set_index("code")["population"]
     print("the artefacts named in issue 11 (minutes to the nearest site, old -> new):")
     for code, name in (("71081", "Champforgeuil"), ("21231", "Dijon"), ("30189", "Nîmes"), ("49007", "Angers"),
@@ -183,9 +184,49 @@ def national(study: Path) -> None:
             print(f"  {name} ({code}): {t_old.loc[code, 'minutes']:.1f} -> {t_new.loc[code, 'minutes']:.1f} min, "
                   f"point moved {new.attrs['moved_m'][code] / 1000:.1f} km, access share "
                   f"{t_old.loc[code, 'access_share']:.0%} -> {t_new.loc[code, 'access_share']:.0%}")
-    big = pop.sort_values(ascending=False).index[:3]
-    print("  (Paris, Marseille and Lyon stay one point each: " + ", ".join(
-        f"{c} {int(pop[c]):,} inh. {t_new.loc[c, 'minutes']:.1f} min" for c in big) + ")")
+    parts_effect(manifest, new, sites, net_new, nodes, edges, raw)
+
+
+def parts_effect(manifest, communes, sites, network, nodes, edges, raw: Path) -> None:
+    """Paris, Marseille and Lyon as one point each against one weighted point per part (``parts=``): the study's
+    demand parts when it has them, else the build's heuristic (k-means on local-road junctions, k = the COG's
+    arrondissements municipaux); their times and the national figures, both routed here on the mainland network."""
+    if manifest.files.get("demand_parts"):
+        from fsgeo import io
+
+        parts = io.load_demand_parts(manifest.path("demand_parts"), communes=communes)
+        how = "the study's demand parts"
+    elif (Path(raw) / "etalab").exists():
+        arr = demand.arrondissements(raw)
+        counts = arr.groupby("commune").size()
+        parts = demand.cluster_parts(communes, nodes, edges,
+                                     {c: int(k) for c, k in counts.items() if c in set(communes["code"])},
+                                     log=lambda _: None)
+        how = "heuristic parts (k-means on local-road junctions, k = arrondissements)"
+    else:
+        print("demand parts: none in the study and no raw COG to make them; skipped")
+        return
+    t0 = time.perf_counter()
+    one, _ = coverage.access_from_network(communes, sites, network)
+    t_one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    split, _ = coverage.access_from_network(communes, sites, network, parts=parts)
+    t_split = time.perf_counter() - t0
+    print(f"== demand parts: {how}, {len(parts)} parts of {parts['code'].nunique()} communes (routing "
+          f"{t_one:.1f} s one point per commune, {t_split:.1f} s with the parts)")
+    a1, a2 = one.set_index("code"), split.set_index("code")
+    for code in parts["code"].drop_duplicates():
+        r1, r2 = a1.loc[code], a2.loc[code]
+        print(f"  {code} {r2['name']:<10} {int(r2['population']):>9,} inh.: one point {r1['minutes']:5.1f} min; "
+              f"{int(r2['n_points'])} parts: mean {r2['minutes']:.1f}, min {r2['minutes_min']:.1f}, max "
+              f"{r2['minutes_max']:.1f} min")
+    s1, s2 = coverage.summary(one), coverage.summary(split)
+    for b1, b2 in zip(s1.bands.itertuples(), s2.bands.itertuples()):
+        if b1.band_min in (10, 20, 30):
+            print(f"  population within {b1.band_min:g} min: one point {b1.population_share:.2%}, parts "
+                  f"{b2.population_share:.2%} ({b2.population - b1.population:+,} inh.)")
+    print(f"  mean minutes per inhabitant: one point {s1.mean_min:.2f}, parts {s2.mean_min:.2f}; p90 "
+          f"{s1.p90_min:.2f} -> {s2.p90_min:.2f}")
 
 
 def main(argv=None) -> int:
@@ -210,7 +251,7 @@ def main(argv=None) -> int:
         print(res["fit"].report())
     if not args.no_national:
         if (args.study / "study.json").exists():
-            national(args.study)
+            national(args.study, args.raw)
         else:
             print(f"national: skipped, no national study at {args.study} (fsgeo build --france --out DIR)")
     return 0
