@@ -151,3 +151,50 @@ def test_coverage_table_still_names_the_site(tmp_path, capsys):
     assert code == 0
     _warned(err)
     assert "sea1" in stdout
+
+
+# -- many sites off the network (the national study's overseas sites): one line, not one each ----------------------
+def _sea_sites(n: int) -> str:
+    rows = [f"sea{i},Site en mer {i},{43.0 + i * 0.01:.2f},5.0,principal" for i in range(n)]
+    return "id,name,lat,lon,kind\ns1,Vesoul test,47.62,6.15,principal\n" + "\n".join(rows) + "\n"
+
+
+def test_many_unplaced_sites_are_summarised_in_one_line(network, capsys):
+    import argparse
+
+    from fsgeo.cli.common import UNPLACED_LINES_MAX, report_unplaced
+
+    args = argparse.Namespace(strict=False)
+    n = UNPLACED_LINES_MAX + 15
+    sites = gpd.GeoDataFrame({"id": ["a"] + [f"sea{i}" for i in range(n)],
+                              "name": ["A"] + [f"En mer {i}" for i in range(n)]},
+                             geometry=[Point(6.15, 47.62)] + [Point(5.0, 43.0 + 0.01 * i) for i in range(n)],
+                             crs="EPSG:4326")
+    records = report_unplaced(network, sites, args)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"fsgeo: warning: {n} sites not used, not placed on the road network ({n} too_far): ")
+    assert "'sea0' (En mer 0), 'sea1' (En mer 1), 'sea2' (En mer 2) and 22 more" in err and "'sea3'" not in err
+    assert err.rstrip().endswith('every one with its reason: --format json, "unplaced_sites"')
+    # nothing lost: every one is still returned for the JSON output, with its reason
+    assert [r["id"] for r in records] == [f"sea{i}" for i in range(n)] and all(r["reason"] for r in records)
+    report_unplaced(network, sites.iloc[:11], args, what="candidate", listed_in="X")   # 10: one line each
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == UNPLACED_LINES_MAX and all("not used: outside the supplied network" in l for l in err)
+    assert err[0].startswith("fsgeo: warning: candidate 'sea0' (En mer 0) not used:")
+
+
+def test_rank_summarises_many_unplaced_sites_and_lists_them_in_json(tmp_path, capsys):
+    _, cands = _files(tmp_path)
+    sites = tmp_path / "many.csv"
+    sites.write_text(_sea_sites(12), encoding="utf-8")
+    out = tmp_path / "r.json"
+    code, _, err = _run(capsys, "rank", "--sites", sites, "--candidates", cands, "--k", "1", "--out", out)
+    assert code == 0, err
+    summary = [l for l in err.splitlines() if "sites not used" in l]
+    assert len(summary) == 1 and summary[0].startswith("fsgeo: warning: 12 sites not used")
+    assert "and 9 more" in summary[0]
+    assert not [l for l in err.splitlines() if l.startswith("fsgeo: warning: site '")]
+    _warned(err, "csea", "candidate")        # one candidate: its own line, as before
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert sorted(r["id"] for r in data["unplaced_sites"]) == sorted(f"sea{i}" for i in range(12))

@@ -125,22 +125,45 @@ def study_label(study, args=None) -> str:
     return study.label
 
 
-def report_unplaced(network, sites, args, what: str = "site", unplaced=None) -> list[dict]:
+#: up to this many sites (or candidates) left off the network get one warning line each; more get one line in all
+UNPLACED_LINES_MAX = 10
+
+
+def report_unplaced(network, sites, args, what: str = "site", unplaced=None,
+                    listed_in: str | None = None) -> list[dict]:
     """Sites (or candidates) that cannot be placed on the road network (:func:`fsgeo.routing.unplaced_sites`):
-    one warning line each on stderr, or a one-line error with ``--strict``. Returns them as records for the
-    JSON/GeoJSON metadata (``unplaced_sites`` / ``unplaced_candidates``). ``unplaced``: that table already made
-    (e.g. over several networks, :attr:`fsgeo.catchments.CatchmentJob.unplaced`)."""
+    one warning line each on stderr (one line in all, with their count, statuses, a few ids and ``listed_in``,
+    when there are more than :data:`UNPLACED_LINES_MAX`: the national study's 210 overseas sites), or a one-line
+    error with ``--strict``. Returns them as records for the JSON/GeoJSON metadata (``unplaced_sites`` /
+    ``unplaced_candidates``). ``unplaced``: that table already made (e.g. over several networks,
+    :attr:`fsgeo.catchments.CatchmentJob.unplaced`); ``listed_in``: where the user finds every one with its reason
+    (default: the JSON output's ``unplaced_sites``)."""
     from fsgeo import routing
 
     if unplaced is None:
         unplaced = routing.unplaced_sites(network, sites)
     if len(unplaced) and getattr(args, "strict", False):
         raise CliError(_one_line(routing.unplaced_message(unplaced, what)) + " (--strict)")
-    for r in unplaced.itertuples():
-        print(f"fsgeo: warning: {what} {_one_line(r.id)!r} ({_one_line(r.name)}) not used: {r.reason}",
-              file=sys.stderr)
+    if len(unplaced) > UNPLACED_LINES_MAX:
+        print(unplaced_summary(unplaced, what, listed_in or '--format json, "unplaced_sites"'), file=sys.stderr)
+    else:
+        for r in unplaced.itertuples():
+            print(f"fsgeo: warning: {what} {_one_line(r.id)!r} ({_one_line(r.name)}) not used: {r.reason}",
+                  file=sys.stderr)
     return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
             for rec in unplaced.to_dict(orient="records")]
+
+
+def unplaced_summary(unplaced, what: str = "site", listed_in: str = '--format json, "unplaced_sites"',
+                     shown: int = 3) -> str:
+    """One warning line for many sites (or candidates) left off the network: how many, by snapping status, the
+    first ``shown`` ids with their names, and where every one is listed with its reason."""
+    statuses = unplaced["status"].astype(str).value_counts()
+    by_status = ", ".join(f"{n} {status}" for status, n in statuses.items())
+    first = ", ".join(f"{_one_line(i)!r} ({_one_line(name)})" for i, name in
+                      zip(unplaced["id"].head(shown), unplaced["name"].head(shown)))
+    return (f"fsgeo: warning: {len(unplaced)} {what}s not used, not placed on the road network ({by_status}): "
+            f"{first} and {len(unplaced) - min(shown, len(unplaced))} more; every one with its reason: {listed_in}")
 
 
 def _one_line(text) -> str:

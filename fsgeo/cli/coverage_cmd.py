@@ -314,7 +314,9 @@ def run_catchments(args) -> int:
         outside = args.study_data.neighbour_communes
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     job = catchments.CatchmentJob(networks, selected, bands=args.bands, communes=communes, outside=outside)
-    unplaced = report_unplaced(network, selected, args, unplaced=job.unplaced)
+    unplaced = report_unplaced(network, selected, args, unplaced=job.unplaced,
+                               listed_in='"unplaced_sites" of the output\'s metadata (GeoJSON "fsgeo" member, '
+                                         'CSV sidecar .json)')
     # the chunks on Dask (--workers/--scheduler), or on local worker processes when there are several (--processes)
     dask = bool(args.workers or args.scheduler)
     processes = 1 if dask else job.processes_for(len(job.chunks(args.chunk_size)), args.processes)

@@ -170,9 +170,10 @@ def run(args) -> int:
     selected = coverage.select_sites(sites, communes, kind=args.kind,
                                      own_departement_only=args.own_departement_only, as_of=as_of)
     # one rule for sites and candidates: left out and reported on stderr, or an error with --strict
-    report_unplaced(network, selected, args)
+    report_unplaced(network, selected, args, listed_in='fsgeo coverage --format json, "unplaced_sites"')
     if proposals is not None:
-        report_unplaced(network, proposals, args, what="candidate")
+        report_unplaced(network, proposals, args, what="candidate",
+                        listed_in='fsgeo rank --format json, "unplaced"')
     access = coverage.access_times(communes, sites, network, threshold_min=threshold,
                                    own_departement_only=args.own_departement_only, kind=args.kind, as_of=as_of)
     zones = coverage.underserved_zones(access, threshold)

@@ -82,7 +82,7 @@ def run(args) -> int:
     # one rule for sites and candidates: left out and reported (stderr, JSON), or an error with --strict
     unplaced_sites = report_unplaced(network, coverage.select_sites(
         sites, communes, kind=args.kind, own_departement_only=args.own_departement_only, as_of=as_of), args)
-    report_unplaced(network, candidates, args, what="candidate")
+    report_unplaced(network, candidates, args, what="candidate", listed_in='--format json, "unplaced"')
     result = rank_candidates(
         candidates, communes=communes, sites=sites, network=network, k=args.k, threshold=args.threshold,
         model=args.model, as_of=as_of, kind=args.kind, own_departement_only=args.own_departement_only,
