@@ -89,3 +89,51 @@ def test_nearest_times_on_the_bigger_graph_equal_the_departement_study(multi):
     far_from_edge = t_small * 130 / 60 < 30
     assert far_from_edge.sum() > 400
     np.testing.assert_allclose(t_big[far_from_edge], t_small[far_from_edge], rtol=0, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def small_france(tmp_path_factory):
+    """A small national build (fsgeo build --france restricted to Morbihan and Corse-du-Sud: two landmasses)."""
+    from fsgeo.build_data import france
+
+    out = tmp_path_factory.mktemp("france-56-2a")
+    france.build(RAW, out, log=lambda m: None, codes=["56", "2A"])
+    return out
+
+
+def test_national_build_records_the_islands_without_roads(small_france, tmp_path):
+    """Arz, Houat and Hœdic (Morbihan) have no road in Travel Mapping: the national build lists them as a
+    département build does (tests/test_landmasses.py), and national runs report them "island without roads"
+    ("île sans route") instead of routing them across the water; Belle-Île and Groix keep their own roads."""
+    from fsgeo import datasets, reports
+    from _cli import run_fsgeo
+
+    from fsgeo.cli.national_cmd import networks_of
+
+    islands = {"56085", "56086", "56088"}
+    study = datasets.load_study(small_france)
+    assert set(study.manifest.network["islands_without_roads"]) == islands
+    lms = {lm["name"]: lm for lm in study.manifest.network["landmasses"]}
+    assert set(lms["mainland"]["islands_without_roads"]) == islands and lms["corse"]["islands_without_roads"] == []
+    networks = networks_of(study)
+    assert len(networks) == 2 and all(n.islands_without_roads == islands for n in networks)
+    res = national.national_coverage(study.communes, study.sites, networks)
+    acc = res.access.set_index("code")
+    for code in islands:
+        assert acc.loc[code, "status"] == "unreachable" and acc.loc[code, "reason"] == coverage.ISLAND_WITHOUT_ROADS
+        assert reports.reason_text(acc.loc[code, "reason"], reports.Text("fr")) == "île sans route"
+    # Belle-Île (Le Palais) and Groix are routed on their own roads, to their own sites
+    assert acc.loc[["56152", "56069"], "status"].isin(["covered", "underserved"]).all()
+    assert (acc.loc[acc["departement"] == "2A", "status"] != "unreachable").mean() > 0.9
+    pop = int(study.communes.set_index("code").loc[sorted(islands), "population"].sum())
+    assert res.departements.set_index("departement").loc["56", "unreachable_population"] >= pop
+    # the CLI's national run too (the study's networks come from networks_of)
+    out = tmp_path / "nat.json"
+    run_fsgeo("coverage", "--study", small_france, "--format", "json", "--out", out, timeout=600)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    dep56 = next(d for d in data["departements"] if d["departement"] == "56")
+    assert dep56["unreachable_communes"] == int((acc.loc[acc["departement"] == "56", "status"] == "unreachable").sum())
+    # france.load (notebooks, benches) gives its networks the same list
+    from fsgeo.build_data import france
+
+    assert all(n.islands_without_roads == islands for n in france.load(small_france)["networks"])

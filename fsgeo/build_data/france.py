@@ -15,7 +15,10 @@ demand points, the ANCT list, the Travel Mapping network builder), for all of Fr
   (``active``/``preview``), one graph per landmass (the largest connected component of each). Travel Mapping has no
   routes overseas: the manifest lists 971-976 under ``network.no_network`` with the status "no road network: supply
   one" (an OpenStreetMap extract, ``--network FILE``); their communes and sites are in the study and are reported
-  unreachable with that reason, never dropped.
+  unreachable with that reason, never dropped. The communes on an island where a landmass's network has no road
+  (Arz, Houat, Hœdic in Morbihan) are listed under ``network.islands_without_roads`` (and per landmass), as a
+  département build lists them: national runs report them "island without roads" instead of routing them across
+  the water.
 - ``departements.csv`` (``code``, ``name``, ``region``), ``communes/outline.geojson`` and ``study.json``.
 
 Not committed (about 100 MB); a few minutes to build.
@@ -177,8 +180,11 @@ def _build_with_study_area(raw: Path, out: Path, codes, log, every_site: bool = 
             continue
         lm = StudyArea.from_raw(raw, part, log, name=f"France ({name})", slug=f"france-{name}")
         nodes, edges, info = nb.build(lm, out, log)
+        # the communes on an island of this landmass's départements where its network has no road (Arz, Houat,
+        # Hœdic in Morbihan), as a département build finds them (network.islands_without_roads)
         landmasses.append({"name": name, "file": f"network/france-{name}.gpkg", "nodes": int(len(nodes)),
-                           "edges": int(len(edges))})
+                           "edges": int(len(edges)), "islands_without_roads": nb.islands_without_roads(lm, out, nodes,
+                                                                                                      log)})
     return communes, landmasses
 
 
@@ -246,7 +252,9 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
         files={"sites": "sites.geojson", "communes": "communes/communes.geojson", "neighbour_communes": None,
                "outline": "communes/outline.geojson", "network": landmasses[0]["file"],
                **({"demand_parts": parts_file} if parts_file else {})},
-        margins_m={}, network={"source": "travelmapping", "landmasses": landmasses, "no_network": no_network},
+        margins_m={}, network={"source": "travelmapping", "landmasses": landmasses, "no_network": no_network,
+                               "islands_without_roads": sorted({c for lm in landmasses
+                                                                for c in lm.get("islands_without_roads", ())})},
         sources=[{"id": "anct", "file": str(sb.ANCT_FILE), "date": "2024-08-01"},
                  {"id": "etalab", "file": "etalab/communes.json"},
                  {"id": "france-geojson", "file": "france-geojson/departements", "date": "2018"},
@@ -271,6 +279,9 @@ def load(folder) -> dict:
     sites = datasets.load_sites(manifest.path("sites"), communes=communes)
     lms = manifest.network.get("landmasses") or [{"file": manifest.files["network"]}]
     networks = [RoadNetwork.from_file(root / lm["file"]) for lm in lms]
+    islands = frozenset(str(c) for c in manifest.network.get("islands_without_roads") or ())
+    for net in networks:  # what Study.network gives the study's own network: coverage reports them so
+        net.islands_without_roads = islands
     deps_path = root / "departements.csv"
     deps = pd.read_csv(deps_path, dtype=str) if deps_path.exists() else None
     return {"communes": communes, "sites": sites, "networks": networks, "departements": deps,

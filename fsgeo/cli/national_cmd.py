@@ -30,7 +30,12 @@ def networks_of(study):
 
     landmasses = (study.manifest.network or {}).get("landmasses")
     if landmasses and study.paths["network"] == study.manifest.path("network"):
-        return [RoadNetwork.from_file(study.root / lm["file"], metric_crs=study.metric_crs) for lm in landmasses]
+        networks = [RoadNetwork.from_file(study.root / lm["file"], metric_crs=study.metric_crs) for lm in landmasses]
+        # the communes the build found on an island without roads: as Study.network does for one network
+        islands = frozenset(str(c) for c in (study.manifest.network or {}).get("islands_without_roads") or ())
+        for net in networks:
+            net.islands_without_roads = islands
+        return networks
     return [study.network]
 
 
