@@ -337,6 +337,7 @@ _MAP_TEXT = {
         "days": ("Lun", "Mar", "Mer", "Jeu", "Ven", "Sam", "Dim"),
         "unreachable": "inaccessible", "na": "n.d.", "no_site": "aucun site accessible",
         "to_nearest": "{m} jusqu’au site le plus proche", "nearest": "le plus proche : {s}", "then": "puis : {s}",
+        "parts": "moyenne de ses {n} points, pondérée par leur population ({lo} à {hi})",
         "zone": "Zone mal desservie {z}", "n_communes": "{n} communes, {p} habitants", "up_to": "jusqu’à {m}",
         "more": " et {n} autres", "candidate": "Candidat", "new_site": "Nouveau site", "chosen": "retenu",
         "gain": "gain", "gain_text": "{p} habitants nouvellement sous le seuil", "resolves": "résout",
@@ -361,6 +362,7 @@ _MAP_TEXT = {
         "days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
         "unreachable": "unreachable", "na": "n/a", "no_site": "no site reachable",
         "to_nearest": "{m} to the nearest site", "nearest": "nearest: {s}", "then": "then: {s}",
+        "parts": "mean of its {n} points, weighted by their population ({lo} to {hi})",
         "zone": "Under-served zone {z}", "n_communes": "{n} communes, {p} inhabitants", "up_to": "up to {m}",
         "more": " and {n} more", "candidate": "Candidate", "new_site": "New site", "chosen": "chosen",
         "gain": "gain", "gain_text": "{p} inhabitants newly within the threshold", "resolves": "resolves",
@@ -1209,6 +1211,11 @@ def _commune_tip(row, unreachable: bool, esc=escape, lang: str = "en") -> str:
         lines.append(words["no_site"] + (f": {esc(reason)}" if not _is_blank(reason) else ""))
     else:
         lines.append(words["to_nearest"].format(m=_fmt_minutes(row["minutes"], lang)))
+        if (row.get("n_points") or 1) > 1:  # a commune with demand parts (fsgeo.coverage.aggregate_parts)
+            lines.append(words["parts"].format(n=int(row["n_points"]), lo=_fmt_minutes(row.get("minutes_min"), lang),
+                                               hi=_fmt_minutes(row.get("minutes_max"), lang)))
+            if not _is_blank(row.get("reason", "")):  # some of its parts have no time
+                lines.append(esc(row["reason"]))
         if "nearest_site_name" in row and not _is_blank(row["nearest_site_name"]):
             lines.append(words["nearest"].format(s=esc(row["nearest_site_name"])))
         if "second_site_name" in row and not _is_blank(row["second_site_name"]):

@@ -385,3 +385,17 @@ def test_any_split_counts_every_part_exactly(split, band):
         expected = np.average(tp[ok], weights=wp[ok]) if wp[ok].sum() > 0 else tp[ok].mean()
         assert p["minutes"] == pytest.approx(expected, rel=1e-12)
         assert p["minutes_min"] - 1e-9 <= p["minutes"] <= p["minutes_max"] + 1e-9
+
+
+def test_map_tooltips_give_the_range_of_a_commune_with_parts(net):
+    from fsgeo import maps
+
+    access = coverage.access_times(_communes(), _sites(), net, threshold_min=10, parts=_parts())
+    rows = pd.DataFrame(access.drop(columns="geometry")).set_index("code", drop=False)
+    p = rows.loc["P"]
+    lo, hi = (maps._fmt_minutes(p[c], "fr") for c in ("minutes_min", "minutes_max"))
+    tip = maps._commune_tip(p.to_dict(), False, lang="fr")
+    assert f"moyenne de ses 3 points, pondérée par leur population ({lo} à {hi})" in tip
+    assert "1 of 2 points unreachable: part R2" in maps._commune_tip(rows.loc["R"].to_dict(), False, lang="en")
+    assert "points" not in maps._commune_tip(rows.loc["m1"].to_dict(), False, lang="en")
+    maps.coverage_map(access, _sites(), tiles=False, threshold_min=10, lang="fr").get_root().render()  # renders
