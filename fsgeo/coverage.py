@@ -550,7 +550,7 @@ PART_OF = "commune_code"
 PARTS_COLUMNS = ["minutes_min", "minutes_max", "n_points"]
 #: the fields of every per-part record in ``access.attrs["fsgeo"]["parts"]``
 PART_RECORD = ["code", "part", "name", "population", "minutes", "nearest_site_id", "nearest_site_name",
-               "second_minutes", "status", "reason", "access_share"]
+               "nearest_site_departement", "second_minutes", "status", "reason", "access_share"]
 
 
 def has_parts(parts) -> bool:
@@ -768,6 +768,7 @@ def aggregate_parts(communes, points, per_point, threshold_min=None):
             "code": str(owner[i]), "part": str(points["code"].iat[i]), "name": names[i],
             "population": pop[i].item() if pop[i] % 1 else int(pop[i]), "minutes": _finite(minutes[i]),
             "nearest_site_id": _text(row["nearest_site_id"]), "nearest_site_name": _text(row["nearest_site_name"]),
+            "nearest_site_departement": _text(row["nearest_site_departement"]),
             "second_minutes": _finite(row["second_minutes"]), "status": str(status[i]), "reason": str(row["reason"]),
             "access_share": _finite(row["access_share"]) if "access_share" in per_point else None})
     attrs = {**meta, "parts": records}
@@ -790,7 +791,7 @@ def _finite(value):
     return value if np.isfinite(value) else None
 
 
-def demand_rows(access, columns=(), threshold=None) -> pd.DataFrame:
+def demand_rows(access, columns=(), threshold=None, fields=()) -> pd.DataFrame:
     """Population and minutes per demand point: the one basis of every population statistic.
 
     A commune without parts is one row (its own ``population`` and ``minutes``); a commune with parts
@@ -807,6 +808,9 @@ def demand_rows(access, columns=(), threshold=None) -> pd.DataFrame:
         Columns of ``access`` to repeat on every row of the commune (e.g. ``"departement"``, ``"region"``).
     threshold : float, optional
         Minutes; the ``status`` of each part (default: the threshold the table was computed with).
+    fields : sequence of str
+        Columns of ``access`` that a part has of its own (:data:`PART_RECORD`, e.g. ``"nearest_site_id"``): the
+        commune's value for a single point, the part's for a part.
 
     Returns
     -------
@@ -817,11 +821,13 @@ def demand_rows(access, columns=(), threshold=None) -> pd.DataFrame:
         Without parts: exactly the commune rows.
     """
     columns = [c for c in columns if c not in ("code", "part", "population", "minutes", "status")]
+    fields = [c for c in fields if c in PART_RECORD and c not in columns + ["code", "part", "population", "minutes",
+                                                                           "status"]]
     base = pd.DataFrame({"code": access["code"].to_numpy(), "part": access["code"].to_numpy(),
                          "population": access["population"].to_numpy(),
                          "minutes": access["minutes"].to_numpy(dtype=float),
                          "status": access["status"].to_numpy(),
-                         **{c: access[c].to_numpy() for c in columns}})
+                         **{c: access[c].to_numpy() for c in columns + fields}})
     records = access.attrs.get("fsgeo", {}).get("parts") or []
     if not records:
         return base
@@ -838,7 +844,8 @@ def demand_rows(access, columns=(), threshold=None) -> pd.DataFrame:
                          "population": parts["population"].to_numpy(dtype=float), "minutes": t,
                          "status": np.where(np.isfinite(t), np.where(t <= threshold, "covered", "underserved"),
                                             "unreachable"),
-                         **{c: base[c].to_numpy()[at.reindex(parts["code"].astype(str)).to_numpy()] for c in columns}})
+                         **{c: base[c].to_numpy()[at.reindex(parts["code"].astype(str)).to_numpy()] for c in columns},
+                         **{c: parts[c].to_numpy() for c in fields}})
     rows["_pos"] = at.reindex(parts["code"].astype(str)).to_numpy()
     keep = base[~split].assign(_pos=np.flatnonzero(~split))
     out = pd.concat([keep, rows], ignore_index=True).sort_values("_pos", kind="stable")
@@ -1021,7 +1028,8 @@ def summary(access, bands=None, threshold=None, commitment_min=None, n_worst=10)
         commitment_communes_beyond=int(demand.loc[beyond, "code"].nunique()),
         unreachable_population=unreach_pop,
         neighbour_population=int(round(nb["population"].sum())),
-        neighbour_communes=int(nb["communes"].sum()),
+        # communes with inhabitants whose nearest site is a neighbour's (a commune with parts counts once)
+        neighbour_communes=len({c for codes in nb["codes"] for c in str(codes).split(",") if c}),
         neighbour_sites=nb,
         meta=meta,
     )
@@ -1080,21 +1088,28 @@ def neighbour_dependency(access) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per such site: ``site_id``, ``site_name``, ``departement`` (of the site), ``communes`` (count),
-        ``population`` (inhabitants), ``codes`` (comma-separated commune codes); largest population first.
+        ``population`` (inhabitants), ``codes`` (comma-separated commune codes); largest population first. A commune
+        with demand parts counts each part towards its own nearest site (:func:`demand_rows`): it may appear under
+        several sites, with the inhabitants of its parts there.
     """
     cols = ["site_id", "site_name", "departement", "communes", "population", "codes"]
     if "departement" not in access.columns:
         return pd.DataFrame(columns=cols)
-    reach = access["nearest_site_id"].notna()
-    sd = access["nearest_site_departement"].astype(str)
-    cd = access["departement"].astype(str)
+    d = demand_rows(access, columns=["departement"],
+                    fields=["nearest_site_id", "nearest_site_name", "nearest_site_departement"])
+    reach = d["nearest_site_id"].notna()
+    sd = d["nearest_site_departement"].astype(str)
+    cd = d["departement"].astype(str)
     mask = reach & (sd != "") & (cd != "") & (sd != cd)
-    sub = access.loc[mask]
+    sub = d.loc[mask]
     if not len(sub):
         return pd.DataFrame(columns=cols)
     g = sub.groupby(["nearest_site_id", "nearest_site_name", "nearest_site_departement"], sort=False)
-    out = g.agg(communes=("code", "size"), population=("population", "sum"), codes=("code", ",".join)).reset_index()
+    out = g.agg(communes=("code", "nunique"), population=("population", "sum"),
+                codes=("code", lambda c: ",".join(dict.fromkeys(c)))).reset_index()
     out.columns = cols
+    if (out["population"] % 1 == 0).all():  # whole inhabitants stay integers (parts are read as floats)
+        out["population"] = out["population"].astype("int64")
     return out.sort_values(["population", "site_id"], ascending=[False, True]).reset_index(drop=True)
 
 

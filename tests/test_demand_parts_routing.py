@@ -399,3 +399,27 @@ def test_map_tooltips_give_the_range_of_a_commune_with_parts(net):
     assert "1 of 2 points unreachable: part R2" in maps._commune_tip(rows.loc["R"].to_dict(), False, lang="en")
     assert "points" not in maps._commune_tip(rows.loc["m1"].to_dict(), False, lang="en")
     maps.coverage_map(access, _sites(), tiles=False, threshold_min=10, lang="fr").get_root().render()  # renders
+
+
+def test_neighbour_sites_count_each_part_at_its_own_nearest_site(net, brute):
+    _, m = brute
+    sites = _sites().assign(departement=["85", "86", "85"])      # s_east in another département
+    access, _ = coverage.access_from_network(_communes(), sites, net, threshold_min=10, parts=_parts())
+    nearest = m.idxmin(axis=1).where(np.isfinite(m.min(axis=1)))
+    owner = {p: v[0] for p, v in PARTS.items()} | {c: c for c in ("m1", "m2", "a1")}
+    w = {p: PARTS[p][1] for p in PARTS} | {c: POPULATION[c] for c in ("m1", "m2", "a1")}
+    east = [k for k in nearest.index if nearest[k] == "s_east"]
+    assert {owner[k] for k in east} >= {"P", "Q"}                  # P3 and Q1, while P's largest part is west
+    nb = coverage.neighbour_dependency(access)
+    assert nb["site_id"].tolist() == ["s_east"] and nb["departement"].tolist() == ["86"]
+    assert nb["population"].iat[0] == sum(w[k] for k in east)
+    assert nb["communes"].iat[0] == len({owner[k] for k in east})
+    summ = coverage.summary(access)
+    assert summ.neighbour_population == sum(w[k] for k in east)
+    assert summ.neighbour_communes == len({owner[k] for k in east})
+    # without parts: one commune, one site, as before
+    plain, _ = coverage.access_from_network(_communes(), sites, net, threshold_min=10)
+    nb0 = coverage.neighbour_dependency(plain)
+    on_east = plain[plain["nearest_site_id"] == "s_east"]
+    assert nb0["population"].iat[0] == on_east["population"].sum() and nb0["communes"].iat[0] == len(on_east)
+    assert nb0["codes"].iat[0] == ",".join(on_east["code"])
