@@ -426,6 +426,9 @@ def text_report(result: NationalCoverage, max_rows=None, lang=None) -> str:
         T("nat_unreachable", inhabitants=_n(s.unreachable_population, lang)),
         "",
     ]
+    listed = reports.parts_listing(result.access, T)
+    if listed is not None:  # demand parts: which communes have several weighted points
+        lines[-1:-1] = [T("nat_parts", communes=listed)]
     if s.commitment_met:
         lines.append(T("nat_met", c=f"{s.commitment_min:g}"))
     else:

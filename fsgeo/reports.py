@@ -486,6 +486,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                   "en": "France Services coverage{when}: {communes} communes, {inhabitants} inhabitants, {sites} "
                         "sites ({routed} placed on the road network)"},
     "nat_as_of": {"fr": " au {date}", "en": " on {date}"},
+    "nat_parts": {"fr": "Un point par commune, sauf {communes} : un point par partie, pondéré par sa population "
+                        "(chaque habitant compté au temps de sa partie).",
+                  "en": "One point per commune, except {communes}: one point per part, weighted by its population "
+                        "(every inhabitant counted at the time of its part)."},
     "nat_bands": {"fr": "Part des habitants à moins de :", "en": "Share of inhabitants within:"},
     "nat_band": {"fr": "  {band} min : {share}  ({inhabitants} habitants)",
                  "en": "  {band} min: {share}  ({inhabitants} inhabitants)"},
@@ -742,18 +746,22 @@ def _finish(lines: list[str], provenance=None, lang=None) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 # fsgeo coverage
 # --------------------------------------------------------------------------------------------------------------------
+def parts_listing(access, T: Text) -> str | None:
+    """The communes with several demand points (``n_points`` > 1), e.g. ``"Paris (20 points), Marseille (16 points)
+    et Lyon (9 points)"``, their count beyond 5; None when there are none."""
+    if "n_points" not in access.columns or not (access["n_points"] > 1).any():
+        return None
+    multi = access[access["n_points"] > 1]
+    if len(multi) > 5:
+        return T("cov_parts_many", n=T.num(len(multi)), points=T.num(int(multi["n_points"].sum())))
+    names = [f"{r.name} ({r.n_points} points)" for r in multi.itertuples()]
+    return ", ".join(names[:-1]) + (f" {'et' if T.lang == 'fr' else 'and'} " if len(names) > 1 else "") + names[-1]
+
+
 def _method_points(access, T: Text) -> list[str]:
     """The method's second line: every commune at its point, or (demand parts) which communes have several."""
-    if "n_points" not in access.columns or not (access["n_points"] > 1).any():
-        return [T("cov_method2")]
-    multi = access[access["n_points"] > 1]
-    if len(multi) <= 5:
-        names = [f"{r.name} ({r.n_points} points)" for r in multi.itertuples()]
-        listed = ", ".join(names[:-1]) + (f" {'et' if T.lang == 'fr' else 'and'} " if len(names) > 1 else "") \
-            + names[-1]
-    else:
-        listed = T("cov_parts_many", n=T.num(len(multi)), points=T.num(int(multi["n_points"].sum())))
-    return [T("cov_method2_parts"), T("cov_parts", communes=listed)]
+    listed = parts_listing(access, T)
+    return [T("cov_method2")] if listed is None else [T("cov_method2_parts"), T("cov_parts", communes=listed)]
 
 
 def _minutes_range(row, T: Text) -> str:

@@ -423,3 +423,16 @@ def test_neighbour_sites_count_each_part_at_its_own_nearest_site(net, brute):
     on_east = plain[plain["nearest_site_id"] == "s_east"]
     assert nb0["population"].iat[0] == on_east["population"].sum() and nb0["communes"].iat[0] == len(on_east)
     assert nb0["codes"].iat[0] == ",".join(on_east["code"])
+
+
+def test_national_report_names_the_communes_with_parts(net):
+    communes = _communes()[lambda c: c["code"] != "S"]
+    res = national.national_coverage(communes, _sites(), _split_networks(net), threshold_min=10,
+                                     parts=_parts(["P", "Q"]))
+    fr = national.text_report(res)
+    assert ("Un point par commune, sauf commune P (3 points) et commune Q (2 points) : un point par partie, pondéré "
+            "par sa population") in fr
+    assert "except commune P (3 points) and commune Q (2 points): one point per part" in national.text_report(
+        res, lang="en")
+    plain = national.national_coverage(communes, _sites(), _split_networks(net), threshold_min=10)
+    assert "Un point par commune" not in national.text_report(plain)
