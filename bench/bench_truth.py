@@ -189,7 +189,7 @@ def national(study: Path, raw: Path) -> None:
 
 def parts_effect(manifest, communes, sites, network, nodes, edges, raw: Path) -> None:
     """Paris, Marseille and Lyon as one point each against one weighted point per part (``parts=``): the study's
-    demand parts when it has them, else the build's heuristic (k-means on local-road junctions, k = the COG's
+    demand parts when it has them, else the build's heuristic (k-means on a grid over the area, k = the COG's
     arrondissements municipaux); their times and the national figures, both routed here on the mainland network."""
     if manifest.files.get("demand_parts"):
         from fsgeo import io
@@ -199,10 +199,9 @@ def parts_effect(manifest, communes, sites, network, nodes, edges, raw: Path) ->
     elif (Path(raw) / "etalab").exists():
         arr = demand.arrondissements(raw)
         counts = arr.groupby("commune").size()
-        parts = demand.cluster_parts(communes, nodes, edges,
-                                     {c: int(k) for c, k in counts.items() if c in set(communes["code"])},
-                                     log=lambda _: None)
-        how = "heuristic parts (k-means on local-road junctions, k = arrondissements)"
+        parts = demand.area_parts(communes, {c: int(k) for c, k in counts.items() if c in set(communes["code"])},
+                                  log=lambda _: None)
+        how = "heuristic parts (k-means on a grid over the area, k = arrondissements)"
     else:
         print("demand parts: none in the study and no raw COG to make them; skipped")
         return

@@ -197,27 +197,31 @@ def study_copy(tmp_path, monkeypatch):
     return tmp_path, settings.network_path, arr, pop
 
 
-def test_apply_heuristic_parts_to_a_study(study_copy):
+@pytest.mark.parametrize("basis, source", [("area", "area cluster"), ("junctions", "road-junction cluster")])
+def test_apply_heuristic_parts_to_a_study(study_copy, basis, source):
     out, network, arr, pop = study_copy
     logs = []
-    entry = demand.apply_to_study(out, network, log=logs.append, raw=out)
+    entry = demand.apply_to_study(out, network, log=logs.append, raw=out, parts_basis=basis)
     parts = gpd.read_file(out / demand.PARTS_FILE)
     assert parts["part"].tolist() == ["70550-1", "70550-2", "70550-3"] and parts["population"].sum() == pop
-    assert parts["source"].eq("road-junction cluster").all()
+    assert parts["source"].eq(source).all()
     communes = gpd.read_file(out / "communes" / "communes.geojson").set_index("code")
     vesoul = communes.loc["70550"]
     # the commune's point is its most populous part's; the source says so
     assert (vesoul.point_lon, vesoul.point_lat) == (parts.geometry.x.iat[0], parts.geometry.y.iat[0])
-    assert vesoul.point_source == "road-junction cluster (1 of 3)"
-    # every part's point is a local-road node of the network inside Vesoul
+    assert vesoul.point_source == f"{source} (1 of 3)"
     nodes = gpd.read_file(network, layer="nodes")
     node_ll = {(round(p.x, 6), round(p.y, 6)) for p in nodes.geometry}
-    assert all((p.x, p.y) in node_ll for p in parts.geometry)
+    if basis == "junctions":  # every part's point is a local-road node of the network inside Vesoul
+        assert all((p.x, p.y) in node_ll for p in parts.geometry)
+    else:  # grid cells: spread over the commune, not on the roads
+        assert not any((p.x, p.y) in node_ll for p in parts.geometry)
+        assert entry["parts"]["grid_cells"] == demand.AREA_CELLS
     assert shapely.contains_xy(communes.loc["70550"].geometry, parts.geometry.x, parts.geometry.y).all()
-    assert entry["parts"]["by_commune"] == {"70550": {"parts": 3, "population": pop,
-                                                      "source": "road-junction cluster"}}
+    assert entry["parts"]["by_commune"] == {"70550": {"parts": 3, "population": pop, "source": source}}
     assert entry["parts"]["communes"] == 1 and entry["parts"]["parts"] == 3
-    assert entry["points"]["road-junction cluster"] == 1 and sum(entry["points"].values()) == len(communes)
+    assert entry["parts"]["method"] == source + "s"
+    assert entry["points"][source] == 1 and sum(entry["points"].values()) == len(communes)
     loaded = io.load_demand_parts(out / demand.PARTS_FILE, communes=communes.reset_index())
     assert loaded["population"].sum() == pop
     # the other communes are untouched by the parts step
@@ -367,7 +371,7 @@ def _node_lonlat(gpkg: Path) -> set:
 @pytest.mark.slow
 @needs_raw
 def test_lyon_build_has_deterministic_parts(tmp_path):
-    """`fsgeo build --departement 69`: Lyon gets 9 parts (its 9 arrondissements) on network nodes inside it, summing
+    """`fsgeo build --departement 69`: Lyon gets 9 parts (its 9 arrondissements) spread over its area, summing
     to its population; two builds are byte-identical; study.json lists the file; Study.demand_parts reads it."""
     from fsgeo.build_data import build_all
 
@@ -384,17 +388,17 @@ def test_lyon_build_has_deterministic_parts(tmp_path):
     cog = demand.arrondissements(RAW)
     lyon_pop = int(cog.loc[cog["commune"] == "69123", "population"].sum())
     assert m.demand["parts"]["by_commune"] == {"69123": {"parts": 9, "population": lyon_pop,
-                                                         "source": "road-junction cluster"}}
+                                                         "source": "area cluster"}}
     study = datasets.load_study(a)
     parts = study.demand_parts
     assert parts["part"].tolist() == [f"69123-{i}" for i in range(1, 10)]
     assert parts["population"].sum() == lyon_pop == int(study.communes.set_index("code").loc["69123", "population"])
     assert list(parts["population"]) == sorted(parts["population"], reverse=True)
-    assert {(p.x, p.y) for p in parts.geometry} <= _node_lonlat(m.path("network"))
+    assert not {(p.x, p.y) for p in parts.geometry} & _node_lonlat(m.path("network"))  # on the area's grid
     lyon = study.communes.set_index("code").loc["69123"]
     assert shapely.contains_xy(lyon.geometry, parts.geometry.x, parts.geometry.y).all()
     assert (lyon.point_lon, lyon.point_lat) == (parts.geometry.x.iat[0], parts.geometry.y.iat[0])
-    assert lyon.point_source == "road-junction cluster (1 of 9)"
+    assert lyon.point_source == "area cluster (1 of 9)"
     assert "69123" in m.demand["moved"] or m.demand["moved"] is not None
 
 
@@ -470,3 +474,58 @@ def test_national_build_has_parts(tmp_path):
     assert len(parts) == 16 and set(parts["code"]) == {"13055"}
     assert m.demand["parts"]["by_commune"]["13055"]["parts"] == 16
     assert json.loads((tmp_path / "fr" / "study.json").read_text(encoding="utf-8"))["files"]["demand_parts"]
+
+
+# --- the area rule (default) ----------------------------------------------------------------------------------------
+
+def _commune_in_lambert(code: str, *polygons) -> gpd.GeoDataFrame:
+    """One commune (``code``, 10,000 inhabitants) whose polygon(s) are given in Lambert-93 metres."""
+    geom = shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
+    return gpd.GeoDataFrame({"code": [code], "name": ["Ville"], "population": [10_000]},
+                            geometry=gpd.GeoSeries([geom], crs="EPSG:2154").to_crs("EPSG:4326"), crs="EPSG:4326")
+
+
+def test_area_parts_spread_the_inhabitants_over_the_area():
+    """An L-shaped town of 3 squares (each 4 x 4 km) in 3 parts: one part per square, a third of the inhabitants
+    each, every point inside its square; the area each part stands for (its Voronoi cell, computed independently
+    with shapely, clipped to the town) matches its population share."""
+    x0, y0, s = 900_000.0, 6_700_000.0, 4000.0
+    squares = [shapely.box(x0, y0, x0 + s, y0 + s), shapely.box(x0 + s, y0, x0 + 2 * s, y0 + s),
+               shapely.box(x0, y0 + s, x0 + s, y0 + 2 * s)]
+    town = shapely.union_all(squares)
+    communes = _commune_in_lambert("99056", town)
+    logs = []
+    parts = demand.area_parts(communes, {"99056": 3}, log=logs.append)
+    assert parts["population"].tolist() == [3334, 3333, 3333] and parts["source"].eq("area cluster").all()
+    pts = parts.to_crs("EPSG:2154").geometry
+    assert sorted(sum(sq.contains(p) for p in pts) for sq in squares) == [1, 1, 1]
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(list(pts)), extend_to=town.buffer(s))
+    for p, pop in zip(pts, parts["population"]):
+        cell = next(c for c in cells.geoms if c.contains(p))
+        assert abs(cell.intersection(town).area / town.area - pop / 10_000) < 0.02
+    assert any("3 parts from" in line and "grid cells" in line for line in logs)
+    # deterministic: the same frame again, point for point
+    again = demand.area_parts(communes, {"99056": 3}, log=lambda m: None)
+    assert again.geometry.geom_equals_exact(parts.geometry, 0).all() and again["population"].equals(parts["population"])
+
+
+def test_area_parts_leave_islands_out():
+    """A commune of a 10 x 10 km mainland polygon and a small island (Marseille and its Frioul): the parts cover the
+    mainland only, and the log says one polygon was left out."""
+    x0, y0 = 900_000.0, 6_200_000.0
+    main, island = shapely.box(x0, y0, x0 + 10_000, y0 + 10_000), shapely.box(x0 + 15_000, y0, x0 + 16_000, y0 + 1000)
+    communes = _commune_in_lambert("99055", main, island)
+    logs = []
+    parts = demand.area_parts(communes, {"99055": 4}, log=logs.append)
+    pts = parts.to_crs("EPSG:2154").geometry
+    assert len(parts) == 4 and parts["population"].sum() == 10_000 and all(main.contains(p) for p in pts)
+    assert all(2000 < pop < 3000 for pop in parts["population"])  # about a quarter of the square each
+    assert any("1 smaller polygon(s) left out" in line for line in logs)
+
+
+def test_parts_basis_none_and_bad_basis(study_copy):
+    out, network, arr, pop = study_copy
+    entry = demand.apply_to_study(out, network, log=lambda m: None, raw=out, parts_basis="none")
+    assert "parts" not in entry and not (out / demand.PARTS_FILE).exists()
+    with pytest.raises(ValueError, match="demand parts rule 'grid'"):
+        demand.apply_to_study(out, network, log=lambda m: None, raw=out, parts_basis="grid")

@@ -203,7 +203,7 @@ class StudyArea:
 def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departements=("70",), *,
               name: str | None = None, slug: str | None = None, network: str | Path | None = None,
               osm_download: bool = False, study_network: bool = True, demand_points: str | Path | None = None,
-              demand_method: str = "road-junction"):
+              demand_method: str = "road-junction", demand_parts: str = "area"):
     """Build a whole study into ``out``: communes and outline, neighbouring communes, sites, network, ``study.json``.
 
     Parameters
@@ -232,6 +232,9 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     demand_method : {"road-junction", "pole"}
         The rule for communes the file does not give: the road-junction village centre (default) or the polygon's
         pole of inaccessibility. ``study.json`` records which (``demand``), with every commune moved over 2 km.
+    demand_parts : {"area", "junctions", "none"}
+        The demand parts of a commune with arrondissements municipaux that the file does not give: k-means on a grid
+        over its area (default), on its local-road junctions, or none (one point).
 
     Returns
     -------
@@ -243,6 +246,7 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     out = Path(out)
     if demand_method not in demand.METHODS:
         raise ValueError(f"demand point method {demand_method!r}: expected one of {', '.join(demand.METHODS)}")
+    demand.check_parts_basis(demand_parts)
     # a bad file fails before anything is built
     user = demand.read_demand_points(demand_points, demand.arrondissements(raw)) if demand_points is not None else None
     area = StudyArea.from_raw(raw, departements, log, name=name, slug=slug)
@@ -254,5 +258,6 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
                                           enabled=study_network)
     net_file = out / net_info["file"] if net_info.get("file") else None
     demand_info = demand.apply_to_study(out, net_file, log, demand_points=demand_points if user is not None else None,
-                                        metric_crs=area.metric_crs, method=demand_method, raw=area.raw)
+                                        metric_crs=area.metric_crs, method=demand_method, raw=area.raw,
+                                        parts_basis=demand_parts)
     return manifest.write_study(area, out, net_info, log, demand=demand_info)

@@ -22,11 +22,14 @@ parser.add_argument("--demand-points", type=Path, metavar="FILE",
 parser.add_argument("--demand-method", choices=("road-junction", "pole"), default="road-junction",
                     help="demand point of the communes the file does not give: the road-junction village centre "
                          "(default) or the polygon's pole of inaccessibility")
+parser.add_argument("--demand-parts", choices=("area", "junctions", "none"), default="area",
+                    help="demand parts of Paris, Lyon, Marseille (communes with arrondissements) the file does not "
+                         "give: k-means on a grid over the area (default), on the local-road junctions, or none")
 args = parser.parse_args()
 try:
     build_all(args.raw, args.out, print, args.departement, name=args.name, slug=args.slug, network=args.network,
               osm_download=args.osm_download, study_network=not args.no_network, demand_points=args.demand_points,
-              demand_method=args.demand_method)
+              demand_method=args.demand_method, demand_parts=args.demand_parts)
 except (ValueError, OSError) as exc:
     print(f"python -m fsgeo.build_data: error: {exc}", file=sys.stderr)
     sys.exit(2)

@@ -23,10 +23,17 @@ name, distance and method.
 - From the points file: the arrondissement municipal codes (75101-75120, 69381-69389, 13201-13216; all of a
   commune's, populations from the COG), or several rows of one commune code with a ``population`` / ``weight``
   column (scaled to the commune's population). User points are never moved.
-- Without a file, a commune that has arrondissements municipaux in the COG gets as many parts
-  (:func:`cluster_parts`): k-means on its local-road junctions; each part's point is the junction nearest its
-  cluster's centre, its population the commune's times the cluster's share of junctions. No raw source gives the
-  arrondissements' coordinates or polygons, so the clusters are not the arrondissements.
+- Without a file, a commune that has arrondissements municipaux in the COG gets as many parts. No raw source gives
+  the arrondissements' coordinates or polygons, so the parts are not the arrondissements; two rules
+  (``--demand-parts``):
+
+  - ``area`` (default, :func:`area_parts`): the inhabitants spread evenly over the commune's largest polygon (a
+    city of arrondissements is dense from edge to edge): k-means on a regular grid of :data:`AREA_CELLS` cells
+    inside it; each part's point is the grid cell nearest its cluster's centre, its population the commune's times
+    the cluster's share of the area. Parks, port basins and massifs (Marseille's Calanques) count as inhabited.
+  - ``junctions`` (:func:`cluster_parts`): k-means on its local-road junctions; each part's point is the junction
+    nearest its cluster's centre, its population the commune's times the cluster's share of junctions. On Travel
+    Mapping's classified roads the junctions of Paris are nearly all on the périphérique: every part at the edge.
 
 A commune with parts keeps one point in ``communes.geojson``: its most populous part's. Parts populations are whole
 inhabitants summing exactly to the commune's (largest remainder, :func:`apportion`).
@@ -49,9 +56,10 @@ from fsgeo.build_data import METRIC_CRS, STORAGE_CRS
 from fsgeo.errors import InputError
 from fsgeo.io import read_table
 
-__all__ = ["read_demand_points", "arrondissements", "junction_points", "cluster_parts", "user_parts", "apportion",
+__all__ = ["read_demand_points", "arrondissements", "junction_points", "cluster_parts", "area_parts", "user_parts",
+           "apportion", "PARTS_BASES",
            "place", "apply_to_study", "read_networks", "summary", "DENSITY_RADIUS_M", "REPORT_MOVE_M", "HEURISTIC",
-           "PARTS_HEURISTIC", "PARTS_FILE", "METHODS"]
+           "PARTS_HEURISTICS", "PARTS_FILE", "METHODS"]
 
 DENSITY_RADIUS_M = 1000.0
 REPORT_MOVE_M = 2000.0
@@ -61,6 +69,10 @@ ARRONDISSEMENT_TYPE = "arrondissement-municipal"
 #: k-means iterations of the road-junction clusters (Lloyd's, from a deterministic farthest-point start)
 KMEANS_ITERATIONS = 100
 PARTS_FILE = "communes/demand_parts.geojson"
+#: the rules for the demand parts of communes with arrondissements (``--demand-parts``): see the module notes
+PARTS_BASES = ("area", "junctions", "none")
+#: grid cells laid over a commune's largest polygon by :func:`area_parts` (about 100 per part for Paris's 20)
+AREA_CELLS = 2000
 
 
 def arrondissements(raw) -> pd.DataFrame:
@@ -387,6 +399,69 @@ def cluster_parts(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=PART_COLUMNS), geometry=geoms, crs=STORAGE_CRS)
 
 
+def area_parts(communes: gpd.GeoDataFrame, parts_of: dict, log: Callable[[str], None] = print,
+               tag: str = "demand", metric_crs: str = METRIC_CRS, cells: int = AREA_CELLS) -> gpd.GeoDataFrame:
+    """Demand parts of communes from their area: the inhabitants spread evenly over the largest polygon.
+
+    ``parts_of`` maps a commune code (of ``communes``: ``code``, ``name``, ``population``, polygons) to its number
+    of parts k. A regular square grid of about ``cells`` cells is laid over the commune's largest polygon (metric
+    CRS; islands and detached parts, e.g. Marseille's Frioul, are left out) and the centres of the cells inside it
+    are clustered into k groups (k-means, :func:`_kmeans`); each part's point is the cell centre of its group
+    nearest the group's centre (always inside the polygon), its population the commune's times the group's share of
+    the cells (whole inhabitants summing exactly to the commune's: :func:`apportion`). Parts are ordered by
+    population (largest first), then x, then y; ids ``<code>-<i>``, names ``"<commune>, partie <i>"``. No network
+    is needed: the parts route like any demand point (an access leg, or a direct leg to a site under 3 km).
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`PART_COLUMNS` + Point geometry (EPSG:4326, degrees rounded to 6 decimals), sorted by commune code.
+    """
+    wanted = communes[communes["code"].astype(str).isin(set(parts_of))]
+    rows, geoms = [], []
+    if not len(wanted):
+        return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)
+    wanted = wanted.sort_values("code", kind="stable").reset_index(drop=True)
+    metric = wanted.geometry.to_crs(metric_crs)
+    for c, shape in zip(wanted.itertuples(index=False), metric):
+        code, k = str(c.code), int(parts_of[str(c.code)])
+        polys = list(getattr(shape, "geoms", [shape]))
+        poly = max(polys, key=lambda g: g.area)
+        step = math.sqrt(poly.area / cells)
+        x0, y0, x1, y1 = poly.bounds
+        # cell centres on a grid anchored at the polygon's lower-left corner, rounded to the centimetre: the same
+        # polygon gives the same grid whatever the platform
+        xs, ys = np.meshgrid(np.arange(x0 + step / 2, x1, step), np.arange(y0 + step / 2, y1, step))
+        xy = np.round(np.column_stack([xs.ravel(), ys.ravel()]), 2)
+        xy = xy[shapely.contains_xy(poly, xy[:, 0], xy[:, 1])]
+        xy = xy[np.lexsort((xy[:, 1], xy[:, 0]))]
+        if len(xy) < max(k, 2):
+            log(f"{tag}: {code} ({c.name}): {len(xy)} grid cells inside, cannot split it into {k} parts; it keeps "
+                "one point")
+            continue
+        labels = _kmeans(xy, k)
+        groups = [g for g in (np.flatnonzero(labels == j) for j in range(k)) if len(g)]
+        members = np.array([len(g) for g in groups])
+        reps = []
+        for g in groups:
+            d = np.hypot(*(xy[g] - xy[g].mean(axis=0)).T)
+            reps.append(g[np.lexsort((xy[g, 1], xy[g, 0], d))[0]])
+        reps = np.array(reps)
+        order = np.lexsort((xy[reps, 1], xy[reps, 0], -members))
+        pops = apportion(int(c.population), members[order])
+        lon, lat = gpd.GeoSeries(gpd.points_from_xy(xy[reps[order], 0], xy[reps[order], 1]),
+                                 crs=metric_crs).to_crs(STORAGE_CRS).pipe(lambda g: (g.x.to_numpy(), g.y.to_numpy()))
+        for i, (pop, x, y) in enumerate(zip(pops, lon, lat), start=1):
+            rows.append({"code": code, "part": f"{code}-{i}", "name": f"{c.name}, partie {i}",
+                         "population": int(pop), "source": "area cluster"})
+            geoms.append(shapely.Point(round(float(x), 6), round(float(y), 6)))
+        left = len(polys) - 1
+        log(f"{tag}: {code} ({c.name}): {len(groups)} parts from {len(xy)} grid cells of {step:.0f} m over its "
+            f"largest polygon ({poly.area / 1e6:.1f} km²" + (f"; {left} smaller polygon(s) left out" if left else "")
+            + f"), populations {', '.join(f'{p:,}' for p in pops)}")
+    return gpd.GeoDataFrame(pd.DataFrame(rows, columns=PART_COLUMNS), geometry=geoms, crs=STORAGE_CRS)
+
+
 def user_parts(user: pd.DataFrame, communes: gpd.GeoDataFrame, arrondissements: pd.DataFrame | None,
                source_name: str, log: Callable[[str], None] = print, tag: str = "demand") -> gpd.GeoDataFrame:
     """Demand parts given by the user's file (the communes with several rows of :func:`read_demand_points`),
@@ -505,7 +580,7 @@ METHODS = ("road-junction", "pole")
 
 def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
                    demand_points: Path | None = None, metric_crs: str = METRIC_CRS,
-                   method: str = "road-junction", raw: Path | None = None) -> dict:
+                   method: str = "road-junction", raw: Path | None = None, parts_basis: str = "area") -> dict:
     """Place the demand points of a built study (after its network): rewrite ``out/communes/communes.geojson`` (and
     ``neighbours.geojson`` when present) with the user's points or the road-junction centres, and a
     ``point_source`` column; write ``out/communes/demand_parts.geojson`` when a commune of the study has demand
@@ -518,12 +593,16 @@ def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
     user's CSV (:func:`read_demand_points`). ``method``: ``"road-junction"`` (the heuristic, default) or ``"pole"``
     (keep the polygon's pole of inaccessibility wherever the file gives no point; no heuristic parts either).
     ``raw``: the raw sources folder, for the COG's arrondissements municipaux (None: none known, no heuristic parts
-    and arrondissement codes in the file are unknown communes).
+    and arrondissement codes in the file are unknown communes). ``parts_basis``: the rule for the parts of the
+    communes with arrondissements that the file does not give (:data:`PARTS_BASES`): ``"area"`` (default,
+    :func:`area_parts`), ``"junctions"`` (:func:`cluster_parts`; needs the road-junction method's network) or
+    ``"none"`` (one point each).
     """
     from fsgeo.build_data.communes import _write_geojson
 
     if method not in METHODS:
         raise ValueError(f"demand point method {method!r}: expected one of {', '.join(METHODS)}")
+    check_parts_basis(parts_basis)
     out = Path(out)
     arr = arrondissements(raw) if raw is not None else None
     nodes = edges = None
@@ -565,7 +644,7 @@ def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
         placed = place(base, nodes, edges, user=mine, log=log, tag=tag, source_name=source_name,
                        metric_crs=metric_crs)
         if name == "communes.geojson":
-            parts = _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs)
+            parts = _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs, parts_basis)
             if len(parts):
                 pole = gpd.GeoSeries(gpd.points_from_xy(base["point_lon"], base["point_lat"]),
                                      crs=STORAGE_CRS).to_crs(metric_crs)
@@ -580,26 +659,37 @@ def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
         log(f"demand: wrote {parts_path}: {len(parts)} demand parts of {parts['code'].nunique()} communes")
     elif parts_path.exists():
         parts_path.unlink()  # a previous build's parts must not outlive it: study.json will not list them
-    return summary(placed_study, user, demand_points, method, have_network=nodes is not None, parts=parts)
+    return summary(placed_study, user, demand_points, method, have_network=nodes is not None, parts=parts,
+                   parts_basis=parts_basis)
 
 
-def _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs) -> gpd.GeoDataFrame:
+def check_parts_basis(parts_basis: str) -> str:
+    """``parts_basis`` if it is one of :data:`PARTS_BASES`, else a ValueError naming them."""
+    if parts_basis not in PARTS_BASES:
+        raise ValueError(f"demand parts rule {parts_basis!r}: expected one of {', '.join(PARTS_BASES)}")
+    return parts_basis
+
+
+def _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs,
+                 parts_basis: str = "area") -> gpd.GeoDataFrame:
     """The demand parts of the study's communes: the file's (several rows or arrondissements), then the heuristic
-    for the other communes that have arrondissements municipaux (k = their number), unless the file gives them one
-    point (the user's choice wins)."""
+    (``parts_basis``: area or junction clusters) for the other communes that have arrondissements municipaux (k =
+    their number), unless the file gives them one point (the user's choice wins)."""
     frames = []
     given = set()
     if multi is not None and len(multi):
         frames.append(user_parts(multi, placed, arr, source_name, log))
         given |= set(multi["code"])
-    if arr is not None and nodes is not None:
+    if arr is not None and parts_basis != "none" and (nodes is not None or parts_basis == "area"):
         user_single = set(placed.loc[placed["point_source"].str.startswith("user: "), "code"].astype(str))
         counts = arr.groupby("commune").size()
         parts_of = {c: int(n) for c, n in counts.items()
                     if c in set(placed["code"].astype(str)) and c not in given | user_single}
         for c in sorted(set(counts.index) & user_single):
             log(f"demand: {c}: one point given by the file; no arrondissement parts")
-        if parts_of:
+        if parts_of and parts_basis == "area":
+            frames.append(area_parts(placed, parts_of, log, metric_crs=metric_crs))
+        elif parts_of:
             frames.append(cluster_parts(placed, nodes, edges, parts_of, log, metric_crs=metric_crs))
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -610,7 +700,7 @@ def _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs)
 
 
 def summary(placed: gpd.GeoDataFrame | None, user: pd.DataFrame | None, demand_points, method: str,
-            have_network: bool, parts: gpd.GeoDataFrame | None = None) -> dict:
+            have_network: bool, parts: gpd.GeoDataFrame | None = None, parts_basis: str = "area") -> dict:
     """The ``demand`` entry of ``study.json``: which demand points the study's communes use.
 
     ``method`` (``road junction`` | ``pole of inaccessibility``, the rule for the communes the file does not
@@ -619,7 +709,8 @@ def summary(placed: gpd.GeoDataFrame | None, user: pd.DataFrame | None, demand_p
     ``moved_over_m`` and ``moved`` (``{code: metres}`` of the communes moved more than that from their pole of
     inaccessibility, largest first); and, only when some commune has demand parts, ``parts``: ``file`` (the
     parts file), ``method`` and ``rule`` (of the heuristic), ``communes`` and ``parts`` (counts) and
-    ``by_commune`` (``{code: {"parts", "population", "source"}}``, source ``file`` or ``road-junction cluster``).
+    ``by_commune`` (``{code: {"parts", "population", "source"}}``, source ``file``, ``area cluster`` or
+    ``road-junction cluster``).
     """
     import hashlib
 
@@ -657,20 +748,36 @@ def summary(placed: gpd.GeoDataFrame | None, user: pd.DataFrame | None, demand_p
                         "source": "file" if group["source"].iat[0].startswith("user: ") else group["source"].iat[0]}
         kinds = {v["source"] for v in by.values()}
         how = {"file"} if kinds == {"file"} else kinds
-        entry["parts"] = {"file": PARTS_FILE, **PARTS_HEURISTIC, "communes": len(by), "parts": int(len(parts)),
-                          "by_commune": by}
+        entry["parts"] = {"file": PARTS_FILE, **PARTS_HEURISTICS[parts_basis], "communes": len(by),
+                          "parts": int(len(parts)), "by_commune": by}
         entry["parts"]["method"] = " and ".join(sorted("points file" if k == "file" else k + "s" for k in how))
     return entry
 
 
-#: what ``study.json`` records of the demand-parts heuristic (``demand.parts``)
-PARTS_HEURISTIC = {
-    "method": "road-junction clusters",
-    "rule": "a commune with arrondissements municipaux in the COG (Paris, Lyon, Marseille) gets one part per "
-            "arrondissement: k-means (k = their number) on the local-road junctions inside the commune (Lambert-93, "
-            "farthest-point start, fixed iterations); each part's point is the junction nearest its cluster's "
-            "centre, its population the commune's times the cluster's share of junctions (largest remainder); the "
-            "clusters are NOT the arrondissements. Parts from the points file (arrondissement codes: COG "
-            "populations; several rows of a commune: its population or weight column) are kept as given",
-    "kmeans_iterations": KMEANS_ITERATIONS,
+#: what ``study.json`` records of the demand-parts heuristics (``demand.parts``), by ``--demand-parts`` rule
+PARTS_HEURISTICS = {
+    "area": {
+        "method": "area clusters",
+        "rule": "a commune with arrondissements municipaux in the COG (Paris, Lyon, Marseille) gets one part per "
+                "arrondissement: k-means (k = their number) on a regular grid of cells over the commune's largest "
+                "polygon (Lambert-93, farthest-point start, fixed iterations); each part's point is the cell centre "
+                "nearest its cluster's centre, its population the commune's times the cluster's share of the area "
+                "(largest remainder); the clusters are NOT the arrondissements. Parts from the points file "
+                "(arrondissement codes: COG populations; several rows of a commune: its population or weight "
+                "column) are kept as given",
+        "grid_cells": AREA_CELLS,
+        "kmeans_iterations": KMEANS_ITERATIONS,
+    },
+    "junctions": {
+        "method": "road-junction clusters",
+        "rule": "a commune with arrondissements municipaux in the COG (Paris, Lyon, Marseille) gets one part per "
+                "arrondissement: k-means (k = their number) on the local-road junctions inside the commune "
+                "(Lambert-93, farthest-point start, fixed iterations); each part's point is the junction nearest "
+                "its cluster's centre, its population the commune's times the cluster's share of junctions "
+                "(largest remainder); the clusters are NOT the arrondissements. Parts from the points file "
+                "(arrondissement codes: COG populations; several rows of a commune: its population or weight "
+                "column) are kept as given",
+        "kmeans_iterations": KMEANS_ITERATIONS,
+    },
+    "none": {"method": "points file", "rule": "only the parts given by the points file (--demand-parts none)"},
 }

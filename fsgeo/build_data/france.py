@@ -189,7 +189,7 @@ def _build_with_study_area(raw: Path, out: Path, codes, log, every_site: bool = 
 
 
 def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, *, demand_points=None,
-          demand_method: str = "road-junction") -> Path:
+          demand_method: str = "road-junction", demand_parts: str = "area") -> Path:
     """Build the national study in ``out`` (see the module docstring); returns the manifest's path.
 
     ``codes`` restricts it to some départements (a small "France" for tests); default: all 101. ``demand_points``
@@ -200,6 +200,7 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
 
     if demand_method not in demand.METHODS:
         raise ValueError(f"demand point method {demand_method!r}: expected one of {', '.join(demand.METHODS)}")
+    demand.check_parts_basis(demand_parts)
     if demand_points is not None:
         demand.read_demand_points(demand_points, demand.arrondissements(raw))  # a bad file fails before the build
     from fsgeo import __version__
@@ -245,7 +246,7 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
             f"{row['sites']} sites: {row['status']}")
     no_network = [e for e in no_network if e["departement"] in set(deps["code"])]
     demand_info = demand.apply_to_study(out, [out / lm["file"] for lm in landmasses], log, demand_points=demand_points,
-                                        method=demand_method, raw=raw)
+                                        method=demand_method, raw=raw, parts_basis=demand_parts)
     parts_file = (demand_info.get("parts") or {}).get("file")
     manifest = StudyManifest(
         name="France", slug="france", codes=deps["code"].tolist(), neighbours=[],

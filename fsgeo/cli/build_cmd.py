@@ -39,6 +39,11 @@ def register(subparsers) -> None:
                    help="demand point of the communes the file does not give: road-junction (default: the local "
                         "junction with the most junctions within 1 km, the village centre) or pole (the polygon's "
                         "pole of inaccessibility)")
+    p.add_argument("--demand-parts", choices=("area", "junctions", "none"), default="area",
+                   help="several weighted demand points for the communes with arrondissements municipaux (Paris, "
+                        "Lyon, Marseille) the file does not give: area (default: k-means on a grid over the "
+                        "commune, inhabitants spread evenly), junctions (k-means on its local-road junctions) or "
+                        "none (one point)")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
     p.set_defaults(func=run)
 
@@ -59,7 +64,7 @@ def run(args) -> int:
     manifest = build_all(args.raw or default_raw(), args.out, log, args.departement, name=args.name,
                          slug=args.slug, network=args.network, osm_download=args.osm_download,
                          study_network=not args.no_network, demand_points=args.demand_points,
-                         demand_method=args.demand_method)
+                         demand_method=args.demand_method, demand_parts=args.demand_parts)
     net = manifest.files.get("network")
     print(f"study {manifest.label} written to {args.out}"
           + ("" if net else f" without a road network: {manifest.network.get('reason')}"))
@@ -77,6 +82,6 @@ def _run_france(args, log) -> int:
         raise CliError(f"--france builds the national study from Travel Mapping; {', '.join(unused)} "
                        "applies to --departement studies only")
     path = france.build(args.raw or default_raw(), args.out, log, demand_points=args.demand_points,
-                        demand_method=args.demand_method)
+                        demand_method=args.demand_method, demand_parts=args.demand_parts)
     print(f"study France written to {path.parent}")
     return 0
