@@ -293,8 +293,10 @@ def test_fsgeo_build_france_wires_the_national_build(tmp_path, monkeypatch, caps
 
     calls = []
 
-    def fake_build(raw, out, log=print, codes=None, demand_points=None, demand_method="road-junction"):
+    def fake_build(raw, out, log=print, codes=None, demand_points=None, demand_method="road-junction",
+                   demand_parts="area"):
         calls.append((Path(raw), Path(out)))
+        assert demand_parts == "area"  # the default rule reaches the national build
         return Path(out) / "study.json"
 
     monkeypatch.setattr(france, "build", fake_build)
