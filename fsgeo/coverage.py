@@ -713,7 +713,9 @@ def aggregate_parts(communes, points, per_point, threshold_min=None):
     minutes = per_point["minutes"].to_numpy(dtype=float)
     pop = points["population"].to_numpy(dtype=float)
     pos = pd.Index(ct["code"]).get_indexer(owner)
-    src = np.empty(len(ct), dtype=int)
+    # the access row each commune takes: its own point's; a commune with parts gets its part's in the loop below
+    # (zeros, not np.empty: the vectorised reads before the loop must not index with uninitialised memory)
+    src = np.zeros(len(ct), dtype=int)
     src[pos[~is_part]] = np.flatnonzero(~is_part)
     n_points = np.bincount(pos, minlength=len(ct))
     t_mean = minutes[src].copy()
