@@ -1011,7 +1011,9 @@ def service_areas(access, dissolve=True, metric_crs=None):
         One row per site that is someone's nearest: ``site_id``, ``site_name``, ``departement`` (of the site),
         ``n_communes``, ``population`` (inhabitants), ``mean_minutes`` (population-weighted), ``max_minutes``,
         ``communes`` (comma-separated codes), and the dissolved polygon (EPSG:4326); largest population first.
-        Unreachable communes belong to no service area.
+        Unreachable communes belong to no service area. A commune with demand parts (``coverage.access_times(...,
+        parts=)``) belongs whole, polygon and inhabitants, to the area of its nearest site (its most populous
+        part's), at its weighted mean minutes; each part's own site is in ``access.attrs["fsgeo"]["parts"]``.
     """
     reach = access[access["nearest_site_id"].notna()].copy()
     reach["_wt"] = reach["population"] * reach["minutes"]
