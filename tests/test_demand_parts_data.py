@@ -368,17 +368,25 @@ def _node_lonlat(gpkg: Path) -> set:
     return {(round(p.x, 6), round(p.y, 6)) for p in nodes.geometry}
 
 
+@pytest.fixture(scope="module")
+def lyon_study(tmp_path_factory):
+    """`fsgeo build --departement 69` (about 10 s), shared by the tests below."""
+    from fsgeo.build_data import build_all
+
+    out = tmp_path_factory.mktemp("lyon") / "study"
+    build_all(RAW, out, lambda s: None, "69")
+    return out
+
+
 @pytest.mark.slow
 @needs_raw
-def test_lyon_build_has_deterministic_parts(tmp_path):
+def test_lyon_build_has_deterministic_parts(tmp_path, lyon_study):
     """`fsgeo build --departement 69`: Lyon gets 9 parts (its 9 arrondissements) spread over its area, summing
     to its population; two builds are byte-identical; study.json lists the file; Study.demand_parts reads it."""
     from fsgeo.build_data import build_all
 
-    outs = [tmp_path / "a", tmp_path / "b"]
-    for out in outs:
-        build_all(RAW, out, lambda s: None, "69")
-    a, b = outs
+    a, b = lyon_study, tmp_path / "b"
+    build_all(RAW, b, lambda s: None, "69")
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert Path(demand.PARTS_FILE) in files
     for rel in files:
@@ -529,3 +537,64 @@ def test_parts_basis_none_and_bad_basis(study_copy):
     assert "parts" not in entry and not (out / demand.PARTS_FILE).exists()
     with pytest.raises(ValueError, match="demand parts rule 'grid'"):
         demand.apply_to_study(out, network, log=lambda m: None, raw=out, parts_basis="grid")
+
+
+def _without_parts(study: Path, dest: Path) -> Path:
+    """A copy of ``study`` whose study.json no longer lists its demand parts (one point per commune)."""
+    shutil.copytree(study, dest)
+    manifest = json.loads((dest / "study.json").read_text(encoding="utf-8"))
+    del manifest["files"]["demand_parts"]
+    (dest / "study.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return dest
+
+
+@pytest.mark.slow
+@needs_raw
+def test_cli_coverage_routes_the_parts(tmp_path, lyon_study):
+    """`fsgeo coverage --study` (département path) passes the study's demand parts: Lyon has n_points 9 in the JSON,
+    its minutes are the population-weighted mean of its parts' (listed under "parts"), and the inhabitants within
+    each band count each part at its own time; the same study without its parts file has one point for Lyon."""
+    from _cli import run_fsgeo
+
+    with_parts = json.loads(run_fsgeo("coverage", "--study", lyon_study, "--format", "json").stdout)
+    lyon = next(c for c in with_parts["communes"] if c["code"] == "69123")
+    assert lyon["n_points"] == 9 and lyon["minutes_min"] <= lyon["minutes"] <= lyon["minutes_max"]
+    parts = [p for p in with_parts["parts"] if p["code"] == "69123"]
+    assert len(parts) == 9 and sum(p["population"] for p in parts) == lyon["population"]
+    mean = sum(p["population"] * p["minutes"] for p in parts) / lyon["population"]
+    assert lyon["minutes"] == pytest.approx(mean, abs=0.01)
+    assert all(c["n_points"] == 1 for c in with_parts["communes"] if c["code"] != "69123")
+    plain = _without_parts(lyon_study, tmp_path / "plain")
+    without = json.loads(run_fsgeo("coverage", "--study", plain, "--format", "json").stdout)
+    lyon1 = next(c for c in without["communes"] if c["code"] == "69123")
+    assert "n_points" not in lyon1 and "parts" not in without
+    assert lyon1["minutes"] != lyon["minutes"]
+    # the CSV carries the parts' columns too, after minutes
+    csv = run_fsgeo("coverage", "--study", lyon_study, "--format", "csv").stdout.splitlines()
+    header = csv[0].split(",")
+    assert header[header.index("minutes") + 1: header.index("minutes") + 4] == ["minutes_min", "minutes_max",
+                                                                                "n_points"]
+
+
+@pytest.mark.slow
+@needs_raw
+def test_cli_national_coverage_routes_the_parts(tmp_path):
+    """A study of two départements (the national report) built with `fsgeo build --departement 13,84`: Marseille's
+    16 parts reach `national_coverage` through the CLI; without them the figures differ."""
+    from _cli import run_fsgeo
+
+    from fsgeo import national
+    from fsgeo.build_data import build_all
+
+    out = tmp_path / "study"
+    build_all(RAW, out, lambda s: None, "13,84")
+    study = datasets.load_study(out)
+    assert len(study.demand_parts) == 16 and set(study.demand_parts["code"]) == {"13055"}
+    got = json.loads(run_fsgeo("coverage", "--study", out, "--format", "json").stdout)
+    plain = _without_parts(out, tmp_path / "plain")
+    one_point = json.loads(run_fsgeo("coverage", "--study", plain, "--format", "json").stdout)
+    # the same figures as the library given the parts, different from one point per commune
+    lib = national.national_coverage(study.communes, study.sites, [study.network], parts=study.demand_parts)
+    assert got["summary"]["mean_min"] == pytest.approx(lib.summary.mean_min, abs=1e-6)
+    assert got["summary"]["mean_min"] != pytest.approx(one_point["summary"]["mean_min"], abs=1e-6)
+    assert got["summary"]["population"] == one_point["summary"]["population"]

@@ -269,8 +269,9 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
 def load(folder) -> dict:
     """The national study: ``communes``, ``sites``, ``networks`` (one :class:`~fsgeo.network.RoadNetwork` per
     landmass), ``departements`` (DataFrame), ``no_network`` (the départements without a road network) and
-    ``manifest``."""
-    from fsgeo import datasets
+    ``manifest``, and ``demand_parts`` (the communes' demand parts, :func:`fsgeo.io.load_demand_parts`, None when
+    the study has none: pass it as ``parts=`` to :func:`fsgeo.national.national_coverage`)."""
+    from fsgeo import datasets, io
     from fsgeo.network import RoadNetwork
     from fsgeo.study import StudyManifest
 
@@ -285,8 +286,10 @@ def load(folder) -> dict:
         net.islands_without_roads = islands
     deps_path = root / "departements.csv"
     deps = pd.read_csv(deps_path, dtype=str) if deps_path.exists() else None
+    parts_path = manifest.path("demand_parts")
+    parts = None if parts_path is None else io.load_demand_parts(parts_path, communes=communes)
     return {"communes": communes, "sites": sites, "networks": networks, "departements": deps,
-            "no_network": manifest.network.get("no_network", []), "manifest": manifest}
+            "no_network": manifest.network.get("no_network", []), "manifest": manifest, "demand_parts": parts}
 
 
 def main(argv=None) -> int:

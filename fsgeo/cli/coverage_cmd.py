@@ -13,12 +13,16 @@ from fsgeo.cli.common import (
     positive_minutes, provenance_of, report_unplaced, require_sites, study_label, study_of, to_json, write_csv_with_sidecar,
     write_layers,
 )
-from fsgeo.coverage import ACCESS_COLUMNS, ACCESS_FLAG_COLUMNS
+from fsgeo.coverage import ACCESS_COLUMNS, ACCESS_FLAG_COLUMNS, PARTS_COLUMNS
 from fsgeo.settings import settings
 
-ACCESS_RECORD = ["code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", "status",
-                 *ACCESS_FLAG_COLUMNS]
-ACCESS_CSV = [*ACCESS_COLUMNS, *ACCESS_FLAG_COLUMNS]  # the per-commune table, in the order access_times returns it
+# minutes_min / minutes_max / n_points exist only when the study has demand parts (several points per commune):
+# without them every output keeps its columns
+ACCESS_RECORD = ["code", "name", "population", "nearest_site_id", "nearest_site_name", "minutes", *PARTS_COLUMNS,
+                 "status", *ACCESS_FLAG_COLUMNS]
+_AFTER_MINUTES = ACCESS_COLUMNS.index("minutes") + 1
+# the per-commune table, in the order access_times returns it
+ACCESS_CSV = [*ACCESS_COLUMNS[:_AFTER_MINUTES], *PARTS_COLUMNS, *ACCESS_COLUMNS[_AFTER_MINUTES:], *ACCESS_FLAG_COLUMNS]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -144,6 +148,7 @@ def _access(args, loaded=None):
         own_departement_only=args.own_departement_only,
         kind=args.kind,
         as_of=args.as_of,
+        parts=args.study_data.demand_parts,  # several weighted points per commune (Paris...), None when none
     )
     return communes, sites, network, access
 
@@ -186,6 +191,9 @@ def run_coverage(args) -> int:
     if fmt == "json":
         out = {"summary": _summary_json(summ, access), "communes": _records(access), "unplaced_sites": args.unplaced,
                "provenance": prov}
+        parts = access.attrs.get("fsgeo", {}).get("parts")
+        if parts:  # each demand part's own time (communes with several points); absent without parts
+            out["parts"] = _part_records(parts)
         emit(to_json(out), args.out)
     elif fmt == "csv":
         write_csv_with_sidecar(_csv(access, [c for c in ACCESS_CSV if c in access.columns]), args.out, prov)
@@ -209,10 +217,25 @@ def run_coverage(args) -> int:
 
 def _records(access) -> list[dict]:
     df = pd.DataFrame(access[[c for c in ACCESS_RECORD if c in access.columns]])
-    df["minutes"] = df["minutes"].round(2)
+    for col in ("minutes", "minutes_min", "minutes_max"):
+        if col in df.columns:
+            df[col] = df[col].round(2)
     if "access_share" in df.columns:
         df["access_share"] = df["access_share"].round(3)
     return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+def _part_records(parts) -> list[dict]:
+    """The per-part records of ``access.attrs["fsgeo"]["parts"]``, minutes rounded like the communes'."""
+    out = []
+    for r in parts:
+        r = dict(r)
+        for key, digits in (("minutes", 2), ("second_minutes", 2), ("access_share", 3)):
+            v = r.get(key)
+            if isinstance(v, float):
+                r[key] = None if not np.isfinite(v) else round(v, digits)
+        out.append(r)
+    return out
 
 
 def _summary_json(summ, access) -> dict:

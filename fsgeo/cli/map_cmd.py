@@ -175,7 +175,8 @@ def run(args) -> int:
         report_unplaced(network, proposals, args, what="candidate",
                         listed_in='fsgeo rank --format json, "unplaced"')
     access = coverage.access_times(communes, sites, network, threshold_min=threshold,
-                                   own_departement_only=args.own_departement_only, kind=args.kind, as_of=as_of)
+                                   own_departement_only=args.own_departement_only, kind=args.kind, as_of=as_of,
+                                   parts=study.demand_parts)
     zones = coverage.underserved_zones(access, threshold)
     catch = None
     if not args.no_catchments and len(selected):
@@ -282,7 +283,7 @@ def _run_national(args, study, threshold: float, as_of: str | None) -> int:
     networks = networks_of(study)
     result = national.national_coverage(
         communes, sites, networks, departements=departements_table(study), threshold_min=threshold, as_of=as_of,
-        kind=args.kind, no_network=(study.manifest.network or {}).get("no_network"))
+        kind=args.kind, no_network=(study.manifest.network or {}).get("no_network"), parts=study.demand_parts)
     access = gpd.GeoDataFrame(result.access.drop(columns=["geometry"], errors="ignore"),
                               geometry=communes.geometry.to_numpy(), crs=communes.crs)
     if not (access["code"].astype(str).to_numpy() == communes["code"].astype(str).to_numpy()).all():

@@ -76,7 +76,7 @@ def run_national(args, study, fmt) -> int:
     result = national.national_coverage(
         study.communes, study.sites, networks, departements=departements_table(study), bands=args.bands,
         threshold_min=getattr(args, "threshold", None), as_of=args.as_of, kind=args.kind,
-        no_network=(study.manifest.network or {}).get("no_network"))
+        no_network=(study.manifest.network or {}).get("no_network"), parts=study.demand_parts)
     s = result.summary
     prov = provenance_of(args, networks[0] if networks else None, threshold_min=s.threshold_min,
                          bands_min=list(s.bands["band_min"]), commitment_min=s.commitment_min)
