@@ -365,7 +365,9 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
         "n_communes": int(len(access)),
         "population": int(round(float(access["population"].sum()))),
         "n_sites": int(len(selected)),
-        "n_sites_routed": int(access.attrs.get("fsgeo", {}).get("n_sites_routed", len(selected))),
+        # the sites placed on no network are site_reasons (access.attrs does not survive pd.DataFrame(access): the
+        # report said every site was placed, overseas ones included)
+        "n_sites_routed": int(len(selected) - len(site_reasons)),
         "sites_not_routed": [{"id": str(i), "reason": str(r)} for i, r in site_reasons.items()],
         "networks": [{"name": getattr(n, "name", "network"), "nodes": int(n.n_nodes)} for n in networks],
         "no_network": [e["departement"] if isinstance(e, dict) else str(e) for e in (no_network or ())],

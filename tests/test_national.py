@@ -295,3 +295,22 @@ def test_national_shares_with_demand_parts_equal_access_times():
     np.testing.assert_allclose(r2["access_share"].astype(float), r1["access_share"].astype(float), rtol=1e-12)
     assert np.isfinite(a2.loc[["P", "Q"], "access_share"].to_numpy(float)).all()
     assert res.meta["access_dominated"]["communes"] == int(a1["access_dominated"].sum())
+
+
+def test_sites_placed_on_no_network_are_not_counted_as_placed(synthetic):
+    """A site off every landmass (an overseas one in the national study) is not "placed on the road network":
+    the headline count and the list of sites not routed agree (the report said 2,845 of 2,845 placed)."""
+    import geopandas as gpd
+
+    communes, sites, nets, _ = synthetic
+    far = gpd.GeoDataFrame({"id": ["s_sea"], "name": ["France services en mer"], "departement": ["01"],
+                            "kind": "principal", "labelled_on": "2020-01-01"},
+                           geometry=gpd.points_from_xy([-30.0], [40.0]), crs="EPSG:4326")
+    more = gpd.GeoDataFrame(pd.concat([sites, far], ignore_index=True), crs=sites.crs)
+    for networks in (nets, nets[:1]):
+        res = national.national_coverage(communes, more, networks)
+        placed = 2 if len(networks) == 2 else 1          # the island's site is off the mainland network alone
+        assert res.meta["n_sites"] == 3 and res.meta["n_sites_routed"] == placed
+        assert len(res.meta["sites_not_routed"]) == 3 - placed and "s_sea" in \
+            [s["id"] for s in res.meta["sites_not_routed"]]
+        assert f"3 sites ({placed} placés sur le réseau routier)" in national.text_report(res)
