@@ -383,19 +383,24 @@ def national_coverage(communes, sites, network, departements=None, bands=None, t
 
 
 def _n(value, lang="fr") -> str:
-    """An integer with thousands separators (French: narrow no-break space; English: comma)."""
-    text = f"{int(value):,}"
-    return text.replace(",", "\u202f") if lang == "fr" else text
+    """An integer with thousands separators in the language's style (:func:`fsgeo.reports.number`)."""
+    from fsgeo import reports
+
+    return reports.number(value, 0, lang)
 
 
-def _min(value) -> str:
-    return "-" if not np.isfinite(value) else f"{value:.1f}"
+def _min(value, lang="fr") -> str:
+    """Minutes, one decimal, in the language's style (``6,1`` in French); ``-`` when there is none."""
+    from fsgeo import reports
+
+    return reports.number(value, 1, lang, na="-")
 
 
 def _pct(value, lang="fr") -> str:
-    if not np.isfinite(value):
-        return "-"
-    return f"{100 * value:.1f}\u00a0%" if lang == "fr" else f"{100 * value:.1f}%"
+    """A share (0-1) as a percentage in the language's style (``96,8 %`` in French); ``-`` when there is none."""
+    from fsgeo import reports
+
+    return "-" if not np.isfinite(value) else reports.percent(value, 1, lang)
 
 
 def text_report(result: NationalCoverage, max_rows=None, lang=None) -> str:
@@ -423,8 +428,8 @@ def text_report(result: NationalCoverage, max_rows=None, lang=None) -> str:
                        inhabitants=_n(r.population, lang)))
     lines += [
         "",
-        T("nat_times", mean=f"{s.mean_min:.1f}", median=f"{s.median_min:.1f}", p90=f"{s.p90_min:.1f}",
-          max=f"{s.max_min:.1f}"),
+        T("nat_times", mean=_min(s.mean_min, lang), median=_min(s.median_min, lang), p90=_min(s.p90_min, lang),
+          max=_min(s.max_min, lang)),
         T("nat_unreachable", inhabitants=_n(s.unreachable_population, lang)),
         "",
     ]
@@ -456,7 +461,8 @@ def text_report(result: NationalCoverage, max_rows=None, lang=None) -> str:
             worst = "-" if pd.isna(r.worst_commune_code) else f"{r.worst_commune_name} ({r.worst_commune_code})"[:30]
             lines.append(
                 f"{r.departement:<5} {str(r.name)[:24]:<24} {_n(r.population, lang):>11} {r.sites:>5} "
-                f"{_pct(r.share_within_20, lang):>9} {_pct(r.share_within_30, lang):>9} {_min(r.mean_minutes):>6} "
-                f"{worst:<30} {_min(r.worst_commune_minutes):>6} {T('nat_yes' if r.commitment_met else 'nat_no'):>6}")
+                f"{_pct(r.share_within_20, lang):>9} {_pct(r.share_within_30, lang):>9} "
+                f"{_min(r.mean_minutes, lang):>6} {worst:<30} {_min(r.worst_commune_minutes, lang):>6} "
+                f"{T('nat_yes' if r.commitment_met else 'nat_no'):>6}")
         lines.append("")
     return "\n".join(lines)

@@ -314,3 +314,13 @@ def test_sites_placed_on_no_network_are_not_counted_as_placed(synthetic):
         assert len(res.meta["sites_not_routed"]) == 3 - placed and "s_sea" in \
             [s["id"] for s in res.meta["sites_not_routed"]]
         assert f"3 sites ({placed} placés sur le réseau routier)" in national.text_report(res)
+
+
+def test_national_report_numbers_in_the_language_style():
+    """The French national report writes decimals with a comma everywhere (shares, minutes, tables), like the
+    département report; the English one with a point."""
+    from fsgeo import national
+
+    assert (national._min(6.14, "fr"), national._pct(0.9678, "fr")) == ("6,1", "96,8\u202f%")
+    assert (national._min(6.14, "en"), national._pct(0.9678, "en")) == ("6.1", "96.8%")
+    assert national._min(float("nan"), "fr") == "-" and national._pct(float("nan"), "fr") == "-"
