@@ -598,3 +598,54 @@ def test_cli_national_coverage_routes_the_parts(tmp_path):
     assert got["summary"]["mean_min"] == pytest.approx(lib.summary.mean_min, abs=1e-6)
     assert got["summary"]["mean_min"] != pytest.approx(one_point["summary"]["mean_min"], abs=1e-6)
     assert got["summary"]["population"] == one_point["summary"]["population"]
+
+
+# --- --demand-split-population N (off by default) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("basis, source", [("area", "area cluster"), ("junctions", "road-junction cluster")])
+def test_split_population_splits_the_other_large_communes(study_copy, basis, source):
+    """N = 5,000: every commune of the copy above 5,000 inhabitants other than those with arrondissements gets
+    ceil(population / N) parts by the same rule, summing to its population; study.json records N."""
+    out, network, arr, pop = study_copy
+    communes = gpd.read_file(out / "communes" / "communes.geojson")
+    big = communes[(communes["population"] > 5000) & (communes["code"] != "70550")]
+    assert len(big) >= 2  # Gray, Lure, Luxeuil-les-Bains, Héricourt...
+    logs = []
+    entry = demand.apply_to_study(out, network, log=logs.append, raw=out, parts_basis=basis, split_population=5000)
+    parts = gpd.read_file(out / demand.PARTS_FILE)
+    by = entry["parts"]["by_commune"]
+    assert set(by) == set(big["code"]) | {"70550"} and entry["parts"]["split_population"] == 5000
+    assert by["70550"]["parts"] == 3  # its (made-up) arrondissements, not ceil(pop / N)
+    for code, p in zip(big["code"], big["population"]):
+        got = parts[parts["code"] == code]
+        assert len(got) == -(-int(p) // 5000) and got["population"].sum() == p and got["source"].eq(source).all()
+        assert by[code] == {"parts": len(got), "population": int(p), "source": source}
+    assert any(f"{len(big)} other communes of more than 5,000 inhabitants" in line for line in logs)
+    io.load_demand_parts(out / demand.PARTS_FILE, communes=gpd.read_file(out / "communes" / "communes.geojson"))
+    # off by default: only the communes with arrondissements
+    assert set(demand.apply_to_study(out, network, log=lambda s: None, raw=out)["parts"]["by_commune"]) == {"70550"}
+    with pytest.raises(ValueError, match="demand split population 0"):
+        demand.apply_to_study(out, network, log=lambda s: None, raw=out, split_population=0)
+
+
+@pytest.mark.slow
+@needs_raw
+def test_build_cli_split_population(tmp_path):
+    """`fsgeo build --departement 90 --no-network --demand-split-population 20000`: Belfort (90010, the only commune
+    of 90 above 20,000 inhabitants) gets ceil(pop / 20,000) area parts; a bad N is a usage error."""
+    from _cli import run_fsgeo
+
+    out = tmp_path / "belfort"
+    run_fsgeo("build", "--departement", "90", "--raw", RAW, "--out", out, "--no-network", "--quiet",
+              "--demand-split-population", "20000")
+    study = datasets.load_study(out)
+    pops = study.communes.set_index("code")["population"]
+    big = sorted(pops[pops > 20_000].index)
+    assert big == ["90010"]
+    parts = study.demand_parts
+    assert set(parts["code"]) == {"90010"} and len(parts) == -(-int(pops["90010"]) // 20_000)
+    assert parts["population"].sum() == pops["90010"]
+    assert study.manifest.demand["parts"]["split_population"] == 20000
+    bad = run_fsgeo("build", "--departement", "90", "--raw", RAW, "--out", tmp_path / "bad", "--no-network",
+                    "--demand-split-population", "0", check=False)
+    assert bad.returncode == 2 and "--demand-split-population" in bad.stderr and "> 0" in bad.stderr, bad.stderr

@@ -203,7 +203,8 @@ class StudyArea:
 def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departements=("70",), *,
               name: str | None = None, slug: str | None = None, network: str | Path | None = None,
               osm_download: bool = False, study_network: bool = True, demand_points: str | Path | None = None,
-              demand_method: str = "road-junction", demand_parts: str = "area"):
+              demand_method: str = "road-junction", demand_parts: str = "area",
+              demand_split_population: int | None = None):
     """Build a whole study into ``out``: communes and outline, neighbouring communes, sites, network, ``study.json``.
 
     Parameters
@@ -235,6 +236,9 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     demand_parts : {"area", "junctions", "none"}
         The demand parts of a commune with arrondissements municipaux that the file does not give: k-means on a grid
         over its area (default), on its local-road junctions, or none (one point).
+    demand_split_population : int, optional
+        Also split every other commune of more than this many inhabitants into ceil(population / N) parts by the
+        same rule (default: None, only the communes with arrondissements). ``study.json`` records it.
 
     Returns
     -------
@@ -247,6 +251,8 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     if demand_method not in demand.METHODS:
         raise ValueError(f"demand point method {demand_method!r}: expected one of {', '.join(demand.METHODS)}")
     demand.check_parts_basis(demand_parts)
+    if demand_split_population is not None and not demand_split_population > 0:
+        raise ValueError(f"demand split population {demand_split_population!r}: expected a number of inhabitants > 0")
     # a bad file fails before anything is built
     user = demand.read_demand_points(demand_points, demand.arrondissements(raw)) if demand_points is not None else None
     area = StudyArea.from_raw(raw, departements, log, name=name, slug=slug)
@@ -259,5 +265,5 @@ def build_all(raw: Path, out: Path, log: Callable[[str], None] = print, departem
     net_file = out / net_info["file"] if net_info.get("file") else None
     demand_info = demand.apply_to_study(out, net_file, log, demand_points=demand_points if user is not None else None,
                                         metric_crs=area.metric_crs, method=demand_method, raw=area.raw,
-                                        parts_basis=demand_parts)
+                                        parts_basis=demand_parts, split_population=demand_split_population)
     return manifest.write_study(area, out, net_info, log, demand=demand_info)

@@ -25,11 +25,15 @@ parser.add_argument("--demand-method", choices=("road-junction", "pole"), defaul
 parser.add_argument("--demand-parts", choices=("area", "junctions", "none"), default="area",
                     help="demand parts of Paris, Lyon, Marseille (communes with arrondissements) the file does not "
                          "give: k-means on a grid over the area (default), on the local-road junctions, or none")
+parser.add_argument("--demand-split-population", type=int, metavar="N", default=None,
+                    help="also split every other commune of more than N inhabitants into ceil(population / N) "
+                         "demand parts (default: off)")
 args = parser.parse_args()
 try:
     build_all(args.raw, args.out, print, args.departement, name=args.name, slug=args.slug, network=args.network,
               osm_download=args.osm_download, study_network=not args.no_network, demand_points=args.demand_points,
-              demand_method=args.demand_method, demand_parts=args.demand_parts)
+              demand_method=args.demand_method, demand_parts=args.demand_parts,
+              demand_split_population=args.demand_split_population)
 except (ValueError, OSError) as exc:
     print(f"python -m fsgeo.build_data: error: {exc}", file=sys.stderr)
     sys.exit(2)

@@ -580,7 +580,8 @@ METHODS = ("road-junction", "pole")
 
 def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
                    demand_points: Path | None = None, metric_crs: str = METRIC_CRS,
-                   method: str = "road-junction", raw: Path | None = None, parts_basis: str = "area") -> dict:
+                   method: str = "road-junction", raw: Path | None = None, parts_basis: str = "area",
+                   split_population: int | None = None) -> dict:
     """Place the demand points of a built study (after its network): rewrite ``out/communes/communes.geojson`` (and
     ``neighbours.geojson`` when present) with the user's points or the road-junction centres, and a
     ``point_source`` column; write ``out/communes/demand_parts.geojson`` when a commune of the study has demand
@@ -596,8 +597,12 @@ def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
     and arrondissement codes in the file are unknown communes). ``parts_basis``: the rule for the parts of the
     communes with arrondissements that the file does not give (:data:`PARTS_BASES`): ``"area"`` (default,
     :func:`area_parts`), ``"junctions"`` (:func:`cluster_parts`; needs the road-junction method's network) or
-    ``"none"`` (one point each).
+    ``"none"`` (one point each). ``split_population``: N > 0 gives every other commune of more than N inhabitants
+    ceil(population / N) parts by the same rule (default None: only the communes with arrondissements).
     """
+    if split_population is not None and not (isinstance(split_population, (int, np.integer))
+                                             and split_population > 0):
+        raise ValueError(f"demand split population {split_population!r}: expected a whole number of inhabitants > 0")
     from fsgeo.build_data.communes import _write_geojson
 
     if method not in METHODS:
@@ -644,7 +649,8 @@ def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
         placed = place(base, nodes, edges, user=mine, log=log, tag=tag, source_name=source_name,
                        metric_crs=metric_crs)
         if name == "communes.geojson":
-            parts = _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs, parts_basis)
+            parts = _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs, parts_basis,
+                                 split_population)
             if len(parts):
                 pole = gpd.GeoSeries(gpd.points_from_xy(base["point_lon"], base["point_lat"]),
                                      crs=STORAGE_CRS).to_crs(metric_crs)
@@ -659,8 +665,11 @@ def apply_to_study(out: Path, network_file, log: Callable[[str], None] = print,
         log(f"demand: wrote {parts_path}: {len(parts)} demand parts of {parts['code'].nunique()} communes")
     elif parts_path.exists():
         parts_path.unlink()  # a previous build's parts must not outlive it: study.json will not list them
-    return summary(placed_study, user, demand_points, method, have_network=nodes is not None, parts=parts,
-                   parts_basis=parts_basis)
+    entry = summary(placed_study, user, demand_points, method, have_network=nodes is not None, parts=parts,
+                    parts_basis=parts_basis)
+    if split_population is not None and "parts" in entry:
+        entry["parts"]["split_population"] = int(split_population)
+    return entry
 
 
 def check_parts_basis(parts_basis: str) -> str:
@@ -671,26 +680,39 @@ def check_parts_basis(parts_basis: str) -> str:
 
 
 def _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs,
-                 parts_basis: str = "area") -> gpd.GeoDataFrame:
+                 parts_basis: str = "area", split_population: int | None = None) -> gpd.GeoDataFrame:
     """The demand parts of the study's communes: the file's (several rows or arrondissements), then the heuristic
     (``parts_basis``: area or junction clusters) for the other communes that have arrondissements municipaux (k =
-    their number), unless the file gives them one point (the user's choice wins)."""
+    their number) and, with ``split_population`` N, for every other commune of more than N inhabitants (k =
+    ceil(population / N)), unless the file gives them one point (the user's choice wins)."""
     frames = []
     given = set()
     if multi is not None and len(multi):
         frames.append(user_parts(multi, placed, arr, source_name, log))
         given |= set(multi["code"])
-    if arr is not None and parts_basis != "none" and (nodes is not None or parts_basis == "area"):
+    if parts_basis != "none" and (nodes is not None or parts_basis == "area"):
         user_single = set(placed.loc[placed["point_source"].str.startswith("user: "), "code"].astype(str))
-        counts = arr.groupby("commune").size()
-        parts_of = {c: int(n) for c, n in counts.items()
-                    if c in set(placed["code"].astype(str)) and c not in given | user_single}
-        for c in sorted(set(counts.index) & user_single):
-            log(f"demand: {c}: one point given by the file; no arrondissement parts")
+        codes = placed["code"].astype(str)
+        parts_of = {}
+        if arr is not None:
+            counts = arr.groupby("commune").size()
+            parts_of = {c: int(n) for c, n in counts.items() if c in set(codes) and c not in given | user_single}
+            for c in sorted(set(counts.index) & user_single):
+                log(f"demand: {c}: one point given by the file; no arrondissement parts")
+        if split_population is not None:
+            pops = placed["population"].to_numpy(float)
+            big = {c: int(math.ceil(p / split_population)) for c, p in zip(codes, pops)
+                   if p > split_population and c not in parts_of and c not in given | user_single}
+            log(f"demand: {len(big)} other communes of more than {split_population:,} inhabitants split into "
+                f"ceil(population / {split_population:,}) parts ({sum(big.values())} parts)")
+            parts_of.update(big)
         if parts_of and parts_basis == "area":
             frames.append(area_parts(placed, parts_of, log, metric_crs=metric_crs))
         elif parts_of:
             frames.append(cluster_parts(placed, nodes, edges, parts_of, log, metric_crs=metric_crs))
+    elif split_population is not None:
+        log(f"demand: --demand-split-population {split_population} ignored: no demand-parts rule "
+            f"({'--demand-parts none' if parts_basis == 'none' else 'no road network for the junctions rule'})")
     frames = [f for f in frames if len(f)]
     if not frames:
         return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)

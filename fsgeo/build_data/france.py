@@ -189,7 +189,8 @@ def _build_with_study_area(raw: Path, out: Path, codes, log, every_site: bool = 
 
 
 def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, *, demand_points=None,
-          demand_method: str = "road-junction", demand_parts: str = "area") -> Path:
+          demand_method: str = "road-junction", demand_parts: str = "area",
+          demand_split_population: int | None = None) -> Path:
     """Build the national study in ``out`` (see the module docstring); returns the manifest's path.
 
     ``codes`` restricts it to some départements (a small "France" for tests); default: all 101. ``demand_points``
@@ -246,7 +247,8 @@ def build(raw: Path, out: Path, log: Callable[[str], None] = print, codes=None, 
             f"{row['sites']} sites: {row['status']}")
     no_network = [e for e in no_network if e["departement"] in set(deps["code"])]
     demand_info = demand.apply_to_study(out, [out / lm["file"] for lm in landmasses], log, demand_points=demand_points,
-                                        method=demand_method, raw=raw, parts_basis=demand_parts)
+                                        method=demand_method, raw=raw, parts_basis=demand_parts,
+                                        split_population=demand_split_population)
     parts_file = (demand_info.get("parts") or {}).get("file")
     manifest = StudyManifest(
         name="France", slug="france", codes=deps["code"].tolist(), neighbours=[],

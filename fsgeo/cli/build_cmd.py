@@ -44,8 +44,23 @@ def register(subparsers) -> None:
                         "Lyon, Marseille) the file does not give: area (default: k-means on a grid over the "
                         "commune, inhabitants spread evenly), junctions (k-means on its local-road junctions) or "
                         "none (one point)")
+    p.add_argument("--demand-split-population", type=_positive_int, metavar="N", default=None,
+                   help="also split every other commune of more than N inhabitants into ceil(population / N) "
+                        "demand parts by the --demand-parts rule (default: off)")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the build log")
     p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of inhabitants") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of inhabitants > 0")
+    return value
 
 
 def default_raw() -> Path:
@@ -64,7 +79,8 @@ def run(args) -> int:
     manifest = build_all(args.raw or default_raw(), args.out, log, args.departement, name=args.name,
                          slug=args.slug, network=args.network, osm_download=args.osm_download,
                          study_network=not args.no_network, demand_points=args.demand_points,
-                         demand_method=args.demand_method, demand_parts=args.demand_parts)
+                         demand_method=args.demand_method, demand_parts=args.demand_parts,
+                         demand_split_population=args.demand_split_population)
     net = manifest.files.get("network")
     print(f"study {manifest.label} written to {args.out}"
           + ("" if net else f" without a road network: {manifest.network.get('reason')}"))
@@ -82,6 +98,7 @@ def _run_france(args, log) -> int:
         raise CliError(f"--france builds the national study from Travel Mapping; {', '.join(unused)} "
                        "applies to --departement studies only")
     path = france.build(args.raw or default_raw(), args.out, log, demand_points=args.demand_points,
-                        demand_method=args.demand_method, demand_parts=args.demand_parts)
+                        demand_method=args.demand_method, demand_parts=args.demand_parts,
+                        demand_split_population=args.demand_split_population)
     print(f"study France written to {path.parent}")
     return 0
