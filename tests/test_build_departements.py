@@ -294,9 +294,10 @@ def test_fsgeo_build_france_wires_the_national_build(tmp_path, monkeypatch, caps
     calls = []
 
     def fake_build(raw, out, log=print, codes=None, demand_points=None, demand_method="road-junction",
-                   demand_parts="area"):
+                   demand_parts="area", demand_split_population=None):
         calls.append((Path(raw), Path(out)))
         assert demand_parts == "area"  # the default rule reaches the national build
+        assert demand_split_population is None  # off by default
         return Path(out) / "study.json"
 
     monkeypatch.setattr(france, "build", fake_build)
