@@ -40,11 +40,14 @@ def quantiles(r) -> str:
 
 
 def build_pair_networks(raw: Path, log=lambda _: None):
+    from fsgeo.build_data import StudyArea
     from fsgeo.build_data import network as build_network
 
     osm = RoadNetwork.from_file(raw / "osm" / "monaco-french-riviera.osm.pbf", profile={"direct_leg_max_m": 0})
     tmp = Path(tempfile.mkdtemp(prefix="fsgeo-tm06-"))
-    build_network.build(raw, tmp, log=log, departement="06", neighbours=("06",), margin_m=5000)
+    area = StudyArea.from_raw(raw, "06", log)  # the build's own plan of département 06
+    area.network_margin_m = 5000.0
+    build_network.build(area, tmp, log=log)
     tm = RoadNetwork.from_file(next((tmp / "network").glob("*.gpkg")))
     return osm, tm
 
