@@ -280,6 +280,12 @@ def _access_frame(communes, ct, st, usable, first_i, first_t, second_i, second_t
         "n_sites_routed": int(k_use),
         "sites_not_routed": st.loc[~usable, "id"].tolist(),
     }
+    return _with_polygons(out, communes, attrs)
+
+
+def _with_polygons(out: pd.DataFrame, communes, attrs: dict):
+    """The access table ``out`` with the communes' polygons (EPSG:4326) when ``communes`` has them, and ``attrs``
+    as its ``attrs["fsgeo"]``."""
     if isinstance(communes, gpd.GeoDataFrame) and communes.geometry is not None:
         out = gpd.GeoDataFrame(out, geometry=communes.geometry.to_numpy(), crs=communes.crs)
         if out.crs is not None and out.crs != settings.crs:
@@ -774,12 +780,7 @@ def aggregate_parts(communes, points, per_point, threshold_min=None):
             "second_minutes": _finite(row["second_minutes"]), "status": str(status[i]), "reason": str(row["reason"]),
             "access_share": _finite(row["access_share"]) if "access_share" in per_point else None})
     attrs = {**meta, "parts": records}
-    if isinstance(communes, gpd.GeoDataFrame) and communes.geometry is not None:
-        out = gpd.GeoDataFrame(out, geometry=communes.geometry.to_numpy(), crs=communes.crs)
-        if out.crs is not None and out.crs != settings.crs:
-            out = out.to_crs(settings.crs)
-    out.attrs["fsgeo"] = attrs
-    return out
+    return _with_polygons(out, communes, attrs)
 
 
 def _text(value):

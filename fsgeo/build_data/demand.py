@@ -338,6 +338,32 @@ def _kmeans(xy: np.ndarray, k: int) -> np.ndarray:
     return vq(xy, centres)[0]
 
 
+def _clusters(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k-means groups (:func:`_kmeans`) of the sorted points ``xy`` as parts: the position in ``xy`` of each
+    group's representative (its point nearest the group's centre; ties by x, then y) and each group's size, in part
+    order (largest group first, then x, then y). Empty groups are dropped."""
+    labels = _kmeans(xy, k)
+    groups = [g for g in (np.flatnonzero(labels == j) for j in range(k)) if len(g)]
+    members = np.array([len(g) for g in groups])
+    reps = np.array([g[np.lexsort((xy[g, 1], xy[g, 0], np.hypot(*(xy[g] - xy[g].mean(axis=0)).T)))[0]]
+                     for g in groups])
+    order = np.lexsort((xy[reps, 1], xy[reps, 0], -members))
+    return reps[order], members[order]
+
+
+def _add_parts(rows: list, geoms: list, commune, members, lon, lat, source: str) -> np.ndarray:
+    """Append the parts of ``commune`` (a row with ``code``, ``name``, ``population``) to ``rows`` / ``geoms``:
+    ids ``<code>-<i>``, names ``"<commune>, partie <i>"``, populations the commune's shared by ``members`` (whole
+    inhabitants, :func:`apportion`), points at ``lon`` / ``lat`` rounded to 6 decimals; returns the populations."""
+    code = str(commune.code)
+    pops = apportion(int(commune.population), members)
+    for i, (pop, x, y) in enumerate(zip(pops, lon, lat), start=1):
+        rows.append({"code": code, "part": f"{code}-{i}", "name": f"{commune.name}, partie {i}",
+                     "population": int(pop), "source": source})
+        geoms.append(shapely.Point(round(float(x), 6), round(float(y), 6)))
+    return pops
+
+
 def cluster_parts(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd.DataFrame, parts_of: dict,
                   log: Callable[[str], None] = print, tag: str = "demand",
                   metric_crs: str = METRIC_CRS) -> gpd.GeoDataFrame:
@@ -374,27 +400,13 @@ def cluster_parts(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd
             log(f"{tag}: {code} ({c.name}): {len(pts)} local-road junction(s) inside, cannot split it into "
                 f"{k_wanted} parts; it keeps one point")
             continue
-        labels = _kmeans(pts, k)
-        groups = [np.flatnonzero(labels == g) for g in range(k)]
-        groups = [g for g in groups if len(g)]
-        if len(groups) < k_wanted:
-            log(f"{tag}: {code} ({c.name}): {len(groups)} parts instead of {k_wanted} ({len(pts)} local-road "
+        reps, members = _clusters(pts, k)
+        if len(reps) < k_wanted:
+            log(f"{tag}: {code} ({c.name}): {len(reps)} parts instead of {k_wanted} ({len(pts)} local-road "
                 "junctions inside)")
-        members = np.array([len(g) for g in groups])
-        reps = []
-        for g in groups:
-            centre = pts[g].mean(axis=0)
-            d = np.hypot(*(pts[g] - centre).T)
-            reps.append(g[np.lexsort((pts[g, 1], pts[g, 0], d))[0]])
-        reps = np.array(reps)
-        order = np.lexsort((pts[reps, 1], pts[reps, 0], -members))
-        pops = apportion(int(c.population), members[order])
-        for i, (gi, pop) in enumerate(zip(order, pops), start=1):
-            node = inside[reps[gi]]
-            rows.append({"code": code, "part": f"{code}-{i}", "name": f"{c.name}, partie {i}",
-                         "population": int(pop), "source": "road-junction cluster"})
-            geoms.append(shapely.Point(round(float(lon_all[node]), 6), round(float(lat_all[node]), 6)))
-        log(f"{tag}: {code} ({c.name}): {len(groups)} parts from {len(pts)} local-road junctions (k-means), "
+        nodes_at = inside[reps]
+        pops = _add_parts(rows, geoms, c, members, lon_all[nodes_at], lat_all[nodes_at], "road-junction cluster")
+        log(f"{tag}: {code} ({c.name}): {len(reps)} parts from {len(pts)} local-road junctions (k-means), "
             f"populations {', '.join(f'{p:,}' for p in pops)}")
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=PART_COLUMNS), geometry=geoms, crs=STORAGE_CRS)
 
@@ -439,24 +451,11 @@ def area_parts(communes: gpd.GeoDataFrame, parts_of: dict, log: Callable[[str], 
             log(f"{tag}: {code} ({c.name}): {len(xy)} grid cells inside, cannot split it into {k} parts; it keeps "
                 "one point")
             continue
-        labels = _kmeans(xy, k)
-        groups = [g for g in (np.flatnonzero(labels == j) for j in range(k)) if len(g)]
-        members = np.array([len(g) for g in groups])
-        reps = []
-        for g in groups:
-            d = np.hypot(*(xy[g] - xy[g].mean(axis=0)).T)
-            reps.append(g[np.lexsort((xy[g, 1], xy[g, 0], d))[0]])
-        reps = np.array(reps)
-        order = np.lexsort((xy[reps, 1], xy[reps, 0], -members))
-        pops = apportion(int(c.population), members[order])
-        lon, lat = gpd.GeoSeries(gpd.points_from_xy(xy[reps[order], 0], xy[reps[order], 1]),
-                                 crs=metric_crs).to_crs(STORAGE_CRS).pipe(lambda g: (g.x.to_numpy(), g.y.to_numpy()))
-        for i, (pop, x, y) in enumerate(zip(pops, lon, lat), start=1):
-            rows.append({"code": code, "part": f"{code}-{i}", "name": f"{c.name}, partie {i}",
-                         "population": int(pop), "source": "area cluster"})
-            geoms.append(shapely.Point(round(float(x), 6), round(float(y), 6)))
+        reps, members = _clusters(xy, k)
+        lonlat = gpd.GeoSeries(gpd.points_from_xy(xy[reps, 0], xy[reps, 1]), crs=metric_crs).to_crs(STORAGE_CRS)
+        pops = _add_parts(rows, geoms, c, members, lonlat.x.to_numpy(), lonlat.y.to_numpy(), "area cluster")
         left = len(polys) - 1
-        log(f"{tag}: {code} ({c.name}): {len(groups)} parts from {len(xy)} grid cells of {step:.0f} m over its "
+        log(f"{tag}: {code} ({c.name}): {len(reps)} parts from {len(xy)} grid cells of {step:.0f} m over its "
             f"largest polygon ({poly.area / 1e6:.1f} km²" + (f"; {left} smaller polygon(s) left out" if left else "")
             + f"), populations {', '.join(f'{p:,}' for p in pops)}")
     return gpd.GeoDataFrame(pd.DataFrame(rows, columns=PART_COLUMNS), geometry=geoms, crs=STORAGE_CRS)
