@@ -50,6 +50,13 @@ def poles(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def per_inhabitant(minutes: pd.Series, pop: pd.Series) -> float:
+    """Population-weighted mean of the finite times (unroutable communes, NaN or inf, are counted apart)."""
+    t = minutes.to_numpy(dtype=float)
+    ok = np.isfinite(t)
+    return float(np.average(t[ok], weights=pop.reindex(minutes.index).to_numpy(dtype=float)[ok]))
+
+
 def nearest_minutes(network, communes, sites) -> pd.DataFrame:
     """Minutes to the nearest site (all sites given) and the access share, per commune code."""
     pts = datasets.demand_points(communes)
@@ -87,13 +94,14 @@ def report(label: str, communes_old, communes_new, sites, net_old, net_new, move
             why.append(f"snapping alone {snap:+.1f} min")
         print(f"  {code} {names[code]:<28} {int(pop[code]):>9,} inh.  {old.loc[code, 'minutes']:6.1f} -> "
               f"{new.loc[code, 'minutes']:6.1f} min  ({'; '.join(why) or 'both'})")
-    unroutable_old, unroutable_new = int(old["minutes"].isna().sum()), int(new["minutes"].isna().sum())
+    unroutable_old = int((~np.isfinite(old["minutes"].to_numpy(float))).sum())
+    unroutable_new = int((~np.isfinite(new["minutes"].to_numpy(float))).sum())
     for t in (20, 30):
         s_old = pop[old["minutes"] <= t].sum() / pop.sum()
         s_new = pop[new["minutes"] <= t].sum() / pop.sum()
         print(f"population within {t} min: old {s_old:.2%}, new {s_new:.2%}")
-    print(f"mean minutes per inhabitant: old {np.nansum(old['minutes'] * pop) / pop[old['minutes'].notna()].sum():.2f},"
-          f" new {np.nansum(new['minutes'] * pop) / pop[new['minutes'].notna()].sum():.2f}; unroutable communes: "
+    print(f"mean minutes per inhabitant: old {per_inhabitant(old['minutes'], pop):.2f},"
+          f" new {per_inhabitant(new['minutes'], pop):.2f}; unroutable communes: "
           f"old {unroutable_old}, new {unroutable_new}")
     for tag, frame in (("old", old), ("new", new)):
         dom = frame["access_share"] > 0.5
@@ -105,8 +113,7 @@ def report(label: str, communes_old, communes_new, sites, net_old, net_new, move
     print(f"demand points alone (pole -> road junction, k-nearest snapping both): {int(big_pts.sum()):,} communes, "
           f"{int(pop[big_pts].sum()):,} inhabitants change by more than 5 min ({int((d_pts < -5).sum()):,} shorter, "
           f"{int((d_pts > 5).sum()):,} longer); mean minutes per inhabitant "
-          f"{np.nansum(mid['minutes'] * pop) / pop[mid['minutes'].notna()].sum():.2f} -> "
-          f"{np.nansum(new['minutes'] * pop) / pop[new['minutes'].notna()].sum():.2f}; within 20 min "
+          f"{per_inhabitant(mid['minutes'], pop):.2f} -> {per_inhabitant(new['minutes'], pop):.2f}; within 20 min "
           f"{pop[mid['minutes'] <= 20].sum() / pop.sum():.2%} -> {pop[new['minutes'] <= 20].sum() / pop.sum():.2%}; "
           f"access-dominated communes {int((mid['access_share'] > 0.5).sum()):,} -> "
           f"{int((new['access_share'] > 0.5).sum()):,}")
