@@ -91,6 +91,12 @@ def test_payloads_stay_text_in_the_html(tmp_path, name):
     p = payloads(marker)[name]
     m, page = _page(p)  # before the fix: TemplateSyntaxError for "comment" and "block"
     assert not marker.exists()
+    assert_payload_stays_text(m, page, p)
+
+
+def assert_payload_stays_text(m, page: str, p: str) -> None:
+    """Every field's payload ``p`` is in the rendered ``page`` of map ``m`` as escaped text, nothing was evaluated,
+    no markup or template brace of it survives."""
     escaped = maps.escape(p)
     for field in FIELDS:
         assert maps.escape(tagged(field, "")) + escaped in page, field

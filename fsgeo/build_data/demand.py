@@ -338,6 +338,17 @@ def _kmeans(xy: np.ndarray, k: int) -> np.ndarray:
     return vq(xy, centres)[0]
 
 
+def _no_parts() -> gpd.GeoDataFrame:
+    """An empty demand-parts frame (:data:`PART_COLUMNS`, Points, EPSG:4326)."""
+    return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)
+
+
+def _to_split(communes: gpd.GeoDataFrame, parts_of: dict) -> gpd.GeoDataFrame:
+    """The communes of ``parts_of``, sorted by code (the parts' order does not depend on the input's)."""
+    wanted = communes[communes["code"].astype(str).isin(set(parts_of))]
+    return wanted.sort_values("code", kind="stable").reset_index(drop=True)
+
+
 def _clusters(xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The k-means groups (:func:`_kmeans`) of the sorted points ``xy`` as parts: the position in ``xy`` of each
     group's representative (its point nearest the group's centre; ties by x, then y) and each group's size, in part
@@ -382,11 +393,10 @@ def cluster_parts(communes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, edges: pd
     GeoDataFrame
         :data:`PART_COLUMNS` + Point geometry (EPSG:4326, degrees rounded to 6 decimals), sorted by commune code.
     """
-    wanted = communes[communes["code"].astype(str).isin(set(parts_of))]
+    wanted = _to_split(communes, parts_of)
     rows, geoms = [], []
     if not len(wanted) or nodes is None or edges is None:
-        return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)
-    wanted = wanted.sort_values("code", kind="stable").reset_index(drop=True)
+        return _no_parts()
     xy, lon_all, lat_all, hits = _local_nodes(wanted, nodes, edges, metric_crs)
     inside_of = {k: g.index.to_numpy() for k, g in hits.groupby("index_right")} if len(xy) else {}
     for j, c in enumerate(wanted.itertuples(index=False)):
@@ -429,11 +439,10 @@ def area_parts(communes: gpd.GeoDataFrame, parts_of: dict, log: Callable[[str], 
     GeoDataFrame
         :data:`PART_COLUMNS` + Point geometry (EPSG:4326, degrees rounded to 6 decimals), sorted by commune code.
     """
-    wanted = communes[communes["code"].astype(str).isin(set(parts_of))]
+    wanted = _to_split(communes, parts_of)
     rows, geoms = [], []
     if not len(wanted):
-        return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)
-    wanted = wanted.sort_values("code", kind="stable").reset_index(drop=True)
+        return _no_parts()
     metric = wanted.geometry.to_crs(metric_crs)
     for c, shape in zip(wanted.itertuples(index=False), metric):
         code, k = str(c.code), int(parts_of[str(c.code)])
@@ -714,7 +723,7 @@ def _study_parts(placed, nodes, edges, multi, arr, source_name, log, metric_crs,
             f"({'--demand-parts none' if parts_basis == 'none' else 'no road network for the junctions rule'})")
     frames = [f for f in frames if len(f)]
     if not frames:
-        return gpd.GeoDataFrame(pd.DataFrame(columns=PART_COLUMNS), geometry=[], crs=STORAGE_CRS)
+        return _no_parts()
     parts = pd.concat(frames, ignore_index=True)
     order = np.argsort(parts["code"].to_numpy(str), kind="stable")  # by commune, each commune's parts in order
     return gpd.GeoDataFrame(parts.iloc[order].reset_index(drop=True), geometry="geometry", crs=STORAGE_CRS)
